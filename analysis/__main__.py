@@ -1,0 +1,122 @@
+"""Command line: the same numbers as the dashboard, for reproducibility and batch use.
+
+    python -m analysis summarize FILE [--format json|text] [--safe]
+    python -m analysis validate FILE
+
+Exit codes: 0 success / usable file; 1 the file has problems (each listed with row,
+column, value and rule); 2 any other error (unreadable path, bad arguments). Never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 with usage, never a traceback
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m analysis", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    summarize = commands.add_parser("summarize", help="outcome rates and comparisons for a data file")
+    summarize.add_argument("file", help="CSV, XLSX or Parquet; episode- or session-level")
+    summarize.add_argument("--format", choices=("json", "text"), default="json")
+    summarize.add_argument("--safe", action="store_true",
+                           help="presentation-safe: suppress counts below 5, round others to 5 (nulls in JSON)")
+    validate = commands.add_parser("validate", help="check a data file and list every problem")
+    validate.add_argument("file")
+    report = commands.add_parser("report", help="write a slide deck (.pptx) or offline report (.html)")
+    report.add_argument("file")
+    report.add_argument("--output", required=True, help="deck.pptx or report.html")
+    report.add_argument("--safe", action="store_true")
+    return parser
+
+
+def _problem_lines(report) -> list[str]:
+    lines = []
+    for problem in report.problems:
+        where = f"row {problem.row}" if problem.row is not None else "file"
+        column = f", column '{problem.column}'" if problem.column else ""
+        value = f", value {problem.value!r}" if problem.value is not None else ""
+        lines.append(f"- {where}{column}{value}: {problem.rule}" + (f" Fix: {problem.fix}" if problem.fix else ""))
+    return lines
+
+
+def _load(path: str):
+    from analysis.validate import load_path
+
+    if not Path(path).exists():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
+    if Path(path).is_dir():
+        print(f"error: {path} is a folder, not a data file", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
+    return load_path(path)
+
+
+def _usable_or_exit(report, path: str) -> None:
+    if not report.usable:
+        print(f"{path} cannot be analysed: {len(report.problems)} problem(s).", file=sys.stderr)
+        print("\n".join(_problem_lines(report)), file=sys.stderr)
+        raise SystemExit(EXIT_PROBLEMS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        report = _load(args.file)
+        if args.command == "validate":
+            if report.usable:
+                kind = report.level or "episode"
+                print(f"{args.file}: usable ({report.row_count} rows, {kind} level, "
+                      f"{len(report.episodes)} participants).")
+                for note in report.notes:
+                    print(f"note: {note}")
+                return EXIT_OK
+            print(f"{args.file}: {len(report.problems)} problem(s) — not usable until fixed.")
+            print("\n".join(_problem_lines(report)))
+            return EXIT_PROBLEMS
+        _usable_or_exit(report, args.file)
+        from analysis.summary import analyse
+
+        analysis = analyse(report.episodes, source=Path(args.file).name, level=report.level or "episode",
+                           notes=tuple(report.notes))
+        if args.command == "summarize":
+            if args.format == "json":
+                summary = analysis.to_dict()
+                if args.safe:
+                    from analysis.disclosure import make_summary_safe
+
+                    summary = make_summary_safe(summary)
+                print(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
+            else:
+                print(analysis.to_text(safe=args.safe))
+            return EXIT_OK
+        if args.command == "report":
+            from analysis.report import write_report
+
+            written = write_report(analysis, args.output, safe=args.safe)
+            print(f"wrote {written}")
+            return EXIT_OK
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except Exception as error:  # the last guard: a message, never a traceback
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""Per-participant NHS Talking Therapies outcome flags and the four outcome rates.
+
+Every rule here is the one in ``shared/design/outcomes-and-statistics.md``
+("Population and outcome flags"), with thresholds read from :mod:`analysis.schema`.
+
+Example
+-------
+>>> import pandas as pd
+>>> episodes = pd.DataFrame({
+...     "participant_id": ["a", "b"], "group": ["physical_activity", "control"],
+...     "phq9_first": [15.0, 12.0], "phq9_last": [6.0, 11.0],
+...     "gad7_first": [12.0, 9.0], "gad7_last": [5.0, 9.0]})
+>>> flags = participant_outcomes(episodes)
+>>> flags["recovered"].tolist(), flags["reliable_improvement"].tolist()
+([True, False], [True, False])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from analysis.schema import (
+    ADSMS,
+    FINISHED_MIN_SESSIONS,
+    GAD7,
+    GROUPS,
+    PAIRED_COMPLETENESS_STANDARD,
+    PHQ9,
+    SCORE_DECIMALS,
+)
+from analysis.results import Rate
+
+
+@dataclass(frozen=True)
+class RateDefinition:
+    key: str
+    label: str
+    numerator: str
+    denominator: str
+    denominator_column: str  # flag column selecting the denominator
+    numerator_column: str
+    higher_is_better: bool
+
+
+RATE_DEFINITIONS: Final = {
+    "recovery": RateDefinition("recovery", "Recovery", "recovered", "finishers at caseness",
+                               "at_caseness", "recovered", True),
+    "reliable_recovery": RateDefinition("reliable_recovery", "Reliable recovery", "reliably recovered",
+                                        "finishers at caseness", "at_caseness", "reliable_recovery", True),
+    "reliable_improvement": RateDefinition("reliable_improvement", "Reliable improvement",
+                                           "reliably improved", "all finishers", "finished",
+                                           "reliable_improvement", True),
+    "reliable_deterioration": RateDefinition("reliable_deterioration", "Reliable deterioration",
+                                             "reliably deteriorated", "all finishers", "finished",
+                                             "reliable_deterioration", False),
+}
+
+# Mutually exclusive outcome categories for stacked bars (all finishers), in order.
+OUTCOME_CATEGORIES: Final = (
+    "Reliable recovery",
+    "Recovered, not reliably improved",
+    "Reliable improvement, not recovered",
+    "No reliable change",
+    "Reliable deterioration",
+    "Not paired (no end scores)",
+)
+
+PHQ9_SEVERITY_BANDS: Final = (
+    (0, 4, "Minimal (0–4)"),
+    (5, 9, "Mild (5–9)"),
+    (10, 14, "Moderate (10–14)"),
+    (15, 19, "Moderately severe (15–19)"),
+    (20, 27, "Severe (20–27)"),
+)
+
+
+def _rounded(values: pd.Series) -> np.ndarray:
+    return np.round(values.to_numpy(dtype="float64", na_value=np.nan), SCORE_DECIMALS)
+
+
+def phq9_severity_band(phq9_first: pd.Series) -> pd.Series:
+    """Baseline PHQ-9 severity band (Kroenke, Spitzer & Williams 2001)."""
+    bins = [-0.5] + [hi + 0.5 for _, hi, _ in PHQ9_SEVERITY_BANDS]
+    labels = [label for _, _, label in PHQ9_SEVERITY_BANDS]
+    banded = pd.cut(phq9_first.astype("float64"), bins=bins, labels=labels)
+    return banded.astype("string")
+
+
+def participant_outcomes(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Outcome flags for every participant (one row per input row, same index).
+
+    Parameters
+    ----------
+    episodes: a validated episode-level frame (scores as floats, NaN when blank).
+
+    Returns
+    -------
+    DataFrame with ``participant_id``, ``group`` and the columns
+    ``finished, anxiety_measure, anxiety_first, anxiety_last, anxiety_cutoff, anxiety_rc,
+    phq9_change, anxiety_change, at_caseness, paired, recovered, reliable_improvement,
+    reliable_deterioration, reliable_recovery, no_reliable_change, outcome_category,
+    phq9_severity``. Non-finishers keep their row with ``finished=False``; every other
+    flag is False for them (they are excluded from every rate and the count is reported).
+
+    Rules (design doc, "Population and outcome flags"): finished = treatment_sessions ≥ 2
+    (everyone when the column is absent); anxiety measure = the ADSM when ``adsm_measure``
+    is given and both ADSM scores are present, otherwise GAD-7; at caseness = PHQ-9 first ≥ 10
+    or anxiety first ≥ its cut-off; paired = all four scores present; recovered = paired, at
+    caseness, both last scores below cut-off; reliable improvement = paired, a fall ≥ RC on
+    either measure and a rise ≥ RC on neither; reliable deterioration the mirror image;
+    reliable recovery = recovered and reliably improved.
+    """
+    n = len(episodes)
+    index = episodes.index
+    if "treatment_sessions" in episodes.columns:
+        sessions = episodes["treatment_sessions"].to_numpy(dtype="float64", na_value=np.nan)
+        finished = sessions >= FINISHED_MIN_SESSIONS
+    else:
+        finished = np.ones(n, dtype=bool)
+
+    phq_first = _rounded(episodes["phq9_first"])
+    phq_last = _rounded(episodes["phq9_last"])
+    anx_first = _rounded(episodes["gad7_first"])
+    anx_last = _rounded(episodes["gad7_last"])
+    anx_cut = np.full(n, float(GAD7.caseness))
+    anx_rc = np.full(n, float(GAD7.reliable_change))
+    anx_measure = np.full(n, GAD7.key, dtype=object)
+
+    if "adsm_measure" in episodes.columns and "adsm_first" in episodes.columns and "adsm_last" in episodes.columns:
+        codes = episodes["adsm_measure"].astype("object").where(episodes["adsm_measure"].notna(), None)
+        adsm_first = _rounded(episodes["adsm_first"])
+        adsm_last = _rounded(episodes["adsm_last"])
+        for code, measure in ADSMS.items():
+            use = (codes == code).to_numpy() & ~np.isnan(adsm_first) & ~np.isnan(adsm_last)
+            if use.any():
+                anx_first[use] = adsm_first[use]
+                anx_last[use] = adsm_last[use]
+                anx_cut[use] = measure.caseness
+                anx_rc[use] = measure.reliable_change
+                anx_measure[use] = code
+
+    phq_cut, phq_rc = float(PHQ9.caseness), float(PHQ9.reliable_change)
+    paired = finished & ~np.isnan(phq_first) & ~np.isnan(phq_last) & ~np.isnan(anx_first) & ~np.isnan(anx_last)
+    # NaN comparisons are False, so an absent first score never makes a case.
+    at_caseness = finished & ((phq_first >= phq_cut) | (anx_first >= anx_cut))
+    phq_change = np.round(phq_last - phq_first, SCORE_DECIMALS)
+    anx_change = np.round(anx_last - anx_first, SCORE_DECIMALS)
+    fell = (phq_change <= -phq_rc) | (anx_change <= -anx_rc)
+    rose = (phq_change >= phq_rc) | (anx_change >= anx_rc)
+    improved = paired & fell & ~rose
+    deteriorated = paired & rose & ~fell
+    recovered = paired & at_caseness & (phq_last < phq_cut) & (anx_last < anx_cut)
+    reliable_recovery = recovered & improved
+    no_change = paired & ~improved & ~deteriorated
+
+    category = np.full(n, None, dtype=object)
+    category[finished & ~paired] = OUTCOME_CATEGORIES[5]
+    category[no_change] = OUTCOME_CATEGORIES[3]
+    category[deteriorated] = OUTCOME_CATEGORIES[4]
+    category[improved & ~recovered] = OUTCOME_CATEGORIES[2]
+    category[recovered & ~improved] = OUTCOME_CATEGORIES[1]
+    category[reliable_recovery] = OUTCOME_CATEGORIES[0]
+
+    return pd.DataFrame(
+        {
+            "participant_id": episodes["participant_id"].to_numpy(),
+            "group": episodes["group"].to_numpy(),
+            "finished": finished,
+            "anxiety_measure": anx_measure,
+            "anxiety_first": anx_first,
+            "anxiety_last": anx_last,
+            "anxiety_cutoff": anx_cut,
+            "anxiety_rc": anx_rc,
+            "phq9_change": phq_change,
+            "anxiety_change": anx_change,
+            "at_caseness": at_caseness,
+            "paired": paired,
+            "recovered": recovered,
+            "reliable_improvement": improved,
+            "reliable_deterioration": deteriorated,
+            "reliable_recovery": reliable_recovery,
+            "no_reliable_change": no_change,
+            "outcome_category": category,
+            "phq9_severity": phq9_severity_band(episodes["phq9_first"]).to_numpy(),
+        },
+        index=index,
+    )
+
+
+def wilson_rate(count: int, denominator: int, group: str = "") -> Rate:
+    """A proportion with its Wilson score 95% CI (Wilson 1927; Newcombe 1998, method 3).
+
+    >>> r = wilson_rate(12, 19)
+    >>> round(r.rate, 3), tuple(round(x, 3) for x in r.ci95)
+    (0.632, (0.41, 0.809))
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    if denominator <= 0:
+        return Rate(group, int(count), int(denominator), None, None,
+                    reason="No one in the denominator, so there is no rate.")
+    lo, hi = proportion_confint(count, denominator, alpha=0.05, method="wilson")
+    return Rate(group, int(count), int(denominator), count / denominator, (float(lo), float(hi)))
+
+
+def rate_counts(flags: pd.DataFrame, rate: str) -> dict[str, tuple[int, int]]:
+    """(numerator, denominator) per group for one of :data:`RATE_DEFINITIONS`."""
+    definition = RATE_DEFINITIONS[rate]
+    out: dict[str, tuple[int, int]] = {}
+    for group in GROUPS:
+        in_group = (flags["group"] == group).to_numpy()
+        denominator = in_group & flags[definition.denominator_column].to_numpy(dtype=bool)
+        numerator = denominator & flags[definition.numerator_column].to_numpy(dtype=bool)
+        out[group] = (int(numerator.sum()), int(denominator.sum()))
+    return out
+
+
+def outcome_rates(flags: pd.DataFrame) -> dict[str, dict[str, Rate]]:
+    """The four NHS Talking Therapies rates per group, each with its Wilson CI."""
+    return {
+        rate: {group: wilson_rate(*counts, group=group) for group, counts in rate_counts(flags, rate).items()}
+        for rate in RATE_DEFINITIONS
+    }
+
+
+def finisher_counts(flags: pd.DataFrame) -> pd.DataFrame:
+    """Participants, finishers and excluded non-finishers per group."""
+    rows = []
+    for group in GROUPS:
+        in_group = flags["group"] == group
+        total = int(in_group.sum())
+        finished = int((in_group & flags["finished"]).sum())
+        rows.append({"group": group, "participants": total, "finishers": finished,
+                     "not_finished": total - finished,
+                     "at_caseness": int((in_group & flags["at_caseness"]).sum())})
+    return pd.DataFrame(rows).set_index("group")
+
+
+def paired_completeness(flags: pd.DataFrame) -> pd.DataFrame:
+    """Share of finishers with paired PHQ-9 and anxiety scores, per group and overall,
+    against the 90% standard (NHS Talking Therapies Manual, section 6)."""
+    rows = []
+    for label, mask in [*((g, flags["group"] == g) for g in GROUPS), ("all", pd.Series(True, index=flags.index))]:
+        finishers = mask & flags["finished"]
+        n = int(finishers.sum())
+        paired = int((finishers & flags["paired"]).sum())
+        share = paired / n if n else None
+        rows.append({"group": label, "finishers": n, "paired": paired, "completeness": share,
+                     "meets_standard": (share is not None and share >= PAIRED_COMPLETENESS_STANDARD)})
+    return pd.DataFrame(rows).set_index("group")
+
+
+def outcome_category_counts(flags: pd.DataFrame) -> pd.DataFrame:
+    """Finishers per mutually exclusive outcome category and group (counts and shares)."""
+    finishers = flags[flags["finished"]]
+    rows = []
+    for group in GROUPS:
+        sub = finishers[finishers["group"] == group]
+        total = len(sub)
+        counts = sub["outcome_category"].value_counts()
+        for category in OUTCOME_CATEGORIES:
+            count = int(counts.get(category, 0))
+            rows.append({"group": group, "category": category, "count": count, "denominator": total,
+                         "share": count / total if total else None})
+    return pd.DataFrame(rows)
+
+
+def with_derived_columns(episodes: pd.DataFrame) -> pd.DataFrame:
+    """The episodes plus derived subgroup columns (``baseline_severity``: PHQ-9 band at the
+    first score). Returns a new frame; the input's columns are untouched."""
+    if "baseline_severity" in episodes.columns:
+        return episodes
+    return episodes.assign(baseline_severity=phq9_severity_band(episodes["phq9_first"]).to_numpy())

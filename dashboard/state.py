@@ -1,0 +1,167 @@
+"""Shared state: which data is shown, the filters, the measure and safe mode.
+
+Privacy: an uploaded file lives only in this user's ``st.session_state`` (never on
+disk, in a module global or in a cache shared between sessions). Only the bundled
+synthetic sample goes through ``st.cache_data``, because it is not patient data.
+Analyses of an upload are memoised in the session's own state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analysis.compare import available_measures, categorical_columns
+from analysis.outcomes import with_derived_columns
+from analysis.summary import Analysis, analyse
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "data" / "sample"
+SAMPLE_FILES = {
+    "sample_sessions": SAMPLE_DIR / "synthetic_pilot_sessions.csv",
+    "sample_episodes": SAMPLE_DIR / "synthetic_pilot_episodes.csv",
+}
+SAMPLE_NAME = "Bundled synthetic sample (invented participants, calibrated to the Community Living Well pilot)"
+UPLOAD_KEY = "upload_dataset"  # session_state key holding the user's Dataset
+SOURCE_KEY = "data_source"
+MEASURE_KEY = "measure"
+SAFE_KEY = "safe"
+FILTER_PREFIX = "f_"
+_ANALYSIS_CACHE_KEY = "_analysis_memo"
+_ANALYSIS_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated data set as the app uses it."""
+
+    token: str  # identifies the content (sample key or the upload's hash)
+    name: str
+    is_sample: bool
+    episodes: pd.DataFrame = field(repr=False)
+    sessions: pd.DataFrame | None = field(default=None, repr=False)
+    level: str = "episode"
+    notes: tuple[str, ...] = ()
+    excluded_rows: tuple[int, ...] = ()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _sample(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None, str, tuple[str, ...]]:
+    """The bundled synthetic sample (not patient data, so a shared cache is fine)."""
+    from analysis.validate import load_path
+
+    report = load_path(SAMPLE_FILES[key])
+    if not report.usable:  # a broken bundle is a bug: say so plainly
+        raise RuntimeError(f"The bundled sample {SAMPLE_FILES[key].name} failed validation: {report.problems[:3]}")
+    return with_derived_columns(report.episodes), report.sessions, report.level or "episode", tuple(report.notes)
+
+
+def sample_dataset(key: str = "sample_sessions") -> Dataset:
+    episodes, sessions, level, notes = _sample(key)
+    return Dataset(token=key, name=SAMPLE_NAME, is_sample=True, episodes=episodes, sessions=sessions,
+                   level=level, notes=notes)
+
+
+def make_upload_dataset(name: str, content: bytes, report, excluded_rows: tuple[int, ...] = ()) -> Dataset:
+    """Wrap a usable validation report of an upload as this session's Dataset."""
+    token = "upload-" + hashlib.sha256(content).hexdigest()[:16] + (f"-x{len(excluded_rows)}" if excluded_rows else "")
+    return Dataset(token=token, name=name, is_sample=False, episodes=with_derived_columns(report.episodes),
+                   sessions=report.sessions, level=report.level or "episode", notes=tuple(report.notes),
+                   excluded_rows=tuple(excluded_rows))
+
+
+def current_dataset() -> Dataset:
+    """The data every page shows: this session's upload when chosen, else the sample."""
+    upload = st.session_state.get(UPLOAD_KEY)
+    if upload is not None and st.session_state.get(SOURCE_KEY, "upload") == "upload":
+        return upload
+    return sample_dataset()
+
+
+def use_upload(dataset: Dataset) -> None:
+    st.session_state[UPLOAD_KEY] = dataset
+    st.session_state[SOURCE_KEY] = "upload"
+    st.session_state.pop(_ANALYSIS_CACHE_KEY, None)
+
+
+def use_sample() -> None:
+    st.session_state[SOURCE_KEY] = "sample"
+
+
+def forget_upload() -> None:
+    for key in (UPLOAD_KEY, _ANALYSIS_CACHE_KEY):
+        st.session_state.pop(key, None)
+    st.session_state[SOURCE_KEY] = "sample"
+
+
+def filter_columns(dataset: Dataset) -> list[str]:
+    return categorical_columns(dataset.episodes)
+
+
+def active_filters(dataset: Dataset) -> dict[str, tuple[str, ...]]:
+    """{column: selected levels} for every filter with a selection (empty = everyone)."""
+    out = {}
+    for column in filter_columns(dataset):
+        chosen = st.session_state.get(FILTER_PREFIX + column) or []
+        if chosen:
+            out[column] = tuple(sorted(str(v) for v in chosen))
+    return out
+
+
+def apply_filters(episodes: pd.DataFrame, filters: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    keep = pd.Series(True, index=episodes.index)
+    for column, levels in filters.items():
+        keep &= episodes[column].astype("string").isin(levels).fillna(False)
+    return episodes[keep.to_numpy(dtype=bool)]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _sample_analysis(key: str, filters: tuple[tuple[str, tuple[str, ...]], ...]) -> Analysis:
+    dataset = sample_dataset(key)
+    episodes = apply_filters(dataset.episodes, dict(filters))
+    return analyse(episodes, source=dataset.name, level=dataset.level, notes=dataset.notes)
+
+
+def current_analysis(dataset: Dataset, filters: dict[str, tuple[str, ...]]) -> Analysis:
+    """The analysis of the filtered data: shared cache for the sample, session memo for uploads."""
+    frozen = tuple(sorted(filters.items()))
+    if dataset.is_sample:
+        return _sample_analysis(dataset.token, frozen)
+    memo: dict = st.session_state.setdefault(_ANALYSIS_CACHE_KEY, {})
+    key = (dataset.token, frozen)
+    if key not in memo:
+        if len(memo) >= _ANALYSIS_CACHE_SIZE:
+            memo.pop(next(iter(memo)))
+        episodes = apply_filters(dataset.episodes, filters)
+        memo[key] = analyse(episodes, source=dataset.name, level=dataset.level, notes=dataset.notes)
+    return memo[key]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a page needs: the data, the filtered analysis and the shared controls."""
+
+    dataset: Dataset
+    filters: dict[str, tuple[str, ...]]
+    episodes: pd.DataFrame = field(repr=False)
+    analysis: Analysis = field(repr=False)
+    measure: str
+    measures: list[str]
+    safe: bool
+
+
+def context() -> Context:
+    dataset = current_dataset()
+    filters = active_filters(dataset)
+    episodes = apply_filters(dataset.episodes, filters)
+    analysis = current_analysis(dataset, filters)
+    measures = available_measures(dataset.episodes)
+    measure = st.session_state.get(MEASURE_KEY) or "phq9"
+    if measure not in measures:
+        measure = "phq9"
+    return Context(dataset=dataset, filters=filters, episodes=episodes, analysis=analysis, measure=measure,
+                   measures=measures, safe=bool(st.session_state.get(SAFE_KEY, False)))

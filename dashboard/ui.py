@@ -1,0 +1,91 @@
+"""Display helpers the pages share: banners, charts with takeaways, tables with downloads.
+
+Text from a data file is always shown as text (``st.text``/dataframes), never as
+Markdown or HTML, so a participant id of ``<script>`` or ``**x**`` shows literally.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analysis import formatting as fmt
+from analysis.disclosure import SAFE_MODE_NOTE, safe_count, safe_rate
+from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
+from analysis.figures.theme import chart_config
+from dashboard.state import Context
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "table"
+
+
+def page_header(title: str, ctx: Context, intro: str | None = None) -> None:
+    """Title, which data is shown, active filters and safe mode — on every page."""
+    st.title(title)
+    if intro:
+        st.markdown(intro)
+    data_banner(ctx)
+
+
+def data_banner(ctx: Context) -> None:
+    dataset = ctx.dataset
+    if dataset.is_sample:
+        st.info("Showing the **bundled synthetic sample**: invented participants calibrated to the published "
+                "Community Living Well pilot figures. Upload your own data on the **Data** page.", icon="ℹ️")
+    else:
+        st.info("Showing your uploaded file:", icon="📄")
+        st.text(dataset.name)  # file names are user text: shown literally
+    if dataset.excluded_rows:
+        st.warning(f"{len(dataset.excluded_rows)} row(s) with problems were excluded at your request "
+                   f"(file rows {', '.join(map(str, dataset.excluded_rows[:20]))}"
+                   f"{'…' if len(dataset.excluded_rows) > 20 else ''}).")
+    if ctx.filters:
+        parts = [f"{column.replace('_', ' ')} = {', '.join(levels)}" for column, levels in ctx.filters.items()]
+        st.warning("Filter active: " + "; ".join(parts) + f" — {len(ctx.episodes)} of "
+                   f"{len(dataset.episodes)} participants shown.", icon="🔎")
+    if ctx.safe:
+        st.success(SAFE_MODE_NOTE, icon="🛡️")
+
+
+def count_text(ctx: Context, n: int | None) -> str:
+    """A count as shown: suppressed/rounded in safe mode."""
+    if n is None:
+        return fmt.MISSING
+    shown = safe_count(n) if ctx.safe else n
+    return "fewer than 5" if shown is None else fmt.count(shown)
+
+
+def rate_text(ctx: Context, count: int, denominator: int, rate: float | None) -> str:
+    shown = safe_rate(count, denominator, rate) if ctx.safe else rate
+    return "hidden (small numbers)" if shown is None and rate is not None else fmt.percent(shown)
+
+
+def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -> None:
+    """A chart with its one-sentence takeaway beside it (its text equivalent).
+
+    The chart's toolbar downloads a PNG named after the chart; an SVG button sits under it.
+    """
+    st.plotly_chart(figure, config=chart_config(slug(name)), key=key or f"chart-{slug(name)}",
+                    theme=None)
+    st.markdown(f"**Takeaway:** {takeaway}")
+
+
+def table(frame: pd.DataFrame, name: str, key: str | None = None, **dataframe_kwargs) -> None:
+    """A table with CSV and XLSX downloads (formulas neutralised)."""
+    st.dataframe(frame, hide_index=True, **dataframe_kwargs)
+    base = slug(name)
+    left, right = st.columns(2)
+    left.download_button("Download CSV", table_to_csv_bytes(frame), file_name=f"{base}.csv", mime="text/csv",
+                         key=f"{key or base}-csv", on_click="ignore")
+    right.download_button("Download XLSX", table_to_xlsx_bytes(frame, sheet_name=name[:31]),
+                          file_name=f"{base}.xlsx", key=f"{key or base}-xlsx", on_click="ignore",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def not_available(message: str) -> None:
+    """Say in words why something cannot be shown (never a blank chart or a traceback)."""
+    st.warning(message, icon="⚠️")

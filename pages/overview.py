@@ -1,0 +1,87 @@
+"""Overview: did the physical activity group do better, by how much, how sure can we be?"""
+
+import pandas as pd
+import streamlit as st
+
+from analysis import formatting as fmt
+from analysis.figures.outcomes import rate_chart, rate_takeaway
+from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
+from analysis.survey import headline
+from dashboard import state, ui
+
+ctx = state.context()
+analysis = ctx.analysis
+ui.page_header("Overview", ctx, "Does adding physical activity to talking therapy improve outcomes? "
+               "The answer at a glance, with how sure we can be.")
+
+# --- who is in the comparison
+finishers, not_finished = analysis.n_finishers, analysis.n_not_finished
+columns = st.columns(4)
+for column, group in zip(columns[:2], GROUPS):
+    column.metric(f"{GROUP_LABELS[group]}: finished treatment", ui.count_text(ctx, finishers[group]),
+                  help="Finished a course of treatment = 2 or more treatment sessions.")
+columns[2].metric("Not finished (excluded)", ui.count_text(ctx, sum(not_finished.values())))
+columns[3].metric("At caseness (recovery denominator)", ui.count_text(ctx, analysis.n_at_caseness))
+
+# --- the headline: outcomes beside the survey
+recovery = analysis.rates["recovery"]
+hidden = frozenset(g for g in GROUPS if ctx.safe and ui.rate_text(ctx, recovery.groups[g].count,
+                   recovery.groups[g].denominator, recovery.groups[g].rate).startswith("hidden"))
+outcome_col, survey_col = st.columns([3, 2])
+with outcome_col:
+    st.subheader("Outcome headline")
+    if hidden:
+        ui.not_available("Presentation-safe mode hides the recovery verdict because a group's numbers are small.")
+    else:
+        st.markdown(f"#### {analysis.recovery_verdict()}")
+    for key in ("phq9", "gad7"):
+        if key in analysis.measures:
+            st.markdown(analysis.measure_verdict(key))
+    st.caption(analysis.small_sample_caution())
+with survey_col:
+    st.subheader("What services told us")
+    survey = headline()
+    st.markdown(f"#### {survey.sentence}")
+    st.caption(f"{survey.detail} Source: stakeholder surveys, December 2022 report (see **Survey findings**).")
+
+# --- recovery against the national standard
+chart_col, change_col = st.columns([3, 2])
+with chart_col:
+    figure = rate_chart(recovery.groups, "Recovery rate by group (95% CI)", hidden=hidden)
+    ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
+             f" The dashed line is the national standard of {fmt.percent(RECOVERY_STANDARD)}.")
+with change_col:
+    st.subheader("Mean change in symptoms")
+    rows = []
+    for key in ("phq9", "gad7"):
+        comparison = analysis.measures.get(key)
+        if comparison is None:
+            continue
+        for group in GROUPS:
+            d = comparison.descriptives[group]
+            small = ctx.safe and d.n < 5
+            rows.append({"Measure": comparison.label, "Group": GROUP_LABELS[group],
+                         "n": ui.count_text(ctx, d.n),
+                         "Mean change (last − first)": fmt.MISSING if small else fmt.number(d.mean_change),
+                         "95% CI": fmt.MISSING if small else fmt.ci(d.ci95_change).removeprefix("95% CI ")})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption("Negative change = symptoms fell (improvement).")
+
+# --- primary tests
+st.subheader("Primary comparisons")
+primary = [{"Outcome": "Recovery (finishers at caseness)", "Analysis": "Difference in rates, Fisher's exact test",
+            "Estimate (PA − control)": "hidden" if hidden else f"{fmt.points(recovery.difference.estimate)} points",
+            "95% CI": "hidden" if hidden else fmt.ci(recovery.difference.ci95, "points").removeprefix("95% CI "),
+            "p": "hidden" if hidden else fmt.p_value(recovery.fisher.p).removeprefix("p = ")}]
+for key in ("phq9", "gad7"):
+    comparison = analysis.measures.get(key)
+    if comparison is None:
+        continue
+    a = comparison.ancova
+    primary.append({"Outcome": f"{comparison.label} last score", "Analysis": "ANCOVA adjusted for first score",
+                    "Estimate (PA − control)": fmt.number(a.estimate, 1) if a.available else f"not available: {a.reason}",
+                    "95% CI": fmt.ci(a.ci95).removeprefix("95% CI "),
+                    "p": fmt.p_value(a.p).removeprefix("p = ")})
+ui.table(pd.DataFrame(primary), "primary-comparisons")
+st.caption("Each p value is two-sided. A p value above 0.05 means the data are compatible with no difference; "
+           "it does not show that there is none. See **Methods and definitions** for every method.")
