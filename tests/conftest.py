@@ -1,0 +1,31 @@
+"""Shared fixtures: the bundled sample, loaded through the same path users take."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SAMPLE_EPISODES = ROOT / "data" / "sample" / "synthetic_pilot_episodes.csv"
+SAMPLE_SESSIONS = ROOT / "data" / "sample" / "synthetic_pilot_sessions.csv"
+
+
+@pytest.fixture(scope="session")
+def sample_episodes():
+    from analysis.validate import load_path
+
+    report = load_path(SAMPLE_EPISODES)
+    assert report.usable, report.problems
+    return report.episodes
+
+
+@pytest.fixture(scope="session")
+def sample_analysis(sample_episodes):
+    from analysis.summary import analyse
+
+    return analyse(sample_episodes, source=SAMPLE_EPISODES.name)
