@@ -780,18 +780,70 @@ def _take(series: pd.Series, positions: np.ndarray) -> pd.Series:
     return pd.Series(values, copy=False)
 
 
+def _order_key(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """A non-negative int64 rank-like key (NaN last) and its span, order-preserving."""
+    finite = ~np.isnan(values)
+    if not finite.any():
+        return np.zeros(len(values), dtype=np.int64), 1
+    present = values[finite]
+    if np.all(present == np.floor(present)) and present.max() - present.min() < 2**40:
+        low = present.min()
+        key = np.where(finite, values - low, 0).astype(np.int64)
+        span = int(present.max() - low) + 2
+    else:  # fractional values: dense rank
+        uniques, inverse = np.unique(present, return_inverse=True)
+        key = np.zeros(len(values), dtype=np.int64)
+        key[finite] = inverse
+        span = len(uniques) + 1
+    key[~finite] = span - 1
+    return key, span
+
+
+def session_sort_key(codes: np.ndarray, keys: Sequence[np.ndarray]) -> np.ndarray | None:
+    """One int64 per row ordering by participant code, then each key (NaN last).
+
+    Returns None when the combined key would not fit in 62 bits (the caller
+    then sorts with :func:`numpy.lexsort`). Equal values mean the same
+    participant and the same session.
+    """
+    combined = np.asarray(codes, dtype=np.int64).copy()
+    capacity = max(int(combined.max(initial=0)) + 1, 1)
+    parts = [_order_key(np.asarray(k, dtype=np.float64)) for k in keys]
+    for _, span in parts:
+        capacity *= span
+    if capacity >= 2**62:
+        return None
+    for key, span in parts:
+        combined = combined * span + key
+    return combined
+
+
+def _session_keys(frame: pd.DataFrame) -> list[np.ndarray]:
+    """Ordering keys as float64 arrays: session_number, then session_date (seconds)."""
+    keys: list[np.ndarray] = []
+    if "session_number" in frame:
+        keys.append(pd.to_numeric(frame["session_number"], errors="coerce")
+                    .to_numpy(dtype=np.float64, na_value=np.nan))
+    if "session_date" in frame:
+        dates = pd.to_datetime(frame["session_date"], errors="coerce")
+        seconds = dates.to_numpy(dtype="datetime64[s]").astype(np.int64).astype(np.float64)
+        seconds[dates.isna().to_numpy()] = np.nan
+        keys.append(seconds)
+    return keys
+
+
 def reduce_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     """Reduce a typed session-level table to one row per participant.
 
     Rules (``shared/design/outcomes-and-statistics.md``): sessions are ordered
-    by ``session_number``, else ``session_date`` (both: number, then date).
-    Per measure (``phq9``, ``gad7``, ``adsm``, ``wsas`` when present),
-    *first* is the score at the earliest session that has one and *last* the
-    score at the latest session that has one, if that is a later session than
-    the first (otherwise blank). ``treatment_sessions`` is the participant's
-    number of session rows. ``group``, ``adsm_measure`` and every other column
-    take the participant's first non-missing value (in session order).
-    Rows without a participant_id are left out.
+    by ``session_number``, else ``session_date`` (both: number, then date;
+    ties keep file order). Per measure (``phq9``, ``gad7``, ``adsm``, ``wsas``
+    when present), *first* is the score at the earliest session that has one
+    and *last* the score at the latest session that has one, if that is a
+    later session than the first (otherwise blank). ``treatment_sessions`` is
+    the participant's number of session rows. ``group``, ``adsm_measure`` and
+    every other column take the participant's first non-missing value (in
+    session order). Rows without a participant_id are left out.
 
     Parameters
     ----------
@@ -816,64 +868,59 @@ def reduce_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     [15.0, 12.0, 9.0, nan, 3.0]
     """
     frame = sessions
-    ids = frame["participant_id"]
-    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    codes, uniques = pd.factorize(frame["participant_id"], use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
     n_groups = len(uniques)
     present = codes >= 0
-    # first row (in input order) of each participant: codes are numbered by first appearance
-    positions = np.arange(len(frame), dtype=np.int64)
+    # first row (in input order) of each participant: factorize numbers codes by first appearance
     running_max = np.maximum.accumulate(np.where(present, codes, -1)) if len(codes) else codes
     is_new = present & (codes > np.concatenate(([-1], running_max[:-1])))
-    first_rows = positions[is_new]
+    first_rows = np.flatnonzero(is_new)
 
-    # sort key: participant, then session_number, then session_date, then input order
-    key_arrays: list[np.ndarray] = []
-    if "session_number" in frame:
-        number = pd.to_numeric(frame["session_number"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        key_arrays.append(number)
-    if "session_date" in frame:
-        dates = pd.to_datetime(frame["session_date"], errors="coerce")
-        date_key = dates.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-        date_key[dates.isna().to_numpy()] = np.nan
-        key_arrays.append(date_key)
-    order_keys = [positions, *reversed(key_arrays), codes]
-    order = np.lexsort(order_keys)
+    keys = _session_keys(frame)
+    combined = session_sort_key(np.where(present, codes, 0), keys)
+    if combined is not None:
+        order = np.argsort(combined, kind="stable")
+    else:
+        order = np.lexsort([*reversed(keys), codes])
     order = order[present[order]]
     sorted_codes = codes[order]
-    sorted_keys = [k[order] for k in key_arrays]
-
-    out: dict[str, pd.Series] = {}
-    out["participant_id"] = pd.Series(pd.array(uniques, dtype=_STR_DTYPE), copy=False)
+    # what identifies a session: the combined key, or the individual keys
+    sorted_keys = [combined[order]] if combined is not None else [k[order] for k in keys]
 
     def first_nonmissing(column: str) -> pd.Series:
-        values = frame[column].iloc[order].reset_index(drop=True)
-        first, _ = _first_positions(sorted_codes, values.notna().to_numpy(), n_groups)
-        return _take(values, first)
+        valid = frame[column].notna().to_numpy()[order]
+        first, _ = _first_positions(sorted_codes, valid, n_groups)
+        positions = np.where(first >= 0, order[np.maximum(first, 0)], -1) if len(order) else first
+        return _take(frame[column], positions)
 
+    out: dict[str, pd.Series] = {"participant_id": pd.Series(pd.array(uniques, dtype=_STR_DTYPE), copy=False)}
     if "group" in frame:
         out["group"] = first_nonmissing("group")
+    if "adsm_measure" in frame:
+        out["adsm_measure"] = first_nonmissing("adsm_measure")
     for measure, prefix in SESSION_MEASURES.items():
         if measure not in frame:
             continue
-        if measure == "adsm" and "adsm_measure" in frame:
-            out["adsm_measure"] = first_nonmissing("adsm_measure")
         scores = pd.to_numeric(frame[measure], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)[order]
         first, last = _first_positions(sorted_codes, ~np.isnan(scores), n_groups)
         later = last != first
         if sorted_keys:  # the last scored row must be a *later* session, not a tie
             differs = np.zeros(n_groups, dtype=bool)
             for key in sorted_keys:
-                a = key[np.maximum(first, 0)]
-                b = key[np.maximum(last, 0)]
-                differs |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
+                a = key[np.maximum(first, 0)] if len(key) else np.zeros(n_groups)
+                b = key[np.maximum(last, 0)] if len(key) else np.zeros(n_groups)
+                same = (a == b) | (np.isnan(a) & np.isnan(b)) if key.dtype.kind == "f" else a == b
+                differs |= ~same
             later &= differs
-        first_values = np.where(first >= 0, scores[np.maximum(first, 0)], np.nan) if len(scores) else first * np.nan
-        last_values = np.where((last >= 0) & later, scores[np.maximum(last, 0)], np.nan) if len(scores) else first * np.nan
+        if len(scores):
+            first_values = np.where(first >= 0, scores[np.maximum(first, 0)], np.nan)
+            last_values = np.where((last >= 0) & later, scores[np.maximum(last, 0)], np.nan)
+        else:
+            first_values = last_values = np.full(n_groups, np.nan)
         out[f"{prefix}_first"] = pd.Series(first_values, copy=False)
         out[f"{prefix}_last"] = pd.Series(last_values, copy=False)
     out["treatment_sessions"] = pd.Series(np.bincount(sorted_codes, minlength=n_groups).astype(np.float64), copy=False)
-    if "adsm_measure" in frame and "adsm_measure" not in out:
-        out["adsm_measure"] = first_nonmissing("adsm_measure")
     handled = {"participant_id", "group", "adsm_measure", *SESSION_ORDER_COLUMNS, *SESSION_MEASURES}
     for column in frame.columns:
         if column in handled or column in out:
@@ -884,6 +931,5 @@ def reduce_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
                "treatment_sessions", "adsm_measure", "adsm_first", "adsm_last", "wsas_first", "wsas_last"]
     columns = [c for c in ordered if c in out] + [c for c in out if c not in ordered]
     result = pd.DataFrame({c: out[c] for c in columns}, columns=columns)
-    index = frame.index[first_rows] if len(first_rows) else frame.index[:0]
-    result.index = pd.Index(index, name=frame.index.name)
+    result.index = pd.Index(frame.index[first_rows], name=frame.index.name)
     return result

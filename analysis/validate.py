@@ -47,6 +47,7 @@ from analysis.io import (
     read_path,
     read_table,
     reduce_sessions,
+    session_sort_key,
 )
 
 __all__ = [
@@ -105,7 +106,7 @@ _NHS_RE = r"^\s*\d{3}[ -]?\d{3}[ -]?\d{4}\s*$"
 _PHONE_RE = r"^\s*(?:(?:\+|00)44\s*(?:\(0\)\s*)?|\(?0)[1-9](?:[\s\-()]*\d){8,9}\s*$"
 _POSTCODE_SPACED_RE = r"^\s*[A-Za-z]{1,2}\d[A-Za-z\d]?\s+\d[A-Za-z]{2}\s*$"
 _POSTCODE_ANY_RE = r"^\s*[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}\s*$"
-_CANDIDATE_RE = r"@|^[\d\s()+-]{10,}$|^\s*[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}\s*$"
+_CANDIDATE_RE = r"@|^[\s()+-]*(?:\d[\s()+-]*){10,}$|^\s*[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}\s*$"
 _DATE_SHAPE_RE = r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*$"
 
 _TEXT = pa.large_string()
@@ -285,23 +286,34 @@ def _parse_numbers(text: pa.ChunkedArray) -> _Numbers:
 def _parse_dates(trimmed: pa.ChunkedArray) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """(dates as datetime64, blank mask, not-a-date mask) for trimmed text.
 
-    Formats in :data:`DATE_FORMATS` are tried in order, each strictly (31/02
-    is not a date); day-first as in the UK.
+    A column of ISO dates (``2024-03-31``) is parsed by pyarrow in one strict
+    cast (``2024-02-31`` is not a date); otherwise :data:`DATE_FORMATS` are
+    tried in order with pandas, each strictly, day-first as in the UK.
     """
-    text = _series(trimmed)
-    blank = text.isna().to_numpy() | (text.str.len() == 0).to_numpy()
-    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    n = len(trimmed)
+    blank = _np(pc.is_null(trimmed), True) | _np(pc.equal(pc.binary_length(trimmed), 0))
+    result = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     todo = ~blank
-    for fmt in DATE_FORMATS:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        ok = parsed.notna().to_numpy()
-        if ok.any():
-            positions = np.flatnonzero(todo)[ok]
-            result.iloc[positions] = parsed[ok].astype("datetime64[us]").to_numpy()
-            todo[positions] = False
-    return result, blank, todo
+    if todo.any():
+        try:
+            nonblank = pc.if_else(pa.array(blank), pa.scalar(None, _TEXT), trimmed)
+            days = pc.cast(nonblank, pa.date32())
+            result = np.asarray(pc.cast(days, pa.timestamp("us")).to_numpy(), dtype="datetime64[us]")
+            todo = np.zeros(n, dtype=bool)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    if todo.any():
+        text = _series(trimmed)
+        for fmt in DATE_FORMATS:
+            if not todo.any():
+                break
+            positions = np.flatnonzero(todo)
+            parsed = pd.to_datetime(text.iloc[positions], format=fmt, errors="coerce")
+            found = parsed.notna().to_numpy()
+            if found.any():
+                result[positions[found]] = parsed[found].to_numpy().astype("datetime64[us]")
+                todo[positions[found]] = False
+    return pd.Series(result, copy=False), blank, todo
 
 
 def is_nhs_number(values: Iterable[object] | pd.Series) -> np.ndarray:
@@ -821,9 +833,10 @@ def _first_per_participant(codes: np.ndarray, values: np.ndarray, valid: np.ndar
     out = np.full(n_groups, -1, dtype=np.int64)
     idx = np.flatnonzero(valid & (codes >= 0))
     if idx.size:
-        # the first occurrence of each code among valid rows
-        unique_codes, first = np.unique(codes[idx], return_index=True)
-        out[unique_codes] = values[idx[first]]
+        first = np.full(n_groups, len(codes), dtype=np.int64)
+        np.minimum.at(first, codes[idx], idx)
+        found = first < len(codes)
+        out[found] = values[first[found]]
     return out
 
 
@@ -842,9 +855,10 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
         blank_id = checker.participant_blank()
         ids = checker.trimmed("participant_id")
         typed["participant_id"] = _series(ids, index)
-        codes, uniques = pd.factorize(typed["participant_id"].to_numpy(dtype=object, na_value=None))
+        encoded = pc.dictionary_encode(ids.combine_chunks())
+        codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=np.int64)
         codes = np.where(blank_id, -1, codes)
-        n_groups = len(uniques)
+        n_groups = len(encoded.dictionary)
 
     def consistent(column: str, canonical: np.ndarray, categories: Sequence[str], label: str) -> None:
         if not n_groups:
@@ -893,9 +907,14 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
             key = dates.to_numpy().astype("datetime64[us]").astype(np.int64).astype(np.float64)
             key[dates.isna().to_numpy()] = np.nan
     if key is not None and n_groups:
-        usable = (codes >= 0) & ~np.isnan(key)
-        pairs = pd.DataFrame({"p": codes, "k": key})
-        dup = pairs.duplicated(keep=False).to_numpy() & usable
+        usable = np.flatnonzero((codes >= 0) & ~np.isnan(key))
+        combined = session_sort_key(codes[usable], [key[usable]])
+        if combined is not None:
+            dup_usable = pd.Series(combined).duplicated(keep=False).to_numpy()
+        else:
+            dup_usable = pd.DataFrame({"p": codes[usable], "k": key[usable]}).duplicated(keep=False).to_numpy()
+        dup = np.zeros(n, dtype=bool)
+        dup[usable[dup_usable]] = True
         if dup.any():
             key_name = "session_number" if "session_number" in frame else "session_date"
             _session_duplicates(checker, dup, codes, key, key_name)
