@@ -8,34 +8,38 @@ controls. Each page lives in ``pages/`` and only lays out what ``analysis/`` ret
 
 import streamlit as st
 
-st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon="🏃",
+st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon=":material/directions_run:",
                    layout="wide", initial_sidebar_state="expanded")
 
-from dashboard import access, controls  # noqa: E402  (after set_page_config)
+from dashboard import access, controls, presentation  # noqa: E402  (after set_page_config)
 
 if not access.passcode_ok():
     st.stop()
 
 PAGES = {
     "Outcomes": [
-        st.Page("pages/overview.py", title="Overview", icon="🏠", default=True),
-        st.Page("pages/symptom_change.py", title="Symptom change", icon="📉", url_path="symptom-change"),
-        st.Page("pages/recovery.py", title="Recovery and reliable change", icon="✅", url_path="recovery"),
-        st.Page("pages/who_benefits.py", title="Who benefits", icon="👥", url_path="who-benefits"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page("pages/symptom_change.py", title="Symptom change", icon=":material/trending_down:", url_path="symptom_change"),
+        st.Page("pages/recovery.py", title="Recovery and reliable change", icon=":material/check_circle:", url_path="recovery"),
+        st.Page("pages/who_benefits.py", title="Who benefits", icon=":material/groups:", url_path="who_benefits"),
     ],
     "Context and planning": [
-        st.Page("pages/survey.py", title="Survey findings", icon="🗣️", url_path="survey"),
-        st.Page("pages/planning.py", title="Planning the next evaluation", icon="🧮", url_path="planning"),
+        st.Page("pages/survey.py", title="Survey findings", icon=":material/forum:", url_path="survey"),
+        st.Page("pages/planning.py", title="Planning the next evaluation", icon=":material/calculate:", url_path="planning"),
     ],
     "Your data and exports": [
-        st.Page("pages/data.py", title="Data", icon="📄", url_path="data"),
-        st.Page("pages/export.py", title="Export and present", icon="📤", url_path="export"),
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+        st.Page("pages/export.py", title="Export and present", icon=":material/slideshow:", url_path="export"),
     ],
     "About": [
-        st.Page("pages/methods.py", title="Methods and definitions", icon="📘", url_path="methods"),
+        st.Page("pages/methods.py", title="Methods and definitions", icon=":material/menu_book:", url_path="methods"),
     ],
 }
 
-page = st.navigation(PAGES)
-controls.render_sidebar()
-page.run()
+presenting = presentation.is_presenting()  # ?present=true: the story full-screen, controls hidden
+page = st.navigation(PAGES, position="hidden" if presenting else "sidebar")
+controls.render_sidebar()  # also when presenting (hidden by CSS): the URL-bound filters must stay drawn
+if presenting:
+    presentation.render_presentation()
+else:
+    page.run()

@@ -81,6 +81,8 @@ COUNT_KEYS: Final = frozenset({"count", "denominator", "n"})
 _COUNT_PREFIX: Final = "n_"
 # Top-level keys of the summary whose whole-number values (at any depth) are all counts.
 _COUNT_SECTIONS: Final = frozenset({"participants", "excluded", "not_finished", "finishers"})
+# Count blocks inside the summary's ``data`` section (every whole number in them is a count).
+_DATA_COUNT_KEYS: Final = frozenset({"participants_total", "not_finished", "at_caseness", "excluded_rows_count"})
 
 
 # --- single figures ---------------------------------------------------------------------------
@@ -299,6 +301,7 @@ def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
     - Recognised counts are whole numbers under the keys ``count``, ``denominator``, ``n`` or
       ``n_*`` inside ``participants``, ``rates`` and ``measures``; they are rounded wherever
       they are shown. Nothing else in those sections is rounded.
+    - ``data.participants_total``, ``data.not_finished`` and ``data.at_caseness`` are counts too.
     - Any other top-level key passes through unchanged (copied), and
       ``"disclosure_control": {"applied": true, "rules": ...}`` is added.
 
@@ -330,6 +333,9 @@ def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = {name: _safe_comparison_entry(entry, _safe_rate_block) for name, entry in value.items()}
         elif key == "measures" and isinstance(value, Mapping):
             out[key] = {name: _safe_comparison_entry(entry, _safe_measure_block) for name, entry in value.items()}
+        elif key == "data" and isinstance(value, Mapping):
+            out[key] = {name: (_round_all_whole_numbers(copy.deepcopy(entry)) if name in _DATA_COUNT_KEYS
+                               else copy.deepcopy(entry)) for name, entry in value.items()}
         else:
             out[key] = copy.deepcopy(value)
     out["disclosure_control"] = {"applied": True, "rules": DISCLOSURE_RULES}

@@ -32,13 +32,20 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 def table_to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 CSV with BOM (so Excel reads accents), formulas neutralised."""
-    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+    # CRLF rows: with the default "\n" a cell holding a bare carriage return is written unquoted
+    # and a spreadsheet would split the row there.
+    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def table_to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "data") -> bytes:
-    """An XLSX workbook of one sheet, formulas neutralised, text cells stored as text."""
+    """An XLSX workbook of one sheet, formulas neutralised, text cells stored as text.
+
+    Built entirely in memory (xlsxwriter's ``in_memory`` mode: openpyxl and xlsxwriter's default
+    both spill to temporary files, and a table may hold patient-level data).
+    """
     buffer = io.BytesIO()
     safe_name = "".join(ch for ch in sheet_name if ch not in "[]:*?/\\")[:31] or "data"
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         neutralise_formulas(frame).to_excel(writer, index=False, sheet_name=safe_name)
     return buffer.getvalue()

@@ -1,6 +1,7 @@
 """The controls that matter on every page, in one place (the sidebar).
 
-Each control is bound to the URL (``bind="query-params"``), so it persists when
+Each control lives in the URL (filters and safe mode with ``bind="query-params"``, the
+measure synced by hand so that ``?measure=gad7`` and ``?measure=GAD-7`` both work), so it persists when
 switching pages and a view can be shared as a link: the page path plus
 ``?measure=gad7&safe=true&f_gender=Female``.
 """
@@ -14,8 +15,29 @@ from dashboard import state
 
 
 def _measure_label(key: str) -> str:
-    measure = measure_for(key)
-    return f"{measure.label} — {measure.full_name}"
+    """The short label ("GAD-7"): Streamlit writes the shown label into the URL (?measure=GAD-7)."""
+    return measure_for(key).label
+
+
+def _measure_from_url(available: list[str]) -> None:
+    """Start from ``?measure=`` (a key such as gad7 or a label such as GAD-7) on a session's first run.
+
+    Synced by hand rather than with ``bind="query-params"``, because a bound selectbox puts
+    its displayed label in the URL; by hand the link can say ``?measure=gad7``.
+    """
+    if state.MEASURE_KEY in st.session_state and st.session_state[state.MEASURE_KEY] in available:
+        return
+    wanted = str(st.query_params.get(state.MEASURE_KEY, "")).strip().lower()
+    match = next((k for k in available if wanted in (k.lower(), measure_for(k).label.lower())), available[0])
+    st.session_state[state.MEASURE_KEY] = match
+
+
+def _measure_to_url() -> None:
+    value = st.session_state.get(state.MEASURE_KEY)
+    if value and value != "phq9":
+        st.query_params[state.MEASURE_KEY] = value
+    elif state.MEASURE_KEY in st.query_params:
+        del st.query_params[state.MEASURE_KEY]
 
 
 def render_sidebar() -> None:
@@ -26,15 +48,20 @@ def render_sidebar() -> None:
         if st.session_state.get(state.UPLOAD_KEY) is not None:
             upload = st.session_state[state.UPLOAD_KEY]
             choice = st.radio("Show", ["upload", "sample"], key=state.SOURCE_KEY,
-                              format_func=lambda v: f"Your file: {upload.name}" if v == "upload"
+                              format_func=lambda v: "Your uploaded file" if v == "upload"
                               else "Bundled synthetic sample")
+            st.text(upload.name)  # a file name is user text: shown literally, never as Markdown
             dataset = upload if choice == "upload" else state.sample_dataset()
         else:
             st.caption("Bundled synthetic sample. Upload your own on the **Data** page.")
         measures = state.filter_columns(dataset)
         available = list(dict.fromkeys(["phq9", "gad7", *_dataset_measures(dataset)]))
+        _measure_from_url(available)
         st.selectbox("Outcome measure", available, key=state.MEASURE_KEY, format_func=_measure_label,
-                     bind="query-params", help="Used on the Symptom change and Who benefits pages.")
+                     on_change=_measure_to_url,
+                     help="Used on the Symptom change and Who benefits pages. " + "; ".join(
+                         f"{measure_for(k).label}: {measure_for(k).full_name}" for k in available) + ".")
+        _measure_to_url()  # keep the URL showing the measure on every page
         with st.expander("Filters", expanded=bool(state.active_filters(dataset))):
             st.caption("Leave a filter empty to include everyone.")
             for column in measures:

@@ -19,6 +19,19 @@ from analysis.figures.theme import chart_config
 from dashboard.state import Context
 
 
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
+
+
+def md_escape(text: object) -> str:
+    """User text made inert inside Markdown: specials backslash-escaped, ``<`` and ``&`` as entities.
+
+    >>> md_escape("**x** <script>")
+    '\\*\\*x\\*\\* &lt;script&gt;'
+    """
+    value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", value).replace("\\&gt;", "&gt;")
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "table"
 
@@ -35,20 +48,21 @@ def data_banner(ctx: Context) -> None:
     dataset = ctx.dataset
     if dataset.is_sample:
         st.info("Showing the **bundled synthetic sample**: invented participants calibrated to the published "
-                "Community Living Well pilot figures. Upload your own data on the **Data** page.", icon="ℹ️")
+                "Community Living Well pilot figures. Upload your own data on the **Data** page.", icon=":material/info:")
     else:
-        st.info("Showing your uploaded file:", icon="📄")
+        st.info("Showing your uploaded file:", icon=":material/description:")
         st.text(dataset.name)  # file names are user text: shown literally
     if dataset.excluded_rows:
         st.warning(f"{len(dataset.excluded_rows)} row(s) with problems were excluded at your request "
                    f"(file rows {', '.join(map(str, dataset.excluded_rows[:20]))}"
                    f"{'…' if len(dataset.excluded_rows) > 20 else ''}).")
     if ctx.filters:
-        parts = [f"{column.replace('_', ' ')} = {', '.join(levels)}" for column, levels in ctx.filters.items()]
-        st.warning("Filter active: " + "; ".join(parts) + f" — {len(ctx.episodes)} of "
-                   f"{len(dataset.episodes)} participants shown.", icon="🔎")
+        parts = [f"{md_escape(column.replace('_', ' '))} = {', '.join(md_escape(v) for v in levels)}"
+                 for column, levels in ctx.filters.items()]
+        st.warning("Filter active: " + "; ".join(parts) + f" — {count_text(ctx, len(ctx.episodes))} of "
+                   f"{count_text(ctx, len(dataset.episodes))} participants shown.", icon=":material/filter_alt:")
     if ctx.safe:
-        st.success(SAFE_MODE_NOTE, icon="🛡️")
+        st.success(SAFE_MODE_NOTE, icon=":material/shield:")
 
 
 def count_text(ctx: Context, n: int | None) -> str:
@@ -75,17 +89,18 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -
 
 
 def table(frame: pd.DataFrame, name: str, key: str | None = None, **dataframe_kwargs) -> None:
-    """A table with CSV and XLSX downloads (formulas neutralised)."""
+    """A table with CSV and XLSX downloads (formulas neutralised), built only when clicked."""
     st.dataframe(frame, hide_index=True, **dataframe_kwargs)
     base = slug(name)
+    snapshot = frame.copy()  # the callables run on click, outside this script run
     left, right = st.columns(2)
-    left.download_button("Download CSV", table_to_csv_bytes(frame), file_name=f"{base}.csv", mime="text/csv",
-                         key=f"{key or base}-csv", on_click="ignore")
-    right.download_button("Download XLSX", table_to_xlsx_bytes(frame, sheet_name=name[:31]),
+    left.download_button("Download CSV", lambda: table_to_csv_bytes(snapshot), file_name=f"{base}.csv",
+                         mime="text/csv", key=f"{key or base}-csv", on_click="ignore")
+    right.download_button("Download XLSX", lambda: table_to_xlsx_bytes(snapshot, sheet_name=name[:31]),
                           file_name=f"{base}.xlsx", key=f"{key or base}-xlsx", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def not_available(message: str) -> None:
     """Say in words why something cannot be shown (never a blank chart or a traceback)."""
-    st.warning(message, icon="⚠️")
+    st.warning(message, icon=":material/warning:")

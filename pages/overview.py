@@ -1,5 +1,9 @@
 """Overview: did the physical activity group do better, by how much, how sure can we be?"""
 
+from dashboard.entry import require_app
+
+require_app()
+
 import pandas as pd
 import streamlit as st
 

@@ -1,4 +1,265 @@
+"""Recovery and reliable change: the NHS Talking Therapies outcome rates, group by group."""
+
+from dashboard.entry import require_app
+
+require_app()
+
+import re
+
+import pandas as pd
 import streamlit as st
 
-st.title("recovery")
-st.info("This page is being built.")
+from analysis import formatting as fmt
+from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS
+from analysis.figures.outcomes import (
+    first_last_scatter,
+    first_last_scatter_takeaway,
+    outcome_categories_chart,
+    outcome_categories_takeaway,
+    rates_chart,
+    rates_takeaway,
+)
+from analysis.outcomes import OUTCOME_CATEGORIES, RATE_DEFINITIONS, outcome_category_counts
+from analysis.schema import (
+    GAD7,
+    GROUP_LABELS,
+    GROUP_PA,
+    GROUPS,
+    PAIRED_COMPLETENESS_STANDARD,
+    PHQ9,
+    RECOVERY_STANDARD,
+    RELIABLE_IMPROVEMENT_REFERENCE,
+)
+from analysis.survey import SOURCE_TITLES, load_recommendations
+from analysis.trajectories import (
+    CASENESS_STATES,
+    POOLED_CATEGORY,
+    caseness_transitions,
+    jacobson_truax_counts,
+    pool_small_categories,
+)
+from dashboard import state, ui
+
+# Recommendation 1's solutions that ask for evidence on clinical outcomes (survey_recommendations.csv).
+OUTCOME_RECOMMENDATION_IDS = ("R1-S1", "R1-L2")
+SCATTER_MEASURES = {"phq9": PHQ9, "gad7": GAD7}
+
+
+def _plain(text: str) -> str:
+    """Backslash-escape Markdown punctuation so data-file text shows literally (CommonMark)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", text)
+
+
+ctx = state.context()
+analysis = ctx.analysis
+rates = analysis.rates
+ui.page_header("Recovery and reliable change", ctx, "The NHS Talking Therapies outcome rates in each group: "
+               "**recovery** (moved from clinical caseness to below it), **reliable improvement** and "
+               "**reliable deterioration** (a change larger than measurement error), and **reliable recovery** "
+               "(both recovered and reliably improved).")
+
+
+def _hidden(rate: str) -> frozenset[str]:
+    """Groups whose rate safe mode hides (numerator or denominator below 5)."""
+    if not ctx.safe:
+        return frozenset()
+    groups = rates[rate].groups
+    return frozenset(g for g in GROUPS if ui.rate_text(ctx, groups[g].count, groups[g].denominator,
+                                                       groups[g].rate).startswith("hidden"))
+
+
+hidden = {rate: _hidden(rate) for rate in rates}
+empty_groups = [g for g in GROUPS if analysis.n_finishers[g] == 0]
+
+# --- the verdict
+if empty_groups:
+    ui.not_available("The groups cannot be compared: no one in the " + " or ".join(
+        GROUP_LABELS[g].lower() for g in empty_groups) + " group finished treatment in the current selection. "
+        "Clear or widen the filters in the sidebar.")
+elif hidden["recovery"]:
+    ui.not_available("Presentation-safe mode hides the recovery verdict because a group's numbers are small.")
+else:
+    st.markdown(f"#### {analysis.recovery_verdict()}")
+st.caption(analysis.small_sample_caution())
+
+# --- the four rates
+st.subheader("The four outcome rates")
+figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe), lambda: (
+    rates_chart(rates, hidden), rates_takeaway(rates, hidden)))
+ui.chart(figure, "outcome rates by group", takeaway)
+with st.expander("What each rate counts"):
+    st.dataframe(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
+                                "Out of": d.denominator.capitalize()} for d in RATE_DEFINITIONS.values()]),
+                 hide_index=True)
+    st.caption(f"National references: recovery standard {fmt.percent(RECOVERY_STANDARD)}; about two in three "
+               f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
+               "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
+               "Whiskers are Wilson 95% CIs.")
+
+
+# --- the comparison table, one column per rate
+def _rate_cell(rate: str, group: str) -> str:
+    r = rates[rate].groups[group]
+    counts = f"{ui.count_text(ctx, r.count)} of {ui.count_text(ctx, r.denominator)}"
+    if group in hidden[rate]:
+        return f"hidden (small numbers); {counts}"
+    if r.rate is None:
+        return f"not available: {r.reason or 'no one in the denominator'}"
+    return f"{fmt.percent(r.rate)} ({fmt.ci(r.ci95, 'percent').removeprefix('95% CI ')}); {counts}"
+
+
+def _estimate(e, decimals: int = 2) -> str:
+    if e.estimate is None:
+        return f"not available: {e.reason}"
+    ci = f" ({fmt.ci(e.ci95, decimals=decimals).removeprefix('95% CI ')})" if e.ci95 else ""
+    return fmt.number(e.estimate, decimals) + ci
+
+
+def _nnt(e) -> tuple[str, str]:
+    if e.estimate is None:
+        return f"not available: {e.reason}", fmt.MISSING
+    side = "PA higher" if e.estimate > 0 else "control higher"
+    value = f"{fmt.number(abs(e.estimate), 1)} ({side})"
+    if e.ci95 is not None:
+        return value, fmt.ci(e.ci95).removeprefix("95% CI ")
+    text = e.extra.get("ci_text") or "not available"
+    return value, text.removeprefix("The 95% CI runs through infinity: ")
+
+
+def _odds_ratio_method(e) -> str:
+    """The odds ratio's method in two words (the full name is in the caption and on Methods)."""
+    return "exact (conditional MLE)" if e.method == METHODS["odds_ratio_exact"] else "Woolf (sample OR)"
+
+
+st.subheader("Comparison of each rate")
+table: dict[str, list[str]] = {"Figure": [
+    f"{GROUP_LABELS[GROUPS[0]]} (Wilson 95% CI)", f"{GROUP_LABELS[GROUPS[1]]} (Wilson 95% CI)",
+    "Difference, points (Newcombe 95% CI)", "Fisher's exact p", "Odds ratio (95% CI)", "Odds ratio method",
+    "Relative risk (Katz 95% CI)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
+for key, comparison in rates.items():
+    label = RATE_DEFINITIONS[key].label
+    column = [_rate_cell(key, g) for g in GROUPS]
+    if hidden[key]:
+        column += (["hidden (small numbers)"] * 3 + [_odds_ratio_method(comparison.odds_ratio)]
+                   + ["hidden (small numbers)"] * 3)
+    else:
+        d = comparison.difference
+        column.append(f"{fmt.points(d.estimate)} ({fmt.ci(d.ci95, 'points').removeprefix('95% CI ')})"
+                      if d.estimate is not None else f"not available: {d.reason}")
+        column.append(fmt.p_value(comparison.fisher.p).removeprefix("p = ") if comparison.fisher.p is not None
+                      else f"not available: {comparison.fisher.reason}")
+        column.append(_estimate(comparison.odds_ratio))
+        column.append(_odds_ratio_method(comparison.odds_ratio))
+        column.append(_estimate(comparison.relative_risk))
+        column.extend(_nnt(comparison.nnt))
+    table[label] = column
+ui.table(pd.DataFrame(table), "rate comparisons", key="rate-comparisons")
+st.caption("Differences are physical activity minus control. Odds ratios and relative risks above 1 mean the "
+           "outcome was more common with physical activity (good for recovery and improvement, bad for "
+           "deterioration). The NNT is the number who would need physical activity for one more person to have "
+           "the outcome (or, marked 'control higher', one fewer); when the difference's CI includes zero the "
+           f"NNT's CI runs through infinity. Odds ratio methods: {METHODS['odds_ratio_exact']}, up to "
+           f"{EXACT_ODDS_RATIO_MAX_N:,} people; above that, {METHODS['odds_ratio_woolf'].split(';')[0]}.")
+
+# --- outcome categories
+st.subheader("What happened to every finisher")
+counts = outcome_category_counts(analysis.flags)
+drawn = pool_small_categories(counts) if ctx.safe else counts
+if drawn.empty or drawn["denominator"].max() == 0:
+    ui.not_available("No one in the current selection finished treatment (or, in presentation-safe mode, "
+                     "each group has fewer than 5 finishers), so there are no outcome categories to draw.")
+else:
+    figure, takeaway = state.session_memo(ctx, ("categories", ctx.safe), lambda: (
+        outcome_categories_chart(drawn), outcome_categories_takeaway(drawn)
+        + (" Categories with fewer than 5 people are pooled (hatched grey)." if ctx.safe else "")))
+    ui.chart(figure, "outcome categories by group", takeaway)
+rows = []
+for category in OUTCOME_CATEGORIES:
+    row = {"Outcome": category}
+    for group in GROUPS:
+        c = counts[(counts["group"] == group) & (counts["category"] == category)].iloc[0]
+        row[GROUP_LABELS[group]] = (f"{ui.count_text(ctx, int(c['count']))} "
+                                    f"({ui.rate_text(ctx, int(c['count']), int(c['denominator']), c['share'])})")
+    rows.append(row)
+ui.table(pd.DataFrame(rows), "outcome categories", key="outcome-categories")
+if ctx.safe:
+    st.caption(f"'{POOLED_CATEGORY}' in the chart combines the categories hidden in this table.")
+
+# --- first vs last scatter
+st.subheader("First against last score")
+choice = st.radio("Measure", list(SCATTER_MEASURES), format_func=lambda k: SCATTER_MEASURES[k].label,
+                  horizontal=True, key="recovery_scatter_measure")
+scatter_measure = SCATTER_MEASURES[choice]
+measure_comparison = analysis.measures.get(choice)
+if measure_comparison is None or measure_comparison.scores is None or measure_comparison.scores.empty:
+    ui.not_available(f"No finisher in the current selection has both {scatter_measure.label} scores.")
+else:
+    scores = measure_comparison.scores
+    if ctx.safe:
+        st.info("Presentation-safe mode: individual participants are not drawn. The table counts finishers by "
+                f"{scatter_measure.label} caseness (score {fmt.number(scatter_measure.caseness, 0)} or more) at "
+                "their first and last score.")
+        transitions = caseness_transitions(scores, scatter_measure)
+        shown = pd.DataFrame({
+            "Group": transitions["group"].map(GROUP_LABELS),
+            "At the first score": transitions["first"],
+            **{f"Last: {state_}": transitions[state_].map(lambda v: ui.count_text(ctx, int(v)))
+               for state_ in CASENESS_STATES}})
+        ui.table(shown, f"{scatter_measure.label} caseness first and last", key="caseness-transitions")
+    else:
+        figure, takeaway = state.session_memo(ctx, ("scatter", choice), lambda: (
+            first_last_scatter(scores, scatter_measure),
+            first_last_scatter_takeaway(jacobson_truax_counts(scores, scatter_measure), scatter_measure)))
+        ui.chart(figure, f"{scatter_measure.label} first against last", takeaway)
+        st.caption("Dotted lines: the caseness cut-off (points right of the vertical line started at caseness; "
+                   "points below the horizontal line ended below it). Solid diagonal: no change. Shaded band: "
+                   f"within ± {fmt.number(scatter_measure.reliable_change, 0)} points of no change (not reliable). "
+                   "Points are nudged by at most 0.2 so identical scores stay visible; hover for the true scores. "
+                   "The rates above combine PHQ-9 with each person's anxiety measure, so they differ from this "
+                   "single-measure picture.")
+
+# --- paired-data completeness
+st.subheader("Paired-data completeness")
+completeness = analysis.completeness
+rows = []
+for group in (*GROUPS, "all"):
+    c = completeness.loc[group]
+    finishers, paired = int(c["finishers"]), int(c["paired"])
+    rows.append({"Group": GROUP_LABELS.get(group, "Everyone"), "Finishers": ui.count_text(ctx, finishers),
+                 "With paired scores": ui.count_text(ctx, paired),
+                 "Completeness": ui.rate_text(ctx, paired, finishers, c["completeness"]),
+                 f"Meets the {fmt.percent(PAIRED_COMPLETENESS_STANDARD)} standard": (
+                     "yes" if c["meets_standard"] else ("no finishers" if finishers == 0 else "no"))})
+ui.table(pd.DataFrame(rows), "paired completeness", key="paired-completeness")
+st.caption(f"Paired = PHQ-9 and the anxiety measure both have a first and a last score. The NHS Talking Therapies "
+           f"standard is at least {fmt.percent(PAIRED_COMPLETENESS_STANDARD)}. Unpaired finishers stay in every "
+           "denominator but can never count as recovered or improved, so low completeness pulls the rates down.")
+
+# --- the survey report's recommendation
+recommendations = load_recommendations()
+chosen = recommendations[recommendations["recommendation_id"].isin(OUTCOME_RECOMMENDATION_IDS)]
+if not chosen.empty:
+    st.subheader("Why this matters: the survey report's recommendation 1")
+    with st.container(border=True):
+        recovery = rates["recovery"].groups
+        if hidden["recovery"] or empty_groups:
+            result = "This page is the pilot's evidence on clinical outcomes."
+        else:
+            result = (f"This page is the pilot's evidence on clinical outcomes: "
+                      f"{fmt.percent(recovery[GROUP_PA].rate)} of the physical activity group recovered against "
+                      f"{fmt.percent(recovery[GROUPS[1]].rate)} of the control group.")
+        st.markdown(f"The stakeholder survey report's first recommendation asks for evidence of the impact on "
+                    f"clinical outcomes. {result}")
+        first = chosen.iloc[0]
+        st.markdown(f"**Recommendation 1:** {_plain(first['title'])}")
+        for row in chosen.itertuples(index=False):
+            term = "Short-term solution" if row.solution_term == "short" else "Long-term solution"
+            st.markdown(f"> **{term}:** “{_plain(row.solution_text)}”")
+        by_document: dict[str, list[str]] = {}
+        for row in chosen.itertuples(index=False):
+            by_document.setdefault(row.source_document, [])
+            if row.source_section not in by_document[row.source_document]:
+                by_document[row.source_document].append(row.source_section)
+        st.caption("Source: " + "; ".join(
+            _plain(f"{SOURCE_TITLES.get(doc, doc)} — {', '.join(sections)}") for doc, sections in by_document.items())
+            + ".")

@@ -1,4 +1,208 @@
+"""Symptom change: how much did scores fall in each group, and is the difference more than chance?
+
+Follows the sidebar's outcome measure (bound to the URL). ANCOVA is the primary analysis;
+Welch, Mann–Whitney, Hedges' g and the permutation test are sensitivity analyses.
+"""
+
+from dashboard.entry import require_app
+
+require_app()
+
+import pandas as pd
 import streamlit as st
 
-st.title("symptom_change")
-st.info("This page is being built.")
+from analysis import formatting as fmt
+from analysis.compare import MeasureComparison, measure_for
+from analysis.figures.outcomes import (
+    change_distribution_chart,
+    change_distribution_takeaway,
+    first_last_chart,
+    first_last_takeaway,
+    slope_chart,
+    slope_takeaway,
+    trajectory_chart,
+    trajectory_takeaway,
+)
+from analysis.schema import GROUP_LABELS, GROUPS
+from analysis.trajectories import direction_counts, session_scores, trajectory_summary
+from dashboard import state, ui
+
+SAFE_MIN_N = 5  # disclosure rule 5: means of a group with n below 5 are hidden
+SESSION_MIN_N = 3  # a session mean resting on fewer people is not drawn (too noisy to read)
+HEDGES_G = "Hedges' g (standardised difference in change)"
+
+ctx = state.context()
+measure = measure_for(ctx.measure)
+ui.page_header("Symptom change", ctx, "How much did symptom scores fall from the first to the last "
+               "assessment in each group, and is the difference between the groups more than chance? "
+               "Change = last − first, so a **negative** change is an improvement.")
+st.markdown(f"**Measure shown: {measure.label} — {measure.full_name}.** Change it with *Outcome measure* "
+            "in the sidebar.")
+
+comparison: MeasureComparison | None = ctx.analysis.measures.get(ctx.measure)
+if comparison is None:
+    ui.not_available(f"No one in the current selection has {measure.label} scores, so there is nothing to "
+                     "compare. Clear the filters or choose another measure in the sidebar.")
+    st.stop()
+
+descriptives = comparison.descriptives
+n = {g: descriptives[g].n for g in GROUPS}
+hidden = frozenset(g for g in GROUPS if ctx.safe and n[g] < SAFE_MIN_N)
+comparable = min(n.values()) >= 2 and not hidden
+
+# --- the sentence at the top
+if hidden:
+    ui.not_available("Presentation-safe mode hides this comparison because a group has fewer than 5 people "
+                     f"with both {measure.label} scores.")
+elif comparable:
+    st.markdown(f"#### {ctx.analysis.measure_verdict(ctx.measure)}")
+else:
+    ui.not_available(f"{measure.label} change cannot be compared between the groups: "
+                     f"{comparison.ancova.reason or 'a group has too few people with both scores.'}")
+st.caption(f"Finishers with both a first and a last {measure.label} score: physical activity "
+           f"{ui.count_text(ctx, n[GROUPS[0]])}, control {ui.count_text(ctx, n[GROUPS[1]])}. "
+           + ctx.analysis.small_sample_caution())
+
+
+def _mean_ci(mean: float | None, ci: tuple[float, float] | None, group: str) -> str:
+    if group in hidden:
+        return "hidden (fewer than 5)"
+    if mean is None:
+        return fmt.MISSING
+    return fmt.number(mean) + (f" ({fmt.ci(ci).removeprefix('95% CI ')})" if ci else "")
+
+
+def descriptive_rows() -> pd.DataFrame:
+    adjusted = comparison.ancova.extra.get("adjusted_mean_last") or {}
+    rows = []
+    for group in GROUPS:
+        d = descriptives[group]
+        rows.append({
+            "Group": GROUP_LABELS[group], "n": ui.count_text(ctx, d.n),
+            "Mean first (95% CI)": _mean_ci(d.mean_first, d.ci95_first, group),
+            "Mean last (95% CI)": _mean_ci(d.mean_last, d.ci95_last, group),
+            "Mean change (95% CI)": _mean_ci(d.mean_change, d.ci95_change, group),
+            "ANCOVA adjusted mean last": (("hidden" if hidden else fmt.number(adjusted[group]))
+                                          if group in adjusted else "not available")})
+    return pd.DataFrame(rows)
+
+
+def mcid_section() -> None:
+    mcid = comparison.mcid
+    if measure.mcid is None or mcid is None:
+        st.info(f"No minimal clinically important difference (MCID) is set for {measure.label}, so there is no "
+                "MCID line or proportion for it.")
+        return
+    st.markdown(f"**Reached the MCID** (a fall of at least {fmt.number(measure.mcid, 0)} points, the dashed line)")
+    rows, any_hidden = [], False
+    for group in GROUPS:
+        r = mcid.groups[group]
+        shown = ui.rate_text(ctx, r.count, r.denominator, r.rate)
+        is_hidden = shown.startswith("hidden")
+        any_hidden |= is_hidden
+        rows.append({"Group": GROUP_LABELS[group],
+                     "Reached": f"{ui.count_text(ctx, r.count)} of {ui.count_text(ctx, r.denominator)}",
+                     "Share": shown,
+                     "Wilson 95% CI": fmt.MISSING if is_hidden or r.ci95 is None
+                     else fmt.ci(r.ci95, "percent").removeprefix("95% CI ")})
+    ui.table(pd.DataFrame(rows), f"{measure.label} MCID proportions", key="mcid-table")
+    if any_hidden:
+        st.caption("Presentation-safe mode hides the difference because a share rests on fewer than 5 people.")
+    elif mcid.difference.estimate is not None:
+        st.markdown(f"Difference {fmt.points(mcid.difference.estimate)} points "
+                    f"({fmt.ci(mcid.difference.ci95, 'points')}), Fisher's exact {fmt.p_value(mcid.fisher.p)}.")
+    else:
+        ui.not_available(f"The MCID shares cannot be compared: {mcid.difference.reason}")
+
+
+def comparison_rows() -> pd.DataFrame:
+    out = []
+    for row in comparison.table().itertuples(index=False):
+        places = 2 if row.analysis == HEDGES_G else 1
+        ci = (row.ci_low, row.ci_high) if pd.notna(row.ci_low) and pd.notna(row.ci_high) else None
+        available = pd.notna(row.estimate)
+        statistic = fmt.MISSING
+        if pd.notna(row.statistic) and row.statistic_name:
+            statistic = f"{row.statistic_name} = {fmt.number(row.statistic, 2)}"
+            if pd.notna(row.df):
+                statistic += f", df = {fmt.number(row.df, 1)}"
+        out.append({
+            "Role": "Primary analysis" if row.role == "Primary" else "Sensitivity analysis",
+            "Analysis": row.analysis,
+            "Estimate": fmt.number(row.estimate, places) if available else f"not available: {row.note}",
+            "95% CI": fmt.ci(ci, decimals=places).removeprefix("95% CI ") if ci else fmt.MISSING,
+            "Test statistic": statistic,
+            "p": fmt.p_value(row.p).removeprefix("p = ") if pd.notna(row.p) else fmt.MISSING,
+            "Method": row.method,
+            "Note": row.note if (available and isinstance(row.note, str)) else "",
+        })
+    return pd.DataFrame(out)
+
+
+if max(n.values()) == 0:
+    ui.not_available(f"No finisher in the current selection has both {measure.label} scores, so there are no "
+                     "first and last scores to show.")
+else:
+    # --- first and last means
+    st.subheader("First and last scores")
+    figure, takeaway = state.session_memo(ctx, ("first-last", ctx.measure, ctx.safe), lambda: (
+        first_last_chart(comparison, measure, hidden), first_last_takeaway(comparison, hidden)))
+    ui.chart(figure, f"{measure.label} first and last means", takeaway)
+    ui.table(descriptive_rows(), f"{measure.label} first and last means", key="first-last-table")
+    st.caption("Means with t-based 95% CIs. The ANCOVA adjusted mean is each group's expected last score at the "
+               "average first score of everyone compared.")
+
+    # --- distribution of change and the MCID
+    st.subheader("Change from first to last score")
+    show_points = not ctx.safe
+    figure, takeaway = state.session_memo(ctx, ("change", ctx.measure, ctx.safe), lambda: (
+        change_distribution_chart(comparison, measure, show_points, hidden),
+        change_distribution_takeaway(comparison, measure, show_points, hidden)))
+    ui.chart(figure, f"{measure.label} change by group", takeaway)
+    mcid_section()
+
+    # --- each participant
+    st.subheader("Each participant's first and last score")
+    if ctx.safe:
+        st.info("Presentation-safe mode: individual participants are not drawn.")
+    else:
+        figure, takeaway = state.session_memo(ctx, ("slopes", ctx.measure), lambda: (
+            slope_chart(comparison, measure), slope_takeaway(comparison, direction_counts(comparison.scores))))
+        ui.chart(figure, f"{measure.label} participant slopes", takeaway)
+
+# --- session by session
+st.subheader("Session by session")
+sessions = ctx.dataset.sessions
+if sessions is None:
+    st.info("Session-by-session scores need a session-level file (one row per participant per session); "
+            "the data shown are episode-level (first and last scores only).")
+else:
+    flags = ctx.analysis.flags
+    min_n = SAFE_MIN_N if ctx.safe else SESSION_MIN_N
+
+    def _trajectories():
+        scores = session_scores(sessions, ctx.measure, flags.loc[flags["finished"], "participant_id"])
+        if scores.empty:
+            return None
+        summary = trajectory_summary(scores)
+        return (trajectory_chart(summary, measure, None if ctx.safe else scores, min_n),
+                trajectory_takeaway(summary, measure, min_n, not ctx.safe))
+
+    built = state.session_memo(ctx, ("trajectory", ctx.measure, ctx.safe), _trajectories)
+    if built is None:
+        ui.not_available(f"No session of a finisher in the current selection has a {measure.label} score.")
+    else:
+        ui.chart(built[0], f"{measure.label} by session", built[1])
+        st.caption("Finishers only. Later sessions hold only the people who stayed that long, so the mean can "
+                   "fall partly because of who remained, not only because people improved.")
+
+# --- the comparison table
+st.subheader("Comparison between the groups")
+if hidden:
+    ui.not_available("Presentation-safe mode hides the comparisons because a group has fewer than 5 people.")
+else:
+    ui.table(comparison_rows(), f"{measure.label} comparison table", key="comparison-table")
+    st.caption("Primary: ANCOVA of the last score adjusted for the first (negative = the physical activity group "
+               "ended lower). Sensitivity: Welch's test and the permutation test compare mean change; Mann–Whitney "
+               "compares the distributions of change (U is the physical activity group's); Hedges' g is the "
+               "difference in mean change in SD units. See **Methods and definitions**.")

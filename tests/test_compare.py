@@ -228,3 +228,10 @@ def test_subgroup_with_one_group_missing_says_why():
     assert row_b["estimate"] is None or pd.isna(row_b["estimate"])
     assert "at least" in row_b["note"]
     assert result.interaction.estimate is None and result.interaction.reason
+
+
+def test_baseline_balance_with_an_empty_group_does_not_crash(sample_episodes):
+    only_pa = sample_episodes[sample_episodes["group"] == "physical_activity"]
+    table = baseline_balance(only_pa)
+    assert table["smd"].isna().all()
+    assert not table["imbalanced"].any()

@@ -319,3 +319,11 @@ def test_safe_table_rejects_unknown_columns_and_bad_counts() -> None:
         safe_table(_table(), ["nope"])
     with pytest.raises(ValueError, match="negative"):
         safe_table(pd.DataFrame({"k": [-3]}), ["k"])
+
+
+def test_summary_data_section_counts_are_rounded_too(sample_analysis):
+    safe = make_summary_safe(sample_analysis.to_dict())
+    data = safe["data"]
+    assert data["participants_total"] == {"physical_activity": 20, "control": 20}
+    assert data["at_caseness"] == {"physical_activity": 20, "control": 15}
+    assert data["not_finished"] == {"physical_activity": None, "control": None}  # 0 is below 5

@@ -1,0 +1,174 @@
+"""The Recovery and reliable change page (AppTest): the rates, the comparison table, the
+outcome categories, the first-vs-last scatter, completeness and the survey callout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import formatting as fmt
+from analysis.outcomes import with_derived_columns
+from analysis.schema import GROUP_CONTROL, GROUP_PA
+from analysis.summary import analyse
+from analysis.survey import SOURCE_TITLES, load_recommendations
+from tests.conftest import SAMPLE_SESSIONS
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/recovery.py"
+
+
+@pytest.fixture(scope="module")
+def expected():
+    from analysis.validate import load_path
+
+    return analyse(with_derived_columns(load_path(SAMPLE_SESSIONS).episodes))
+
+
+def _open(**state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(PAGE).run()
+    _assert_clean(at)
+    return at
+
+
+def _assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    parts += [i.value for i in at.info] + [s.value for s in at.success]
+    return "\n".join(parts).replace("\\", "")
+
+
+def _charts(at: AppTest) -> dict[str, dict]:
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return {spec["layout"]["title"]["text"]: spec for spec in specs}
+
+
+def _table(at: AppTest, first_column: str, first_value: str):
+    for frame in at.dataframe:
+        value = frame.value
+        if first_column in value.columns and value[first_column].iloc[0] == first_value:
+            return value
+    raise AssertionError(f"no table starting {first_column} = {first_value}")
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return _open()
+
+
+def test_recovery_figures_appear_as_text(page, expected):
+    text = _text(page)
+    assert "63%" in text and "36%" in text
+    assert expected.recovery_verdict() in text
+    assert "Recovery 63% vs 36%" in text  # the grouped chart's takeaway
+
+
+def test_charts_present_with_references(page):
+    charts = _charts(page)
+    assert list(charts) == ["Outcome rates by group", "Outcome of every finisher (share of finishers)",
+                            "PHQ-9: first against last score"]
+    rates = charts["Outcome rates by group"]
+    assert [round(s["y0"], 1) for s in rates["layout"]["shapes"]] == [50.0, 66.7]
+    scatter = charts["PHQ-9: first against last score"]
+    assert [t["name"] for t in scatter["data"] if t.get("mode") == "markers"] == ["Physical activity", "Control"]
+
+
+def test_rate_comparison_table(page, expected):
+    table = _table(page, "Figure", "Physical activity (Wilson 95% CI)")
+    assert list(table.columns) == ["Figure", "Recovery", "Reliable recovery", "Reliable improvement",
+                                   "Reliable deterioration"]
+    recovery = expected.rates["recovery"]
+    rows = table.set_index("Figure")["Recovery"]
+    assert rows["Physical activity (Wilson 95% CI)"] == "63% (41% to 81%); 12 of 19"
+    assert rows["Control (Wilson 95% CI)"].startswith("36% (") and rows["Control (Wilson 95% CI)"].endswith("5 of 14")
+    assert rows["Fisher's exact p"] == fmt.p_value(recovery.fisher.p).removeprefix("p = ")
+    assert rows["Odds ratio method"] == "exact (conditional MLE)"
+    assert rows["Odds ratio (95% CI)"].startswith(fmt.number(recovery.odds_ratio.estimate, 2))
+    assert rows["Number needed to treat"] == f"{fmt.number(recovery.nnt.estimate, 1)} (PA higher)"
+    assert "∞" in rows["NNT 95% CI (∞ = runs through infinity)"]  # the recovery difference's CI includes 0
+    improvement = table.set_index("Figure")["Reliable improvement"]
+    assert improvement["NNT 95% CI (∞ = runs through infinity)"] == fmt.ci(
+        expected.rates["reliable_improvement"].nnt.ci95).removeprefix("95% CI ")
+
+
+def test_outcome_categories_and_completeness(page, expected):
+    categories = _table(page, "Outcome", "Reliable recovery")
+    assert categories["Physical activity"].iloc[0] == "10 (53%)"
+    completeness = _table(page, "Group", "Physical activity")
+    rows = completeness.set_index("Group")
+    assert rows.loc["Everyone", "Completeness"] == fmt.percent(expected.completeness.loc["all", "completeness"])
+    assert rows.loc["Everyone", "Meets the 90% standard"] == "yes"
+
+
+def test_survey_recommendation_callout_uses_the_data_file(page):
+    recommendations = load_recommendations().set_index("recommendation_id")
+    text = _text(page)
+    short = recommendations.loc["R1-S1"]
+    assert short["solution_text"] in text
+    assert recommendations.loc["R1-L2", "solution_text"] in text
+    assert short["title"] in text
+    assert SOURCE_TITLES[short["source_document"]] in text and short["source_section"] in text
+    assert "63% of the physical activity group recovered against 36% of the control group" in text
+
+
+def test_switching_the_scatter_to_gad7(expected):
+    at = _open()
+    at.radio(key="recovery_scatter_measure").set_value("gad7").run()
+    _assert_clean(at)
+    charts = _charts(at)
+    assert "GAD-7: first against last score" in charts and "PHQ-9: first against last score" not in charts
+    gad7 = charts["GAD-7: first against last score"]
+    assert 8 in [s["x0"] for s in gad7["layout"]["shapes"] if s["yref"] == "y domain"]  # GAD-7 cut-off
+    assert "On GAD-7 alone" in _text(at)
+
+
+def test_a_filter_that_empties_the_control_group_shows_a_message():
+    at = _open(f_ethnicity=["Asian or Asian British"])  # physical activity participants only, on the sample
+    text = _text(at)
+    assert "cannot be compared: no one in the control group finished treatment" in text
+    table = _table(at, "Figure", "Physical activity (Wilson 95% CI)")
+    assert table.set_index("Figure").loc["Control (Wilson 95% CI)", "Recovery"].startswith("not available")
+    assert "Control" not in _charts(at)["Outcome of every finisher (share of finishers)"]["data"][0]["y"]
+
+
+def test_safe_mode_hides_the_scatter_and_pools_small_categories():
+    at = _open(safe=True)
+    charts = _charts(at)
+    assert "PHQ-9: first against last score" not in charts
+    transitions = _table(at, "Group", "Physical activity")
+    assert list(transitions.columns) == ["Group", "At the first score", "Last: At caseness", "Last: Below cut-off"]
+    cells = transitions[["Last: At caseness", "Last: Below cut-off"]].to_numpy().ravel()
+    assert all(c == "fewer than 5" or int(c.replace(",", "")) % 5 == 0 for c in cells)
+    categories = charts["Outcome of every finisher (share of finishers)"]
+    assert categories["data"][-1]["name"] == "Smaller categories (pooled, hidden)"
+    text = _text(at)
+    assert "individual participants are not drawn" in text.lower()
+    rates = _table(at, "Figure", "Physical activity (Wilson 95% CI)").set_index("Figure")
+    # 0 of 19 deteriorated in the PA group: hidden, and so is every comparison resting on it
+    assert rates.loc["Physical activity (Wilson 95% CI)", "Reliable deterioration"].startswith("hidden")
+    assert rates.loc["Fisher's exact p", "Reliable deterioration"] == "hidden (small numbers)"
+    assert rates.loc["Physical activity (Wilson 95% CI)", "Recovery"] == "63% (41% to 81%); 10 of 20"
+
+
+def test_groups_keep_their_colours(page):
+    rates = _charts(page)["Outcome rates by group"]
+    bars = [t for t in rates["data"] if t["type"] == "bar"]
+    assert [(t["name"], t["marker"]["color"]) for t in bars] == [("Physical activity", "#0072B2"),
+                                                                  ("Control", "#E69F00")]
+
+
+def test_expected_sample_counts(expected):
+    """The sample's recovery counts the page's text rests on (12 of 19 vs 5 of 14)."""
+    groups = expected.rates["recovery"].groups
+    assert (groups[GROUP_PA].count, groups[GROUP_PA].denominator) == (12, 19)
+    assert (groups[GROUP_CONTROL].count, groups[GROUP_CONTROL].denominator) == (5, 14)
