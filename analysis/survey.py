@@ -30,6 +30,7 @@ service.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -371,3 +372,345 @@ def methods_text() -> str:
         quoted = f' The report: "{item.quote}"' if item.quote else ""
         lines.append(f"- {item.summary}{quoted}")
     return "\n".join(lines)
+
+
+# --- the Survey findings page: labels, distinct findings, display tables -----------------
+
+TOPIC_LABELS: Final = {
+    "importance": "Importance of physical activity",
+    "satisfaction": "Satisfaction with support",
+    "awareness": "Awareness of local services",
+    "partnership": "Working with partners",
+    "plans": "Plans",
+    "flexibility": "Flexibility to offer physical activity",
+    "current_practice": "Current practice",
+    "service_user_wants": "What service users want",
+    "activity_levels": "Activity levels",
+    "pa_definition": "Understanding of 'physical activity'",
+    "motivators": "Motivators",
+    "provider_involvement": "Providers working with services",
+    "barriers": "Barriers",
+    "conditions": "Health conditions as barriers",
+    "demographics": "Who responded: demographics",
+    "locations": "Who responded: locations",
+    "sample": "Who responded: numbers",
+    "context": "Context",
+}
+# Topics whose percentages are views or experiences, drawn as agreement bars. Respondent
+# profiles (demographics, locations, sample), context, barriers and conditions are not:
+# barriers and conditions are drawn as ranked bars, the rest stay in the tables.
+VIEW_TOPICS: Final = ("importance", "satisfaction", "awareness", "partnership", "plans", "flexibility",
+                      "current_practice", "service_user_wants", "activity_levels", "pa_definition", "motivators",
+                      "provider_involvement")
+SOURCE_SHORT: Final = {
+    REPORT_DOCUMENT: "Report (Dec 2022)",
+    SUMMARY_DOCUMENT: "Summary",
+    PILOT_DOCUMENT: "Pilot interviews blog",
+}
+FINDINGS_TABLE_COLUMNS: Final = ("Topic", "Figure", "Finding", "Base", "Source", "Note", "Ref")
+_MERGE_KEY: Final = ("stakeholder_group", "topic", "label", "unit", "value", "base_n")
+
+
+def topic_label(topic: str) -> str:
+    """A topic key as words ('service_user_wants' -> 'What service users want')."""
+    return TOPIC_LABELS.get(topic, topic.replace("_", " ").capitalize())
+
+
+# Short names for filters and links (a bound filter puts the name in the URL).
+STAKEHOLDER_SHORT_LABELS: Final = {
+    "staff": "Staff",
+    "commissioners": "Commissioners",
+    "service_users": "Service users",
+    "providers": "Providers",
+    "professionals": "Staff and providers",
+    "all": "All / context",
+}
+
+
+def stakeholder_label(group: str, short: bool = False) -> str:
+    """A stakeholder group as words: full ('NHS Talking Therapies (IAPT) staff') or short ('Staff')."""
+    labels = STAKEHOLDER_SHORT_LABELS if short else STAKEHOLDER_LABELS
+    return labels.get(group, group.replace("_", " ").capitalize())
+
+
+def ordered_topics(df: pd.DataFrame | None = None) -> list[str]:
+    """The topics present in ``df`` (default: all findings), in the page's order."""
+    present = set((load_findings() if df is None else df)["topic"])
+    known = [t for t in TOPIC_LABELS if t in present]
+    return known + sorted(present - set(known))
+
+
+def sample_for(group: str) -> SurveySample | None:
+    """Who answered this group's survey (None for pooled or context rows)."""
+    return next((s for s in SURVEY_SAMPLES if s.group == group), None)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _join_unique(values: Iterable[str], sep: str) -> str:
+    return sep.join(dict.fromkeys(v for v in values if v))
+
+
+def _source(document: str, section: str) -> str:
+    return f"{SOURCE_SHORT.get(document, document)}: {section}"
+
+
+def distinct_findings(df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per distinct figure: a figure the report and its summary both give is merged.
+
+    Rows are merged when stakeholder group, topic, label, unit, value and base agree
+    (e.g. "99% of staff say very important" in the summary and on slide 14). The first
+    row's wording is kept; ``finding_id``, ``source_document``, ``source_section`` and
+    ``note`` join the merged rows' distinct values with "; " (notes with a space), and
+    a ``source`` column names every document and section ("Summary: Key Findings ›
+    ...; Report (Dec 2022): ... (slide 14)"). Figures that differ (17% vs 18%) stay
+    separate rows, each with its note. Chart-only rows (blank value) merge only when
+    their label is the same, so no finding is lost. Input order is kept.
+    """
+    frame = (load_findings() if df is None else df).reset_index(drop=True)
+    dtypes = frame.dtypes.to_dict()
+    if frame.empty:
+        return frame.assign(source=pd.Series(dtype="str"))
+    keys = frame.loc[:, list(_MERGE_KEY)].astype("string").fillna("<NA>").agg("\x1f".join, axis=1)
+    rows = []
+    for _, part in frame.groupby(keys, sort=False):
+        first = part.iloc[0].copy()
+        first["finding_id"] = _join_unique(part["finding_id"], "; ")
+        first["source_document"] = _join_unique(part["source_document"], "; ")
+        first["source_section"] = _join_unique(part["source_section"], "; ")
+        first["note"] = _join_unique(part["note"], " ")
+        first["source"] = _join_unique(
+            (_source(d, s) for d, s in zip(part["source_document"], part["source_section"], strict=True)), "; ")
+        rows.append(first)
+    return pd.DataFrame(rows).reset_index(drop=True).astype(dtypes)
+
+
+def source_text(row: pd.Series) -> str:
+    """'Report (Dec 2022): Recommendation 1 › Supporting evidence' (every source of a merged row)."""
+    if "source" in row.index and row["source"]:
+        return str(row["source"])
+    return _source(str(row["source_document"]), str(row["source_section"]))
+
+
+def base_label(row: pd.Series) -> str:
+    """'224 IAPT staff survey respondents (...)', the description alone, or 'not stated in the report'."""
+    description = str(row["base_description"]).strip()
+    if pd.notna(row["base_n"]):
+        return f"{int(row['base_n'])} {description}".strip()
+    if description:
+        return description
+    return "" if row["topic"] in ("sample", "context") else "not stated in the report"
+
+
+def figure_label(row: pd.Series, ranked_out_of: int | None = None) -> str:
+    """The figure exactly as the report writes it; blank when the report gives no number.
+
+    A row ranked on a chart without counts shows its position in words ("1st most
+    mentioned of 9 (no counts given)"), never a made-up number.
+    """
+    if str(row["value_text"]):
+        return str(row["value_text"])
+    if pd.notna(row["rank"]):
+        of = f" of {ranked_out_of}" if ranked_out_of else ""
+        return f"{_ordinal(int(row['rank']))} most mentioned{of} (no counts given)"
+    return ""
+
+
+def findings_table(df: pd.DataFrame, with_group: bool = False) -> pd.DataFrame:
+    """The findings as a readable table: Topic, Figure, Finding, Base, Source, Note, Ref.
+
+    Rows are ordered by (stakeholder group, when ``with_group``) topic in page order,
+    then chart rank, then input order; the Figure is blank where the report shows a
+    finding only as a chart. ``with_group`` adds a first "Stakeholder group" column.
+    """
+    columns = (["Stakeholder group"] if with_group else []) + list(FINDINGS_TABLE_COLUMNS)
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    order = {topic: i for i, topic in enumerate(ordered_topics(df))}
+    group_order = {group: i for i, group in enumerate(STAKEHOLDER_GROUPS)}
+    frame = df.reset_index(drop=True)
+    frame = frame.assign(_group=frame["stakeholder_group"].map(group_order) if with_group else 0,
+                         _topic=frame["topic"].map(order), _rank=frame["rank"].astype("Float64"),
+                         _pos=range(len(frame)))
+    frame = frame.sort_values(["_group", "_topic", "_rank", "_pos"], na_position="last", kind="stable")
+    ranked_counts = frame.loc[frame["rank"].notna()].groupby(["stakeholder_group", "topic"]).size().to_dict()
+    table = pd.DataFrame({
+        "Topic": [topic_label(t) for t in frame["topic"]],
+        "Figure": [figure_label(r, ranked_counts.get((r["stakeholder_group"], r["topic"])))
+                   for _, r in frame.iterrows()],
+        "Finding": frame["statement"].tolist(),
+        "Base": [base_label(r) for _, r in frame.iterrows()],
+        "Source": [source_text(r) for _, r in frame.iterrows()],
+        "Note": frame["note"].tolist(),
+        "Ref": frame["finding_id"].tolist(),
+    })
+    if with_group:
+        table.insert(0, "Stakeholder group", [stakeholder_label(g) for g in frame["stakeholder_group"]])
+    return table
+
+
+def agreement_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Distinct view/experience findings with a stated percentage or 'N of M' count, for bars.
+
+    Chart-only rows (no number in the text) are left out; they stay in the table in words.
+    """
+    frame = df.loc[df["topic"].isin(VIEW_TOPICS)]
+    percent = frame["unit"].eq("percent") & frame["value"].notna()
+    of_base = frame["unit"].eq("count") & frame["value"].notna() & frame["base_n"].notna()
+    return frame.loc[percent | of_base].reset_index(drop=True)
+
+
+def mention_tables(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Counted mentions (unit 'mentions'), one table per total: [(title, rows)].
+
+    The report gives two tables of conditions named as barriers (totals 29 and 21);
+    the title is the table's name as recorded in the note.
+    """
+    counts = df.loc[df["unit"].eq("mentions") & df["value"].notna() & df["base_n"].notna()]
+    tables = []
+    for total, part in counts.groupby("base_n", sort=False):
+        match = next((re.search(r"Table '([^']+)'", n) for n in part["note"] if "Table '" in n), None)
+        name = match.group(1) if match else str(part["base_description"].iloc[0]).capitalize()
+        tables.append((f"{name} ({int(total)} mentions in all)", part.reset_index(drop=True)))
+    return tables
+
+
+def notes_for(df: pd.DataFrame) -> list[str]:
+    """The distinct transcription notes (the report's inconsistencies among them) for these rows."""
+    return list(dict.fromkeys(note for note in df["note"] if note))
+
+
+def rank_conflicts(df: pd.DataFrame) -> list[str]:
+    """Where the report's text ranks a staff barrier differently from its slide 59 chart.
+
+    One sentence per ``rank_stated`` row, quoting the stated rank and the chart
+    position recorded in its note.
+    """
+    stated = df.loc[df["unit"].eq("rank_stated")]
+    return [f"The report's text: “{r['statement']}” ({r['source_section']}). {r['note']}"
+            for _, r in stated.iterrows()]
+
+
+# --- recommendations, examples and interviews ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecommendationCard:
+    """One recommendation with its short- and long-term solutions (000, Recommendations 1–4)."""
+
+    number: int
+    title: str
+    short_term: tuple[str, ...]
+    long_term: tuple[str, ...]
+    source: str
+
+
+def recommendation_cards(df: pd.DataFrame | None = None) -> list[RecommendationCard]:
+    """The four recommendations in number order, each with its solutions in report order."""
+    frame = load_recommendations() if df is None else df
+    cards = []
+    for number, part in frame.groupby("recommendation_number", sort=True):
+        cards.append(RecommendationCard(
+            number=int(number), title=str(part["title"].iloc[0]),
+            short_term=tuple(part.loc[part["solution_term"] == "short", "solution_text"]),
+            long_term=tuple(part.loc[part["solution_term"] == "long", "solution_text"]),
+            source=f"{SOURCE_SHORT[REPORT_DOCUMENT]}: Recommendation {int(number)}",
+        ))
+    return cards
+
+
+EXAMPLE_KIND_LABELS: Final = {
+    "pilot": "Pilots",
+    "innovative_approach": "Innovative approaches in services",
+    "case_study": "Case studies",
+    "approach_type": "Kinds of approach (Recommendation 4)",
+    "national_offer": "National offers and training",
+    "risk_consensus_principle": "Risk consensus statement: five principles",
+}
+
+
+def examples_by_organisation(df: pd.DataFrame, kinds: str | Iterable[str]) -> list[tuple[str, pd.DataFrame]]:
+    """Examples of the given kinds grouped by organisation, in file order: [(organisation, rows)].
+
+    Rows without an organisation are grouped under "".
+    """
+    wanted = _as_tuple(kinds) or ()
+    frame = df.loc[df["kind"].isin(wanted)]
+    return [(str(org), part.reset_index(drop=True)) for org, part in frame.groupby("organisation", sort=False)]
+
+
+INTERVIEW_THEME_LABELS: Final = {
+    "valued": "What participants valued",
+    "barrier": "Barriers to regular activity",
+    "improvement": "Improvements participants suggested",
+    "outcome": "What changed for participants",
+}
+
+
+@dataclass(frozen=True)
+class InterviewSection:
+    """One interview theme: its summary points and participants' verbatim quotes (002)."""
+
+    theme: str
+    title: str
+    points: tuple[str, ...]
+    quotes: tuple[str, ...]
+
+
+def interview_sections(df: pd.DataFrame | None = None) -> list[InterviewSection]:
+    """Interview themes in a fixed order (outcome, valued, barrier, improvement) with their quotes."""
+    frame = load_interviews() if df is None else df
+    order = ["outcome", "valued", "barrier", "improvement"]
+    themes = order + sorted(set(frame["theme"]) - set(order))
+    sections = []
+    for theme in themes:
+        part = frame.loc[frame["theme"] == theme]
+        if part.empty:
+            continue
+        sections.append(InterviewSection(
+            theme=theme, title=INTERVIEW_THEME_LABELS.get(theme, theme.capitalize()),
+            points=tuple(part.loc[part["kind"] == "theme", "text"]),
+            quotes=tuple(part.loc[part["kind"] == "quote", "text"]),
+        ))
+    return sections
+
+
+@dataclass(frozen=True)
+class HeadlineMetric:
+    """One headline figure as shown in a metric tile: label, the figure as written, its source."""
+
+    label: str
+    value: str
+    statement: str
+    base: str
+    source: str
+    finding_id: str
+
+
+def headline_metrics(df: pd.DataFrame | None = None) -> list[HeadlineMetric]:
+    """The four headline figures as tiles (staff 99% and 17%, commissioners 12 of 13, service users 91%).
+
+    Values are the findings' own ``value_text`` (the report's words), checked against
+    :func:`headline` so a tile and the headline sentence never disagree.
+    """
+    frame = (load_findings() if df is None else df).set_index("finding_id")
+    h = headline(frame.reset_index())
+    tiles = [
+        ("staff_very_important", "Staff: very important", h.staff_very_important_pct),
+        ("staff_satisfied", "Staff: satisfied with support", h.staff_satisfied_pct),
+        ("commissioners_very_important", "Commissioners: very important", h.commissioners_very_important),
+        ("service_users_agree", "Service users: agree", h.service_users_agree_pct),
+    ]
+    metrics = []
+    for key, label, expected in tiles:
+        row = frame.loc[HEADLINE_IDS[key]]
+        if float(row["value"]) != float(expected):
+            raise ValueError(f"headline tile {key} disagrees with the headline ({row['value']} vs {expected})")
+        metrics.append(HeadlineMetric(
+            label=label, value=str(row["value_text"]), statement=str(row["statement"]), base=base_label(row),
+            source=_source(str(row["source_document"]), str(row["source_section"])),
+            finding_id=HEADLINE_IDS[key]))
+    return metrics

@@ -1,4 +1,244 @@
+"""Survey findings: what staff, commissioners, service users and providers told the 2022 engagement work.
+
+Everything here comes from the December 2022 findings and recommendations report, its
+one-page summary and the pilot's interview blog, transcribed in ``data/sample/`` and read
+through :mod:`analysis.survey`. It does not use the uploaded outcome data. The figures
+are published aggregates about survey respondents, not patient data, so the bundled
+CSVs are loaded through ``st.cache_data``.
+
+Text from the CSVs is escaped before it reaches Markdown, so it always shows literally.
+"""
+
+from dashboard.entry import require_app
+
+require_app()
+
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("survey")
-st.info("This page is being built.")
+from analysis import survey
+from analysis.figures import survey as figures
+from dashboard import state, ui
+
+GROUPS_KEY = "survey_groups"
+TOPICS_KEY = "survey_topics"
+# Respondent-profile topics go in a collapsed "who responded" expander, not the main list.
+PROFILE_TOPICS = ("sample", "demographics", "locations", "context")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$])")
+
+
+def _md(text: object) -> str:
+    """Bundled text made safe for Markdown: special characters escaped, so it shows literally."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+@st.cache_data(show_spinner=False)
+def _findings() -> pd.DataFrame:
+    return survey.distinct_findings()
+
+
+@st.cache_data(show_spinner=False)
+def _recommendations() -> list[survey.RecommendationCard]:
+    return survey.recommendation_cards()
+
+
+def _bullets(rows: pd.DataFrame, with_organisation: bool = False, separator: str = ": ") -> str:
+    return "\n".join(f"- **{_md(r['name'])}**"
+                     + (f" ({_md(r['organisation'])})" if with_organisation and r["organisation"] else "")
+                     + f"{separator}{_md(r['description'])}" for _, r in rows.iterrows())
+
+
+@st.cache_data(show_spinner=False)
+def _example_blocks() -> list[tuple[str, list[str]]]:
+    """Appendix C and D as Markdown blocks, one expander each: [(expander title, blocks)]."""
+    examples = survey.load_examples()
+    innovative = []
+    for kind in ("approach_type", "pilot", "innovative_approach"):
+        innovative.append(f"**{_md(survey.EXAMPLE_KIND_LABELS[kind])}**")
+        for organisation, part in survey.examples_by_organisation(examples, kind):
+            innovative.append((f"*{_md(organisation)}*\n\n" if organisation else "") + _bullets(part))
+    cases = [f"**{_md(organisation)}**\n\n" + _bullets(part, separator=" ")
+             for organisation, part in survey.examples_by_organisation(examples, "case_study")]
+    offers = [f"**{_md(survey.EXAMPLE_KIND_LABELS[kind])}**\n\n"
+              + _bullets(examples.loc[examples["kind"] == kind], with_organisation=kind == "national_offer")
+              for kind in ("national_offer", "risk_consensus_principle")]
+    return [("Innovative approaches in services (report Appendix C)", innovative),
+            ("Case studies: Livingwell Consortium and Camden & Islington (report Appendix C)", cases),
+            ("National offers and training (report Appendix D)", offers)]
+
+
+@st.cache_data(show_spinner=False)
+def _interviews() -> list[survey.InterviewSection]:
+    return survey.interview_sections()
+
+
+@st.cache_data(show_spinner=False)
+def _headline() -> tuple[survey.SurveyHeadline, list[survey.HeadlineMetric]]:
+    return survey.headline(), survey.headline_metrics()
+
+
+def _finding_items(table: pd.DataFrame) -> list[tuple[str, str | None]]:
+    """Each finding as a line of Markdown (figure, statement, base, note) with its source for the tooltip.
+
+    Topic headings are items without a tooltip.
+    """
+    items: list[tuple[str, str | None]] = []
+    topic = None
+    for _, row in table.iterrows():
+        if row["Topic"] != topic:
+            topic = row["Topic"]
+            items.append((f"**{_md(topic)}**", None))
+        figure = f"**{_md(row['Figure'])}** — " if row["Figure"] else "*In words only (no figure in the text):* "
+        base = f" *(base: {_md(row['Base'])})*" if row["Base"] else ""
+        note = f"  \n⚠️ *{_md(row['Note'])}*" if row["Note"] else ""
+        items.append((f"{figure}{_md(row['Finding'])}{base}{note}",
+                      f"Source: {_md(row['Source'])} (ref {_md(row['Ref'])})"))
+    return items
+
+
+def _show_items(items: list[tuple[str, str | None]]) -> None:
+    for text, source in items:
+        st.markdown(text, help=source)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _charts(group: str, topics: tuple[str, ...]) -> list[tuple[str, go.Figure, str, list[str]]]:
+    """One stakeholder group's charts for the chosen topics: [(name, figure, takeaway, notes)].
+
+    Built once per (group, topics): themed figures are the slow part of this page.
+    ``cache_resource`` hands back the same figures without copying them (unpickling a
+    themed figure costs ~20 ms); they are never modified after building, and they hold
+    only the bundled, published survey figures, never uploaded data.
+    """
+    rows = survey.filter_findings(_findings(), group, topics or None)
+    label = survey.stakeholder_label(group)
+    charts = []
+    barriers = survey.ranked_barriers(rows)
+    if not barriers.empty:
+        charts.append((f"survey-barriers-{group}",
+                       figures.barriers_chart(barriers, f"{label}: barriers, most mentioned first"),
+                       figures.barriers_takeaway(barriers), survey.rank_conflicts(rows)))
+    for title, part in survey.mention_tables(rows):
+        charts.append((f"survey-{group}-{title}", figures.barriers_chart(part, title),
+                       figures.barriers_takeaway(part), []))
+    agreement = survey.agreement_rows(rows)
+    if not agreement.empty:
+        charts.append((f"survey-views-{group}", figures.agreement_chart(agreement, f"{label}: views and experiences"),
+                       figures.agreement_takeaway(agreement), survey.notes_for(agreement)))
+    return charts
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _items(group: str, topics: tuple[str, ...]) -> tuple[list, list]:
+    """One stakeholder group's findings as lines of text: (views and experiences, who responded)."""
+    rows = survey.filter_findings(_findings(), group, topics or None)
+    profile = rows["topic"].isin(PROFILE_TOPICS)
+    return (_finding_items(survey.findings_table(rows.loc[~profile])),
+            _finding_items(survey.findings_table(rows.loc[profile])))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _all_table(groups: tuple[str, ...], topics: tuple[str, ...]) -> pd.DataFrame:
+    return survey.findings_table(survey.filter_findings(_findings(), groups or None, topics or None), with_group=True)
+
+
+def _group_section(group: str, topics: tuple[str, ...]) -> None:
+    label = survey.stakeholder_label(group)
+    st.subheader(label)
+    sample = survey.sample_for(group)
+    if sample is not None:
+        st.caption(f"{sample.respondents} survey respondents. {_md(sample.description)}")
+    for name, figure, takeaway, notes in _charts(group, topics):
+        ui.chart(figure, name, takeaway)
+        if notes:
+            st.caption("Notes on these figures: " + " ".join(f"⚠️ {_md(n)}" for n in notes))
+    main, profile = _items(group, topics)
+    _show_items(main)
+    if profile:
+        with st.expander(f"Who responded and context ({label})", expanded=not main):
+            _show_items(profile)
+
+
+# --- header ------------------------------------------------------------------------------
+st.title("Survey findings")
+st.markdown("What NHS Talking Therapies (IAPT) staff, commissioners, service users and community physical "
+            "activity providers said about physical activity in the December 2022 engagement work, its four "
+            "recommendations, and what participants in the Community Living Well pilot told interviewers.")
+st.info("This page shows the surveys and interviews in the **December 2022 findings and recommendations "
+        "report** (and its summary and the pilot's interview blog), **not the uploaded data**. The filters in "
+        "the sidebar do not apply here.", icon="🗣️")
+if st.session_state.get(state.SAFE_KEY):
+    st.caption("Presentation-safe mode does not change this page: these are published figures about survey "
+               "respondents, not patient data.")
+
+headline, metrics = _headline()
+st.markdown(f"#### {headline.sentence}")
+st.markdown(headline.detail)
+for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
+    column.metric(metric.label, metric.value, help=f"{_md(metric.statement)} Base: {_md(metric.base)}. "
+                                                       f"Source: {_md(metric.source)}.")
+st.caption(f"⚠️ {headline.caveat} Sources: {_md(survey.SOURCE_TITLES[survey.SUMMARY_DOCUMENT])}; "
+           f"{_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
+
+# --- findings, filtered ------------------------------------------------------------------
+st.header("Findings by stakeholder group")
+findings = _findings()
+left, right = st.columns(2)
+groups = left.multiselect("Stakeholder group", list(survey.STAKEHOLDER_GROUPS), key=GROUPS_KEY,
+                          format_func=lambda g: survey.stakeholder_label(g, short=True), bind="query-params",
+                          placeholder="All groups")
+topics = right.multiselect("Topic", survey.ordered_topics(findings), key=TOPICS_KEY,
+                           format_func=survey.topic_label, bind="query-params", placeholder="All topics")
+st.caption("Leave a filter empty to include everything. A finding with no figure is one the report shows only "
+           "as a chart, without numbers in its text; it is given in words, never with a made-up number. "
+           "Hover over ❔ beside a finding for its source.")
+selected = survey.filter_findings(findings, groups or None, topics or None)
+if selected.empty:
+    chosen = ", ".join(survey.stakeholder_label(g) for g in groups) or "any group"
+    about = ", ".join(survey.topic_label(t) for t in topics) or "any topic"
+    ui.not_available(f"The report gives no findings for {chosen} on {about}. Choose another group or topic.")
+chosen_topics = tuple(sorted(topics))
+for group in survey.STAKEHOLDER_GROUPS:
+    if group in set(selected["stakeholder_group"]):
+        _group_section(group, chosen_topics)
+if not selected.empty:
+    with st.expander("These findings as one table, with sources (CSV and XLSX downloads)"):
+        ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings",
+                 column_config={"Finding": st.column_config.TextColumn(width="large"),
+                                "Source": st.column_config.TextColumn(width="large")})
+
+# --- recommendations -----------------------------------------------------------------------
+st.header("The report's four recommendations")
+cards = _recommendations()
+for start in range(0, len(cards), 2):
+    for column, card in zip(st.columns(2), cards[start:start + 2], strict=False):
+        with column.container(border=True):
+            st.markdown(f"**Recommendation {card.number}**")
+            st.markdown(f"##### {_md(card.title)}")
+            st.markdown("**Short-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.short_term))
+            st.markdown("**Long-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.long_term))
+            st.caption(f"Source: {_md(card.source)}")
+
+for title, blocks in _example_blocks():
+    with st.expander(title):
+        for block in blocks:
+            st.markdown(block)
+st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
+
+# --- pilot interviews --------------------------------------------------------------------
+st.header("In participants' words: the pilot interviews")
+st.markdown("Participants in the Community Living Well pilot were interviewed about the physical activity "
+            "support they received alongside talking therapy.")
+sections = _interviews()
+columns = st.columns(2)
+for index, section in enumerate(sections):
+    with columns[index % 2]:
+        st.markdown(f"**{_md(section.title)}**")
+        if section.points:
+            st.markdown("\n".join(f"- {_md(p)}" for p in section.points))
+        for quote in section.quotes:
+            st.markdown(f"> “{_md(quote)}”")
+st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.PILOT_DOCUMENT])}. Quotes are verbatim.")

@@ -1,8 +1,9 @@
 """Plotly figures for the survey findings: data in, ``go.Figure`` out.
 
 Each builder has a companion ``*_takeaway`` giving the chart's point in one
-sentence, for alt text and for slides. Colours are colour-blind safe (Okabe–Ito
-blue), fonts are large enough for a projector, every bar's hover names its source
+sentence, for alt text and for slides. Figures use the project theme
+(:func:`analysis.figures.theme.apply_theme`: Okabe–Ito palette, projector-sized
+type; survey bars are one series, in the theme's blue), every bar's hover names its source
 section, and the base (who was asked) is stated on the chart.
 
 Data come from :mod:`analysis.survey` (transcribed from the December 2022
@@ -18,10 +19,10 @@ from typing import Final
 import pandas as pd
 import plotly.graph_objects as go
 
-OKABE_ITO_BLUE: Final = "#0072B2"
-FONT_FAMILY: Final = "Arial, Helvetica, sans-serif"
-FONT_SIZE: Final = 18
-TITLE_SIZE: Final = 22
+from analysis.figures.theme import FONT_SIZE, OKABE_ITO, apply_theme
+
+OKABE_ITO_BLUE: Final = OKABE_ITO["blue"]
+TITLE_SIZE: Final = FONT_SIZE + 4
 LABEL_WIDTH: Final = 38  # characters per line in axis labels
 NO_COUNTS_NOTE: Final = "Order as in the report's chart; the report gives no counts, so bar length shows rank only."
 
@@ -61,16 +62,22 @@ def base_text(df: pd.DataFrame) -> str:
     return "Bases differ: shown on each bar"
 
 
+def _source(row: pd.Series) -> str:
+    """The row's source: the merged ``source`` column when present, else its section."""
+    if "source" in row.index and str(row["source"]):
+        return str(row["source"])
+    return str(row["source_section"])
+
+
 def _layout(fig: go.Figure, title: str, subtitle: str, n_bars: int) -> go.Figure:
+    apply_theme(fig, height=max(320, 150 + 62 * n_bars))
     fig.update_layout(
         title={"text": f"{title}<br><sup>{subtitle}</sup>" if subtitle else title,
                "font": {"size": TITLE_SIZE}, "x": 0, "xanchor": "left"},
-        font={"family": FONT_FAMILY, "size": FONT_SIZE, "color": "#222222"},
+        font={"size": FONT_SIZE},
         hoverlabel={"font": {"size": FONT_SIZE}},
-        template="plotly_white",
         showlegend=False,
         bargap=0.25,
-        height=max(320, 150 + 62 * n_bars),
         margin={"l": 10, "r": 40, "t": 110, "b": 40},
     )
     fig.update_yaxes(autorange="reversed", automargin=True, tickfont={"size": FONT_SIZE})
@@ -124,7 +131,7 @@ def barriers_chart(df: pd.DataFrame, title: str = "Barriers, most mentioned firs
         text = ["Most mentioned" if r == 1 else (f"Least mentioned ({_ordinal(r)})" if r == n
                 else f"{_ordinal(r)} most mentioned") for r in ranks]
         subtitle = f"{base_text(ordered)}. {NO_COUNTS_NOTE}"
-    customdata = [[str(r["statement"]), str(r["source_section"]), str(r["finding_id"])]
+    customdata = [[str(r["statement"]), _source(r), str(r["finding_id"])]
                   for _, r in ordered.iterrows()]
     fig = go.Figure(go.Bar(
         x=x, y=labels, orientation="h", marker={"color": OKABE_ITO_BLUE},
@@ -200,7 +207,7 @@ def agreement_chart(df: pd.DataFrame, title: str = "What respondents said") -> g
     labels = [_label(r) for _, r in rows.iterrows()]
     x = [_percent(r) for _, r in rows.iterrows()]
     text = [_bar_text(r) for _, r in rows.iterrows()]
-    customdata = [[str(r["statement"]), str(r["base_description"]), str(r["source_section"]),
+    customdata = [[str(r["statement"]), str(r["base_description"]), _source(r),
                    str(r["finding_id"])] for _, r in rows.iterrows()]
     fig = go.Figure(go.Bar(
         x=x, y=labels, orientation="h", marker={"color": OKABE_ITO_BLUE},
