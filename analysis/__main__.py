@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from analysis.report import write_report
 
-            written = write_report(analysis, args.output, safe=args.safe)
+            written = write_report(analysis, args.output, safe=args.safe, episodes=report.episodes)
             print(f"wrote {written}")
             return EXIT_OK
     except SystemExit as stop:

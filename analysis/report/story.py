@@ -1,0 +1,535 @@
+"""The story both doors tell: one list of slides for the deck, the offline report and presentation mode.
+
+:func:`build_story` is pure (no streamlit, no file I/O besides the bundled survey data): it
+takes an :class:`~analysis.summary.Analysis` and returns :class:`Slide` objects holding each
+slide's title, its one-sentence takeaway, its figures as text and, where there is one, a
+chart specification (categories, series name → values, number format, axis title).
+
+Numbers come from the machine-readable summary (:meth:`Analysis.to_dict`); in safe mode from
+:func:`analysis.disclosure.make_summary_safe` of it, so a deck made with ``safe=True`` shows
+exactly the figures of ``python -m analysis summarize FILE --safe``. Counts outside that
+summary (baseline characteristics, excluded rows, totals) go through
+:func:`analysis.disclosure.safe_count` under the same rules. A hidden figure is ``None`` in a
+chart series (drawn as a gap, never a 0 bar) and "hidden (small numbers)" in text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+import pandas as pd
+
+from analysis import formatting as fmt
+from analysis.compare import SMD_IMBALANCE, SUBGROUP_CAUTION, baseline_balance, measure_for
+from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe, safe_count
+from analysis.figures.theme import GROUP_COLOURS, OKABE_ITO
+from analysis.outcomes import RATE_DEFINITIONS
+from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, RECOVERY_STANDARD
+from analysis.summary import Analysis, recovery_verdict
+
+HIDDEN: Final = "hidden (small numbers)"
+NOT_AVAILABLE: Final = "not available"
+REPORT_TITLE: Final = "Physical activity in NHS Talking Therapies"
+PRIMARY_MEASURES: Final = ("phq9", "gad7")
+BALANCE_SHOWN: Final = 5  # largest baseline differences drawn on the "who benefits" slide
+SURVEY_COLOUR: Final = OKABE_ITO["bluish_green"]  # not a group colour: survey respondents are neither group
+BALANCE_COLOUR: Final = OKABE_ITO["grey"]
+PERCENT_FORMAT: Final = '0"%"'
+SYNTHETIC_NOTE: Final = ("The data are the bundled synthetic sample: invented participants calibrated to the "
+                         "published Community Living Well pilot figures, not real patients.")
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A chart as data: what the deck draws natively and the report/presentation draw with plotly.
+
+    ``series`` maps a series name (a group, or one neutral series) to one value per category;
+    ``None`` is a value that is hidden or not available and is left out of the chart (a gap,
+    never a 0 bar). ``hidden`` lists the (series, category) pairs hidden by safe mode.
+    ``kind`` names the interactive builder: ``recovery`` and ``rates`` reuse
+    :mod:`analysis.figures.outcomes`; the others are drawn from the spec itself.
+    """
+
+    kind: str
+    categories: tuple[str, ...]
+    series: dict[str, tuple[float | None, ...]]
+    colours: dict[str, str]
+    number_format: str
+    axis_title: str
+    axis_min: float | None = None
+    axis_max: float | None = None
+    hidden: frozenset[tuple[str, str]] = frozenset()
+    horizontal: bool = False  # bars run sideways (long category labels), first category at the top
+
+    @property
+    def has_values(self) -> bool:
+        return any(v is not None for values in self.series.values() for v in values)
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One message: a title, the takeaway sentence, the figures as text and an optional chart."""
+
+    key: str
+    title: str
+    takeaway: str
+    bullets: tuple[str, ...]
+    chart: ChartSpec | None = None
+    notes: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def _group(group: str) -> str:
+    return GROUP_LABELS[group]
+
+
+def _shown_count(n: int | None, safe: bool) -> str:
+    """A count as text: rounded/suppressed in safe mode ('fewer than 5')."""
+    if n is None:
+        return fmt.MISSING
+    if not safe:
+        return fmt.count(int(n))
+    shown = safe_count(int(n))
+    return "fewer than 5" if shown is None else fmt.count(shown)
+
+
+def _summary_count(value: int | None) -> str:
+    """A count already passed through the safe summary (None = suppressed)."""
+    return "fewer than 5" if value is None else fmt.count(value)
+
+
+def _percent_value(rate: float | None) -> float | None:
+    """A rate as a chart value in percent, one decimal (0.6316 -> 63.2)."""
+    return None if rate is None else round(rate * 100, 1)
+
+
+def _ci(interval: Any, kind: str = "number") -> str:
+    """'95% CI 41% to 81%' from a summary's list (or 'not available' for None)."""
+    return fmt.ci(tuple(interval) if interval else None, kind)
+
+
+def _round1(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(value, 1)
+
+
+def filters_text(filters: Mapping[str, tuple[str, ...]] | None) -> str:
+    """'none (everyone)' or 'gender = Female; age band = 18-25, 26-35'."""
+    if not filters:
+        return "none (everyone in the data)"
+    return "; ".join(f"{column.replace('_', ' ')} = {', '.join(map(str, levels))}"
+                     for column, levels in filters.items())
+
+
+def is_synthetic_source(source: str) -> bool:
+    """True for the bundled sample (its display name or its file names say 'synthetic')."""
+    return "synthetic" in source.lower()
+
+
+# --- the slides ---------------------------------------------------------------------------------
+
+
+def _title_slide(summary: dict, safe: bool, filters, source: str, excluded_rows: tuple, generated: date,
+                 synthetic: bool) -> Slide:
+    participants = summary["participants"]
+    bullets = [f"Data: {source or 'unnamed data'}" + (" (synthetic)" if synthetic and "synthetic" not in
+                                                       source.lower() else ""),
+               f"Generated: {generated.strftime('%d %B %Y').lstrip('0')}",
+               f"Filters: {filters_text(filters)}",
+               "Presentation-safe numbers: " + ("on — counts below 5 hidden, other counts rounded to the nearest 5"
+                                                if safe else "off — exact counts")]
+    if excluded_rows:
+        if safe:
+            bullets.append(f"Rows with problems excluded at your request: {_shown_count(len(excluded_rows), True)}")
+        else:
+            rows = ", ".join(map(str, excluded_rows[:12])) + ("…" if len(excluded_rows) > 12 else "")
+            bullets.append(f"Rows with problems excluded at your request: {len(excluded_rows)} (file rows {rows})")
+    bullets.append("Finished treatment (2+ sessions): " + ", ".join(
+        f"{_group(g).lower()} {_summary_count(participants[g])}" for g in GROUPS))
+    return Slide(key="title", title=REPORT_TITLE,
+                 takeaway="Did people who added physical activity to talking therapy do better than those who "
+                          "did not?",
+                 bullets=tuple(bullets),
+                 notes="Outcomes follow the NHS Talking Therapies definitions; PA = physical activity group.")
+
+
+def _rate_text(block: Mapping[str, Any], exact_rate: float | None, what: str) -> str:
+    """'63% recovered (12 of 19; 95% CI 41% to 81%)' or 'hidden (small numbers)'."""
+    if block["rate"] is None:
+        return HIDDEN if exact_rate is not None else f"{NOT_AVAILABLE} (no one in the denominator)"
+    return (f"{fmt.percent(block['rate'])} {what} ({_summary_count(block['count'])} of "
+            f"{_summary_count(block['denominator'])}; {_ci(block['ci95'], 'percent')})")
+
+
+def _hidden_groups(summary_rate: Mapping[str, Any], analysis: Analysis, rate: str) -> frozenset[str]:
+    """Groups whose rate exists but is hidden by safe mode."""
+    return frozenset(g for g in GROUPS if summary_rate[g]["rate"] is None
+                     and analysis.rates[rate].groups[g].rate is not None)
+
+
+def _difference_text(entry: Mapping[str, Any], hidden: bool) -> str:
+    d = entry["difference"]
+    if d["estimate"] is None:
+        return f"Difference: {HIDDEN if hidden else NOT_AVAILABLE}"
+    return (f"Difference: {fmt.points(d['estimate'])} points ({_ci(d['ci95'], 'points')}); "
+            f"Fisher's exact {fmt.p_value(entry['fisher_p'])}")
+
+
+def _recovery_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
+    entry = summary["rates"]["recovery"]
+    hidden = _hidden_groups(entry, analysis, "recovery")
+    exact = analysis.rates["recovery"]
+    bullets = [f"{_group(g)}: {_rate_text(entry[g], exact.groups[g].rate, 'recovered')}" for g in GROUPS]
+    bullets.append(_difference_text(entry, bool(hidden)))
+    standard = []
+    for g in GROUPS:
+        rate = entry[g]["rate"]
+        if rate is not None:
+            standard.append(f"{_group(g).lower()} {'meets' if rate >= RECOVERY_STANDARD else 'is below'} it")
+    bullets.append(f"National recovery standard {fmt.percent(RECOVERY_STANDARD)}"
+                   + (": " + ", ".join(standard) if standard else ""))
+    if hidden:
+        takeaway = "Recovery is hidden for at least one group because the numbers are small (presentation-safe mode)."
+    elif safe:  # the verdict names how many were at caseness: a count, so rounded like every other
+        total = safe_count(analysis.n_at_caseness)
+        takeaway = (recovery_verdict(exact, total) if total is not None else
+                    "Recovery cannot be shown: fewer than 5 people were at caseness (presentation-safe mode).")
+    else:
+        takeaway = analysis.recovery_verdict()
+    values = {_group(g): (_percent_value(entry[g]["rate"]),) for g in GROUPS}
+    chart = ChartSpec(kind="recovery", categories=("Recovery",), series=values,
+                      colours={_group(g): GROUP_COLOURS[g] for g in GROUPS}, number_format=PERCENT_FORMAT,
+                      axis_title="Recovered (% of finishers at caseness)", axis_min=0, axis_max=100,
+                      hidden=frozenset((_group(g), "Recovery") for g in hidden))
+    return Slide(key="recovery", title="Recovery: physical activity vs control", takeaway=takeaway,
+                 bullets=tuple(bullets), chart=chart if chart.has_values else None,
+                 notes="Recovery = finishers at caseness whose PHQ-9 and anxiety measure both ended below the "
+                       "caseness cut-off. Wilson 95% CIs; difference with Newcombe's hybrid-score CI; Fisher's exact "
+                       "test.")
+
+
+def _change_takeaway(summary: dict, keys: list[str], labels: dict[str, str]) -> str:
+    """One sentence on mean change per group and the ANCOVA p values, from the (safe) summary."""
+    parts, ps = [], []
+    for key in keys:
+        m = summary["measures"][key]
+        pa, control = m[GROUP_PA]["mean_change"], m[GROUP_CONTROL]["mean_change"]
+        if pa is None or control is None:
+            why = HIDDEN if m[GROUP_PA]["n"] is None or m[GROUP_CONTROL]["n"] is None else NOT_AVAILABLE
+            parts.append(f"{labels[key]} change is {why} for a group")
+            continue
+        verb = "fell" if pa < 0 and control < 0 else "changed"
+        amounts = (f"by {fmt.number(-pa)} and {fmt.number(-control)} points" if verb == "fell" else
+                   f"by {fmt.number(pa)} and {fmt.number(control)} points")
+        parts.append(f"mean {labels[key]} {verb} {amounts}")
+        if m["ancova"]["p"] is not None:
+            ps.append((labels[key], m["ancova"]["p"]))
+    sentence = "; ".join(parts)
+    sentence = sentence[0].upper() + sentence[1:] + " (physical activity vs control)" if sentence else ""
+    if not ps:
+        return sentence + "." if sentence else "Symptom change cannot be compared for this selection."
+    chance = [label for label, p in ps if p >= ALPHA]
+    p_text = " and ".join(f"{label} {fmt.p_value(p)}" for label, p in ps)
+    if len(chance) == len(ps):
+        verdict = "adjusted for first scores, the differences could be chance"
+    elif not chance:
+        verdict = "adjusted for first scores, the differences are unlikely to be chance alone"
+    else:
+        verdict = "adjusted for first scores, only some differences are unlikely to be chance alone"
+    return f"{sentence}; {verdict} (ANCOVA {p_text})."
+
+
+def _measure_bullets(analysis: Analysis, summary: dict, key: str) -> list[str]:
+    """Mean change per group and the ANCOVA result for one measure, from the (safe) summary."""
+    m = summary["measures"][key]
+    label = analysis.measures[key].label
+    if any(m[g]["n"] is None for g in GROUPS) and m["ancova"]["difference"] is None:
+        return [f"{label}: {HIDDEN} (a group has fewer than 5 people with both scores)"]
+    changes = " vs ".join(fmt.number(m[g]["mean_change"]) if m[g]["mean_change"] is not None else NOT_AVAILABLE
+                          for g in GROUPS)
+    bullets = [f"{label} mean change: {changes}"]
+    a = m["ancova"]
+    if a["difference"] is None:
+        bullets.append(f"{label} adjusted difference: {NOT_AVAILABLE} ({analysis.measures[key].ancova.reason})")
+    else:
+        bullets.append(f"{label} adjusted difference (ANCOVA): {fmt.number(a['difference'])} points "
+                       f"({_ci(a['ci95'])}), {fmt.p_value(a['p'])}")
+    return bullets
+
+
+def _change_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
+    keys = [k for k in PRIMARY_MEASURES if k in summary["measures"] and k in analysis.measures]
+    labels = {k: analysis.measures[k].label for k in keys}
+    bullets = ["Physical activity vs control (negative = symptoms fell):"]
+    for key in keys:
+        bullets += _measure_bullets(analysis, summary, key)
+    bullets.append("With both scores: " + "; ".join(
+        f"{labels[k]} " + " and ".join(_summary_count(summary["measures"][k][g]["n"]) for g in GROUPS)
+        for k in keys))
+    hidden = frozenset((_group(g), labels[k]) for k in keys for g in GROUPS
+                       if summary["measures"][k][g]["mean_change"] is None
+                       and analysis.measures[k].descriptives[g].mean_change is not None)
+    series = {_group(g): tuple(_round1(summary["measures"][k][g]["mean_change"]) for k in keys) for g in GROUPS}
+    chart = ChartSpec(kind="change", categories=tuple(labels[k] for k in keys), series=series,
+                      colours={_group(g): GROUP_COLOURS[g] for g in GROUPS}, number_format="0.0",
+                      axis_title="Mean change (negative = improvement)", hidden=hidden)
+    verdicts = [analysis.measure_verdict(k) for k in keys
+                if all(summary["measures"][k][g]["n"] is not None for g in GROUPS)]
+    return Slide(key="symptom_change", title="Symptom change: PHQ-9 and GAD-7",
+                 takeaway=_change_takeaway(summary, keys, labels), bullets=tuple(bullets),
+                 chart=chart if chart.has_values else None,
+                 notes=" ".join([*verdicts, "Change = last − first score, finishers with both scores. Primary "
+                                 "analysis: ANCOVA of the last score on group adjusted for the first score (OLS, "
+                                 "classical SEs)."]))
+
+
+def _rates_takeaway(summary: dict) -> str:
+    """Which rates favour physical activity, and which differences Fisher's test calls more than chance."""
+    better, worse, shown, clear = [], [], 0, []
+    deterioration = ""
+    for key, entry in summary["rates"].items():
+        pa, control = entry[GROUP_PA]["rate"], entry[GROUP_CONTROL]["rate"]
+        if pa is None or control is None:
+            continue
+        shown += 1
+        label = RATE_DEFINITIONS[key].label.lower()
+        if entry["fisher_p"] is not None and entry["fisher_p"] < ALPHA:
+            clear.append(label)
+        if pa == control:
+            continue
+        if not RATE_DEFINITIONS[key].higher_is_better:
+            deterioration = f"{'fewer' if pa < control else 'more'} of them {RATE_DEFINITIONS[key].numerator}"
+            continue
+        (better if pa > control else worse).append(label)
+    if shown == 0:
+        return "The outcome rates cannot be compared for this selection (hidden or no one in a denominator)."
+    if better:
+        text = "The physical activity group had higher " + _join(better)
+        if worse:
+            text += f" but lower {_join(worse)}"
+    elif worse:
+        text = "The physical activity group had lower " + _join(worse)
+    else:
+        text = "The physical activity group's rates were the same as control's"
+    if deterioration:
+        text += f", and {deterioration}"
+    if clear:
+        return text + f"; only {_join(clear)} differed by more than chance would easily explain (p < {ALPHA:g})."
+    return text + "; none of these differences is clearly more than chance (each p ≥ 0.05)."
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _rates_slide(analysis: Analysis, summary: dict) -> Slide:
+    bullets, hidden = ["Physical activity vs control:"], set()
+    for key, entry in summary["rates"].items():
+        label = RATE_DEFINITIONS[key].label
+        groups = _hidden_groups(entry, analysis, key)
+        hidden |= {(_group(g), label) for g in groups}
+        parts = []
+        for g in GROUPS:
+            block = entry[g]
+            if block["rate"] is None:
+                parts.append(HIDDEN if g in groups else NOT_AVAILABLE)
+            else:
+                parts.append(f"{fmt.percent(block['rate'])} ({_summary_count(block['count'])} of "
+                             f"{_summary_count(block['denominator'])})")
+        text = f"{label}: " + (HIDDEN if len(groups) == len(GROUPS) else " vs ".join(parts))
+        if entry["difference"]["estimate"] is not None:
+            text += f"; {fmt.p_value(entry['fisher_p'])}"
+        bullets.append(text)
+    labels = tuple(RATE_DEFINITIONS[k].label for k in summary["rates"])
+    series = {_group(g): tuple(_percent_value(summary["rates"][k][g]["rate"]) for k in summary["rates"])
+              for g in GROUPS}
+    chart = ChartSpec(kind="rates", categories=labels, series=series,
+                      colours={_group(g): GROUP_COLOURS[g] for g in GROUPS}, number_format=PERCENT_FORMAT,
+                      axis_title="Percent of finishers", axis_min=0, axis_max=100, hidden=frozenset(hidden),
+                      horizontal=True)
+    bullets.append("Recovery rates count finishers at caseness; improvement and deterioration, all finishers.")
+    return Slide(key="rates", title="Recovery and reliable change", takeaway=_rates_takeaway(summary),
+                 bullets=tuple(bullets), chart=chart if chart.has_values else None,
+                 notes="Reliable change: PHQ-9 by 6 or more, GAD-7 by 4 or more (ADSM thresholds where used). "
+                       "Fisher's exact test per rate; Wilson 95% CIs.")
+
+
+def _balance_rows(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool) -> tuple[list[dict], int, int]:
+    """The baseline differences to show (largest |SMD| first), and (imbalanced, compared) totals.
+
+    Safe mode drops any category level held by fewer than 5 finishers in either group (its
+    share times the group's finishers), and any mean of a group with fewer than 5, because an
+    SMD with the group size would let the count be worked back out.
+    """
+    if episodes is None:
+        return [], 0, 0
+    finishers = analysis.n_finishers
+    if min(finishers.values()) < 2:
+        return [], 0, 0
+    table = baseline_balance(episodes, analysis.flags)
+    table = table[table["smd"].notna()]
+    rows = []
+    for row in table.itertuples(index=False):
+        variable, level = str(row.variable), str(row.level)
+        record = {"variable": variable, "level": level, "pa": getattr(row, GROUP_PA),
+                  "control": getattr(row, GROUP_CONTROL), "smd": float(row.smd), "imbalanced": bool(row.imbalanced)}
+        if safe and level != "mean":
+            counts = [round(record["pa"] * finishers[GROUP_PA]), round(record["control"] * finishers[GROUP_CONTROL])]
+            if min(counts) < 5 or min(finishers[GROUP_PA] - counts[0], finishers[GROUP_CONTROL] - counts[1]) < 5:
+                continue
+        if safe and min(finishers.values()) < 5:
+            continue
+        rows.append(record)
+    rows.sort(key=lambda r: abs(r["smd"]), reverse=True)
+    return rows, sum(r["imbalanced"] for r in rows), len(rows)
+
+
+def _balance_label(row: Mapping[str, Any]) -> str:
+    variable = str(row["variable"])
+    if row["level"] == "mean":
+        name = variable.removesuffix("_first")
+        try:
+            label = measure_for(name).label
+        except KeyError:
+            label = name.replace("_", " ")
+        return f"Mean first {label}" if variable.endswith("_first") else f"Mean {label}"
+    return f"{variable.replace('_', ' ').capitalize()} — {row['level']}"
+
+
+def _balance_values(row: Mapping[str, Any]) -> str:
+    if row["level"] == "mean":
+        return f"{fmt.number(row['pa'])} vs {fmt.number(row['control'])}"
+    return f"{fmt.percent(row['pa'])} vs {fmt.percent(row['control'])}"
+
+
+def _balance_slide(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool) -> Slide:
+    rows, imbalanced, compared = _balance_rows(analysis, episodes, safe)
+    shown = rows[:BALANCE_SHOWN]
+    if episodes is None or compared == 0:
+        takeaway = ("Baseline balance cannot be shown for this selection"
+                    + (" (each group needs at least 2 people who finished, and 5 in safe mode)." if episodes is not None
+                       else "."))
+        bullets = [SUBGROUP_CAUTION]
+        chart = None
+    else:
+        if imbalanced:
+            takeaway = (f"The groups differed at the start on {imbalanced} of the {compared} baseline scores and "
+                        f"characteristics compared (standardised difference above {SMD_IMBALANCE:g}), so outcome "
+                        "differences may partly reflect who chose physical activity.")
+        else:
+            takeaway = (f"The groups were similar at the start on all {compared} baseline characteristics compared "
+                        f"(standardised differences of {SMD_IMBALANCE:g} or less).")
+        bullets = [f"{_balance_label(r)}: {_balance_values(r)} (SMD {fmt.number(r['smd'], 2)})"
+                   for r in shown[:1 if safe else 2]]  # the largest; safe mode needs room for its note
+        bullets.append(SUBGROUP_CAUTION)
+        bound = math.ceil((max(abs(r["smd"]) for r in shown) + 0.3) * 2) / 2  # room for the labels, symmetric
+        chart = ChartSpec(kind="balance", categories=tuple(_balance_label(r) for r in shown),
+                          series={"Standardised difference (physical activity − control)":
+                                  tuple(round(r["smd"], 2) for r in shown)},
+                          colours={"Standardised difference (physical activity − control)": BALANCE_COLOUR},
+                          number_format="0.00", axis_title="Standardised mean difference",
+                          axis_min=-bound, axis_max=bound, horizontal=True)
+    if safe:
+        bullets.insert(len(bullets) - 1, "Characteristics of fewer than 5 people in a group are not shown.")
+    return Slide(key="who_benefits", title="Who took part, and who benefits", takeaway=takeaway,
+                 bullets=tuple(bullets), chart=chart,
+                 notes="Standardised mean difference (Austin 2009): means for scores, shares for category levels; "
+                       f"|SMD| above {SMD_IMBALANCE:g} is conventionally called imbalance.")
+
+
+def _survey_slide() -> Slide:
+    from analysis.survey import headline
+
+    survey = headline()
+    name = "Respondents (%)"
+    chart = ChartSpec(kind="survey",
+                      categories=("Staff: physical activity is very important",
+                                  "Staff: satisfied with their service's support",
+                                  "Service users: agree it is important"),
+                      series={name: (survey.staff_very_important_pct, survey.staff_satisfied_pct,
+                                     survey.service_users_agree_pct)},
+                      colours={name: SURVEY_COLOUR}, number_format=PERCENT_FORMAT,
+                      axis_title="Percent of respondents", axis_min=0, axis_max=100, horizontal=True)
+    return Slide(key="survey", title="What services told us", takeaway=survey.sentence,
+                 bullets=(survey.detail,
+                          "Source: stakeholder surveys, findings and recommendations report (December 2022).",
+                          "Respondents chose to take part, so they may be keener on physical activity than most."),
+                 chart=chart,
+                 notes=survey.caveat + " Published survey percentages, not participant data: presentation-safe "
+                                       "rounding does not apply to them.")
+
+
+def _methods_slide(analysis: Analysis, summary: dict, safe: bool, synthetic: bool) -> Slide:
+    finishers = analysis.n_finishers
+    total = sum(finishers.values())
+    not_finished = sum(analysis.n_not_finished.values())
+    small = analysis.small_sample
+    if small:
+        takeaway = (f"With {_shown_count(total, safe)} people who finished treatment and groups that chose "
+                    "themselves, read these results as a signal to test in a larger evaluation, not as proof.")
+    else:
+        takeaway = ("The groups chose themselves, so read differences as associations that a randomised "
+                    "evaluation would need to confirm.")
+    completeness = summary["data"]["paired_completeness"]["all"]
+    bullets = [
+        f"Finished treatment = 2 or more sessions: {_shown_count(total, safe)} people; "
+        f"{_shown_count(not_finished, safe)} who did not finish are excluded.",
+        "Rates: NHS Talking Therapies definitions, Wilson 95% CIs, Fisher's exact test. Symptom change: ANCOVA "
+        "adjusted for the first score.",
+        "Small sample: wide intervals, so a real benefit can look like chance, and chance like a benefit."
+        if small else "Sample size: large enough for reasonably narrow intervals.",
+        "Self-selected groups: people chose physical activity, so the groups may differ in other ways too.",
+    ]
+    if completeness is not None and total >= 5:
+        bullets.append(f"Paired first and last scores: {fmt.percent(completeness)} of finishers (standard: 90% or "
+                       "more).")
+    if synthetic:
+        bullets.append("Synthetic data: invented participants calibrated to the published pilot, not real patients.")
+    if safe:
+        bullets.append("Presentation-safe numbers: counts below 5 hidden, others rounded to the nearest 5; "
+                       "percentages use the exact counts.")
+    notes = ["Definitions and methods: the dashboard's Methods and definitions page."]
+    if synthetic:
+        notes.append(SYNTHETIC_NOTE)
+    if safe:
+        notes.append(SAFE_MODE_NOTE)
+    return Slide(key="methods", title="Methods and caveats", takeaway=takeaway, bullets=tuple(bullets),
+                 notes=" ".join(notes))
+
+
+def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tuple[str, ...]] | None = None,
+                source: str | None = None, excluded_rows: tuple[int, ...] = (), *,
+                episodes: pd.DataFrame | None = None, synthetic: bool | None = None,
+                generated: date | None = None) -> list[Slide]:
+    """The slides, in order: title, headline (recovery), symptom change, rates, who benefits,
+    survey, methods and caveats.
+
+    ``source`` defaults to ``analysis.source``; ``synthetic`` (the bundled sample) is detected
+    from the source name when not given; ``episodes`` (the same filtered episode frame the
+    analysis was run on) enables the baseline-balance figures, which are not part of the
+    summary — without it that slide says so; ``generated`` defaults to today.
+    """
+    source = analysis.source if source is None else source
+    synthetic = is_synthetic_source(source) if synthetic is None else synthetic
+    generated = generated or date.today()
+    summary = analysis.to_dict()
+    if safe:
+        summary = make_summary_safe(summary)
+    return [
+        _title_slide(summary, safe, filters, source, tuple(excluded_rows), generated, synthetic),
+        _recovery_slide(analysis, summary, safe),
+        _change_slide(analysis, summary, safe),
+        _rates_slide(analysis, summary),
+        _balance_slide(analysis, episodes, safe),
+        _survey_slide(),
+        _methods_slide(analysis, summary, safe, synthetic),
+    ]
+
+
+__all__ = ["HIDDEN", "ChartSpec", "Slide", "build_story", "filters_text", "is_synthetic_source"]
