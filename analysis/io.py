@@ -636,6 +636,29 @@ def _read_parquet(data: bytes, filename: str) -> RawTable:
     return _table_to_raw(clean, columns, row_numbers, "parquet", name_notes, duplicate_columns=duplicates)
 
 
+# Below this size a whole float64 and the same int64 are written as the same text by Arrow
+# (checked for every m·10^j and 3 million random values under 10^10; larger ones may be
+# written as 1e+10).
+_WHOLE_FLOAT_LIMIT = 1e9
+
+
+def _whole_floats_as_int(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A float64 column of whole numbers (no −0.0, all below 10⁹ in size) as int64, else unchanged.
+
+    Speed only: the text of each value is identical (``24.0`` and ``24`` are both written
+    ``"24"``), but Arrow formats integers about twice as fast as floats, and a score column
+    with blanks is float64 in Parquet files written from pandas.
+    """
+    if not pa.types.is_float64(column.type) or column.null_count == len(column):
+        return column
+    values = column.to_numpy()
+    values = values[~np.isnan(values)]
+    if (np.abs(values) < _WHOLE_FLOAT_LIMIT).all() and (values == np.trunc(values)).all() \
+            and not ((values == 0) & np.signbit(values)).any():
+        return column.cast(pa.int64())
+    return column
+
+
 def _parquet_column_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     kind = column.type
     if pa.types.is_dictionary(kind):
@@ -643,6 +666,7 @@ def _parquet_column_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
         kind = column.type
     if pa.types.is_floating(kind):
         column = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
+        column = _whole_floats_as_int(column)
     elif pa.types.is_timestamp(kind):
         midnight = pc.equal(pc.cast(column, pa.date32()).cast(kind), column)
         if pc.all(pc.fill_null(midnight, True)).as_py():
@@ -650,7 +674,13 @@ def _parquet_column_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     elif pa.types.is_boolean(kind):
         return pc.if_else(column, pa.scalar("TRUE", _TEXT), pa.scalar("FALSE", _TEXT))
     text = column.cast(_TEXT)
-    return pc.if_else(pc.equal(pc.binary_length(text), 0), pa.scalar(None, _TEXT), text)
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind)):
+        return text  # numbers and dates are never written as empty text (speed only: skips a copy)
+    empty = pc.equal(pc.binary_length(text), 0)
+    if not pc.any(empty).as_py():
+        return text  # speed only: no empty cell, nothing to blank
+    return pc.if_else(empty, pa.scalar(None, _TEXT), text)
 
 
 # --- public readers ----------------------------------------------------------------

@@ -169,7 +169,7 @@ def mapping_section(attempt: upload.UploadAttempt) -> None:
     st.button("Use these columns", type="primary", on_click=_apply_choices,
               args=(attempt.digest, level, tuple(required + optional)), key=f"{prefix}_apply")
     if attempt.mapping_error:
-        st.error("That mapping cannot be used:", icon="⚠️")
+        st.error("That mapping cannot be used:", icon=":material/warning:")
         st.text(attempt.mapping_error)  # names the file's columns
 
 
@@ -191,9 +191,9 @@ def ready_section(attempt: upload.UploadAttempt) -> None:
         return
     in_use = not ctx.dataset.is_sample and ctx.dataset.token == dataset.token
     if in_use:
-        st.success("Your file is valid and every page now shows it.", icon="✅")
+        st.success("Your file is valid and every page now shows it.", icon=":material/check_circle:")
     else:
-        st.info("Your file is valid. The pages are showing the bundled sample at the moment.", icon="ℹ️")
+        st.info("Your file is valid. The pages are showing the bundled sample at the moment.", icon=":material/info:")
     st.text(f"File: {attempt.name}")
     analysis = state.current_analysis(dataset, {})
     totals = analysis.finishers
@@ -236,18 +236,18 @@ if attempt is None:
 elif attempt.status == upload.REFUSED:
     st.error("This file was refused because it contains identifiable data. Nothing from it has been shown, "
              "analysed or kept. Remove the column(s) listed below (or replace them with pseudonymous codes) and "
-             "upload the file again.", icon="🚫")
+             "upload the file again.", icon=":material/block:")
     st.text(f"File: {attempt.name}")
     show_problems(attempt)
 elif attempt.status == upload.UNREADABLE:
-    st.error("This file cannot be read as a table.", icon="🚫")
+    st.error("This file cannot be read as a table.", icon=":material/block:")
     st.text(f"File: {attempt.name}")
     show_problems(attempt)
 elif attempt.status == upload.PROBLEMS:
     count = len(attempt.report.problems)
     st.error(f"{count:,} problem{'s' if count != 1 else ''} found: the file is not analysed until "
              f"{'they are' if count != 1 else 'it is'} fixed. Each is listed with its row as numbered in your "
-             "file.", icon="⚠️")
+             "file.", icon=":material/warning:")
     st.text(f"File: {attempt.name}")
     if not ctx.dataset.is_sample:
         st.caption("Until then, the pages keep showing the data named at the top of this page.")

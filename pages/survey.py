@@ -93,7 +93,7 @@ def _finding_items(table: pd.DataFrame) -> list[tuple[str, str | None]]:
             items.append((f"**{_md(topic)}**", None))
         figure = f"**{_md(row['Figure'])}** — " if row["Figure"] else "*In words only (no figure in the text):* "
         base = f" *(base: {_md(row['Base'])})*" if row["Base"] else ""
-        note = f"  \n⚠️ *{_md(row['Note'])}*" if row["Note"] else ""
+        note = f"  \n:material/warning: *{_md(row['Note'])}*" if row["Note"] else ""
         items.append((f"{figure}{_md(row['Finding'])}{base}{note}",
                       f"Source: {_md(row['Source'])} (ref {_md(row['Ref'])})"))
     return items
@@ -154,7 +154,7 @@ def _group_section(group: str, topics: tuple[str, ...]) -> None:
     for name, figure, takeaway, notes in _charts(group, topics):
         ui.chart(figure, name, takeaway)
         if notes:
-            st.caption("Notes on these figures: " + " ".join(f"⚠️ {_md(n)}" for n in notes))
+            st.caption("Notes on these figures: " + " ".join(f":material/warning: {_md(n)}" for n in notes))
     main, profile = _items(group, topics)
     _show_items(main)
     if profile:
@@ -169,7 +169,7 @@ st.markdown("What NHS Talking Therapies (IAPT) staff, commissioners, service use
             "recommendations, and what participants in the Community Living Well pilot told interviewers.")
 st.info("This page shows the surveys and interviews in the **December 2022 findings and recommendations "
         "report** (and its summary and the pilot's interview blog), **not the uploaded data**. The filters in "
-        "the sidebar do not apply here.", icon="🗣️")
+        "the sidebar do not apply here.", icon=":material/forum:")
 if st.session_state.get(state.SAFE_KEY):
     st.caption("Presentation-safe mode does not change this page: these are published figures about survey "
                "respondents, not patient data.")
@@ -180,7 +180,7 @@ st.markdown(headline.detail)
 for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
     column.metric(metric.label, metric.value, help=f"{_md(metric.statement)} Base: {_md(metric.base)}. "
                                                        f"Source: {_md(metric.source)}.")
-st.caption(f"⚠️ {headline.caveat} Sources: {_md(survey.SOURCE_TITLES[survey.SUMMARY_DOCUMENT])}; "
+st.caption(f":material/warning: {headline.caveat} Sources: {_md(survey.SOURCE_TITLES[survey.SUMMARY_DOCUMENT])}; "
            f"{_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
 
 # --- findings, filtered ------------------------------------------------------------------
