@@ -918,9 +918,16 @@ def reduce_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     # what identifies a session: the combined key, or the individual keys
     sorted_keys = [combined[order]] if combined is not None else [k[order] for k in keys]
 
+    every_row: list[np.ndarray] = []  # first positions when nothing is missing, computed once
+
     def first_nonmissing(column: str) -> pd.Series:
-        valid = frame[column].notna().to_numpy()[order]
-        first, _ = _first_positions(sorted_codes, valid, n_groups)
+        present = frame[column].notna().to_numpy()
+        if present.all():  # speed only: the same positions as the general case, shared by such columns
+            if not every_row:
+                every_row.append(_first_positions(sorted_codes, np.ones(len(sorted_codes), dtype=bool), n_groups)[0])
+            first = every_row[0]
+        else:
+            first, _ = _first_positions(sorted_codes, present[order], n_groups)
         positions = np.where(first >= 0, order[np.maximum(first, 0)], -1) if len(order) else first
         return _take(frame[column], positions)
 

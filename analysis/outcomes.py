@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analysis.results import Rate
 from analysis.schema import (
     ADSMS,
     FINISHED_MIN_SESSIONS,
@@ -33,7 +34,6 @@ from analysis.schema import (
     PHQ9,
     SCORE_DECIMALS,
 )
-from analysis.results import Rate
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
 from analysis.figures.theme import chart_config
 from dashboard.state import Context
 
-
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
 
 

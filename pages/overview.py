@@ -21,11 +21,13 @@ ui.page_header("Overview", ctx, "Does adding physical activity to talking therap
 # --- who is in the comparison
 finishers, not_finished = analysis.n_finishers, analysis.n_not_finished
 columns = st.columns(4)
-for column, group in zip(columns[:2], GROUPS):
-    column.metric(f"{GROUP_LABELS[group]}: finished treatment", ui.count_text(ctx, finishers[group]),
+for column, group in zip(columns[:2], GROUPS, strict=True):
+    column.metric(f"{GROUP_LABELS[group]} finishers", ui.count_text(ctx, finishers[group]),
                   help="Finished a course of treatment = 2 or more treatment sessions.")
-columns[2].metric("Not finished (excluded)", ui.count_text(ctx, sum(not_finished.values())))
-columns[3].metric("At caseness (recovery denominator)", ui.count_text(ctx, analysis.n_at_caseness))
+columns[2].metric("Not finished", ui.count_text(ctx, sum(not_finished.values())),
+                  help="Fewer than 2 treatment sessions: excluded from every outcome figure.")
+columns[3].metric("At caseness", ui.count_text(ctx, analysis.n_at_caseness),
+                  help="Finishers at clinical caseness at the start: the recovery denominator.")
 
 # --- the headline: outcomes beside the survey
 recovery = analysis.rates["recovery"]
@@ -45,11 +47,11 @@ with outcome_col:
 with survey_col:
     st.subheader("What services told us")
     survey = headline()
-    st.markdown(f"#### {survey.sentence}")
+    st.markdown(f"**{survey.sentence}**")
     st.caption(f"{survey.detail} Source: stakeholder surveys, December 2022 report (see **Survey findings**).")
 
 # --- recovery against the national standard
-chart_col, change_col = st.columns([3, 2])
+chart_col, change_col = st.columns([1, 1])
 with chart_col:
     figure = rate_chart(recovery.groups, "Recovery rate by group (95% CI)", hidden=hidden)
     ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
@@ -66,7 +68,7 @@ with change_col:
             small = ctx.safe and d.n < 5
             rows.append({"Measure": comparison.label, "Group": GROUP_LABELS[group],
                          "n": ui.count_text(ctx, d.n),
-                         "Mean change (last − first)": fmt.MISSING if small else fmt.number(d.mean_change),
+                         "Mean change": fmt.MISSING if small else fmt.number(d.mean_change),
                          "95% CI": fmt.MISSING if small else fmt.ci(d.ci95_change).removeprefix("95% CI ")})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption("Negative change = symptoms fell (improvement).")

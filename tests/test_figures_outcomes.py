@@ -297,3 +297,49 @@ def test_first_last_scatter_takeaway_matches_counts(phq9):
     pa = jt.set_index("group").loc[GROUP_PA]
     assert f"{pa['reliably_improved']} of {pa['n']} in the physical activity group reliably improved" in text
     assert f"{pa['below_cutoff_at_last_of_cases']} of the {pa['cases_at_first']} who started at caseness" in text
+
+
+def _points(figure) -> int:
+    """Data points a figure sends to the browser (gaps between lines, None, do not count)."""
+    total = 0
+    for trace in figure.data:
+        values = trace.y if getattr(trace, "y", None) is not None else trace.x
+        total += 0 if values is None else sum(v is not None for v in values)
+    return total
+
+
+def test_participant_charts_send_at_most_10000_points_for_100000_participants():
+    import numpy as np
+    import pandas as pd
+
+    from analysis.compare import compare_measure
+    from analysis.figures.outcomes import (
+        MAX_CHART_POINTS,
+        change_distribution_chart,
+        first_last_scatter,
+        slope_chart,
+        trajectory_chart,
+    )
+    from analysis.schema import PHQ9
+
+    rng = np.random.default_rng(3)
+    n = 100_000
+    first = rng.integers(5, 28, n).astype(float)
+    episodes = pd.DataFrame({"participant_id": [f"p{i}" for i in range(n)],
+                             "group": np.where(rng.random(n) < 0.5, "physical_activity", "control"),
+                             "phq9_first": first, "phq9_last": np.clip(first - rng.integers(-3, 10, n), 0, 27),
+                             "gad7_first": 10.0, "gad7_last": 6.0})
+    comparison = compare_measure(episodes, "phq9", n_resamples=99)
+    for figure in (slope_chart(comparison, PHQ9), first_last_scatter(comparison.scores, PHQ9),
+                   change_distribution_chart(comparison, PHQ9, show_points=True)):
+        assert _points(figure) <= MAX_CHART_POINTS + 100, figure.layout.title.text
+        notes = " ".join(a.text for a in figure.layout.annotations)
+        assert "100,000" in notes  # the sampling or aggregation is said on the chart
+    sessions = pd.DataFrame({"participant_id": np.repeat(episodes["participant_id"].to_numpy()[:20_000], 6),
+                             "group": np.repeat(episodes["group"].to_numpy()[:20_000], 6),
+                             "session": np.tile(np.arange(1, 7), 20_000), "score": 10.0})
+    summary = pd.DataFrame({"group": ["physical_activity", "control"], "session": [1, 1], "n": [10, 10],
+                            "mean": [10.0, 10.0], "ci_low": [9.0, 9.0], "ci_high": [11.0, 11.0]})
+    figure = trajectory_chart(summary, PHQ9, scores=sessions)
+    assert _points(figure) <= MAX_CHART_POINTS + 100
+    assert any("random sample" in a.text for a in figure.layout.annotations)

@@ -234,7 +234,7 @@ def test_flag_properties(rows):
     assert (flags.loc[flags["recovered"], "paired"]).all()
     assert (flags.loc[flags["reliable_recovery"], "recovered"]).all()
     for rate in RATE_DEFINITIONS:
-        for group, (count, denominator) in rate_counts(flags, rate).items():
+        for count, denominator in rate_counts(flags, rate).values():
             assert 0 <= count <= denominator
             value = wilson_rate(count, denominator).rate
             assert value is None or 0.0 <= value <= 1.0

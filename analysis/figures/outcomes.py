@@ -12,6 +12,7 @@ marks are left out and labelled so, never drawn from a hidden number.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from analysis.figures.theme import (
     CATEGORY_COLOURS,
     GROUP_COLOURS,
     GROUP_ORDER,
+    GROUP_TEXT_COLOURS,
     REFERENCE_COLOUR,
     apply_theme,
 )
@@ -59,7 +61,7 @@ def rate_chart(rates: dict[str, Rate], title: str, reference: float | None = REC
                          arrayminus=[(rate.rate - lo) * 100 if lo is not None else 0], thickness=2.5, width=14,
                          color="#1a1a1a", visible=lo is not None),
             text=[fmt.percent(rate.rate) if shown else "hidden (small numbers)"], textposition="inside",
-            insidetextanchor="start", textfont=dict(size=22, color="white" if shown else "#1a1a1a"),
+            insidetextanchor="start", textfont=dict(size=22, color=GROUP_TEXT_COLOURS[group] if shown else "#1a1a1a"),
             hovertemplate=(f"{GROUP_LABELS[group]}: {fmt.percent(rate.rate)} "
                            f"({fmt.ci(rate.ci95, 'percent')})<extra></extra>") if shown else
             f"{GROUP_LABELS[group]}: hidden (small numbers)<extra></extra>",
@@ -105,6 +107,28 @@ def _rgba(colour: str, alpha: float) -> str:
     colour = colour.lstrip("#")
     r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+MAX_CHART_POINTS: Final = 10_000  # the most participant-level points one chart sends to the browser
+CHART_SAMPLE_SEED: Final = 20240817
+
+
+def _sample_participants(frame: pd.DataFrame, max_participants: int) -> pd.DataFrame:
+    """At most ``max_participants`` participants of ``frame`` (all their rows), drawn with a fixed seed."""
+    ids = frame["participant_id"].drop_duplicates()
+    if len(ids) <= max_participants:
+        return frame
+    keep = ids.sample(n=max_participants, random_state=CHART_SAMPLE_SEED)
+    return frame[frame["participant_id"].isin(keep)]
+
+
+def _sampling_note(figure: go.Figure, shown: int, total: int) -> None:
+    """Say on the chart itself that it draws a sample (every figure and statistic still uses everyone)."""
+    if shown < total:
+        figure.add_annotation(
+            text=f"Drawing a random {shown:,} of {total:,} participants so the chart stays fast; "
+                 "every number uses everyone.", xref="paper", yref="paper", x=0, y=-0.18, xanchor="left",
+            yanchor="top", showarrow=False, font=dict(size=14, color=REFERENCE_COLOUR))
 
 
 def _hline(figure: go.Figure, y: float, colour: str = REFERENCE_COLOUR, dash: str = "solid", width: float = 2,
@@ -226,6 +250,9 @@ def change_distribution_chart(comparison: MeasureComparison, measure: Measure, s
     """
     figure = go.Figure()
     scores = comparison.scores
+    too_many = show_points and len(scores) > MAX_CHART_POINTS
+    if too_many:  # a box plot sends every value to the browser: draw means and CIs instead
+        show_points = False
     for group in GROUP_ORDER:
         d = comparison.descriptives[group]
         if group in hidden or d.n == 0 or d.mean_change is None:
@@ -259,6 +286,11 @@ def change_distribution_chart(comparison: MeasureComparison, measure: Measure, s
         title=f"Change in {measure.label} (last − first)" + ("" if show_points else ", mean (95% CI)"),
         range=[-span * 0.85, span * 0.55] if not show_points else None, zeroline=False),
         xaxis=dict(categoryorder="array", categoryarray=[GROUP_LABELS[g] for g in GROUP_ORDER]))
+    if too_many:
+        figure.add_annotation(
+            text=f"{len(scores):,} participants: drawn as means with 95% CIs, not one point each.",
+            xref="paper", yref="paper", x=0, y=-0.12, xanchor="left", yanchor="top", showarrow=False,
+            font=dict(size=14, color=REFERENCE_COLOUR))
     return _finish(figure, f"{measure.label}: change from first to last score", right=LABEL_MARGIN)
 
 
@@ -297,11 +329,14 @@ def slope_chart(comparison: MeasureComparison, measure: Measure) -> go.Figure:
     """
     figure = go.Figure()
     scores = comparison.scores
+    shown = 0
     gap = 0.06
     domains = [[0, 0.5 - gap / 2], [0.5 + gap / 2, 1]]
     for col, group in enumerate(GROUP_ORDER):
         axis = "x" if col == 0 else "x2"
-        sub = scores[scores["group"] == group]
+        everyone = scores[scores["group"] == group]
+        sub = _sample_participants(everyone, MAX_CHART_POINTS // 6)  # first, last and a gap a line; two groups
+        shown += len(sub)
         colour = GROUP_COLOURS[group]
         if len(sub):
             xs, ys = _lines_with_gaps([([0, 1], [f, la]) for f, la in zip(sub["first"], sub["last"], strict=True)])
@@ -316,7 +351,7 @@ def slope_chart(comparison: MeasureComparison, measure: Measure) -> go.Figure:
                 name=f"{GROUP_LABELS[group]}: mean", line=dict(color=colour, width=6),
                 marker=dict(color=colour, size=14), showlegend=False,
                 hovertemplate=f"{GROUP_LABELS[group]} mean: %{{y:.1f}}<extra></extra>"))
-        figure.add_annotation(text=f"{GROUP_LABELS[group]} (n = {len(sub)})", xref=f"{axis} domain", yref="paper",
+        figure.add_annotation(text=f"{GROUP_LABELS[group]} (n = {len(everyone)})", xref=f"{axis} domain", yref="paper",
                               x=0.5, y=1.0, yanchor="bottom", showarrow=False, font=dict(size=18, color=colour))
         if measure.caseness is not None:
             _hline(figure, measure.caseness, dash="dot", xref=axis,
@@ -325,6 +360,7 @@ def slope_chart(comparison: MeasureComparison, measure: Measure) -> go.Figure:
     figure.update_layout(
         xaxis=dict(domain=domains[0], **x_axis), xaxis2=dict(domain=domains[1], anchor="y", **x_axis),
         yaxis=dict(title=measure.label, range=[measure.minimum, measure.maximum]))
+    _sampling_note(figure, shown, len(scores))
     return _finish(figure, f"{measure.label}: each participant's first and last score",
                    right=LABEL_MARGIN if measure.caseness is not None else None)
 
@@ -354,11 +390,15 @@ def trajectory_chart(summary: pd.DataFrame, measure: Measure, scores: pd.DataFra
     line; pass None in presentation-safe mode.
     """
     figure = go.Figure()
+    sampled = False
     for group in GROUP_ORDER:
         colour = GROUP_COLOURS[group]
         label = GROUP_LABELS[group]
         if scores is not None:
-            sub = scores[scores["group"] == group]
+            everyone = scores[scores["group"] == group]
+            per_path = max(len(everyone) / max(everyone["participant_id"].nunique(), 1), 1.0)
+            sub = _sample_participants(everyone, int(MAX_CHART_POINTS // 2 / per_path))
+            sampled = sampled or len(sub) < len(everyone)
             if len(sub):
                 paths = [(p["session"].tolist(), p["score"].tolist()) for _, p in sub.groupby("participant_id")]
                 xs, ys = _lines_with_gaps(paths)
@@ -383,6 +423,11 @@ def trajectory_chart(summary: pd.DataFrame, measure: Measure, scores: pd.DataFra
         _hline(figure, measure.caseness, dash="dot", text=_cut_text(measure), outside=True)
     figure.update_layout(xaxis=dict(title="Session number", dtick=1),
                          yaxis=dict(title=f"Mean {measure.label} (95% CI)", range=[measure.minimum, measure.maximum]))
+    if sampled:
+        figure.add_annotation(
+            text="Faint lines: a random sample of participants so the chart stays fast; the means use everyone.",
+            xref="paper", yref="paper", x=0, y=-0.18, xanchor="left", yanchor="top", showarrow=False,
+            font=dict(size=14, color=REFERENCE_COLOUR))
     return _finish(figure, f"{measure.label} session by session",
                    right=LABEL_MARGIN if measure.caseness is not None else None)
 
@@ -448,7 +493,8 @@ def rates_chart(rates: Mapping[str, RateComparison],
         figure.add_trace(go.Bar(
             x=labels, y=ys, name=GROUP_LABELS[group], marker_color=GROUP_COLOURS[group], text=texts,
             textposition=positions, insidetextanchor="start", textangle=0, cliponaxis=False,
-            insidetextfont=dict(size=20, color="white"), outsidetextfont=dict(size=18, color="#1a1a1a"),
+            insidetextfont=dict(size=20, color=GROUP_TEXT_COLOURS[group]),
+            outsidetextfont=dict(size=18, color="#1a1a1a"),
             error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, thickness=2, width=8,
                          color="#1a1a1a"),
             hovertext=hovers, hoverinfo="text"))
@@ -487,7 +533,7 @@ def rates_takeaway(rates: Mapping[str, RateComparison], hidden: Mapping[str, fro
     return text
 
 
-_DARK_TEXT_COLOURS = frozenset({"#DDDDDD", "#BBBBBB", "#56B4E9", "#999999", "#009E73"})
+_DARK_TEXT_COLOURS = frozenset({"#DDDDDD", "#BBBBBB", "#56B4E9", "#999999", "#009E73", "#A6DBC8"})
 
 
 def outcome_categories_chart(counts: pd.DataFrame) -> go.Figure:
@@ -571,8 +617,10 @@ def first_last_scatter(scores: pd.DataFrame, measure: Measure, jitter: float = 0
                          line=dict(color=REFERENCE_COLOUR, width=2 if offset == 0 else 1.5, dash=dash))
     _vline(figure, cut, dash="dot")
     _hline(figure, cut, dash="dot")
+    shown = 0
     for group in GROUP_ORDER:
-        sub = scores[scores["group"] == group]
+        sub = _sample_participants(scores[scores["group"] == group], MAX_CHART_POINTS // 2)
+        shown += len(sub)
         if len(sub) == 0:
             continue
         first = sub["first"].to_numpy(dtype="float64")
@@ -594,6 +642,7 @@ def first_last_scatter(scores: pd.DataFrame, measure: Measure, jitter: float = 0
         xaxis=dict(title=f"First {measure.label} (cut-off {fmt.number(cut, 0 if measure.integer else 1)})",
                    range=[lo - pad, hi + pad], constrain="domain"),
         yaxis=dict(title=f"Last {measure.label}", range=[lo - pad, hi + pad], scaleanchor="x", scaleratio=1))
+    _sampling_note(figure, shown, len(scores))
     return _finish(figure, f"{measure.label}: first against last score", height=600)
 
 

@@ -19,12 +19,15 @@ OKABE_ITO: Final = {
     "grey": "#999999",
 }
 GROUP_COLOURS: Final = {GROUP_PA: OKABE_ITO["blue"], GROUP_CONTROL: OKABE_ITO["orange"]}
+# Text drawn on a group's bar: white on blue, near-black on orange (contrast ≥ 4.5:1 on both).
+GROUP_TEXT_COLOURS: Final = {GROUP_PA: "#FFFFFF", GROUP_CONTROL: "#1A1A1A"}
 GROUP_ORDER: Final = [GROUP_PA, GROUP_CONTROL]
 GROUP_NAMES: Final = [GROUP_LABELS[g] for g in GROUP_ORDER]
 REFERENCE_COLOUR: Final = "#555555"
 # Outcome categories: ordered from best to worst, colour-blind-safe sequence.
-CATEGORY_COLOURS: Final = [OKABE_ITO["bluish_green"], OKABE_ITO["sky_blue"], OKABE_ITO["blue"],
-                           OKABE_ITO["grey"], OKABE_ITO["vermillion"], "#DDDDDD"]
+# Neither group colour is used, so a category is never mistaken for a group.
+CATEGORY_COLOURS: Final = [OKABE_ITO["bluish_green"], "#A6DBC8", OKABE_ITO["reddish_purple"],
+                           OKABE_ITO["grey"], "#882255", "#DDDDDD"]
 FONT_SIZE: Final = 18
 TEMPLATE_NAME: Final = "pa_talking_therapies"
 
