@@ -214,7 +214,7 @@ def test_love_plot_and_takeaway(episodes, analysis):
     figure = sg.love_plot(rows)
     imbalanced = next(t for t in figure.data if t.name.startswith("Imbalanced"))
     balanced = next(t for t in figure.data if t.name == "Balanced")
-    assert imbalanced.marker.color == OKABE_ITO["vermillion"]
+    assert imbalanced.marker.color == OKABE_ITO["reddish_purple"]
     assert sorted(imbalanced.x) == pytest.approx(sorted(rows.loc[rows["imbalanced"], "smd"]))
     assert len(imbalanced.x) + len(balanced.x) == int(rows["smd"].notna().sum())
     assert all(abs(x) <= SMD_IMBALANCE for x in balanced.x)

@@ -328,6 +328,8 @@ def test_survey_figures_use_the_project_theme(distinct: pd.DataFrame) -> None:
     figure = survey_figures.agreement_chart(survey.agreement_rows(survey.filter_findings(distinct, "staff")))
     assert figure.layout.template == pio.templates[TEMPLATE_NAME]
     assert figure.layout.font.size >= 16
-    assert survey_figures.OKABE_ITO_BLUE == "#0072B2"
+    from analysis.figures.theme import GROUP_COLOURS
+
+    assert figure.data[0].marker.color not in GROUP_COLOURS.values()  # never mistaken for a trial group
     # the hover names the merged sources, document and section
     assert any("Summary:" in row[2] for row in figure.data[0].customdata)

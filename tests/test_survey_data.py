@@ -289,7 +289,7 @@ def test_methods_text_mentions_active_respondents() -> None:
 def _assert_accessible(fig: go.Figure) -> None:
     assert fig.layout.font.size >= 16
     bar = fig.data[0]
-    assert bar.marker.color == survey_figures.OKABE_ITO_BLUE
+    assert bar.marker.color == survey_figures.SURVEY_BAR_COLOUR
     assert bar.textfont.size >= 16
     assert "Source" in bar.hovertemplate
 

@@ -41,7 +41,7 @@ BALANCE_COLUMNS: Final = ("variable", "level", "label", "kind", "n_pa", "n_contr
                           "smd", "imbalanced", "hidden")
 _LEVEL_COLOUR: Final = "#1a1a1a"
 _SMALL_COLOUR: Final = OKABE_ITO["grey"]
-_OVERALL_COLOUR: Final = OKABE_ITO["vermillion"]
+_OVERALL_COLOUR: Final = OKABE_ITO["black"]  # neither group colour
 
 
 # --- labels ------------------------------------------------------------------------------------
@@ -434,13 +434,13 @@ def balance_table(rows: pd.DataFrame, safe: bool = False) -> pd.DataFrame:
 def love_plot(rows: pd.DataFrame) -> go.Figure:
     """Love plot: one dot per characteristic at its SMD (PA − control), dashed lines at ±0.1.
 
-    Dots beyond ±0.1 (imbalance, Austin 2009) are vermillion, the rest grey; hidden or
+    Dots beyond ±0.1 (imbalance, Austin 2009) are reddish purple, the rest grey; hidden or
     uncomputable SMDs are left out.
     """
     shown = rows[rows["smd"].notna()]
     order = list(reversed(rows["label"].tolist()))
     figure = go.Figure()
-    for imbalanced, colour, name in ((True, OKABE_ITO["vermillion"], f"Imbalanced (|SMD| > {SMD_IMBALANCE:g})"),
+    for imbalanced, colour, name in ((True, OKABE_ITO["reddish_purple"], f"Imbalanced (|SMD| > {SMD_IMBALANCE:g})"),
                                      (False, OKABE_ITO["grey"], "Balanced")):
         part = shown[shown["imbalanced"].astype(bool) == imbalanced]
         if part.empty:

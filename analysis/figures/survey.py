@@ -21,7 +21,8 @@ import plotly.graph_objects as go
 
 from analysis.figures.theme import FONT_SIZE, OKABE_ITO, apply_theme
 
-OKABE_ITO_BLUE: Final = OKABE_ITO["blue"]
+# Survey bars are not a trial group, so they never use a group's colour (PA blue, control orange).
+SURVEY_BAR_COLOUR: Final = OKABE_ITO["bluish_green"]
 TITLE_SIZE: Final = FONT_SIZE + 4
 LABEL_WIDTH: Final = 38  # characters per line in axis labels
 NO_COUNTS_NOTE: Final = "Order as in the report's chart; the report gives no counts, so bar length shows rank only."
@@ -134,7 +135,7 @@ def barriers_chart(df: pd.DataFrame, title: str = "Barriers, most mentioned firs
     customdata = [[str(r["statement"]), _source(r), str(r["finding_id"])]
                   for _, r in ordered.iterrows()]
     fig = go.Figure(go.Bar(
-        x=x, y=labels, orientation="h", marker={"color": OKABE_ITO_BLUE},
+        x=x, y=labels, orientation="h", marker={"color": SURVEY_BAR_COLOUR},
         text=text, textposition="outside", cliponaxis=False, textfont={"size": FONT_SIZE},
         customdata=customdata,
         hovertemplate="<b>%{y}</b><br>%{customdata[0]}<br>Source: %{customdata[1]} (%{customdata[2]})"
@@ -210,7 +211,7 @@ def agreement_chart(df: pd.DataFrame, title: str = "What respondents said") -> g
     customdata = [[str(r["statement"]), str(r["base_description"]), _source(r),
                    str(r["finding_id"])] for _, r in rows.iterrows()]
     fig = go.Figure(go.Bar(
-        x=x, y=labels, orientation="h", marker={"color": OKABE_ITO_BLUE},
+        x=x, y=labels, orientation="h", marker={"color": SURVEY_BAR_COLOUR},
         text=text, textposition="outside", cliponaxis=False, textfont={"size": FONT_SIZE},
         customdata=customdata,
         hovertemplate="<b>%{y}</b><br>%{customdata[0]}<br>Base: %{customdata[1]}"
