@@ -63,7 +63,7 @@ def test_page_opens_cleanly_and_shows_its_key_figures(app_page, app_url, name, s
     assert_no_errors(app_page)
     main = main_block(app_page)
     expect(main.locator("h1").first).to_be_visible()
-    assert app_page.locator('[data-testid="stSidebarNav"]').is_visible(), "sidebar navigation is missing"
+    assert app_page.locator('[data-testid="stTopNav"]').is_visible(), "the page navigation (top bar) is missing"
     if main.get_by_text(PLACEHOLDER_TEXT).count():
         pytest.fail(f"{source} is still a placeholder (it says {PLACEHOLDER_TEXT!r})", pytrace=False)
     for text in _key_figures(name):

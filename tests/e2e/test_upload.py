@@ -45,7 +45,8 @@ def _data_uploader(page: Page):
 
 def _go_to_overview(page: Page, app_url: str) -> None:
     """Navigate inside the same session (a fresh page load would start a new session without the upload)."""
-    page.locator(f'{SIDEBAR} a[data-testid="stSidebarNavLink"][href="{app_url}/"]').click()
+    page.locator('[data-testid="stTopNavSection"]', has_text="Outcomes").first.click()  # the top bar's menu
+    page.locator(f'a[data-testid="stTopNavDropdownLink"][href="{app_url}/"]').click()
     wait_for_rerun(page)
 
 
