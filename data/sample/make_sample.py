@@ -10,7 +10,7 @@ falls about twice as large in the physical activity group; no primary comparison
 significant at 0.05. Each participant's scores are drawn until the outcome flags (computed
 by analysis.outcomes, the same rules the dashboard uses) match the participant's target;
 then whole samples are drawn from successive seeds until the group-level calibration holds.
-The seed that was used is printed and written into the files' header comment-free README.
+The seed that was used is printed when the script runs.
 """
 
 from __future__ import annotations
