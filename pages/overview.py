@@ -58,20 +58,22 @@ with chart_col:
              f" The dashed line is the national standard of {fmt.percent(RECOVERY_STANDARD)}.")
 with change_col:
     st.subheader("Mean change in symptoms")
-    rows = []
+    rows, sizes = [], []
     for key in ("phq9", "gad7"):
         comparison = analysis.measures.get(key)
         if comparison is None:
             continue
+        row = {"Measure": comparison.label}
         for group in GROUPS:
             d = comparison.descriptives[group]
             small = ctx.safe and d.n < 5
-            rows.append({"Measure": comparison.label, "Group": GROUP_LABELS[group],
-                         "n": ui.count_text(ctx, d.n),
-                         "Mean change": fmt.MISSING if small else fmt.number(d.mean_change),
-                         "95% CI": fmt.MISSING if small else fmt.ci(d.ci95_change).removeprefix("95% CI ")})
+            row[GROUP_LABELS[group]] = fmt.MISSING if small else (
+                f"{fmt.number(d.mean_change)} ({fmt.ci(d.ci95_change).removeprefix('95% CI ')})")
+            sizes.append(f"{comparison.label} {GROUP_LABELS[group].lower()} {ui.count_text(ctx, d.n)}")
+        rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.caption("Negative change = symptoms fell (improvement).")
+    st.caption("Mean change = last − first score, with its 95% CI: negative means symptoms fell (improvement). "
+               "People with both scores: " + "; ".join(sizes) + ".")
 
 # --- primary tests
 st.subheader("Primary comparisons")

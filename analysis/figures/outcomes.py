@@ -66,11 +66,17 @@ def rate_chart(rates: dict[str, Rate], title: str, reference: float | None = REC
                            f"({fmt.ci(rate.ci95, 'percent')})<extra></extra>") if shown else
             f"{GROUP_LABELS[group]}: hidden (small numbers)<extra></extra>",
         ))
-    if reference is not None:
-        _hline(figure, reference * 100, dash="dash", text=reference_label)
+    if reference is not None:  # labelled outside the plot, where no bar or whisker can cross it
+        import textwrap
+
+        _hline(figure, reference * 100, dash="dash", text="<br>".join(textwrap.wrap(reference_label, 12)),
+               outside=True)
     figure.update_layout(showlegend=False, yaxis=dict(title="Percent (95% CI)", range=[0, 100], ticksuffix="%"),
                          bargap=0.45)
-    return apply_theme(figure, title)
+    apply_theme(figure, title)
+    if reference is not None:
+        figure.update_layout(margin=dict(r=LABEL_MARGIN))
+    return figure
 
 
 def rate_takeaway(rates: dict[str, Rate], what: str = "recovered",
