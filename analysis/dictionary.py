@@ -3,9 +3,9 @@
 Everything here is generated from the constants the analysis itself uses
 (:mod:`analysis.schema`, :data:`analysis.outcomes.RATE_DEFINITIONS`,
 :data:`analysis.compare.METHODS`, :mod:`analysis.power`, :mod:`analysis.disclosure`), so
-the Methods page and ``data/sample/data_dictionary.csv`` cannot drift from the code.
+the Methods page and ``data/sample/reference/data_dictionary.csv`` cannot drift from the code.
 
-    python -m analysis.dictionary            # rewrite data/sample/data_dictionary.csv
+    python -m analysis.dictionary            # rewrite data/sample/reference/data_dictionary.csv
     python -m analysis.dictionary --check    # exit 1 if the committed file is out of date
 """
 
@@ -45,7 +45,7 @@ from analysis.schema import (
 from analysis.survey import PILOT_DOCUMENT
 
 ROOT: Final = Path(__file__).resolve().parents[1]
-DICTIONARY_PATH: Final = ROOT / "data" / "sample" / "data_dictionary.csv"
+DICTIONARY_PATH: Final = ROOT / "data" / "sample" / "reference" / "data_dictionary.csv"
 DICTIONARY_COLUMNS: Final = ("level", "column", "required", "type_and_range", "meaning")
 LEVELS: Final = ("episode", "session")
 
@@ -104,7 +104,7 @@ def data_dictionary(level: Literal["episode", "session"] = "episode") -> pd.Data
 
 
 def full_dictionary() -> pd.DataFrame:
-    """Both levels, episode first: the content of ``data/sample/data_dictionary.csv``."""
+    """Both levels, episode first: the content of ``data/sample/reference/data_dictionary.csv``."""
     return pd.concat([data_dictionary(level) for level in LEVELS], ignore_index=True)
 
 

@@ -39,7 +39,7 @@ from typing import Final
 
 import pandas as pd
 
-DATA_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "sample"
+DATA_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "sample" / "survey"
 
 REPORT_DOCUMENT: Final = "000_5b372d9a7540e9fe.txt"
 SUMMARY_DOCUMENT: Final = "001_6da51bf51ea61b79.txt"

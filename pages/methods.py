@@ -51,7 +51,7 @@ st.markdown(f"A file can be **episode level** (one row per participant; required
             "participant: the first score is the earliest session's and the last the latest session's, if later. "
             "Any other column is kept and can be used as a filter or subgroup.")
 ui.table(dd.full_dictionary(), "data-dictionary")
-st.caption("The same table is in data/sample/data_dictionary.csv (made by python -m analysis.dictionary).")
+st.caption("The same table is in data/sample/reference/data_dictionary.csv (made by python -m analysis.dictionary).")
 
 # --- limitations
 st.subheader("Limitations of the outcome evidence")

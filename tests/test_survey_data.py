@@ -18,7 +18,7 @@ from analysis import survey
 from analysis.figures import survey as survey_figures
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
+DATA = Path(__file__).resolve().parents[1] / "data" / "sample" / "survey"
 
 LOADERS = {
     "survey_findings.csv": survey.load_findings,
