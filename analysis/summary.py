@@ -26,7 +26,7 @@ from analysis.outcomes import (
     paired_completeness,
     participant_outcomes,
 )
-from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, RECOVERY_STANDARD
+from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
 
 SMALL_SAMPLE_THRESHOLD: Final = 100
 PRIMARY_MEASURES: Final = ("phq9", "gad7")
@@ -241,10 +241,4 @@ def measure_verdict(comparison: MeasureComparison) -> str:
     return text
 
 
-def recovery_against_standard(rate: float | None) -> str:
-    if rate is None:
-        return "not available"
-    return "meets" if rate >= RECOVERY_STANDARD else "is below"
-
-
-__all__ = ["Analysis", "analyse", "recovery_verdict", "measure_verdict", "GROUP_CONTROL"]
+__all__ = ["Analysis", "analyse", "recovery_verdict", "measure_verdict", "render_text"]

@@ -101,7 +101,13 @@ def forget_upload() -> None:
 
 
 def filter_columns(dataset: Dataset) -> list[str]:
-    return categorical_columns(dataset.episodes)
+    """The subgroup columns of a data set, worked out once per data set (the sidebar, the filters
+    and every page ask for them on each rerun; counting levels scans every text column)."""
+    memo: dict = st.session_state.setdefault("_filter_columns_memo", {})
+    if dataset.token not in memo:
+        memo.clear()  # only the data set in use is kept
+        memo[dataset.token] = categorical_columns(dataset.episodes)
+    return list(memo[dataset.token])
 
 
 def active_filters(dataset: Dataset) -> dict[str, tuple[str, ...]]:

@@ -29,3 +29,15 @@ def sample_analysis(sample_episodes):
     from analysis.summary import analyse
 
     return analyse(sample_episodes, source=SAMPLE_EPISODES.name)
+
+
+@pytest.fixture(scope="session")
+def app_sample():
+    """The app's default data — the session-level sample reduced to episodes, with derived
+    columns — and its analysis: what the pages should show unfiltered."""
+    from analysis.outcomes import with_derived_columns
+    from analysis.summary import analyse
+    from analysis.validate import load_path
+
+    episodes = with_derived_columns(load_path(SAMPLE_SESSIONS).episodes)
+    return episodes, analyse(episodes)

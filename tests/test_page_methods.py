@@ -10,21 +10,14 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import compare, dictionary, disclosure, power, schema, survey
 from analysis.schema import GAD7, PHQ9
+from tests.apptest_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGE = "pages/methods.py"
 
 
 def _open(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return open_page(PAGE, state, from_home=False)
 
 
 def _text(at: AppTest) -> str:

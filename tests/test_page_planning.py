@@ -9,34 +9,23 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import power
 from analysis.figures import planning as pl
-from analysis.outcomes import with_derived_columns
 from analysis.summary import analyse
-from analysis.validate import load_path
+from tests.apptest_support import assert_clean, open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGE = "pages/planning.py"
 
 
 @pytest.fixture(scope="module")
-def sample():
-    episodes = with_derived_columns(load_path(ROOT / "data" / "sample" / "synthetic_pilot_sessions.csv").episodes)
-    return episodes, analyse(episodes)
+def sample(app_sample):
+    return app_sample
 
 
 def _open(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    at.run()
-    _ok(at)
-    return at
+    return open_page(PAGE, state, from_home=False)
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+_ok = assert_clean
 
 
 def _sentences(at: AppTest) -> list[str]:

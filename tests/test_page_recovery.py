@@ -4,7 +4,6 @@ outcome categories, the first-vs-last scatter, completeness and the survey callo
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,9 +13,9 @@ from analysis.outcomes import with_derived_columns
 from analysis.schema import GROUP_CONTROL, GROUP_PA
 from analysis.summary import analyse
 from analysis.survey import SOURCE_TITLES, load_recommendations
+from tests.apptest_support import assert_clean, open_page
 from tests.conftest import SAMPLE_SESSIONS
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/recovery.py"
 
 
@@ -28,18 +27,10 @@ def expected():
 
 
 def _open(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    _assert_clean(at)
-    return at
+    return open_page(PAGE, state)
 
 
-def _assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+_assert_clean = assert_clean
 
 
 def _text(at: AppTest) -> str:

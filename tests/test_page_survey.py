@@ -9,7 +9,6 @@ sections, headline tiles) are tested directly against the bundled CSVs.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import plotly.io as pio
@@ -19,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 from analysis import survey
 from analysis.figures import survey as survey_figures
 from analysis.figures.theme import TEMPLATE_NAME
+from tests.apptest_support import assert_clean, open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/survey.py"
 
 
@@ -28,16 +27,10 @@ PAGE = "pages/survey.py"
 
 
 def _open() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(PAGE).run()
-    _assert_clean(at)
-    return at
+    return open_page(PAGE)
 
 
-def _assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+_assert_clean = assert_clean
 
 
 def _text(at: AppTest) -> str:

@@ -4,7 +4,6 @@ numbers, switch the measure, filter, turn on presentation-safe mode."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,9 +12,9 @@ from analysis import formatting as fmt
 from analysis.outcomes import with_derived_columns
 from analysis.schema import GROUP_CONTROL, GROUP_PA
 from analysis.summary import analyse
+from tests.apptest_support import assert_clean, open_page
 from tests.conftest import SAMPLE_SESSIONS
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/symptom_change.py"
 
 
@@ -34,18 +33,10 @@ def expected(episodes):
 
 
 def _open(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    _assert_clean(at)
-    return at
+    return open_page(PAGE, state)
 
 
-def _assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+_assert_clean = assert_clean
 
 
 def _text(at: AppTest) -> str:

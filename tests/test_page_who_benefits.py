@@ -10,31 +10,21 @@ from streamlit.testing.v1 import AppTest
 from analysis import formatting as fmt
 from analysis.compare import SUBGROUP_CAUTION, subgroup_analysis
 from analysis.figures import subgroups as sg
-from analysis.outcomes import with_derived_columns
 from analysis.summary import analyse
-from analysis.validate import load_path
 from dashboard.ui import md_escape
+from tests.apptest_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGE = "pages/who_benefits.py"
 
 
 @pytest.fixture(scope="module")
-def sample():
-    episodes = with_derived_columns(load_path(ROOT / "data" / "sample" / "synthetic_pilot_sessions.csv").episodes)
-    return episodes, analyse(episodes)
+def sample(app_sample):
+    return app_sample
 
 
 def _open(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return open_page(PAGE, state, from_home=False)
 
 
 def _markdown(at: AppTest) -> list[str]:

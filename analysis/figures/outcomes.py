@@ -671,7 +671,7 @@ def first_last_scatter_takeaway(jt: pd.DataFrame, measure: Measure) -> str:
 
 
 __all__ = [
-    "GROUP_CONTROL", "change_distribution_chart", "change_distribution_takeaway", "first_last_chart",
+    "change_distribution_chart", "change_distribution_takeaway", "first_last_chart",
     "first_last_scatter", "first_last_scatter_takeaway", "first_last_takeaway", "outcome_categories_chart",
     "outcome_categories_takeaway", "rate_chart", "rate_takeaway", "rates_chart", "rates_takeaway",
     "slope_chart", "slope_takeaway", "trajectory_chart", "trajectory_takeaway",

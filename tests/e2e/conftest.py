@@ -18,12 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,63 +74,27 @@ def chromium_executable() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop the server's whole process group: TERM, then KILL if it lingers."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def app_url(chromium_executable: str) -> Iterator[str]:
-    """Start ``streamlit run app.py`` on a free port; yield its base URL; stop it at the end."""
+    """Start ``streamlit run app.py`` on a free port; yield its base URL; stop it at the end.
+
+    The same server harness as the workshop load script (:class:`benchmarks.load.Server`: its
+    own process group, file watcher off so edits during a run cannot pause the app).
+    """
     from e2e_support import SERVER_LOG, server_log_tail
 
+    from benchmarks.load import Server
+
     ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--browser.gatherUsageStats", "false",
-               # other people edit the pages while tests run; a file watcher would pause the app on
-               # "Source file changed" and the status widget would never go away
-               "--server.fileWatcherType", "none"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with SERVER_LOG.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   start_new_session=True)  # its own process group, killed as one
-    base = f"http://127.0.0.1:{port}"
+    server = Server(SERVER_LOG, timeout_s=HEALTH_TIMEOUT_S)
     try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited with code {process.returncode} before answering:\n{server_log_tail()}",
-                            pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer {base}/_stcore/health within {HEALTH_TIMEOUT_S} s:\n"
-                            f"{server_log_tail()}", pytrace=False)
-            time.sleep(0.25)
-        yield base
+        server.__enter__()
+    except RuntimeError as error:
+        pytest.fail(f"{error}:\n{server_log_tail()}", pytrace=False)
+    try:
+        yield server.url
     finally:
-        _stop(process)
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
