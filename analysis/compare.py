@@ -140,10 +140,14 @@ def _mean_sd_ci(values: np.ndarray) -> tuple[float | None, float | None, tuple[f
 def describe_group(scores: pd.DataFrame, group: str) -> GroupDescriptives:
     """n, mean and SD (n−1) of first, last and change, with t-based 95% CIs of the means."""
     rows = (scores["group"] == group).to_numpy(dtype=bool, na_value=False)  # copies only the numeric columns
-    mf, sf, cf = _mean_sd_ci(scores["first"].to_numpy(dtype="float64")[rows])
-    ml, sl, cl = _mean_sd_ci(scores["last"].to_numpy(dtype="float64")[rows])
-    mc, sc, cc = _mean_sd_ci(scores["change"].to_numpy(dtype="float64")[rows])
-    return GroupDescriptives(group, int(rows.sum()), mf, sf, ml, sl, mc, sc, cf, cl, cc)
+    return _describe(group, *(scores[c].to_numpy(dtype="float64")[rows] for c in ("first", "last", "change")))
+
+
+def _describe(group: str, first: np.ndarray, last: np.ndarray, change: np.ndarray) -> GroupDescriptives:
+    mf, sf, cf = _mean_sd_ci(first)
+    ml, sl, cl = _mean_sd_ci(last)
+    mc, sc, cc = _mean_sd_ci(change)
+    return GroupDescriptives(group, len(change), mf, sf, ml, sl, mc, sc, cf, cl, cc)
 
 
 def _n(pa: np.ndarray, control: np.ndarray) -> dict[str, int]:
@@ -230,40 +234,61 @@ def hedges_g(pa_change: np.ndarray, control_change: np.ndarray) -> Estimate:
 def ancova(first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> Estimate:
     """ANCOVA: OLS ``last ~ pa + first`` with classical SEs; the ``pa`` coefficient.
 
-    ``extra`` carries the adjusted (least-squares) mean last score per group at the overall
-    mean first score.
+    Solved by the normal equations with the first score centred at its mean (the same fit as
+    ``statsmodels`` OLS, to rounding error, at a few passes over the data instead of an SVD of
+    the n × 3 design): the ``pa`` coefficient and the slope do not depend on the centring, and
+    the centred intercept is the control group's adjusted mean. t-based 95% CI and p on
+    n − 3 df. ``extra`` carries the adjusted (least-squares) mean last score per group at the
+    overall mean first score.
 
     >>> e = ancova(np.array([10., 12, 14, 10, 12, 14]), np.array([5., 7, 9, 8, 10, 12]),
     ...            np.array([1, 1, 1, 0, 0, 0]))
     >>> round(e.estimate, 6)
     -3.0
     """
-    from statsmodels.regression.linear_model import OLS  # not statsmodels.api: that import costs seconds
-
     first = np.asarray(first, float)
     last = np.asarray(last, float)
     is_pa = np.asarray(is_pa, float)
     name = "Adjusted difference in last score (PA − control)"
-    n = {GROUP_PA: int(is_pa.sum()), GROUP_CONTROL: int(len(is_pa) - is_pa.sum())}
+    n_pa = int(is_pa.sum())
+    n = {GROUP_PA: n_pa, GROUP_CONTROL: int(len(is_pa) - n_pa)}
     if min(n.values()) < 2 or len(first) < 4:
         return Estimate.unavailable(name, METHODS["ancova"], "Needs at least 2 participants with both "
                                     f"scores in each group (physical activity {n[GROUP_PA]}, control "
                                     f"{n[GROUP_CONTROL]}).", n)
-    design = np.column_stack([np.ones_like(first), is_pa, first])
-    if np.linalg.matrix_rank(design) < 3:
-        return Estimate.unavailable(name, METHODS["ancova"], "Every first score is the same, so the "
-                                    "adjustment is undefined.", n)
-    fit = OLS(last, design).fit()
-    if fit.df_resid <= 0 or not np.isfinite(fit.bse[1]):
-        return Estimate.unavailable(name, METHODS["ancova"], "Too few participants to estimate the model.", n)
-    lo, hi = fit.conf_int(0.05)[1]
     mean_first = float(first.mean())
-    adjusted = {GROUP_PA: float(fit.params[0] + fit.params[1] + fit.params[2] * mean_first),
-                GROUP_CONTROL: float(fit.params[0] + fit.params[2] * mean_first)}
-    return Estimate(name=name, estimate=float(fit.params[1]), ci95=clean_ci(lo, hi), method=METHODS["ancova"],
-                    statistic=clean_float(fit.tvalues[1]), statistic_name="t", df=float(fit.df_resid),
-                    p=clean_float(fit.pvalues[1]), n=n,
-                    extra={"adjusted_mean_last": adjusted, "first_score_slope": float(fit.params[2]),
+    centred = first - mean_first
+    ss_first = float(centred @ centred)
+    # The covariate must vary within the groups, or it is collinear with the group (rank < 3).
+    pa_mask = is_pa == 1
+    within = ss_first - n_pa * float(centred[pa_mask].mean()) ** 2 - n[GROUP_CONTROL] * float(
+        centred[~pa_mask].mean()) ** 2
+    if ss_first == 0 or within <= 1e-10 * ss_first:
+        reason = ("Every first score is the same, so the adjustment is undefined." if ss_first == 0 else
+                  "The first score is the same within each group, so the adjustment is undefined.")
+        return Estimate.unavailable(name, METHODS["ancova"], reason, n)
+    total = float(len(first))
+    sum_pa_centred = float(centred[pa_mask].sum())
+    xtx = np.array([[total, n_pa, 0.0],
+                    [n_pa, n_pa, sum_pa_centred],
+                    [0.0, sum_pa_centred, ss_first]])
+    xtx[0, 2] = xtx[2, 0] = float(centred.sum())  # zero up to rounding
+    xty = np.array([float(last.sum()), float(last[pa_mask].sum()), float(centred @ last)])
+    inverse = np.linalg.inv(xtx)
+    params = inverse @ xty
+    residual = last - params[0] - params[1] * is_pa - params[2] * centred
+    df = total - 3
+    sigma2 = float(residual @ residual) / df
+    se = math.sqrt(sigma2 * inverse[1, 1])
+    if not np.isfinite(se) or se == 0:
+        return Estimate.unavailable(name, METHODS["ancova"], "Too few participants to estimate the model.", n)
+    t_value = float(params[1]) / se
+    half = stats.t.ppf(0.975, df) * se
+    adjusted = {GROUP_PA: float(params[0] + params[1]), GROUP_CONTROL: float(params[0])}
+    return Estimate(name=name, estimate=float(params[1]), ci95=clean_ci(params[1] - half, params[1] + half),
+                    method=METHODS["ancova"], statistic=clean_float(t_value), statistic_name="t", df=df,
+                    p=clean_float(2 * stats.t.sf(abs(t_value), df)), n=n,
+                    extra={"adjusted_mean_last": adjusted, "first_score_slope": float(params[2]),
                            "mean_first": mean_first})
 
 
@@ -507,18 +532,20 @@ def compare_measure(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | 
     """Every continuous comparison of one measure, finishers with both scores."""
     info = measure_for(measure)
     scores = measure_scores(episodes, measure, flags)
-    is_pa = (scores["group"] == GROUP_PA).to_numpy()
-    pa = scores["change"].to_numpy()[is_pa]
-    control = scores["change"].to_numpy()[~is_pa]
+    is_pa = (scores["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
+    first, last, change = (scores[c].to_numpy(dtype="float64") for c in ("first", "last", "change"))
+    pa = change[is_pa]
+    control = change[~is_pa]
     mcid = None
     if info.mcid is not None:
-        reached = scores["change"].to_numpy() <= -info.mcid
+        reached = change <= -info.mcid
         mcid = compare_counts(f"{measure}_mcid", int(reached[is_pa].sum()), len(pa), int(reached[~is_pa].sum()),
                               len(control))
     return MeasureComparison(
         measure=measure, label=info.label,
-        descriptives={g: describe_group(scores, g) for g in GROUPS},
-        ancova=ancova(scores["first"].to_numpy(), scores["last"].to_numpy(), is_pa.astype(float)),
+        descriptives={GROUP_PA: _describe(GROUP_PA, first[is_pa], last[is_pa], pa),
+                      GROUP_CONTROL: _describe(GROUP_CONTROL, first[~is_pa], last[~is_pa], control)},
+        ancova=ancova(first, last, is_pa.astype(float)),
         welch=welch_test(pa, control), mann_whitney=mann_whitney(pa, control), hedges_g=hedges_g(pa, control),
         permutation=permutation_test(pa, control, n_resamples, seed), mcid=mcid, scores=scores)
 

@@ -129,6 +129,17 @@ def phq9_severity_band(phq9_first: pd.Series) -> pd.Series:
                      name=getattr(phq9_first, "name", None), copy=False)
 
 
+def _category_positions(column: pd.Series, categories: list[str]) -> np.ndarray:
+    """Per row, the position of its value in ``categories`` (-1: missing or not listed), exact match.
+
+    One pass over the column (the distinct values are looked up once), instead of one comparison
+    of the whole column per category.
+    """
+    values, distinct = pd.factorize(column, use_na_sentinel=True)
+    lookup = np.array([categories.index(v) if v in categories else -1 for v in distinct] + [-1], dtype=np.int64)
+    return lookup[values]  # values == -1 (missing) picks the trailing -1
+
+
 def participant_outcomes(episodes: pd.DataFrame) -> pd.DataFrame:
     """Outcome flags for every participant (one row per input row, same index).
 
@@ -171,11 +182,12 @@ def participant_outcomes(episodes: pd.DataFrame) -> pd.DataFrame:
     anx_labels = [GAD7.key, *ADSMS]
 
     if "adsm_measure" in episodes.columns and "adsm_first" in episodes.columns and "adsm_last" in episodes.columns:
-        codes = episodes["adsm_measure"]
+        positions = _category_positions(episodes["adsm_measure"], list(ADSMS))
         adsm_first = _rounded(episodes["adsm_first"])
         adsm_last = _rounded(episodes["adsm_last"])
-        for position, (code, measure) in enumerate(ADSMS.items(), start=1):
-            use = (codes == code).to_numpy(dtype=bool, na_value=False) & ~np.isnan(adsm_first) & ~np.isnan(adsm_last)
+        both = ~np.isnan(adsm_first) & ~np.isnan(adsm_last)
+        for position, measure in enumerate(ADSMS.values(), start=1):
+            use = (positions == position - 1) & both
             if use.any():
                 anx_first[use] = adsm_first[use]
                 anx_last[use] = adsm_last[use]

@@ -28,10 +28,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import difflib
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -485,15 +488,18 @@ def find_identifiable_columns(frame: pd.DataFrame, row_numbers: Sequence[int] | 
     problems: list[Problem] = []
     fix = ("Remove this column (or replace its values with pseudonymous codes) and upload the file again: "
            "the dashboard only accepts pseudonymised data.")
+    meanings = {name: _name_meaning(_normalise_name(name)) for name in frame.columns}
+    to_scan = [name for name in frame.columns if meanings[name] is None]
+    scans = _in_threads(lambda name: _scan_column(frame[name], check_dates=_normalise_name(name) != "sessiondate"),
+                        to_scan, len(frame))
     for name in frame.columns:
-        norm = _normalise_name(name)
-        meaning = _name_meaning(norm)
+        meaning = meanings[name]
         if meaning is not None:
             problems.append(Problem(None, str(name), HIDDEN,
                                     f"The column '{name}' looks like it holds {meaning}, which identify people.",
                                     fix, "identifiable"))
             continue
-        masks = _scan_column(frame[name], check_dates=norm != "sessiondate")
+        masks = scans[name]
         if not masks:
             continue
         kinds = [k for k in ("nhs", "email", "phone", "postcode", "dob") if k in masks]
@@ -505,6 +511,22 @@ def find_identifiable_columns(frame: pd.DataFrame, row_numbers: Sequence[int] | 
                 f"(rows {describe_rows(rows[where].tolist(), limit=5)}).")
         problems.append(Problem(None, str(name), _HIDDEN_KIND[kinds[0]], rule, fix, "identifiable"))
     return problems
+
+
+PARALLEL_MIN_ROWS: Final = 50_000  # below this, columns are checked one after another
+
+
+def _in_threads(func: Callable[[str], Any], columns: Sequence[str], n_rows: int) -> dict[str, Any]:
+    """``{column: func(column)}``, the columns spread over worker threads for large files.
+
+    pyarrow's compute kernels release the GIL, so two CPUs share the per-column work; each
+    column's result is the same either way.
+    """
+    workers = min(len(columns), os.cpu_count() or 1)
+    if workers < 2 or n_rows < PARALLEL_MIN_ROWS:
+        return {column: func(column) for column in columns}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate") as pool:
+        return dict(zip(columns, pool.map(func, columns), strict=True))
 
 
 def _hide_values(values: list[str | None]) -> list[str | None]:
@@ -775,6 +797,8 @@ def _check_episode(checker: _Checker) -> pd.DataFrame | None:
         canonical = checker.groups()
         groups = _codes_array(canonical, _GROUPS)
         typed["group"] = _series(canonical, index)
+    numeric = [f"{key}_{suffix}" for key in schema.EPISODE_MEASURES for suffix in ("first", "last")]
+    _in_threads(checker.numbers, [c for c in (*numeric, *COUNT_COLUMNS, "adsm_first", "adsm_last") if c in frame], n)
     for key, measure in schema.EPISODE_MEASURES.items():
         for suffix, what in (("first", "at first assessment"), ("last", "at the last assessment")):
             column = f"{key}_{suffix}"

@@ -124,6 +124,32 @@ def test_ancova_against_normal_equations():
     assert adjusted["control"] == pytest.approx(beta[0] + beta[2] * first.mean())
 
 
+@pytest.mark.parametrize("n", [8, 60, 5_000, 200_000])
+def test_ancova_matches_statsmodels_ols(n):
+    # The closed-form fit must agree with statsmodels' OLS (SVD) on the same design.
+    from statsmodels.regression.linear_model import OLS
+
+    rng = np.random.default_rng(n)
+    first = rng.integers(10, 28, n).astype(float)
+    pa = (np.arange(n) % 2).astype(float)
+    last = np.clip(first - 4 - 2 * pa + rng.normal(0, 5, n).round(), 0, 27)
+    fit = OLS(last, np.column_stack([np.ones(n), pa, first])).fit()
+    e = ancova(first, last, pa)
+    assert e.estimate == pytest.approx(fit.params[1], rel=1e-9, abs=1e-12)
+    assert e.ci95 == pytest.approx(tuple(fit.conf_int(0.05)[1]), rel=1e-9)
+    assert e.statistic == pytest.approx(fit.tvalues[1], rel=1e-9)
+    assert e.p == pytest.approx(fit.pvalues[1], rel=1e-7, abs=1e-300)
+    assert e.df == fit.df_resid
+    assert e.extra["first_score_slope"] == pytest.approx(fit.params[2], rel=1e-9)
+    assert e.extra["adjusted_mean_last"]["control"] == pytest.approx(fit.params[0] + fit.params[2] * first.mean())
+
+
+def test_ancova_first_score_fixed_by_group_is_none():
+    # Every PA first score 10, every control 12: the covariate is the group itself (rank 2).
+    e = ancova(np.array([10.0, 10, 10, 12, 12, 12]), np.arange(6.0), np.array([1.0, 1, 1, 0, 0, 0]))
+    assert e.estimate is None and "within each group" in e.reason
+
+
 def test_ancova_constant_first_score_is_none():
     e = ancova(np.array([10.0] * 6), np.array([1.0, 2, 3, 4, 5, 6]), np.array([1.0, 1, 1, 0, 0, 0]))
     assert e.estimate is None and "first score" in e.reason
@@ -235,3 +261,14 @@ def test_baseline_balance_with_an_empty_group_does_not_crash(sample_episodes):
     table = baseline_balance(only_pa)
     assert table["smd"].isna().all()
     assert not table["imbalanced"].any()
+
+
+def test_measures_in_threads_give_the_same_analysis(sample_episodes, monkeypatch):
+    # Large data sets compare the measures in worker threads; the figures must not change.
+    from analysis import summary
+
+    serial = summary.analyse(sample_episodes).to_dict()
+    monkeypatch.setattr(summary, "PARALLEL_MIN_ROWS", 0)
+    threaded = summary.analyse(sample_episodes)
+    assert list(threaded.measures) == list(serial["measures"])
+    assert threaded.to_dict() == serial

@@ -633,3 +633,16 @@ def test_validate_never_fails_on_table_like_text(header: str, rows: list[list[st
         assert report.episodes.index.name == "file_row"
     raw_rows = [p.row for p in report.problems if p.row is not None]
     assert all(r >= 2 for r in raw_rows)
+
+
+@pytest.mark.parametrize("name", ["several_errors.csv", "nhs_numbers.csv", "email.csv", "out_of_range.csv"])
+def test_columns_checked_in_threads_give_the_same_report(name: str, monkeypatch) -> None:
+    # Large files check columns in worker threads; the problems and their order must not change.
+    from analysis import validate as module
+
+    path = Path(__file__).parent / "data" / "bad" / name
+    serial = module.load_path(path)
+    monkeypatch.setattr(module, "PARALLEL_MIN_ROWS", 0)
+    threaded = module.load_path(path)
+    assert threaded.problems == serial.problems and threaded.problems
+    assert threaded.notes == serial.notes
