@@ -9,7 +9,9 @@ so a negative change (and a negative difference in change) favours improvement.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Final
 
 import numpy as np
@@ -83,17 +85,31 @@ def measure_scores(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | N
     Returns columns ``participant_id, group, first, last, change`` (index as input).
     """
     flags = participant_outcomes(episodes) if flags is None else flags
+    if measure in ADSMS and "adsm_measure" not in episodes.columns:
+        return pd.DataFrame(columns=["participant_id", "group", "first", "last", "change"])
+    return _scores_frame(episodes, measure, _measure_rows(episodes, measure, flags))
+
+
+def _score_columns(episodes: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    first_col, last_col = ("adsm_first", "adsm_last") if measure in ADSMS else (f"{measure}_first", f"{measure}_last")
+    return (episodes[first_col].to_numpy(dtype="float64", na_value=np.nan),
+            episodes[last_col].to_numpy(dtype="float64", na_value=np.nan))
+
+
+def _measure_rows(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame) -> np.ndarray:
+    """Row mask: finishers with both scores of ``measure`` (for an ADSM, only rows using that ADSM)."""
     if measure in ADSMS:
         if "adsm_measure" not in episodes.columns:
-            return pd.DataFrame(columns=["participant_id", "group", "first", "last", "change"])
+            return np.zeros(len(episodes), dtype=bool)
         rows = (episodes["adsm_measure"] == measure).fillna(False).to_numpy(dtype=bool)
-        first_col, last_col = "adsm_first", "adsm_last"
     else:
         rows = np.ones(len(episodes), dtype=bool)
-        first_col, last_col = f"{measure}_first", f"{measure}_last"
-    first = episodes[first_col].to_numpy(dtype="float64", na_value=np.nan)
-    last = episodes[last_col].to_numpy(dtype="float64", na_value=np.nan)
-    keep = rows & flags["finished"].to_numpy(dtype=bool) & ~np.isnan(first) & ~np.isnan(last)
+    first, last = _score_columns(episodes, measure)
+    return rows & flags["finished"].to_numpy(dtype=bool) & ~np.isnan(first) & ~np.isnan(last)
+
+
+def _scores_frame(episodes: pd.DataFrame, measure: str, keep: np.ndarray) -> pd.DataFrame:
+    first, last = _score_columns(episodes, measure)
     return pd.DataFrame(
         {
             "participant_id": _text_values(episodes["participant_id"])[keep],
@@ -494,7 +510,16 @@ class MeasureComparison:
     hedges_g: Estimate
     permutation: Estimate
     mcid: RateComparison | None = None
-    scores: pd.DataFrame = field(default=None, repr=False)  # type: ignore[assignment]
+    # The per-participant scores (participant_id, group, first, last, change) are built when first
+    # asked for: the statistics above need only the numbers, and most callers (the CLI) never ask.
+    build_scores: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        """Finishers with both scores: ``participant_id, group, first, last, change``."""
+        if self.build_scores is None:
+            return pd.DataFrame(columns=["participant_id", "group", "first", "last", "change"])
+        return self.build_scores()
 
     def to_dict(self) -> dict:
         out: dict = {group: self.descriptives[group].to_dict() for group in GROUPS}
@@ -531,9 +556,11 @@ def compare_measure(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | 
                     n_resamples: int = PERMUTATION_RESAMPLES, seed: int = PERMUTATION_SEED) -> MeasureComparison:
     """Every continuous comparison of one measure, finishers with both scores."""
     info = measure_for(measure)
-    scores = measure_scores(episodes, measure, flags)
-    is_pa = (scores["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
-    first, last, change = (scores[c].to_numpy(dtype="float64") for c in ("first", "last", "change"))
+    flags = participant_outcomes(episodes) if flags is None else flags
+    keep = _measure_rows(episodes, measure, flags)
+    first, last = (values[keep] for values in _score_columns(episodes, measure))
+    change = np.round(last - first, 9)
+    is_pa = (episodes["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)[keep]
     pa = change[is_pa]
     control = change[~is_pa]
     mcid = None
@@ -547,7 +574,8 @@ def compare_measure(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | 
                       GROUP_CONTROL: _describe(GROUP_CONTROL, first[~is_pa], last[~is_pa], control)},
         ancova=ancova(first, last, is_pa.astype(float)),
         welch=welch_test(pa, control), mann_whitney=mann_whitney(pa, control), hedges_g=hedges_g(pa, control),
-        permutation=permutation_test(pa, control, n_resamples, seed), mcid=mcid, scores=scores)
+        permutation=permutation_test(pa, control, n_resamples, seed), mcid=mcid,
+        build_scores=partial(_scores_frame, episodes, measure, keep))
 
 
 # --- baseline balance -----------------------------------------------------------

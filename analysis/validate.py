@@ -875,6 +875,8 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
     blank_id = np.ones(n, dtype=bool)
     codes = np.full(n, -1, dtype=np.int64)
     n_groups = 0
+    _in_threads(checker.numbers, [c for c in ("session_number", "phq9", "gad7", "wsas", *COUNT_COLUMNS, "adsm")
+                                  if c in frame], n)
     if "participant_id" in frame:
         blank_id = checker.participant_blank()
         ids = checker.trimmed("participant_id")
