@@ -263,8 +263,9 @@ def rate_counts(flags: pd.DataFrame, rate: str) -> dict[str, tuple[int, int]]:
     """(numerator, denominator) per group for one of :data:`RATE_DEFINITIONS`."""
     definition = RATE_DEFINITIONS[rate]
     out: dict[str, tuple[int, int]] = {}
-    for group in GROUPS:
-        in_group = (flags["group"] == group).to_numpy()
+    positions = _category_positions(flags["group"], list(GROUPS))  # one pass for both groups
+    for position, group in enumerate(GROUPS):
+        in_group = positions == position
         denominator = in_group & flags[definition.denominator_column].to_numpy(dtype=bool)
         numerator = denominator & flags[definition.numerator_column].to_numpy(dtype=bool)
         out[group] = (int(numerator.sum()), int(denominator.sum()))

@@ -298,9 +298,10 @@ def _free_port() -> int:
 
 
 class Server:
-    """``streamlit run app.py`` on a free port (its own process group, stopped as one)."""
+    """``streamlit run <script>`` (default ``app.py``) on a free port (its own process group, stopped as one)."""
 
-    def __init__(self, log: Path, timeout_s: float = 60) -> None:
+    def __init__(self, log: Path, timeout_s: float = 60, script: str = "app.py") -> None:
+        self.script = script
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -309,7 +310,7 @@ class Server:
 
     def __enter__(self) -> Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+        command = [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", "--server.headless", "true",
                    "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         with self.log.open("w") as sink:
@@ -392,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-warm", action="store_true", help="do not open the app once before the crowd")
     parser.add_argument("--ramp", type=float, default=0.0,
                         help="spread the arrivals over this many seconds (default 0: all at once)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="run against benchmarks/baseline_app.py (one headline, one filter, no analysis): "
+                             "what Streamlit and the browsers cost on this machine before the dashboard's own work")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
     column, _, level = args.filter.partition("=")
@@ -405,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
                 _warm(args.url, executable, column, level, args.timeout)
             result = run_load(args.url, args.sessions, executable, column, level, args.timeout, args.ramp)
         else:
-            with Server(ROOT / "benchmarks" / "out" / "load-streamlit.log") as server:
+            script = "benchmarks/baseline_app.py" if args.baseline else "app.py"
+            with Server(ROOT / "benchmarks" / "out" / "load-streamlit.log", script=script) as server:
                 if not args.no_warm:
                     _warm(server.url, executable, column, level, args.timeout)
                 result = run_load(server.url, args.sessions, executable, column, level, args.timeout, args.ramp,
@@ -413,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - a message, not a traceback
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
+    if args.baseline:
+        print("Baseline: benchmarks/baseline_app.py (a headline and a filter, no data or analysis)")
     print(report(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

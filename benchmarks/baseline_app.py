@@ -1,0 +1,15 @@
+"""The load test's yardstick: the smallest Streamlit app with the dashboard's shape.
+
+One sidebar filter (``f_gender`` in a "Filters" expander) and one headline (an h4 starting
+"Recovery was") that changes with it; no data, no analysis, no charts. What 20 browsers cost
+against this page is what Streamlit and the browsers cost on this machine before the dashboard
+does any work of its own:
+
+    python -m benchmarks.load --sessions 20 --baseline
+"""
+
+import streamlit as st
+
+with st.sidebar, st.expander("Filters", expanded=True):
+    chosen = st.multiselect("gender", ["Female", "Male"], key="f_gender")
+st.markdown("#### Recovery was " + ("the same for " + " and ".join(chosen) if chosen else "the same in both groups"))
