@@ -400,18 +400,23 @@ def trajectory_chart(summary: pd.DataFrame, measure: Measure, scores: pd.DataFra
     for group in GROUP_ORDER:
         colour = GROUP_COLOURS[group]
         label = GROUP_LABELS[group]
+        rows = summary[(summary["group"] == group) & (summary["n"] >= min_n)]
         if scores is not None:
             everyone = scores[scores["group"] == group]
-            per_path = max(len(everyone) / max(everyone["participant_id"].nunique(), 1), 1.0)
-            sub = _sample_participants(everyone, int(MAX_CHART_POINTS // 2 / per_path))
-            sampled = sampled or len(sub) < len(everyone)
-            if len(sub):
-                paths = [(p["session"].tolist(), p["score"].tolist()) for _, p in sub.groupby("participant_id")]
+            # Each group's half of the point budget, less its mean line and CI band (3 points a session);
+            # a path costs its sessions plus the gap that ends it.
+            budget = MAX_CHART_POINTS // 2 - 3 * len(rows)
+            per_path = max(len(everyone) / max(everyone["participant_id"].nunique(), 1), 1.0) + 1
+            sub = _sample_participants(everyone, max(int(budget / per_path), 0))
+            paths = [(p["session"].tolist(), p["score"].tolist()) for _, p in sub.groupby("participant_id")]
+            used = np.cumsum([len(x) + 1 for x, _ in paths])
+            paths = paths[:int(np.searchsorted(used, budget, side="right"))]  # whole paths within the budget
+            sampled = sampled or len(paths) < everyone["participant_id"].nunique()
+            if paths:
                 xs, ys = _lines_with_gaps(paths)
                 figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{label}: participants",
                                             line=dict(color=_rgba(colour, 0.18), width=1.5), hoverinfo="skip",
                                             showlegend=False))
-        rows = summary[(summary["group"] == group) & (summary["n"] >= min_n)]
         if len(rows) == 0:
             continue
         band = rows.dropna(subset=["ci_low", "ci_high"])
@@ -625,7 +630,8 @@ def first_last_scatter(scores: pd.DataFrame, measure: Measure, jitter: float = 0
     _hline(figure, cut, dash="dot")
     shown = 0
     for group in GROUP_ORDER:
-        sub = _sample_participants(scores[scores["group"] == group], MAX_CHART_POINTS // 2)
+        # half the point budget per group, less the 4 corners of the no-reliable-change band
+        sub = _sample_participants(scores[scores["group"] == group], (MAX_CHART_POINTS - 4) // 2)
         shown += len(sub)
         if len(sub) == 0:
             continue

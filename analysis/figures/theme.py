@@ -15,8 +15,10 @@ import importlib.util
 import logging
 import os
 import shutil
+import signal
 import textwrap
 import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, Final
 from xml.sax.saxutils import escape
@@ -94,9 +96,13 @@ SVG_TIMEOUT_S: Final = 60  # starting the browser and drawing one chart, togethe
 SVG_MAX_PARALLEL: Final = 2  # browsers drawing at once, whatever the number of visitors clicking
 BROWSER_ENV: Final = "BROWSER_PATH"  # the variable choreographer (kaleido's browser driver) also reads
 BROWSER_NAMES: Final = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-# kaleido's and choreographer's debug messages carry the whole figure (and the SVG): kept off.
+# kaleido's and choreographer's debug messages carry the whole figure and the SVG, Chromium's own log
+# ("browser_proc") the page's console, and their error messages may quote either: all held at CRITICAL
+# (which they use only for byte counts). A failure is told to the visitor in the SVG instead.
 _CHATTY_LOGGERS: Final = ("kaleido", "choreographer", "browser_proc")
 _DRAWING: Final = threading.BoundedSemaphore(SVG_MAX_PARALLEL)
+SVG_FAILED: Final = "This chart could not be saved as SVG."
+_USE_PNG: Final = "The camera button in the chart's toolbar still saves it as a PNG."
 
 
 def svg_browser() -> str | None:
@@ -139,9 +145,7 @@ def message_svg(title: str, detail: str) -> bytes:
 
 def _quiet_chatty_loggers() -> None:
     for name in _CHATTY_LOGGERS:
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.WARNING:
-            logger.setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 async def _draw_svg(figure: go.Figure | dict, browser: str, width: int | None) -> bytes:
@@ -155,8 +159,23 @@ async def _draw_svg(figure: go.Figure | dict, browser: str, width: int | None) -
     try:
         await drawer.open()
         return await drawer.calc_fig(figure, opts=opts)
-    finally:  # also when opening failed or was cancelled (``async with`` would leave the browser running)
-        await drawer.close()
+    except BaseException:  # failed, or cancelled at the time limit: a stuck browser never answers "close"
+        _kill_browser(drawer)
+        raise
+    finally:  # also when opening failed (``async with`` would then leave the browser running)
+        await drawer.close()  # removes the temporary folders
+
+
+def _kill_browser(drawer: Any) -> None:
+    """Kill the browser's whole process group (choreographer starts it in a session of its own)."""
+    process = getattr(drawer, "subprocess", None)
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.wait(timeout=10)
 
 
 def _run_in_own_thread(coroutine: Coroutine[Any, Any, bytes], timeout_s: float) -> bytes:
@@ -189,37 +208,31 @@ def figure_to_svg(figure: go.Figure | dict, width: int | None = None) -> bytes:
     :func:`message_svg`), so a visitor's click on a download never ends in a traceback.
 
     Privacy: the figure travels to the browser through a pipe and the SVG comes back the same
-    way; it is never written to a file. What *is* written: kaleido's ``index.html`` (script tags
-    only) and Chromium's throw-away profile, both in a temporary folder that is removed when
-    the browser closes; ``tests/test_privacy.py`` checks that a chart's text reaches neither,
-    nor any other file, nor the logs (kaleido's debug logging, which would carry the figure, is
-    held at WARNING here). Each call starts and closes its own browser, so nothing of one
+    way; neither is written to a file. What *is* written: kaleido's ``index.html`` (script tags
+    only) and Chromium's throw-away profile, in temporary folders removed when the browser
+    closes; ``tests/test_privacy.py`` checks that a chart's text reaches neither, nor any other
+    file, nor the logs (kaleido's and choreographer's loggers, whose debug messages carry the
+    figure, are held at CRITICAL). Each call starts and closes its own browser, so nothing of one
     visitor's chart outlives the call; at most :data:`SVG_MAX_PARALLEL` browsers run at once.
-
-    >>> figure_to_svg(go.Figure(layout_title_text="Recovery")).startswith(b"<svg")  # doctest: +SKIP
-    True
     """
     reason = svg_unavailable_reason()
     browser = svg_browser()
     if reason is not None or browser is None:
-        return message_svg("This chart could not be saved as SVG.", reason or "No browser was found.")
+        return message_svg(SVG_FAILED, reason or "No browser was found.")
     if width is None:
         own_width = figure.get("layout", {}).get("width") if isinstance(figure, dict) else figure.layout.width
         width = None if own_width else SVG_WIDTH
     _quiet_chatty_loggers()
+    started = time.monotonic()
     try:
         with _DRAWING:
+            started = time.monotonic()  # the time limit counts from here, not from the wait for a turn
             svg = _run_in_own_thread(_draw_svg(figure, browser, width), SVG_TIMEOUT_S)
-    except TimeoutError:
-        return message_svg("This chart could not be saved as SVG.",
-                           f"Drawing it took longer than {SVG_TIMEOUT_S} seconds. Try again, or use the camera "
-                           "button in the chart's toolbar for a PNG.")
     except Exception as error:  # any failure of the browser or of plotly.js: said in words, never raised
-        return message_svg("This chart could not be saved as SVG.",
-                           f"The browser that draws it failed ({type(error).__name__}). Use the camera button "
-                           "in the chart's toolbar for a PNG.")
+        # (a browser cancelled while starting reports its own error rather than the time-out)
+        if isinstance(error, TimeoutError) or time.monotonic() - started >= SVG_TIMEOUT_S:
+            return message_svg(SVG_FAILED, f"Drawing it took longer than {SVG_TIMEOUT_S} seconds. {_USE_PNG}")
+        return message_svg(SVG_FAILED, f"The browser that draws it failed ({type(error).__name__}). {_USE_PNG}")
     if not svg.lstrip().startswith(b"<svg"):
-        return message_svg("This chart could not be saved as SVG.",
-                           "The browser that draws it returned something else. Use the camera button in the "
-                           "chart's toolbar for a PNG.")
+        return message_svg(SVG_FAILED, f"The browser that draws it returned something else. {_USE_PNG}")
     return svg
