@@ -1,4 +1,4 @@
-"""Display helpers the pages share: banners, charts with takeaways, tables with downloads.
+"""Display helpers the pages share: banners, charts with takeaways and downloads, tables with downloads.
 
 Text from a data file is always shown as text (``st.text``/dataframes), never as
 Markdown or HTML, so a participant id of ``<script>`` or ``**x**`` shows literally.
@@ -15,7 +15,7 @@ import streamlit as st
 from analysis import formatting as fmt
 from analysis.disclosure import SAFE_MODE_NOTE, safe_count, safe_rate
 from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
-from analysis.figures.theme import chart_config
+from analysis.figures.theme import chart_config, figure_to_svg, svg_unavailable_reason
 from dashboard.state import Context
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
@@ -77,14 +77,30 @@ def rate_text(ctx: Context, count: int, denominator: int, rate: float | None) ->
     return "hidden (small numbers)" if shown is None and rate is not None else fmt.percent(shown)
 
 
-def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -> None:
-    """A chart with its one-sentence takeaway beside it (its text equivalent).
+SVG_BUTTON = "Download SVG"
+SVG_HELP = ("This chart as a vector image (SVG) for reports and slides, drawn on the server when you click. "
+            "The camera button in the chart's toolbar saves a PNG.")
 
-    The chart's toolbar downloads a PNG named after the chart; an SVG button sits under it.
+
+def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -> None:
+    """A chart with its one-sentence takeaway under it (its text equivalent), and its downloads.
+
+    Both are named after the chart (``slug(name)``): the camera button in the chart's toolbar
+    saves ``<slug>.png`` (drawn by the visitor's browser), and a "Download SVG" button under the
+    takeaway saves ``<slug>.svg``, drawn on the server by ``figure_to_svg`` only when clicked.
+    Where the server cannot draw SVGs (no Chromium), that button is greyed out and its help says
+    why; a drawing that fails later downloads an SVG that says why (never a traceback).
     """
-    st.plotly_chart(figure, config=chart_config(slug(name)), key=key or f"chart-{slug(name)}",
-                    theme=None)
+    base = slug(name)
+    chart_key = key or f"chart-{base}"
+    st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None)
     st.markdown(f"**Takeaway:** {takeaway}")
+    unavailable = svg_unavailable_reason()
+    # The callable runs on click, outside this script run: it keeps this run's figure, which no
+    # page changes after showing it (copying every figure on every rerun would cost more).
+    st.download_button(SVG_BUTTON, lambda: figure_to_svg(figure), file_name=f"{base}.svg", mime="image/svg+xml",
+                       key=f"{chart_key}-svg", on_click="ignore", icon=":material/download:",
+                       disabled=unavailable is not None, help=unavailable or SVG_HELP)
 
 
 def table(frame: pd.DataFrame, name: str, key: str | None = None, **dataframe_kwargs) -> None:
