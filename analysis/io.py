@@ -418,23 +418,7 @@ def _read_csv_fast(buf: bytes, body_start: int, header_line: int, names: list[st
     """pyarrow read; None when the file is irregular (the slow reader then takes over)."""
     clean, name_notes, duplicates = _clean_names(names)
     body = memoryview(buf)[body_start:]
-    arr = np.frombuffer(body, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == 10)
-    starts = np.concatenate(([0], newlines + 1))
-    ends = np.concatenate((newlines, [len(arr)]))
-    if len(arr) and arr[-1] == 10:  # the text after the final newline is not a line
-        starts, ends = starts[:-1], ends[:-1]
-    elif not len(arr):
-        starts, ends = starts[:0], ends[:0]
-    lengths = ends - starts
-    if len(lengths):
-        has_cr = np.zeros(len(lengths), dtype=bool)
-        nonzero = lengths > 0
-        has_cr[nonzero] = arr[ends[nonzero] - 1] == 13
-        lengths = lengths - has_cr
-    line_numbers = header_line + 1 + np.arange(len(lengths), dtype=np.int64)
-    nonempty = lengths > 0
-    record_lines = line_numbers[nonempty]
+    record_lines, empty_lines = _record_lines(buf, body_start, header_line)
     if len(record_lines) == 0:
         columns = [pa.array([], type=_TEXT) for _ in clean]
     else:
@@ -453,9 +437,38 @@ def _read_csv_fast(buf: bytes, body_start: int, header_line: int, names: list[st
         if table.num_rows != len(record_lines):
             return None
         columns = [table.column(i) for i in range(table.num_columns)]
-    empty_lines = line_numbers[~nonempty].tolist()
     return _table_to_raw(clean, columns, record_lines, "csv", notes + name_notes, skipped_blank=empty_lines,
                          duplicate_columns=duplicates, **extra)
+
+
+def _record_lines(buf: bytes, body_start: int, header_line: int) -> tuple[np.ndarray, list[int]]:
+    """(file line number of each record, numbers of the empty lines) for the text after the header.
+
+    A file without empty lines (the usual case, found by two byte searches) numbers its records
+    straight on from the header; otherwise every line end is located to number them exactly.
+    """
+    body = memoryview(buf)[body_start:]
+    if len(body) and body[0] not in (10, 13) and buf.find(b"\n\n", body_start) < 0 \
+            and buf.find(b"\n\r\n", body_start) < 0 and buf.find(b"\n\r", len(buf) - 2) < 0:
+        lines = buf.count(b"\n", body_start) + (0 if buf.endswith(b"\n") else 1)
+        return header_line + 1 + np.arange(lines, dtype=np.int64), []
+    arr = np.frombuffer(body, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(arr)]))
+    if len(arr) and arr[-1] == 10:  # the text after the final newline is not a line
+        starts, ends = starts[:-1], ends[:-1]
+    elif not len(arr):
+        starts, ends = starts[:0], ends[:0]
+    lengths = ends - starts
+    if len(lengths):
+        has_cr = np.zeros(len(lengths), dtype=bool)
+        nonzero = lengths > 0
+        has_cr[nonzero] = arr[ends[nonzero] - 1] == 13
+        lengths = lengths - has_cr
+    line_numbers = header_line + 1 + np.arange(len(lengths), dtype=np.int64)
+    nonempty = lengths > 0
+    return line_numbers[nonempty], line_numbers[~nonempty].tolist()
 
 
 def _read_csv_slow(buf: bytes, delimiter: str, notes: list[str], extra: dict, filename: str) -> RawTable:

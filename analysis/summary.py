@@ -191,12 +191,12 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
         finishers=finisher_counts(flags),
         completeness=paired_completeness(flags),
         rates=compare_rates(flags),
-        measures=_compare_measures(episodes, keys, flags),
+        measures=compare_measures(episodes, keys, flags),
         source=source, level=level, notes=tuple(notes),
     )
 
 
-def _compare_measures(episodes: pd.DataFrame, keys: tuple[str, ...], flags: pd.DataFrame
+def compare_measures(episodes: pd.DataFrame, keys: tuple[str, ...], flags: pd.DataFrame
                       ) -> dict[str, MeasureComparison]:
     """Every measure's comparisons, in ``keys`` order.
 
@@ -261,4 +261,4 @@ def measure_verdict(comparison: MeasureComparison) -> str:
     return text
 
 
-__all__ = ["Analysis", "analyse", "recovery_verdict", "measure_verdict", "render_text"]
+__all__ = ["Analysis", "analyse", "compare_measures", "recovery_verdict", "measure_verdict", "render_text"]

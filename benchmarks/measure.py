@@ -70,9 +70,10 @@ class Stages:
 
 def pipeline_stages(path: Path, repeat: int = 1) -> Stages:
     """Time read → validate (→ reduce sessions) → outcomes → comparisons, as the CLI runs them."""
-    from analysis.compare import available_measures, compare_measure, compare_rates
+    from analysis.compare import available_measures, compare_rates
     from analysis.io import read_path, reduce_sessions
     from analysis.outcomes import finisher_counts, paired_completeness, participant_outcomes
+    from analysis.summary import compare_measures
     from analysis.validate import validate
 
     read_s, raw = best_of(lambda: read_path(path), repeat)
@@ -94,10 +95,9 @@ def pipeline_stages(path: Path, repeat: int = 1) -> Stages:
     outcomes_s, flags = best_of(outcomes, repeat)
     keys = available_measures(episodes)
 
-    def comparisons():
+    def comparisons():  # as analyse() runs them: the measures in worker threads on large files
         compare_rates(flags)
-        for key in keys:
-            compare_measure(episodes, key, flags)
+        compare_measures(episodes, tuple(keys), flags)
 
     comparisons_s, _ = best_of(comparisons, repeat)
     return Stages(file=path.name, rows=report.row_count, participants=len(episodes), level=report.level or "",

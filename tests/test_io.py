@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.io import (
     DataFileError,
@@ -469,3 +471,25 @@ def test_reduce_matches_a_reference_on_random_sessions() -> None:
     expected = reference_reduce(frame)
     columns = ["phq9_first", "phq9_last", "gad7_first", "gad7_last", "treatment_sessions"]
     pd.testing.assert_frame_equal(result[columns], expected.loc[result.index, columns], check_names=False)
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a,1", "b,2", "", "\r", " ,", "c,3\r"]), min_size=0, max_size=12),
+       st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_record_line_numbers_match_a_line_by_line_count(lines, ending, trailing):
+    # The reader numbers records without scanning every line end when a file has no empty lines;
+    # whichever way it takes, each record's line number and the empty lines must be the true ones.
+    from analysis.io import _record_lines
+
+    header = "id,x" + ending
+    body = ending.join(lines) + (ending if trailing and lines else "")
+    pieces = body.split("\n") if body else []
+    if body.endswith("\n"):
+        pieces = pieces[:-1]  # the text after the final newline is not a line
+    expected_records, expected_empty = [], []
+    for number, piece in enumerate(pieces, start=2):
+        (expected_records if piece.removesuffix("\r") else expected_empty).append(number)
+    records, empty = _record_lines((header + body).encode(), len(header.encode()), 1)
+    assert records.tolist() == expected_records
+    assert empty == expected_empty
