@@ -1,8 +1,14 @@
-"""Opening a page of the app in Streamlit's AppTest: shared by the page tests."""
+"""Opening a page of the app in Streamlit's AppTest, and clicking its downloads: shared by the page tests."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
 from tests.conftest import ROOT
 
@@ -32,3 +38,38 @@ def open_page(page: str, state: dict | None = None, *, from_home: bool = True) -
         at.run()
     assert_clean(at)
     return at
+
+
+# --- downloads built on click -----------------------------------------------------------------------------
+
+
+class RecordingMediaFileManager(MediaFileManager):
+    """AppTest's media file manager, remembered so a test can find a download button's callable.
+
+    A download button given a callable registers it with the runtime's ``MediaFileManager``
+    (``proto.deferred_file_id`` names it); the server runs it when the button is clicked.
+    """
+
+    instances: list[MediaFileManager] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        RecordingMediaFileManager.instances.append(self)
+
+
+def record_media_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make AppTests started after this call use :class:`RecordingMediaFileManager`."""
+    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingMediaFileManager)
+    RecordingMediaFileManager.instances.clear()
+
+
+def deferred_download(button: Any) -> tuple[str, str, Callable[[], Any]]:
+    """(file name, mime type, the callable a click runs) of a download button built on click.
+
+    Needs :func:`record_media_files` before the AppTest started.
+    """
+    file_id = button.proto.deferred_file_id
+    assert file_id, "the file should be built on click (deferred), not on every rerun"
+    entry = next(m._deferred_callables[file_id] for m in reversed(RecordingMediaFileManager.instances)
+                 if file_id in m._deferred_callables)
+    return entry["filename"], entry["mimetype"], entry["callable"]

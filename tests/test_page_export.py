@@ -4,8 +4,8 @@ Two AppTest details:
 
 * The download buttons pass a callable to ``st.download_button`` (the file is built only when
   clicked). AppTest registers it with its mock runtime's ``MediaFileManager``; the fixture below
-  records that manager so a test can call the registered callable, as the server does on a click,
-  and open the bytes.
+  records that manager (``tests.apptest_support.record_media_files``) so a test can call the
+  registered callable, as the server does on a click, and open the bytes.
 * With a ``pages/`` folder beside an ``st.navigation`` app, AppTest resets Streamlit's
   process-wide "pages directory" flag before every run, so from the second run on it runs the page
   file alone, without ``app.py`` (a real server runs ``app.py`` every time once ``st.navigation``
@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 from pptx import Presentation
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
 from analysis.report.story import HIDDEN
 from dashboard import state
+from tests.apptest_support import deferred_download, record_media_files
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -36,14 +36,6 @@ EXPORT = "pages/export.py"
 TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical activity vs control",
           "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Who took part, and who benefits",
           "What services told us", "Methods and caveats"]
-
-
-class _RecordingMediaFileManager(MediaFileManager):
-    instances: list[MediaFileManager] = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _RecordingMediaFileManager.instances.append(self)
 
 
 class _ServerLikePagesManager(PagesManager):
@@ -54,10 +46,9 @@ class _ServerLikePagesManager(PagesManager):
 
 @pytest.fixture(autouse=True)
 def server_like_app_test(monkeypatch):
-    monkeypatch.setattr(app_test_module, "MediaFileManager", _RecordingMediaFileManager)
+    record_media_files(monkeypatch)
     monkeypatch.setattr(app_test_module, "PagesManager", _ServerLikePagesManager)
     monkeypatch.setattr(PagesManager, "uses_pages_directory", PagesManager.uses_pages_directory)  # restored after
-    _RecordingMediaFileManager.instances.clear()
     yield
 
 
@@ -77,12 +68,9 @@ def export_page(safe: bool = False, filters: dict[str, list[str]] | None = None)
 def download(at: AppTest, label_start: str) -> tuple[str, str, bytes]:
     """(file name, mime type, bytes) of a download button, built as a click would build them."""
     button = next(b for b in at.get("download_button") if b.proto.label.startswith(label_start))
-    file_id = button.proto.deferred_file_id
-    assert file_id, "the file should be built on click (deferred), not on every rerun"
-    entry = next(m._deferred_callables[file_id] for m in reversed(_RecordingMediaFileManager.instances)
-                 if file_id in m._deferred_callables)
-    data = entry["callable"]()
-    return entry["filename"], entry["mimetype"], data.encode("utf-8") if isinstance(data, str) else data
+    name, mime, build = deferred_download(button)
+    data = build()
+    return name, mime, data.encode("utf-8") if isinstance(data, str) else data
 
 
 def deck_texts(data: bytes) -> list[str]:

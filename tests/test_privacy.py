@@ -33,8 +33,9 @@ from streamlit.testing.v1 import AppTest
 
 from analysis.disclosure import SAFE_MODE_NOTE
 from analysis.export import FORMULA_PREFIXES, neutralise_formulas, table_to_csv_bytes, table_to_xlsx_bytes
-from dashboard import access, state
+from dashboard import access, state, ui
 from dashboard import upload as up
+from tests.apptest_support import deferred_download, record_media_files
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -331,6 +332,55 @@ def test_nothing_from_an_upload_is_written_to_disk_or_logged(caplog, capfd):
     on_disk = [p for p in _files_changed_since(start, [ROOT, Path("/tmp"), Path.home()])
                if needle in p.read_bytes()]
     assert on_disk == []
+
+
+def test_a_chart_saved_as_svg_leaves_nothing_from_the_upload_on_disk_or_in_the_logs(monkeypatch, caplog, capfd):
+    """The SVG download of a chart drawn from an upload (kaleido + a headless Chromium on the server).
+
+    The upload's text is in the SVG (the check is real), and in no file written meanwhile: not in
+    kaleido's page or Chromium's profile (read just before their temporary folders are removed),
+    nor anywhere under the repo, /tmp or home afterwards; nor in any log, at any level.
+    """
+    from choreographer.utils import TmpDirectory
+
+    from analysis.figures import theme
+
+    record_media_files(monkeypatch)
+    marker = _marker()
+    at = upload(new_session(), f"{marker}.csv", valid_csv([f"P{n}" for n in range(6)], [f"{marker}-F", f"{marker}-M"]))
+    at.switch_page("pages/who_benefits.py").run()
+    assert not at.exception
+    svg_downloads = [deferred_download(b) for b in at.get("download_button") if b.proto.label == ui.SVG_BUTTON]
+    build = next(build for name, _, build in svg_downloads if name == "subgroups-gender-recovery.svg")
+
+    needle = marker.encode()
+    scanned: list[Path] = []
+    holding_marker: list[Path] = []
+    real_clean = TmpDirectory.clean
+
+    def read_then_clean(self, *args, **kwargs):
+        for path in Path(self.path).rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                scanned.append(path)
+                if needle in path.read_bytes():
+                    holding_marker.append(path)
+        return real_clean(self, *args, **kwargs)
+
+    monkeypatch.setattr(TmpDirectory, "clean", read_then_clean)
+    caplog.set_level(1)  # everything, below DEBUG too
+    start = time.time() - 1
+    svg = build()
+    assert needle in svg and svg.startswith(b"<svg class=\"main-svg\"")  # the chart, with the upload's labels
+    assert any(p.name == "index.html" for p in scanned)  # kaleido's page was read before its removal ...
+    assert any(p.parent.name == "Default" for p in scanned)  # ... and Chromium's profile
+    assert holding_marker == []
+    assert [p for p in scanned if p.exists()] == []  # both temporary folders are gone
+    out, err = capfd.readouterr()
+    assert marker not in out and marker not in err
+    assert marker not in caplog.text
+    on_disk = [p for p in _files_changed_since(start, [ROOT, Path("/tmp"), Path.home()]) if needle in p.read_bytes()]
+    assert on_disk == []
+    assert theme.svg_browser() is not None  # drawn by the real browser, not the fallback message
 
 
 def _contains(value: object, needle: str, depth: int = 0, seen: set[int] | None = None) -> bool:

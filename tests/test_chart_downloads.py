@@ -1,0 +1,171 @@
+"""Every chart downloads as PNG (the toolbar's camera) and as SVG (a button under it), named for what it is.
+
+The SVG is drawn on the server by ``analysis.figures.theme.figure_to_svg`` (kaleido driving the
+machine's Chromium); these tests draw real ones. Its privacy (nothing written to disk or logged)
+is tested in ``tests/test_privacy.py``, and the click in a real browser in
+``tests/e2e/test_chart_downloads.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from analysis.figures import theme
+from analysis.figures.outcomes import rate_chart
+from dashboard import ui
+from tests.apptest_support import deferred_download, open_page, record_media_files
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+OVERVIEW_TITLE = "Recovery rate by group (95% CI)"
+# Every page that draws charts, and the least number of charts it draws on the bundled sample.
+CHART_PAGES = {"pages/overview.py": 1, "pages/symptom_change.py": 3, "pages/recovery.py": 3,
+               "pages/who_benefits.py": 2, "pages/survey.py": 3, "pages/planning.py": 1}
+
+
+def svg_root(data: bytes) -> ET.Element:
+    root = ET.fromstring(data)
+    assert root.tag == f"{SVG_NS}svg", root.tag
+    return root
+
+
+def svg_texts(root: ET.Element) -> list[str]:
+    """The text of every ``<text>`` element (plotly splits none of our titles or labels)."""
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")]
+
+
+@pytest.fixture(scope="module")
+def overview_figure(app_sample):
+    _, analysis = app_sample
+    return rate_chart(analysis.rates["recovery"].groups, OVERVIEW_TITLE)
+
+
+# --- figure_to_svg -----------------------------------------------------------------------------------------
+
+
+def test_a_dashboard_chart_becomes_valid_svg_with_its_title_labels_and_colours(overview_figure):
+    assert theme.svg_unavailable_reason() is None  # this machine has Chromium (as CI installs it)
+    started = time.perf_counter()
+    data = theme.figure_to_svg(overview_figure)
+    took = time.perf_counter() - started
+    root = svg_root(data)
+    texts = svg_texts(root)
+    assert OVERVIEW_TITLE in texts
+    assert {"Physical activity", "Control"} <= set(texts)  # the bars' axis labels
+    assert (root.get("width"), root.get("height")) == (str(theme.SVG_WIDTH), "460")
+    assert b"fill: rgb(0, 114, 178)" in data and b"fill: rgb(230, 159, 0)" in data  # PA blue, control orange
+    assert overview_figure.layout.width is None  # the figure shown on the page was not changed
+    assert took < theme.SVG_TIMEOUT_S
+
+
+def test_a_figure_with_its_own_width_keeps_it(overview_figure):
+    figure = type(overview_figure)(overview_figure).update_layout(width=640, height=400)
+    root = svg_root(theme.figure_to_svg(figure))
+    assert (root.get("width"), root.get("height")) == ("640", "400")
+
+
+def test_without_a_browser_the_svg_says_why_and_the_reason_is_given(monkeypatch, overview_figure):
+    monkeypatch.setenv(theme.BROWSER_ENV, "/nonexistent/chromium")
+    reason = theme.svg_unavailable_reason()
+    assert reason is not None and "/nonexistent/chromium" in reason
+    texts = " ".join(svg_texts(svg_root(theme.figure_to_svg(overview_figure))))
+    assert theme.SVG_FAILED in texts and theme.BROWSER_ENV in texts
+
+
+def test_without_any_chromium_on_the_path_the_reason_says_how_to_install_it(monkeypatch):
+    monkeypatch.delenv(theme.BROWSER_ENV, raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert theme.svg_browser() is None
+    assert "apt-get install chromium" in theme.svg_unavailable_reason()
+
+
+def test_a_browser_that_fails_gives_an_svg_saying_so(monkeypatch, overview_figure):
+    monkeypatch.setenv(theme.BROWSER_ENV, "/bin/false")
+    assert theme.svg_unavailable_reason() is None  # it exists; it fails only when started
+    texts = " ".join(svg_texts(svg_root(theme.figure_to_svg(overview_figure))))
+    assert theme.SVG_FAILED in texts and "failed" in texts and "PNG" in texts
+
+
+def test_a_browser_that_hangs_is_stopped_at_the_time_limit_and_killed(monkeypatch, tmp_path, overview_figure):
+    pid_file = tmp_path / "pid"
+    fake = tmp_path / "stuck-chromium"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 120\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv(theme.BROWSER_ENV, str(fake))
+    monkeypatch.setattr(theme, "SVG_TIMEOUT_S", 3)
+    started = time.perf_counter()
+    texts = " ".join(svg_texts(svg_root(theme.figure_to_svg(overview_figure))))
+    assert time.perf_counter() - started < 3 + 15
+    assert "took longer than 3 seconds" in texts
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the stuck browser (pid {pid}) is still running")
+
+
+def test_the_message_svg_is_valid_and_escapes_its_text():
+    root = svg_root(theme.message_svg("Title <&>", "a detail " * 30))
+    texts = svg_texts(root)
+    assert texts[0] == "Title <&>" and len(texts) > 2  # the detail wrapped over several lines
+
+
+def test_the_png_toolbar_button_is_named_after_the_chart():
+    config = theme.chart_config("recovery-rate-by-group")
+    assert config["toImageButtonOptions"] == {"format": "png", "filename": "recovery-rate-by-group", "scale": 2}
+
+
+# --- every chart on every page --------------------------------------------------------------------------
+
+
+def chart_names(at) -> list[str]:
+    """The PNG file name (without ``.png``) of each chart on the page, top to bottom."""
+    return [json.loads(c.proto.config)["toImageButtonOptions"]["filename"] for c in at.get("plotly_chart")]
+
+
+def svg_buttons(at) -> list:
+    return [b for b in at.get("download_button") if b.proto.label == ui.SVG_BUTTON]
+
+
+@pytest.mark.parametrize("page", sorted(CHART_PAGES))
+def test_every_chart_has_an_svg_download_named_like_its_png(monkeypatch, page):
+    record_media_files(monkeypatch)
+    at = open_page(page)
+    names = chart_names(at)
+    assert len(names) >= CHART_PAGES[page], names
+    assert all(names) and len(set(names)) == len(names), names  # each chart has its own, non-empty name
+    buttons = svg_buttons(at)
+    downloads = [deferred_download(b) for b in buttons]  # deferred: nothing is drawn until a click
+    assert [name for name, _, _ in downloads] == [f"{n}.svg" for n in names]  # one per chart, in order
+    assert {mime for _, mime, _ in downloads} == {"image/svg+xml"}
+    assert not any(b.proto.disabled for b in buttons)
+    assert all(b.proto.help == ui.SVG_HELP for b in buttons)
+
+
+def test_the_overview_svg_button_downloads_the_chart_above_it(monkeypatch):
+    record_media_files(monkeypatch)
+    at = open_page("pages/overview.py")
+    (button,) = svg_buttons(at)
+    name, mime, build = deferred_download(button)
+    assert (name, mime) == ("recovery-rate-by-group.svg", "image/svg+xml")
+    texts = svg_texts(svg_root(build()))
+    assert OVERVIEW_TITLE in texts and "National" in " ".join(texts)  # the reference line's label
+
+
+def test_without_a_browser_the_svg_buttons_are_greyed_out_and_say_why(monkeypatch):
+    monkeypatch.setenv(theme.BROWSER_ENV, "/nonexistent/chromium")
+    at = open_page("pages/recovery.py")
+    buttons = svg_buttons(at)
+    assert len(buttons) == len(chart_names(at)) >= 3
+    assert all(b.proto.disabled for b in buttons)
+    assert all("/nonexistent/chromium" in b.proto.help for b in buttons)
