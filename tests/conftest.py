@@ -41,3 +41,20 @@ def app_sample():
 
     episodes = with_derived_columns(load_path(SAMPLE_SESSIONS).episodes)
     return episodes, analyse(episodes)
+
+
+@pytest.fixture
+def svg_chromium() -> str:
+    """The Chromium that draws SVG downloads; without one, skip locally and fail on CI (``CI=true``),
+    as the browser tests do (``.ci/run`` installs Debian's chromium first)."""
+    import os
+
+    from analysis.figures import theme
+
+    unavailable = theme.svg_unavailable_reason()
+    if unavailable is not None:
+        reason = f"SVGs cannot be drawn here: {unavailable}"
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(f"{reason} (CI=true, so these tests must run)", pytrace=False)
+        pytest.skip(reason)
+    return theme.svg_browser()

@@ -48,7 +48,7 @@ def overview_figure(app_sample):
 # --- figure_to_svg -----------------------------------------------------------------------------------------
 
 
-def test_a_dashboard_chart_becomes_valid_svg_with_its_title_labels_and_colours(overview_figure):
+def test_a_dashboard_chart_becomes_valid_svg_with_its_title_labels_and_colours(overview_figure, svg_chromium):
     assert theme.svg_unavailable_reason() is None  # this machine has Chromium (as CI installs it)
     started = time.perf_counter()
     data = theme.figure_to_svg(overview_figure)
@@ -63,7 +63,7 @@ def test_a_dashboard_chart_becomes_valid_svg_with_its_title_labels_and_colours(o
     assert took < theme.SVG_TIMEOUT_S
 
 
-def test_a_figure_with_its_own_width_keeps_it(overview_figure):
+def test_a_figure_with_its_own_width_keeps_it(overview_figure, svg_chromium):
     figure = type(overview_figure)(overview_figure).update_layout(width=640, height=400)
     root = svg_root(theme.figure_to_svg(figure))
     assert (root.get("width"), root.get("height")) == ("640", "400")
@@ -138,7 +138,7 @@ def svg_buttons(at) -> list:
 
 
 @pytest.mark.parametrize("page", sorted(CHART_PAGES))
-def test_every_chart_has_an_svg_download_named_like_its_png(monkeypatch, page):
+def test_every_chart_has_an_svg_download_named_like_its_png(monkeypatch, page, svg_chromium):
     record_media_files(monkeypatch)
     at = open_page(page)
     names = chart_names(at)
@@ -152,7 +152,7 @@ def test_every_chart_has_an_svg_download_named_like_its_png(monkeypatch, page):
     assert all(b.proto.help == ui.SVG_HELP for b in buttons)
 
 
-def test_the_overview_svg_button_downloads_the_chart_above_it(monkeypatch):
+def test_the_overview_svg_button_downloads_the_chart_above_it(monkeypatch, svg_chromium):
     record_media_files(monkeypatch)
     at = open_page("pages/overview.py")
     (button,) = svg_buttons(at)

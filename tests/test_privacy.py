@@ -334,7 +334,8 @@ def test_nothing_from_an_upload_is_written_to_disk_or_logged(caplog, capfd):
     assert on_disk == []
 
 
-def test_a_chart_saved_as_svg_leaves_nothing_from_the_upload_on_disk_or_in_the_logs(monkeypatch, caplog, capfd):
+def test_a_chart_saved_as_svg_leaves_nothing_from_the_upload_on_disk_or_in_the_logs(monkeypatch, caplog, capfd,
+                                                                                     svg_chromium):
     """The SVG download of a chart drawn from an upload (kaleido + a headless Chromium on the server).
 
     The upload's text is in the SVG (the check is real), and in no file written meanwhile: not in
