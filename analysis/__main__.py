@@ -11,8 +11,10 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+import threading
 from pathlib import Path
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
@@ -71,8 +73,21 @@ def _usable_or_exit(report, path: str) -> None:
         raise SystemExit(EXIT_PROBLEMS)
 
 
+def _start_loading_statistics() -> None:
+    """Import the statistics modules (scipy.stats, statsmodels: about a second) in a background thread.
+
+    The file is read and validated meanwhile, mostly in pyarrow and NumPy, which release the GIL, so on a
+    large file the import costs almost nothing; ``analyse`` imports the same modules and simply finds
+    them loaded (Python's import lock makes it wait if the thread has not finished).
+    """
+    threading.Thread(target=importlib.import_module, args=("analysis.summary",), name="import-statistics",
+                     daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "validate":
+        _start_loading_statistics()
     try:
         report = _load(args.file)
         if args.command == "validate":
