@@ -1,6 +1,6 @@
 """The performance harness runs end to end at tiny sizes and prints its tables (``python -m benchmarks --quick``).
 
-The real measurements come from ``python -m benchmarks`` (see ``benchmarks/PERFORMANCE.md``); this test
+The real measurements come from ``python -m benchmarks`` (see the README's "Performance"); this test
 only guards the harness itself in CI: every stage runs, the table and the target verdicts are printed,
 and the figures it compares agree (the CLI gives the same numbers for a Parquet file as for the same
 data as CSV).
