@@ -418,40 +418,41 @@ def _read_csv_fast(buf: bytes, body_start: int, header_line: int, names: list[st
     """pyarrow read; None when the file is irregular (the slow reader then takes over)."""
     clean, name_notes, duplicates = _clean_names(names)
     body = memoryview(buf)[body_start:]
-    record_lines, empty_lines = _record_lines(buf, body_start, header_line)
-    if len(record_lines) == 0:
-        columns = [pa.array([], type=_TEXT) for _ in clean]
+    if len(body) < 1 << 20:  # a small file: number its lines exactly first (no records: no pyarrow read)
+        record_lines, empty_lines = _record_lines(buf, body_start, header_line)
+        if len(record_lines) == 0:
+            return _table_to_raw(clean, [pa.array([], type=_TEXT) for _ in clean], record_lines, "csv",
+                                 notes + name_notes, skipped_blank=empty_lines, duplicate_columns=duplicates, **extra)
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(body),
+            read_options=pa_csv.ReadOptions(column_names=clean, block_size=1 << 22),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: _TEXT for name in clean},
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException, ValueError):
+        return None
+    # pyarrow skips empty lines. When it read as many records as the text has lines, there were none,
+    # and the records are numbered straight on from the header (one byte count); otherwise every line
+    # end is located to number them exactly.
+    lines = buf.count(b"\n", body_start) + (0 if buf.endswith(b"\n") else 1)
+    if table.num_rows == lines:
+        record_lines, empty_lines = header_line + 1 + np.arange(lines, dtype=np.int64), []
     else:
-        try:
-            table = pa_csv.read_csv(
-                pa.py_buffer(body),
-                read_options=pa_csv.ReadOptions(column_names=clean, block_size=1 << 22),
-                parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types={name: _TEXT for name in clean},
-                    null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
-                ),
-            )
-        except (pa.ArrowInvalid, pa.ArrowException, ValueError):
-            return None
+        record_lines, empty_lines = _record_lines(buf, body_start, header_line)
         if table.num_rows != len(record_lines):
             return None
-        columns = [table.column(i) for i in range(table.num_columns)]
+    columns = [table.column(i) for i in range(table.num_columns)]
     return _table_to_raw(clean, columns, record_lines, "csv", notes + name_notes, skipped_blank=empty_lines,
                          duplicate_columns=duplicates, **extra)
 
 
 def _record_lines(buf: bytes, body_start: int, header_line: int) -> tuple[np.ndarray, list[int]]:
-    """(file line number of each record, numbers of the empty lines) for the text after the header.
-
-    A file without empty lines (the usual case, found by two byte searches) numbers its records
-    straight on from the header; otherwise every line end is located to number them exactly.
-    """
+    """(file line number of each record, numbers of the empty lines) for the text after the header."""
     body = memoryview(buf)[body_start:]
-    if len(body) and body[0] not in (10, 13) and buf.find(b"\n\n", body_start) < 0 \
-            and buf.find(b"\n\r\n", body_start) < 0 and buf.find(b"\n\r", len(buf) - 2) < 0:
-        lines = buf.count(b"\n", body_start) + (0 if buf.endswith(b"\n") else 1)
-        return header_line + 1 + np.arange(lines, dtype=np.int64), []
     arr = np.frombuffer(body, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 10)
     starts = np.concatenate(([0], newlines + 1))

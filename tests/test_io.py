@@ -493,3 +493,24 @@ def test_record_line_numbers_match_a_line_by_line_count(lines, ending, trailing)
     records, empty = _record_lines((header + body).encode(), len(header.encode()), 1)
     assert records.tolist() == expected_records
     assert empty == expected_empty
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+@pytest.mark.parametrize("blank_at", [None, 5, 30_000])
+def test_a_large_csv_numbers_its_rows_as_lines_of_the_file(ending, blank_at):
+    # Files over 1 MB are read first and numbered by one byte count when pyarrow's records match the
+    # lines; a blank line anywhere must still shift every later row number (and be noted as ignored).
+    lines = [f"P{i:06d},physical_activity,{i % 28},{i % 20},1{'x' * 20}" for i in range(40_000)]
+    if blank_at is not None:
+        lines.insert(blank_at, "")
+    data = ("participant_id,group,phq9_first,gad7_first,note" + ending + ending.join(lines) + ending).encode()
+    assert len(data) > 1 << 20
+    raw = read_table(data, "big.csv")
+    assert len(raw.frame) == 40_000
+    expected = [2 + i for i in range(len(lines)) if lines[i]]
+    assert raw.row_numbers.tolist() == expected
+    assert raw.frame["participant_id"].iloc[-1] == "P039999"
+    blank_notes = [n for n in raw.notes if "blank" in n.lower()]
+    assert bool(blank_notes) == (blank_at is not None)
+    if blank_at is not None:
+        assert str(blank_at + 2) in blank_notes[0]
