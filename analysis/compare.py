@@ -20,7 +20,15 @@ from scipy import stats
 from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 from scipy.stats.contingency import relative_risk as scipy_relative_risk
 
-from analysis.outcomes import RATE_DEFINITIONS, _text_values, participant_outcomes, rate_counts, wilson_rate
+from analysis.outcomes import (
+    RATE_DEFINITIONS,
+    _category_positions,
+    _text_values,
+    finished_mask,
+    participant_outcomes,
+    rate_counts,
+    wilson_rate,
+)
 from analysis.results import Estimate, Rate, clean_ci, clean_float
 from analysis.schema import ADSMS, EPISODE_MEASURES, GROUP_CONTROL, GROUP_PA, GROUPS, Measure
 
@@ -96,16 +104,40 @@ def _score_columns(episodes: pd.DataFrame, measure: str) -> tuple[np.ndarray, np
             episodes[last_col].to_numpy(dtype="float64", na_value=np.nan))
 
 
-def _measure_rows(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame) -> np.ndarray:
+@dataclass(frozen=True)
+class MeasureRows:
+    """Row facts every measure of one data set shares, worked out once (one pass over each column).
+
+    ``finished`` per row (:func:`analysis.outcomes.finished_mask`), ``is_pa`` per row, ``adsm`` the
+    position of the row's ``adsm_measure`` in ``schema.ADSMS`` (-1: none or absent).
+    """
+
+    finished: np.ndarray
+    is_pa: np.ndarray
+    adsm: np.ndarray
+
+    @classmethod
+    def of(cls, episodes: pd.DataFrame) -> MeasureRows:
+        adsm = (_category_positions(episodes["adsm_measure"], list(ADSMS)) if "adsm_measure" in episodes.columns
+                else np.full(len(episodes), -1, dtype=np.int64))
+        return cls(finished=finished_mask(episodes),
+                   is_pa=_category_positions(episodes["group"], [GROUP_PA]) == 0, adsm=adsm)
+
+
+def _measure_rows(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | MeasureRows) -> np.ndarray:
     """Row mask: finishers with both scores of ``measure`` (for an ADSM, only rows using that ADSM)."""
+    finished = flags.finished if isinstance(flags, MeasureRows) else flags["finished"].to_numpy(dtype=bool)
     if measure in ADSMS:
         if "adsm_measure" not in episodes.columns:
             return np.zeros(len(episodes), dtype=bool)
-        rows = (episodes["adsm_measure"] == measure).fillna(False).to_numpy(dtype=bool)
+        if isinstance(flags, MeasureRows):
+            rows = flags.adsm == list(ADSMS).index(measure)
+        else:
+            rows = (episodes["adsm_measure"] == measure).fillna(False).to_numpy(dtype=bool)
     else:
         rows = np.ones(len(episodes), dtype=bool)
     first, last = _score_columns(episodes, measure)
-    return rows & flags["finished"].to_numpy(dtype=bool) & ~np.isnan(first) & ~np.isnan(last)
+    return rows & finished & ~np.isnan(first) & ~np.isnan(last)
 
 
 def _scores_frame(episodes: pd.DataFrame, measure: str, keep: np.ndarray) -> pd.DataFrame:
@@ -552,15 +584,21 @@ class MeasureComparison:
             "method": e.method, "note": e.reason} for role, e in rows])
 
 
-def compare_measure(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | None = None,
+def compare_measure(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | MeasureRows | None = None,
                     n_resamples: int = PERMUTATION_RESAMPLES, seed: int = PERMUTATION_SEED) -> MeasureComparison:
-    """Every continuous comparison of one measure, finishers with both scores."""
+    """Every continuous comparison of one measure, finishers with both scores.
+
+    ``flags`` is the data set's :func:`~analysis.outcomes.participant_outcomes` (only its ``finished``
+    column is used) or its :class:`MeasureRows`, which comparing many measures shares (built here when None).
+    """
     info = measure_for(measure)
-    flags = participant_outcomes(episodes) if flags is None else flags
-    keep = _measure_rows(episodes, measure, flags)
+    rows = MeasureRows.of(episodes) if flags is None else flags
+    keep = _measure_rows(episodes, measure, rows)
     first, last = (values[keep] for values in _score_columns(episodes, measure))
     change = np.round(last - first, 9)
-    is_pa = (episodes["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)[keep]
+    is_pa_all = (rows.is_pa if isinstance(rows, MeasureRows)
+                 else (episodes["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False))
+    is_pa = is_pa_all[keep]
     pa = change[is_pa]
     control = change[~is_pa]
     mcid = None

@@ -140,6 +140,13 @@ def _category_positions(column: pd.Series, categories: list[str]) -> np.ndarray:
     return lookup[values]  # values == -1 (missing) picks the trailing -1
 
 
+def finished_mask(episodes: pd.DataFrame) -> np.ndarray:
+    """Per row, finished a course of treatment: ``treatment_sessions`` ≥ 2 (everyone when the column is absent)."""
+    if "treatment_sessions" not in episodes.columns:
+        return np.ones(len(episodes), dtype=bool)
+    return episodes["treatment_sessions"].to_numpy(dtype="float64", na_value=np.nan) >= FINISHED_MIN_SESSIONS
+
+
 def participant_outcomes(episodes: pd.DataFrame) -> pd.DataFrame:
     """Outcome flags for every participant (one row per input row, same index).
 
@@ -166,11 +173,7 @@ def participant_outcomes(episodes: pd.DataFrame) -> pd.DataFrame:
     """
     n = len(episodes)
     index = episodes.index
-    if "treatment_sessions" in episodes.columns:
-        sessions = episodes["treatment_sessions"].to_numpy(dtype="float64", na_value=np.nan)
-        finished = sessions >= FINISHED_MIN_SESSIONS
-    else:
-        finished = np.ones(n, dtype=bool)
+    finished = finished_mask(episodes)
 
     phq_first = _rounded(episodes["phq9_first"])
     phq_last = _rounded(episodes["phq9_last"])

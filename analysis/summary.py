@@ -17,6 +17,7 @@ import pandas as pd
 from analysis import formatting as fmt
 from analysis.compare import (
     MeasureComparison,
+    MeasureRows,
     RateComparison,
     available_measures,
     compare_measure,
@@ -183,32 +184,53 @@ def _measure_label(key: str) -> str:
 
 def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
             notes: tuple[str, ...] = (), measures: tuple[str, ...] | None = None) -> Analysis:
-    """Run every outcome rule and comparison on a validated episode-level frame."""
-    flags = participant_outcomes(episodes)
+    """Run every outcome rule and comparison on a validated episode-level frame.
+
+    On large data sets (:data:`PARALLEL_MIN_ROWS`) the outcome flags, the rates and each measure's
+    comparisons run side by side in worker threads (they depend only on the data, not on each other);
+    every figure is the same either way.
+    """
     keys = measures if measures is not None else tuple(available_measures(episodes))
+    rows = MeasureRows.of(episodes)
+
+    def outcomes_and_rates() -> tuple[pd.DataFrame, dict[str, RateComparison]]:
+        flags = participant_outcomes(episodes)
+        return flags, compare_rates(flags)
+
+    workers = min(len(keys) + 1, os.cpu_count() or 1, MAX_MEASURE_THREADS)
+    if workers < 2 or len(episodes) < PARALLEL_MIN_ROWS:
+        flags, rates = outcomes_and_rates()
+        compared = {key: compare_measure(episodes, key, rows) for key in keys}
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyse") as pool:
+            first = pool.submit(outcomes_and_rates)
+            futures = {key: pool.submit(compare_measure, episodes, key, rows) for key in keys}
+            flags, rates = first.result()
+            compared = {key: future.result() for key, future in futures.items()}
     return Analysis(
         flags=flags,
         finishers=finisher_counts(flags),
         completeness=paired_completeness(flags),
-        rates=compare_rates(flags),
-        measures=compare_measures(episodes, keys, flags),
+        rates=rates,
+        measures=compared,
         source=source, level=level, notes=tuple(notes),
     )
 
 
-def compare_measures(episodes: pd.DataFrame, keys: tuple[str, ...], flags: pd.DataFrame
-                      ) -> dict[str, MeasureComparison]:
-    """Every measure's comparisons, in ``keys`` order.
+def compare_measures(episodes: pd.DataFrame, keys: tuple[str, ...]) -> dict[str, MeasureComparison]:
+    """Every measure's comparisons, in ``keys`` order, as :func:`analyse` runs them.
 
     Large data sets run the measures in worker threads (NumPy, pyarrow and scipy's sorting release
     the GIL, so two CPUs share the work); each measure's arithmetic is the same either way, so the
     results are identical. Small ones run in this thread: starting threads would cost more than it saves.
+    The row facts the measures share (:class:`~analysis.compare.MeasureRows`) are worked out once.
     """
+    rows = MeasureRows.of(episodes)
     workers = min(len(keys), os.cpu_count() or 1, MAX_MEASURE_THREADS)
     if workers < 2 or len(episodes) < PARALLEL_MIN_ROWS:
-        return {key: compare_measure(episodes, key, flags) for key in keys}
+        return {key: compare_measure(episodes, key, rows) for key in keys}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="measure") as pool:
-        futures = {key: pool.submit(compare_measure, episodes, key, flags) for key in keys}
+        futures = {key: pool.submit(compare_measure, episodes, key, rows) for key in keys}
         return {key: future.result() for key, future in futures.items()}
 
 

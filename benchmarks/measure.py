@@ -97,7 +97,7 @@ def pipeline_stages(path: Path, repeat: int = 1) -> Stages:
 
     def comparisons():  # as analyse() runs them: the measures in worker threads on large files
         compare_rates(flags)
-        compare_measures(episodes, tuple(keys), flags)
+        compare_measures(episodes, tuple(keys))
 
     comparisons_s, _ = best_of(comparisons, repeat)
     return Stages(file=path.name, rows=report.row_count, participants=len(episodes), level=report.level or "",
