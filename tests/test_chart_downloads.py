@@ -3,7 +3,7 @@
 The SVG is drawn on the server by ``analysis.figures.theme.figure_to_svg`` (kaleido driving the
 machine's Chromium); these tests draw real ones. Its privacy (nothing written to disk or logged)
 is tested in ``tests/test_privacy.py``, and the click in a real browser in
-``tests/e2e/test_chart_downloads.py``.
+``tests/e2e/test_browser_svg_download.py``.
 """
 
 from __future__ import annotations
