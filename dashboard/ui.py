@@ -15,7 +15,8 @@ import streamlit as st
 from analysis import formatting as fmt
 from analysis.disclosure import SAFE_MODE_NOTE, safe_count, safe_rate
 from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
-from analysis.figures.theme import chart_config, figure_to_svg, svg_unavailable_reason
+from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
+from analysis.figures.theme import chart_config
 from dashboard.state import Context
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")

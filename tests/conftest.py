@@ -49,12 +49,12 @@ def svg_chromium() -> str:
     as the browser tests do (``.ci/run`` installs Debian's chromium first)."""
     import os
 
-    from analysis.figures import theme
+    from analysis.figures import svg
 
-    unavailable = theme.svg_unavailable_reason()
+    unavailable = svg.svg_unavailable_reason()
     if unavailable is not None:
         reason = f"SVGs cannot be drawn here: {unavailable}"
         if os.environ.get("CI", "").strip().lower() == "true":
             pytest.fail(f"{reason} (CI=true, so these tests must run)", pytrace=False)
         pytest.skip(reason)
-    return theme.svg_browser()
+    return svg.svg_browser()

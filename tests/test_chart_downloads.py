@@ -1,6 +1,6 @@
 """Every chart downloads as PNG (the toolbar's camera) and as SVG (a button under it), named for what it is.
 
-The SVG is drawn on the server by ``analysis.figures.theme.figure_to_svg`` (kaleido driving the
+The SVG is drawn on the server by ``analysis.figures.svg.figure_to_svg`` (kaleido driving the
 machine's Chromium); these tests draw real ones. Its privacy (nothing written to disk or logged)
 is tested in ``tests/test_privacy.py``, and the click in a real browser in
 ``tests/e2e/test_browser_svg_download.py``.
@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from analysis.figures import theme
+from analysis.figures import svg, theme
 from analysis.figures.outcomes import rate_chart
 from dashboard import ui
 from tests.apptest_support import deferred_download, open_page, record_media_files
@@ -49,46 +49,46 @@ def overview_figure(app_sample):
 
 
 def test_a_dashboard_chart_becomes_valid_svg_with_its_title_labels_and_colours(overview_figure, svg_chromium):
-    assert theme.svg_unavailable_reason() is None  # this machine has Chromium (as CI installs it)
+    assert svg.svg_unavailable_reason() is None  # this machine has Chromium (as CI installs it)
     started = time.perf_counter()
-    data = theme.figure_to_svg(overview_figure)
+    data = svg.figure_to_svg(overview_figure)
     took = time.perf_counter() - started
     root = svg_root(data)
     texts = svg_texts(root)
     assert OVERVIEW_TITLE in texts
     assert {"Physical activity", "Control"} <= set(texts)  # the bars' axis labels
-    assert (root.get("width"), root.get("height")) == (str(theme.SVG_WIDTH), "460")
+    assert (root.get("width"), root.get("height")) == (str(svg.SVG_WIDTH), "460")
     assert b"fill: rgb(0, 114, 178)" in data and b"fill: rgb(230, 159, 0)" in data  # PA blue, control orange
     assert overview_figure.layout.width is None  # the figure shown on the page was not changed
-    assert took < theme.SVG_TIMEOUT_S
+    assert took < svg.SVG_TIMEOUT_S
 
 
 def test_a_figure_with_its_own_width_keeps_it(overview_figure, svg_chromium):
     figure = type(overview_figure)(overview_figure).update_layout(width=640, height=400)
-    root = svg_root(theme.figure_to_svg(figure))
+    root = svg_root(svg.figure_to_svg(figure))
     assert (root.get("width"), root.get("height")) == ("640", "400")
 
 
 def test_without_a_browser_the_svg_says_why_and_the_reason_is_given(monkeypatch, overview_figure):
-    monkeypatch.setenv(theme.BROWSER_ENV, "/nonexistent/chromium")
-    reason = theme.svg_unavailable_reason()
+    monkeypatch.setenv(svg.BROWSER_ENV, "/nonexistent/chromium")
+    reason = svg.svg_unavailable_reason()
     assert reason is not None and "/nonexistent/chromium" in reason
-    texts = " ".join(svg_texts(svg_root(theme.figure_to_svg(overview_figure))))
-    assert theme.SVG_FAILED in texts and theme.BROWSER_ENV in texts
+    texts = " ".join(svg_texts(svg_root(svg.figure_to_svg(overview_figure))))
+    assert svg.SVG_FAILED in texts and svg.BROWSER_ENV in texts
 
 
 def test_without_any_chromium_on_the_path_the_reason_says_how_to_install_it(monkeypatch):
-    monkeypatch.delenv(theme.BROWSER_ENV, raising=False)
+    monkeypatch.delenv(svg.BROWSER_ENV, raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert theme.svg_browser() is None
-    assert "apt-get install chromium" in theme.svg_unavailable_reason()
+    assert svg.svg_browser() is None
+    assert "apt-get install chromium" in svg.svg_unavailable_reason()
 
 
 def test_a_browser_that_fails_gives_an_svg_saying_so(monkeypatch, overview_figure):
-    monkeypatch.setenv(theme.BROWSER_ENV, "/bin/false")
-    assert theme.svg_unavailable_reason() is None  # it exists; it fails only when started
-    texts = " ".join(svg_texts(svg_root(theme.figure_to_svg(overview_figure))))
-    assert theme.SVG_FAILED in texts and "failed" in texts and "PNG" in texts
+    monkeypatch.setenv(svg.BROWSER_ENV, "/bin/false")
+    assert svg.svg_unavailable_reason() is None  # it exists; it fails only when started
+    texts = " ".join(svg_texts(svg_root(svg.figure_to_svg(overview_figure))))
+    assert svg.SVG_FAILED in texts and "failed" in texts and "PNG" in texts
 
 
 def test_a_browser_that_hangs_is_stopped_at_the_time_limit_and_killed(monkeypatch, tmp_path, overview_figure):
@@ -96,10 +96,10 @@ def test_a_browser_that_hangs_is_stopped_at_the_time_limit_and_killed(monkeypatc
     fake = tmp_path / "stuck-chromium"
     fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 120\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv(theme.BROWSER_ENV, str(fake))
-    monkeypatch.setattr(theme, "SVG_TIMEOUT_S", 3)
+    monkeypatch.setenv(svg.BROWSER_ENV, str(fake))
+    monkeypatch.setattr(svg, "SVG_TIMEOUT_S", 3)
     started = time.perf_counter()
-    texts = " ".join(svg_texts(svg_root(theme.figure_to_svg(overview_figure))))
+    texts = " ".join(svg_texts(svg_root(svg.figure_to_svg(overview_figure))))
     assert time.perf_counter() - started < 3 + 15
     assert "took longer than 3 seconds" in texts
     pid = int(pid_file.read_text())
@@ -115,7 +115,7 @@ def test_a_browser_that_hangs_is_stopped_at_the_time_limit_and_killed(monkeypatc
 
 
 def test_the_message_svg_is_valid_and_escapes_its_text():
-    root = svg_root(theme.message_svg("Title <&>", "a detail " * 30))
+    root = svg_root(svg.message_svg("Title <&>", "a detail " * 30))
     texts = svg_texts(root)
     assert texts[0] == "Title <&>" and len(texts) > 2  # the detail wrapped over several lines
 
@@ -163,7 +163,7 @@ def test_the_overview_svg_button_downloads_the_chart_above_it(monkeypatch, svg_c
 
 
 def test_without_a_browser_the_svg_buttons_are_greyed_out_and_say_why(monkeypatch):
-    monkeypatch.setenv(theme.BROWSER_ENV, "/nonexistent/chromium")
+    monkeypatch.setenv(svg.BROWSER_ENV, "/nonexistent/chromium")
     at = open_page("pages/recovery.py")
     buttons = svg_buttons(at)
     assert len(buttons) == len(chart_names(at)) >= 3

@@ -344,7 +344,7 @@ def test_a_chart_saved_as_svg_leaves_nothing_from_the_upload_on_disk_or_in_the_l
     """
     from choreographer.utils import TmpDirectory
 
-    from analysis.figures import theme
+    from analysis.figures import svg
 
     record_media_files(monkeypatch)
     marker = _marker()
@@ -370,8 +370,8 @@ def test_a_chart_saved_as_svg_leaves_nothing_from_the_upload_on_disk_or_in_the_l
     monkeypatch.setattr(TmpDirectory, "clean", read_then_clean)
     caplog.set_level(1)  # everything, below DEBUG too
     start = time.time() - 1
-    svg = build()
-    assert needle in svg and svg.startswith(b"<svg class=\"main-svg\"")  # the chart, with the upload's labels
+    drawn = build()
+    assert needle in drawn and drawn.startswith(b"<svg class=\"main-svg\"")  # the chart, with the upload's labels
     assert any(p.name == "index.html" for p in scanned)  # kaleido's page was read before its removal ...
     assert any(p.parent.name == "Default" for p in scanned)  # ... and Chromium's profile
     assert holding_marker == []
@@ -381,7 +381,7 @@ def test_a_chart_saved_as_svg_leaves_nothing_from_the_upload_on_disk_or_in_the_l
     assert marker not in caplog.text
     on_disk = [p for p in _files_changed_since(start, [ROOT, Path("/tmp"), Path.home()]) if needle in p.read_bytes()]
     assert on_disk == []
-    assert theme.svg_browser() is not None  # drawn by the real browser, not the fallback message
+    assert svg.svg_browser() is not None  # drawn by the real browser, not the fallback message
 
 
 def _contains(value: object, needle: str, depth: int = 0, seen: set[int] | None = None) -> bool:
