@@ -514,6 +514,11 @@ def find_identifiable_columns(frame: pd.DataFrame, row_numbers: Sequence[int] | 
 
 
 PARALLEL_MIN_ROWS: Final = 50_000  # below this, columns are checked one after another
+_NUMBER_COLUMNS: Final = {  # per level, the columns read as numbers
+    "episode": (*(f"{key}_{suffix}" for key in schema.EPISODE_MEASURES for suffix in ("first", "last")),
+                *COUNT_COLUMNS, "adsm_first", "adsm_last"),
+    "session": ("session_number", "phq9", "gad7", "wsas", *COUNT_COLUMNS, "adsm"),
+}
 
 
 def _in_threads(func: Callable[[str], Any], columns: Sequence[str], n_rows: int) -> dict[str, Any]:
@@ -789,7 +794,8 @@ def _check_episode(checker: _Checker) -> pd.DataFrame | None:
     if "participant_id" in frame:
         blank = checker.participant_blank()
         ids = checker.trimmed("participant_id")
-        if pc.count_distinct(ids, mode="only_valid").as_py() < int((~blank).sum()):
+        combined = ids.combine_chunks()  # one hash table over the whole column (faster than per chunk)
+        if len(pc.unique(combined)) - (1 if combined.null_count else 0) < int((~blank).sum()):
             _duplicate_problems(checker, ids, blank)
         typed["participant_id"] = _series(ids, index)
     groups = None
@@ -797,8 +803,6 @@ def _check_episode(checker: _Checker) -> pd.DataFrame | None:
         canonical = checker.groups()
         groups = _codes_array(canonical, _GROUPS)
         typed["group"] = _series(canonical, index)
-    numeric = [f"{key}_{suffix}" for key in schema.EPISODE_MEASURES for suffix in ("first", "last")]
-    _in_threads(checker.numbers, [c for c in (*numeric, *COUNT_COLUMNS, "adsm_first", "adsm_last") if c in frame], n)
     for key, measure in schema.EPISODE_MEASURES.items():
         for suffix, what in (("first", "at first assessment"), ("last", "at the last assessment")):
             column = f"{key}_{suffix}"
@@ -875,8 +879,6 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
     blank_id = np.ones(n, dtype=bool)
     codes = np.full(n, -1, dtype=np.int64)
     n_groups = 0
-    _in_threads(checker.numbers, [c for c in ("session_number", "phq9", "gad7", "wsas", *COUNT_COLUMNS, "adsm")
-                                  if c in frame], n)
     if "participant_id" in frame:
         blank_id = checker.participant_blank()
         ids = checker.trimmed("participant_id")
@@ -1054,15 +1056,23 @@ def validate(raw: RawTable) -> ValidationReport:
     frame = raw.frame
     column_order = {c: i for i, c in enumerate(frame.columns)}
     notes = list(raw.notes)
-    identifying = find_identifiable_columns(frame, raw.row_numbers)
-    hidden = {p.column for p in identifying if p.column}
-
     renames, rename_notes = _contract_names([str(c) for c in frame.columns])
     notes.extend(rename_notes)
     working = frame.rename(columns=renames) if renames else frame
     original = {new: old for old, new in renames.items()}
     level = detect_level(working.columns)
+    hidden: set[str] = set()  # filled from the identifiable-data scan, before any value is shown
     checker = _Checker(raw, working, original, hidden)
+    # The number columns are parsed while the identifiable-data scan runs (large files: side by side in
+    # worker threads; the parse is kept for the checks below).
+    numeric = [c for c in _NUMBER_COLUMNS[level or "episode"] if c in working]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
+        parsing = pool.submit(_in_threads, checker.numbers, numeric, len(frame)) if len(frame) >= PARALLEL_MIN_ROWS \
+            else None
+        identifying = find_identifiable_columns(frame, raw.row_numbers)
+        if parsing is not None:
+            parsing.result()
+    hidden.update(p.column for p in identifying if p.column)
     checker.problems.extend(identifying)
 
     for name in raw.duplicate_columns:
@@ -1086,7 +1096,8 @@ def validate(raw: RawTable) -> ValidationReport:
     else:
         episodes = _check_episode(checker)
     notes.extend(checker.notes)
-    for column, count in checker.marker_columns.items():
+    # in file column order (the number columns may have been parsed in worker threads, in any order)
+    for column, count in sorted(checker.marker_columns.items(), key=lambda item: column_order.get(item[0], len(column_order))):
         notes.append(f"{count} cell{'s' if count != 1 else ''} in '{column}' said NA, n/a or similar and "
                      f"{'were' if count != 1 else 'was'} read as blank.")
     problems = _sort_problems(checker.problems, column_order)
