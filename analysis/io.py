@@ -31,12 +31,15 @@ import csv
 import datetime as _dt
 import io as _stdio
 import math
+import os
 import re
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -624,6 +627,25 @@ def _read_xlsx(data: bytes, filename: str) -> RawTable:
 # --- Parquet -----------------------------------------------------------------------
 
 
+PARALLEL_MIN_ROWS: Final = 50_000  # below this, columns are handled one after another
+
+
+_Column = TypeVar("_Column")
+
+
+def _in_threads(func: Callable[[_Column], Any], columns: Sequence[_Column], n_rows: int) -> dict[_Column, Any]:
+    """``{column: func(column)}``, the columns spread over worker threads for large files.
+
+    pyarrow's compute kernels release the GIL, so two CPUs share the per-column work; each
+    column's result is the same either way.
+    """
+    workers = min(len(columns), os.cpu_count() or 1)
+    if workers < 2 or n_rows < PARALLEL_MIN_ROWS:
+        return {column: func(column) for column in columns}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="columns") as pool:
+        return dict(zip(columns, pool.map(func, columns), strict=True))
+
+
 def _read_parquet(data: bytes, filename: str) -> RawTable:
     import pyarrow.parquet as pq
 
@@ -636,15 +658,17 @@ def _read_parquet(data: bytes, filename: str) -> RawTable:
     index_columns = [c for c in metadata.get("index_columns", []) if isinstance(c, str)]
     if index_columns:
         table = table.drop_columns([c for c in index_columns if c in table.column_names])
-    columns: list[pa.ChunkedArray] = []
-    for position in range(table.num_columns):
-        column = table.column(position)
+    def as_text(position: int) -> pa.ChunkedArray:
         try:
-            columns.append(_parquet_column_text(column))
+            return _parquet_column_text(table.column(position))
         except (pa.ArrowException, ValueError) as exc:
             raise DataFileError(
                 f"Column {position + 1} of {name} holds nested values (lists or records), which cannot be read.",
                 "Flatten the data so each cell holds one value, or save it as CSV.") from exc
+
+    positions = list(range(table.num_columns))
+    converted = _in_threads(as_text, positions, table.num_rows)  # the first nested column raises, as before
+    columns = [converted[position] for position in positions]
     clean, name_notes, duplicates = _clean_names(table.column_names)
     row_numbers = np.arange(2, table.num_rows + 2, dtype=np.int64)
     return _table_to_raw(clean, columns, row_numbers, "parquet", name_notes, duplicate_columns=duplicates)

@@ -28,13 +28,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import difflib
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -45,6 +44,7 @@ from analysis import schema
 from analysis.io import (
     DataFileError,
     RawTable,
+    _in_threads,
     describe_rows,
     detect_level,
     read_path,
@@ -513,25 +513,11 @@ def find_identifiable_columns(frame: pd.DataFrame, row_numbers: Sequence[int] | 
     return problems
 
 
-PARALLEL_MIN_ROWS: Final = 50_000  # below this, columns are checked one after another
 _NUMBER_COLUMNS: Final = {  # per level, the columns read as numbers
     "episode": (*(f"{key}_{suffix}" for key in schema.EPISODE_MEASURES for suffix in ("first", "last")),
                 *COUNT_COLUMNS, "adsm_first", "adsm_last"),
     "session": ("session_number", "phq9", "gad7", "wsas", *COUNT_COLUMNS, "adsm"),
 }
-
-
-def _in_threads(func: Callable[[str], Any], columns: Sequence[str], n_rows: int) -> dict[str, Any]:
-    """``{column: func(column)}``, the columns spread over worker threads for large files.
-
-    pyarrow's compute kernels release the GIL, so two CPUs share the per-column work; each
-    column's result is the same either way.
-    """
-    workers = min(len(columns), os.cpu_count() or 1)
-    if workers < 2 or n_rows < PARALLEL_MIN_ROWS:
-        return {column: func(column) for column in columns}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate") as pool:
-        return dict(zip(columns, pool.map(func, columns), strict=True))
 
 
 def _hide_values(values: list[str | None]) -> list[str | None]:
@@ -1067,11 +1053,9 @@ def validate(raw: RawTable) -> ValidationReport:
     # worker threads; the parse is kept for the checks below).
     numeric = [c for c in _NUMBER_COLUMNS[level or "episode"] if c in working]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
-        parsing = pool.submit(_in_threads, checker.numbers, numeric, len(frame)) if len(frame) >= PARALLEL_MIN_ROWS \
-            else None
+        parsing = pool.submit(_in_threads, checker.numbers, numeric, len(frame))
         identifying = find_identifiable_columns(frame, raw.row_numbers)
-        if parsing is not None:
-            parsing.result()
+        parsing.result()
     hidden.update(p.column for p in identifying if p.column)
     checker.problems.extend(identifying)
 

@@ -514,3 +514,19 @@ def test_a_large_csv_numbers_its_rows_as_lines_of_the_file(ending, blank_at):
     assert bool(blank_notes) == (blank_at is not None)
     if blank_at is not None:
         assert str(blank_at + 2) in blank_notes[0]
+
+
+def test_parquet_columns_converted_in_threads_give_the_same_table(tmp_path, monkeypatch):
+    # Large Parquet files turn their columns into text in worker threads; the table must not change.
+    import analysis.io as module
+
+    frame = pd.DataFrame({"participant_id": [f"P{i}" for i in range(300)], "phq9_first": np.arange(300) % 28 * 1.0,
+                          "when": pd.to_datetime("2024-01-01") + pd.to_timedelta(np.arange(300), unit="D"),
+                          "flag": np.arange(300) % 2 == 0, "score": np.where(np.arange(300) % 7 == 0, np.nan, 1.5)})
+    path = tmp_path / "x.parquet"
+    frame.to_parquet(path)
+    serial = module.read_path(path)
+    monkeypatch.setattr(module, "PARALLEL_MIN_ROWS", 0)
+    threaded = module.read_path(path)
+    pd.testing.assert_frame_equal(threaded.frame, serial.frame)
+    assert threaded.frame["phq9_first"].iloc[27] == "27" and threaded.frame["flag"].iloc[0] == "TRUE"

@@ -638,24 +638,26 @@ def test_validate_never_fails_on_table_like_text(header: str, rows: list[list[st
 @pytest.mark.parametrize("name", ["several_errors.csv", "nhs_numbers.csv", "email.csv", "out_of_range.csv"])
 def test_columns_checked_in_threads_give_the_same_report(name: str, monkeypatch) -> None:
     # Large files check columns in worker threads; the problems and their order must not change.
+    from analysis import io as io_module
     from analysis import validate as module
 
     path = Path(__file__).parent / "data" / "bad" / name
     serial = module.load_path(path)
-    monkeypatch.setattr(module, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(io_module, "PARALLEL_MIN_ROWS", 0)
     threaded = module.load_path(path)
     assert threaded.problems == serial.problems and threaded.problems
     assert threaded.notes == serial.notes
 
 
 def test_missing_markers_are_noted_in_column_order_however_the_columns_are_parsed(monkeypatch) -> None:
+    from analysis import io as io_module
     from analysis import validate as module
 
     rows = [f"P{i},PA,{'NA' if i % 3 == 0 else 12},{'n/a' if i % 2 == 0 else 8},10,{'-' if i % 5 == 0 else 6}"
             for i in range(1, 41)] + [f"C{i},control,14,9,11,7" for i in range(1, 41)]
     data = ("participant_id,group,phq9_first,phq9_last,gad7_first,gad7_last\n" + "\n".join(rows) + "\n").encode()
     serial = module.validate(read_table(data, "x.csv"))
-    monkeypatch.setattr(module, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(io_module, "PARALLEL_MIN_ROWS", 0)
     for _ in range(5):
         threaded = module.validate(read_table(data, "x.csv"))
         assert threaded.notes == serial.notes
