@@ -317,10 +317,10 @@ def ancova(first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> Estimate:
         return Estimate.unavailable(name, METHODS["ancova"], reason, n)
     total = float(len(first))
     sum_pa_centred = float(centred[pa_mask].sum())
-    xtx = np.array([[total, n_pa, 0.0],
+    sum_centred = float(centred.sum())  # zero up to rounding
+    xtx = np.array([[total, n_pa, sum_centred],
                     [n_pa, n_pa, sum_pa_centred],
-                    [0.0, sum_pa_centred, ss_first]])
-    xtx[0, 2] = xtx[2, 0] = float(centred.sum())  # zero up to rounding
+                    [sum_centred, sum_pa_centred, ss_first]])
     xty = np.array([float(last.sum()), float(last[pa_mask].sum()), float(centred @ last)])
     inverse = np.linalg.inv(xtx)
     params = inverse @ xty
