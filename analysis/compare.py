@@ -25,6 +25,7 @@ from analysis.outcomes import (
     _category_positions,
     _text_values,
     finished_mask,
+    group_positions,
     participant_outcomes,
     rate_counts,
     wilson_rate,
@@ -515,15 +516,17 @@ def compare_counts(rate: str, count_pa: int, n_pa: int, count_control: int, n_co
     )
 
 
-def compare_rate(flags: pd.DataFrame, rate: str) -> RateComparison:
-    """Compare one of the four NHS Talking Therapies rates between the groups."""
-    counts = rate_counts(flags, rate)
+def compare_rate(flags: pd.DataFrame, rate: str, positions: np.ndarray | None = None) -> RateComparison:
+    """Compare one of the four NHS Talking Therapies rates between the groups (``positions``: see
+    :func:`~analysis.outcomes.rate_counts`)."""
+    counts = rate_counts(flags, rate, positions)
     (a, n1), (c, n2) = counts[GROUP_PA], counts[GROUP_CONTROL]
     return compare_counts(rate, a, n1, c, n2)
 
 
 def compare_rates(flags: pd.DataFrame) -> dict[str, RateComparison]:
-    return {rate: compare_rate(flags, rate) for rate in RATE_DEFINITIONS}
+    positions = group_positions(flags)
+    return {rate: compare_rate(flags, rate, positions) for rate in RATE_DEFINITIONS}
 
 
 # --- one measure, every analysis ----------------------------------------------

@@ -421,11 +421,12 @@ def _read_csv_fast(buf: bytes, body_start: int, header_line: int, names: list[st
     """pyarrow read; None when the file is irregular (the slow reader then takes over)."""
     clean, name_notes, duplicates = _clean_names(names)
     body = memoryview(buf)[body_start:]
+    exact = None  # (record lines, empty lines), numbered line by line
     if len(body) < 1 << 20:  # a small file: number its lines exactly first (no records: no pyarrow read)
-        record_lines, empty_lines = _record_lines(buf, body_start, header_line)
-        if len(record_lines) == 0:
-            return _table_to_raw(clean, [pa.array([], type=_TEXT) for _ in clean], record_lines, "csv",
-                                 notes + name_notes, skipped_blank=empty_lines, duplicate_columns=duplicates, **extra)
+        exact = _record_lines(buf, body_start, header_line)
+        if len(exact[0]) == 0:
+            return _table_to_raw(clean, [pa.array([], type=_TEXT) for _ in clean], exact[0], "csv",
+                                 notes + name_notes, skipped_blank=exact[1], duplicate_columns=duplicates, **extra)
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(body),
@@ -438,16 +439,18 @@ def _read_csv_fast(buf: bytes, body_start: int, header_line: int, names: list[st
         )
     except (pa.ArrowInvalid, pa.ArrowException, ValueError):
         return None
-    # pyarrow skips empty lines. When it read as many records as the text has lines, there were none,
+    # pyarrow skips empty lines. When it read as many records as a large text has lines, there were none,
     # and the records are numbered straight on from the header (one byte count); otherwise every line
     # end is located to number them exactly.
-    lines = buf.count(b"\n", body_start) + (0 if buf.endswith(b"\n") else 1)
-    if table.num_rows == lines:
-        record_lines, empty_lines = header_line + 1 + np.arange(lines, dtype=np.int64), []
-    else:
-        record_lines, empty_lines = _record_lines(buf, body_start, header_line)
-        if table.num_rows != len(record_lines):
-            return None
+    if exact is None:
+        lines = buf.count(b"\n", body_start) + (0 if buf.endswith(b"\n") else 1)
+        if table.num_rows == lines:
+            exact = header_line + 1 + np.arange(lines, dtype=np.int64), []
+        else:
+            exact = _record_lines(buf, body_start, header_line)
+    record_lines, empty_lines = exact
+    if table.num_rows != len(record_lines):
+        return None
     columns = [table.column(i) for i in range(table.num_columns)]
     return _table_to_raw(clean, columns, record_lines, "csv", notes + name_notes, skipped_blank=empty_lines,
                          duplicate_columns=duplicates, **extra)

@@ -262,11 +262,19 @@ def wilson_rate(count: int, denominator: int, group: str = "") -> Rate:
     return Rate(group, int(count), int(denominator), count / denominator, (float(lo), float(hi)))
 
 
-def rate_counts(flags: pd.DataFrame, rate: str) -> dict[str, tuple[int, int]]:
-    """(numerator, denominator) per group for one of :data:`RATE_DEFINITIONS`."""
+def group_positions(flags: pd.DataFrame) -> np.ndarray:
+    """Per row, the position of its group in :data:`GROUPS` (one pass over the column for both groups)."""
+    return _category_positions(flags["group"], list(GROUPS))
+
+
+def rate_counts(flags: pd.DataFrame, rate: str, positions: np.ndarray | None = None) -> dict[str, tuple[int, int]]:
+    """(numerator, denominator) per group for one of :data:`RATE_DEFINITIONS`.
+
+    ``positions``: :func:`group_positions` of ``flags``, when the caller counts several rates.
+    """
     definition = RATE_DEFINITIONS[rate]
     out: dict[str, tuple[int, int]] = {}
-    positions = _category_positions(flags["group"], list(GROUPS))  # one pass for both groups
+    positions = group_positions(flags) if positions is None else positions
     for position, group in enumerate(GROUPS):
         in_group = positions == position
         denominator = in_group & flags[definition.denominator_column].to_numpy(dtype=bool)
@@ -277,8 +285,10 @@ def rate_counts(flags: pd.DataFrame, rate: str) -> dict[str, tuple[int, int]]:
 
 def outcome_rates(flags: pd.DataFrame) -> dict[str, dict[str, Rate]]:
     """The four NHS Talking Therapies rates per group, each with its Wilson CI."""
+    positions = group_positions(flags)
     return {
-        rate: {group: wilson_rate(*counts, group=group) for group, counts in rate_counts(flags, rate).items()}
+        rate: {group: wilson_rate(*counts, group=group)
+               for group, counts in rate_counts(flags, rate, positions).items()}
         for rate in RATE_DEFINITIONS
     }
 

@@ -15,6 +15,13 @@ from tests.conftest import ROOT
 APP = str(ROOT / "app.py")
 
 
+def page_text(at: AppTest) -> str:
+    """What the page says in words: Markdown, captions and the info/success/warning boxes, escapes removed."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    parts += [i.value for i in at.info] + [s.value for s in at.success]
+    return "\n".join(parts).replace("\\", "")
+
+
 def assert_clean(at: AppTest) -> None:
     """No exception and no error box on the page."""
     assert not at.exception, [e.value for e in at.exception]

@@ -478,8 +478,8 @@ def test_reduce_matches_a_reference_on_random_sessions() -> None:
 @given(st.lists(st.sampled_from(["a,1", "b,2", "", "\r", " ,", "c,3\r"]), min_size=0, max_size=12),
        st.sampled_from(["\n", "\r\n"]), st.booleans())
 def test_record_line_numbers_match_a_line_by_line_count(lines, ending, trailing):
-    # The reader numbers records without scanning every line end when a file has no empty lines;
-    # whichever way it takes, each record's line number and the empty lines must be the true ones.
+    # The exact line-by-line numbering (used for small files and whenever a large one skipped a line):
+    # each record's line number and the empty lines must be the true ones.
     from analysis.io import _record_lines
 
     header = "id,x" + ending

@@ -13,7 +13,7 @@ from analysis.outcomes import with_derived_columns
 from analysis.schema import GROUP_CONTROL, GROUP_PA
 from analysis.summary import analyse
 from analysis.survey import SOURCE_TITLES, load_recommendations
-from tests.apptest_support import assert_clean, open_page
+from tests.apptest_support import assert_clean, open_page, page_text
 from tests.conftest import SAMPLE_SESSIONS
 
 PAGE = "pages/recovery.py"
@@ -30,13 +30,8 @@ def _open(**state) -> AppTest:
     return open_page(PAGE, state)
 
 
-_assert_clean = assert_clean
 
 
-def _text(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
-    parts += [i.value for i in at.info] + [s.value for s in at.success]
-    return "\n".join(parts).replace("\\", "")
 
 
 def _charts(at: AppTest) -> dict[str, dict]:
@@ -58,7 +53,7 @@ def page() -> AppTest:
 
 
 def test_recovery_figures_appear_as_text(page, expected):
-    text = _text(page)
+    text = page_text(page)
     assert "63%" in text and "36%" in text
     assert expected.recovery_verdict() in text
     assert "Recovery 63% vs 36%" in text  # the grouped chart's takeaway
@@ -103,7 +98,7 @@ def test_outcome_categories_and_completeness(page, expected):
 
 def test_survey_recommendation_callout_uses_the_data_file(page):
     recommendations = load_recommendations().set_index("recommendation_id")
-    text = _text(page)
+    text = page_text(page)
     short = recommendations.loc["R1-S1"]
     assert short["solution_text"] in text
     assert recommendations.loc["R1-L2", "solution_text"] in text
@@ -115,17 +110,17 @@ def test_survey_recommendation_callout_uses_the_data_file(page):
 def test_switching_the_scatter_to_gad7(expected):
     at = _open()
     at.radio(key="recovery_scatter_measure").set_value("gad7").run()
-    _assert_clean(at)
+    assert_clean(at)
     charts = _charts(at)
     assert "GAD-7: first against last score" in charts and "PHQ-9: first against last score" not in charts
     gad7 = charts["GAD-7: first against last score"]
     assert 8 in [s["x0"] for s in gad7["layout"]["shapes"] if s["yref"] == "y domain"]  # GAD-7 cut-off
-    assert "On GAD-7 alone" in _text(at)
+    assert "On GAD-7 alone" in page_text(at)
 
 
 def test_a_filter_that_empties_the_control_group_shows_a_message():
     at = _open(f_ethnicity=["Asian or Asian British"])  # physical activity participants only, on the sample
-    text = _text(at)
+    text = page_text(at)
     assert "cannot be compared: no one in the control group finished treatment" in text
     table = _table(at, "Figure", "Physical activity (Wilson 95% CI)")
     assert table.set_index("Figure").loc["Control (Wilson 95% CI)", "Recovery"].startswith("not available")
@@ -142,7 +137,7 @@ def test_safe_mode_hides_the_scatter_and_pools_small_categories():
     assert all(c == "fewer than 5" or int(c.replace(",", "")) % 5 == 0 for c in cells)
     categories = charts["Outcome of every finisher (share of finishers)"]
     assert categories["data"][-1]["name"] == "Smaller categories (pooled, hidden)"
-    text = _text(at)
+    text = page_text(at)
     assert "individual participants are not drawn" in text.lower()
     rates = _table(at, "Figure", "Physical activity (Wilson 95% CI)").set_index("Figure")
     # 0 of 19 deteriorated in the PA group: hidden, and so is every comparison resting on it

@@ -12,7 +12,7 @@ from analysis import formatting as fmt
 from analysis.outcomes import with_derived_columns
 from analysis.schema import GROUP_CONTROL, GROUP_PA
 from analysis.summary import analyse
-from tests.apptest_support import assert_clean, open_page
+from tests.apptest_support import assert_clean, open_page, page_text
 from tests.conftest import SAMPLE_SESSIONS
 
 PAGE = "pages/symptom_change.py"
@@ -36,13 +36,8 @@ def _open(**state) -> AppTest:
     return open_page(PAGE, state)
 
 
-_assert_clean = assert_clean
 
 
-def _text(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
-    parts += [i.value for i in at.info] + [s.value for s in at.success]
-    return "\n".join(parts).replace("\\", "")
 
 
 def _charts(at: AppTest) -> list[dict]:
@@ -59,7 +54,7 @@ def page() -> AppTest:
 
 
 def test_page_renders_the_phq9_comparison(page, expected):
-    text = _text(page)
+    text = page_text(page)
     assert "Measure shown: PHQ-9" in text
     assert expected.measure_verdict("phq9") in text
     phq9 = expected.measures["phq9"]
@@ -93,17 +88,17 @@ def test_mcid_proportions_and_line(page, expected):
 
 def test_session_trajectory_uses_every_finisher_at_session_1(page, expected):
     n_pa = expected.measures["phq9"].descriptives[GROUP_PA].n
-    assert f"at session 1 (n = {n_pa})" in _text(page)
+    assert f"at session 1 (n = {n_pa})" in page_text(page)
     trajectory = _charts(page)[3]
     assert any(trace["name"].endswith("participants") for trace in trajectory["data"])
 
 
 def test_switching_the_measure_to_gad7_changes_the_numbers(expected):
     at = _open()
-    phq9_text = _text(at)
+    phq9_text = page_text(at)
     at.sidebar.selectbox(key="measure").set_value("gad7").run()
-    _assert_clean(at)
-    text = _text(at)
+    assert_clean(at)
+    text = page_text(at)
     assert "Measure shown: GAD-7" in text
     assert expected.measure_verdict("gad7") in text
     assert expected.measure_verdict("phq9") not in text and expected.measure_verdict("phq9") in phq9_text
@@ -114,7 +109,7 @@ def test_switching_the_measure_to_gad7_changes_the_numbers(expected):
 
 def test_a_small_adsm_group_says_not_available_why(expected):
     at = _open(measure="SPIN")  # 1 physical activity participant with SPIN, no control
-    text = _text(at)
+    text = page_text(at)
     assert "Measure shown: SPIN" in text
     assert "SPIN change cannot be compared between the groups" in text
     assert "Needs at least 2 participants" in text
@@ -125,7 +120,7 @@ def test_a_small_adsm_group_says_not_available_why(expected):
 
 def test_a_filter_that_empties_the_control_group_shows_a_message():
     at = _open(f_ethnicity=["Asian or Asian British"])  # physical activity participants only, on the sample
-    text = _text(at)
+    text = page_text(at)
     assert "Filter active" in text
     assert "cannot be compared between the groups" in text
     assert "control 0" in text
@@ -141,7 +136,7 @@ def test_filters_reach_the_session_trajectories(episodes, expected):
     n_pa = int((male & finished & (episodes["group"] == GROUP_PA).to_numpy()).sum())
     n_control = int((male & finished & (episodes["group"] == GROUP_CONTROL).to_numpy()).sum())
     assert n_pa != expected.measures["phq9"].descriptives[GROUP_PA].n  # the filter changes the number
-    text = _text(at)
+    text = page_text(at)
     assert "in the physical activity group the mean went from" in text
     assert f"at session 1 (n = {n_pa})" in text
     if n_control >= 3:
@@ -157,7 +152,7 @@ def test_safe_mode_hides_participant_level_charts():
     assert all(trace["type"] == "scatter" and len(trace["y"]) == 1 for trace in change["data"])
     trajectory = specs[titles.index("PHQ-9 session by session")]
     assert not any(trace["name"].endswith("participants") for trace in trajectory["data"])
-    text = _text(at)
+    text = page_text(at)
     assert "individual participants are not drawn" in text.lower()
     assert "Safe mode is on" in text
     assert at.dataframe[0].value["n"].tolist() == ["20", "20"]  # 19 each, rounded to the nearest 5
@@ -175,7 +170,7 @@ def episode_upload():
 
 def test_episode_level_data_explains_why_there_are_no_session_trajectories(episode_upload):
     at = _open(upload_dataset=episode_upload, data_source="upload")
-    assert "Session-by-session scores need a session-level file" in _text(at)
+    assert "Session-by-session scores need a session-level file" in page_text(at)
     assert "PHQ-9 session by session" not in _titles(at)
     assert "PHQ-9: mean first and last score" in _titles(at)
 
@@ -187,6 +182,6 @@ def test_figures_are_memoised_per_session_and_forgotten_with_the_upload(episode_
     at.session_state["upload_dataset"] = None  # as state.forget_upload leaves it
     at.session_state["data_source"] = "sample"
     at.run()
-    _assert_clean(at)
+    assert_clean(at)
     assert not any(str(key[0]).startswith("upload-") for key in at.session_state["_page_memo"])
-    assert "bundled synthetic sample" in _text(at)
+    assert "bundled synthetic sample" in page_text(at)
