@@ -280,6 +280,15 @@ def hedges_g(pa_change: np.ndarray, control_change: np.ndarray) -> Estimate:
                                                                           "pooled_sd": pooled})
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ aᵢbᵢ in this thread (``einsum``, not BLAS).
+
+    Speed only: OpenBLAS runs a long dot product on every core and its threads then spin, taking the
+    CPUs the other measures' worker threads need (about 0.7 s of CPU for eight measures at 10⁶ rows).
+    """
+    return float(np.einsum("i,i->", a, b))
+
+
 def ancova(first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> Estimate:
     """ANCOVA: OLS ``last ~ pa + first`` with classical SEs; the ``pa`` coefficient.
 
@@ -307,7 +316,7 @@ def ancova(first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> Estimate:
                                     f"{n[GROUP_CONTROL]}).", n)
     mean_first = float(first.mean())
     centred = first - mean_first
-    ss_first = float(centred @ centred)
+    ss_first = _dot(centred, centred)
     # The covariate must vary within the groups, or it is collinear with the group (rank < 3).
     pa_mask = is_pa == 1
     within = ss_first - n_pa * float(centred[pa_mask].mean()) ** 2 - n[GROUP_CONTROL] * float(
@@ -322,12 +331,12 @@ def ancova(first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> Estimate:
     xtx = np.array([[total, n_pa, sum_centred],
                     [n_pa, n_pa, sum_pa_centred],
                     [sum_centred, sum_pa_centred, ss_first]])
-    xty = np.array([float(last.sum()), float(last[pa_mask].sum()), float(centred @ last)])
+    xty = np.array([float(last.sum()), float(last[pa_mask].sum()), _dot(centred, last)])
     inverse = np.linalg.inv(xtx)
     params = inverse @ xty
     residual = last - params[0] - params[1] * is_pa - params[2] * centred
     df = total - 3
-    sigma2 = float(residual @ residual) / df
+    sigma2 = _dot(residual, residual) / df
     se = math.sqrt(sigma2 * inverse[1, 1])
     if not np.isfinite(se) or se == 0:
         return Estimate.unavailable(name, METHODS["ancova"], "Too few participants to estimate the model.", n)
