@@ -1008,6 +1008,6 @@ def reduce_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     ordered = ["participant_id", "group", "phq9_first", "phq9_last", "gad7_first", "gad7_last",
                "treatment_sessions", "adsm_measure", "adsm_first", "adsm_last", "wsas_first", "wsas_last"]
     columns = [c for c in ordered if c in out] + [c for c in out if c not in ordered]
-    result = pd.DataFrame({c: out[c] for c in columns}, columns=columns)
+    result = pd.DataFrame({c: out[c] for c in columns}, columns=columns, copy=False)
     result.index = pd.Index(frame.index[first_rows], name=frame.index.name)
     return result

@@ -564,6 +564,7 @@ class _Checker:
         self._trimmed: dict[str, pa.ChunkedArray] = {}
         self._numbers: dict[str, _Numbers] = {}
         self.marker_columns: dict[str, int] = {}
+        self._row_index: pd.Index | None = None
 
     # -- access
     def text(self, column: str) -> pa.ChunkedArray:
@@ -655,27 +656,26 @@ class _Checker:
                    "blank_id")
         return blank
 
-    def groups(self) -> pa.ChunkedArray:
+    def coded(self, column: str, normalise: Callable[[str], str | None], categories: Sequence[str]) -> _Coded:
+        """A category column read through its distinct values (see :func:`_code_column`)."""
+        return _code_column(self.text(column), normalise, categories)
+
+    def groups(self) -> _Coded:
         """Canonical groups; problems for blank and unknown labels."""
-        trimmed = self.trimmed("group")
-        canonical = _map_unique(trimmed, schema.normalise_group)
-        blank = self.blank("group")
-        unknown = ~blank & _np(pc.is_null(canonical), True)
-        self.cells(blank, "group", "group must not be blank",
+        coded = self.coded("group", schema.normalise_group, _GROUPS)
+        self.cells(coded.blank, "group", "group must not be blank",
                    "Fill in the group: physical_activity (or PA) or control.", "group_blank")
-        self.cells(unknown, "group", _GROUP_RULE,
+        self.cells(coded.unknown, "group", _GROUP_RULE,
                    "Change the label to physical_activity or control, or match your labels to the two groups "
                    "when you upload the file.", "group_unknown")
-        return canonical
+        return coded
 
-    def adsm_codes(self) -> pa.ChunkedArray:
-        trimmed = self.trimmed("adsm_measure")
-        canonical = _map_unique(trimmed, schema.normalise_adsm)
-        unknown = ~self.blank("adsm_measure") & _np(pc.is_null(canonical), True)
-        self.cells(unknown, "adsm_measure", f"adsm_measure must be one of {_ADSM_CODES_TEXT}",
+    def adsm_codes(self) -> _Coded:
+        coded = self.coded("adsm_measure", schema.normalise_adsm, _ADSM_CODES)
+        self.cells(coded.unknown, "adsm_measure", f"adsm_measure must be one of {_ADSM_CODES_TEXT}",
                    "Use the measure's short name (e.g. PCL-5 for the PTSD checklist), or leave it empty "
                    "if no anxiety-disorder-specific measure was used.", "adsm_unknown")
-        return canonical
+        return coded
 
     def check_adsm_scores(self, column: str, codes: np.ndarray) -> None:
         """ADSM score range by the measure in ``codes`` (position in schema.ADSMS per row, -1 for none)."""
@@ -701,7 +701,7 @@ class _Checker:
                        "out_of_range")
 
     def check_one_group(self, groups: np.ndarray) -> None:
-        present = np.unique(groups[groups >= 0])
+        present = np.flatnonzero(np.bincount(groups[groups >= 0], minlength=len(_GROUPS)))
         if len(present) == 1:
             group = _GROUPS[int(present[0])]
             only = schema.GROUP_LABELS[group].lower()
@@ -717,17 +717,47 @@ class _Checker:
         return pd.Series(self.frame[column].array, index=self._index(), copy=False)
 
     def _index(self) -> pd.Index:
-        return pd.Index(self.rows, name="file_row")
+        """The file's row numbers as the typed frames' index (made once, shared by every column)."""
+        if self._row_index is None:
+            self._row_index = pd.Index(self.rows, name="file_row")
+        return self._row_index
 
 
 _GROUPS = tuple(schema.GROUPS)
 _ADSM_CODES = tuple(schema.ADSMS)
 
 
-def _codes_array(canonical: pa.ChunkedArray, categories: Sequence[str]) -> np.ndarray:
-    """Position of each canonical value in ``categories`` (int64, -1 for missing)."""
-    positions = pc.index_in(canonical, value_set=pa.array(list(categories), type=_TEXT))
-    return np.asarray(pc.fill_null(positions, -1).to_numpy(), dtype=np.int64)
+@dataclass
+class _Coded:
+    """A category column (group, adsm_measure) read through its distinct values."""
+
+    codes: np.ndarray  # int64 position in the categories; -1 for blank or not recognised
+    blank: np.ndarray  # missing or only spaces
+    unknown: np.ndarray  # not blank and not recognised
+    canonical: pa.ChunkedArray  # the canonical label per row (null for blank or not recognised)
+
+
+def _code_column(text: pa.ChunkedArray, normalise: Callable[[str], str | None],
+                 categories: Sequence[str]) -> _Coded:
+    """Trim, normalise and look up each *distinct* value once, then spread the answers to the rows.
+
+    ``normalise`` maps a trimmed label to its canonical form (None: not recognised). Speed only: one
+    dictionary-encoding pass over the column instead of separate passes to trim, test for blanks,
+    normalise and find each row's position; the masks and labels are the same.
+    """
+    encoded = pc.dictionary_encode(text.combine_chunks())
+    dictionary = pc.utf8_trim_whitespace(encoded.dictionary)
+    size = len(dictionary)
+    # one entry per distinct value, then one for a missing cell
+    blank_of = np.append(_np(pc.equal(pc.binary_length(dictionary), 0)), True)
+    canonical_of = [None if value is None else normalise(value) for value in dictionary.to_pylist()] + [None]
+    code_of = np.array([categories.index(c) if c in categories else -1 for c in canonical_of], dtype=np.int64)
+    unknown_of = ~blank_of & np.array([c is None for c in canonical_of])
+    entry = np.asarray(pc.fill_null(encoded.indices, size).to_numpy(zero_copy_only=False), dtype=np.int64)
+    labels = pa.DictionaryArray.from_arrays(pa.array(entry.astype(np.int32)),
+                                            pa.array(canonical_of, type=_TEXT)).cast(_TEXT)
+    return _Coded(codes=code_of[entry], blank=blank_of[entry], unknown=unknown_of[entry],
+                  canonical=pa.chunked_array([labels]))
 
 
 # --- column names ---------------------------------------------------------------------
@@ -786,9 +816,9 @@ def _check_episode(checker: _Checker) -> pd.DataFrame | None:
         typed["participant_id"] = _series(ids, index)
     groups = None
     if "group" in frame:
-        canonical = checker.groups()
-        groups = _codes_array(canonical, _GROUPS)
-        typed["group"] = _series(canonical, index)
+        coded = checker.groups()
+        groups = coded.codes
+        typed["group"] = _series(coded.canonical, index)
     for key, measure in schema.EPISODE_MEASURES.items():
         for suffix, what in (("first", "at first assessment"), ("last", "at the last assessment")):
             column = f"{key}_{suffix}"
@@ -802,9 +832,9 @@ def _check_episode(checker: _Checker) -> pd.DataFrame | None:
             typed[column] = pd.Series(checker.numbers(column).values, index=index, copy=False)
     codes = np.full(n, -1, dtype=np.int64)
     if "adsm_measure" in frame:
-        canonical = checker.adsm_codes()
-        codes = _codes_array(canonical, _ADSM_CODES)
-        typed["adsm_measure"] = _series(canonical, index)
+        coded = checker.adsm_codes()
+        codes = coded.codes
+        typed["adsm_measure"] = _series(coded.canonical, index)
     for column in ("adsm_first", "adsm_last"):
         if column in frame:
             checker.check_adsm_scores(column, codes)
@@ -816,7 +846,8 @@ def _check_episode(checker: _Checker) -> pd.DataFrame | None:
     for column in frame.columns:
         if column not in typed:
             typed[column] = checker.text_column(column)
-    return pd.DataFrame({c: typed[c] for c in frame.columns}, index=index)
+    # copy=False: the typed columns are new arrays, kept as they are rather than copied into one block
+    return pd.DataFrame({c: typed[c] for c in frame.columns}, index=index, copy=False)
 
 
 def _duplicate_problems(checker: _Checker, ids: pa.ChunkedArray, blank: np.ndarray) -> None:
@@ -889,10 +920,10 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
 
     groups = None
     if "group" in frame:
-        canonical = checker.groups()
-        groups = _codes_array(canonical, _GROUPS)
+        coded = checker.groups()
+        groups = coded.codes
         consistent("group", groups, _GROUPS, "group")
-        typed["group"] = _series(canonical, index)
+        typed["group"] = _series(coded.canonical, index)
 
     key = None
     if "session_number" in frame:
@@ -943,12 +974,12 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
             typed[column] = pd.Series(checker.numbers(column).values, index=index, copy=False)
     adsm_codes = np.full(n, -1, dtype=np.int64)
     if "adsm_measure" in frame:
-        canonical = checker.adsm_codes()
-        row_codes = _codes_array(canonical, _ADSM_CODES)
+        coded = checker.adsm_codes()
+        row_codes = coded.codes
         consistent("adsm_measure", row_codes, [schema.ADSMS[c].label for c in _ADSM_CODES], "adsm_measure")
         first = _first_per_participant(codes, row_codes, row_codes >= 0, n_groups)
         adsm_codes = np.where(codes >= 0, first[np.where(codes >= 0, codes, 0)], row_codes) if n_groups else row_codes
-        typed["adsm_measure"] = _series(canonical, index)
+        typed["adsm_measure"] = _series(coded.canonical, index)
     if "adsm" in frame:
         checker.check_adsm_scores("adsm", adsm_codes)
         typed["adsm"] = pd.Series(checker.numbers("adsm").values, index=index, copy=False)
@@ -975,7 +1006,7 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
     for column in frame.columns:
         if column not in typed:
             typed[column] = checker.text_column(column)
-    sessions = pd.DataFrame({c: typed[c] for c in frame.columns}, index=index)
+    sessions = pd.DataFrame({c: typed[c] for c in frame.columns}, index=index, copy=False)
     episodes = reduce_sessions(sessions)
     participants = len(episodes)
     checker.notes.append(f"{n} session rows from {participants} participant{'s' if participants != 1 else ''} "
