@@ -891,19 +891,59 @@ def session_sort_key(codes: np.ndarray, keys: Sequence[np.ndarray]) -> np.ndarra
 
 def _session_keys(frame: pd.DataFrame) -> list[np.ndarray]:
     """Ordering keys as float64 arrays: session_number, then session_date (seconds)."""
+    number = (pd.to_numeric(frame["session_number"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+              if "session_number" in frame else None)
+    dates = pd.to_datetime(frame["session_date"], errors="coerce") if "session_date" in frame else None
+    return session_keys(number, None if dates is None else dates.to_numpy())
+
+
+def session_keys(number: np.ndarray | None, dates: np.ndarray | None) -> list[np.ndarray]:
+    """The ordering keys from typed columns: session_number, then session_date in seconds (NaN: missing)."""
     keys: list[np.ndarray] = []
-    if "session_number" in frame:
-        keys.append(pd.to_numeric(frame["session_number"], errors="coerce")
-                    .to_numpy(dtype=np.float64, na_value=np.nan))
-    if "session_date" in frame:
-        dates = pd.to_datetime(frame["session_date"], errors="coerce")
-        seconds = dates.to_numpy(dtype="datetime64[s]").astype(np.int64).astype(np.float64)
-        seconds[dates.isna().to_numpy()] = np.nan
+    if number is not None:
+        keys.append(np.asarray(number, dtype=np.float64))
+    if dates is not None:
+        dates = np.asarray(dates, dtype="datetime64[s]")
+        seconds = dates.astype(np.int64).astype(np.float64)
+        seconds[np.isnat(dates)] = np.nan
         keys.append(seconds)
     return keys
 
 
-def reduce_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SessionOrder:
+    """Session rows in session order: by participant, then each key (NaN last), ties in file order.
+
+    ``order``: positions of the rows that have a participant (code ≥ 0), sorted. ``session``: per
+    sorted row, what identifies its session (one combined int64 key, or each key), so that equal
+    values mean the same participant and the same session.
+    """
+
+    order: np.ndarray
+    session: list[np.ndarray]
+
+    @classmethod
+    def of(cls, codes: np.ndarray, keys: Sequence[np.ndarray]) -> SessionOrder:
+        codes = np.asarray(codes, dtype=np.int64)
+        present = codes >= 0
+        combined = session_sort_key(np.where(present, codes, 0), keys)
+        if combined is not None:
+            order = np.argsort(combined, kind="stable")
+        else:
+            order = np.lexsort([*reversed(keys), codes])
+        order = order[present[order]]
+        session = [combined[order]] if combined is not None else [np.asarray(k)[order] for k in keys]
+        return cls(order=order, session=session)
+
+
+def participant_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each row's participant as a code numbered by first appearance (-1: blank), and the ids in that order."""
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), uniques
+
+
+def reduce_sessions(sessions: pd.DataFrame, participants: tuple[np.ndarray, pd.Index] | None = None,
+                    order: SessionOrder | None = None) -> pd.DataFrame:
     """Reduce a typed session-level table to one row per participant.
 
     Rules (``shared/design/outcomes-and-statistics.md``): sessions are ordered
@@ -920,6 +960,9 @@ def reduce_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     ----------
     sessions : the typed, validated session frame (scores float64, session_number
         float64 and/or session_date datetime64, text otherwise).
+    participants, order : :func:`participant_codes` of ``participant_id`` and the
+        :class:`SessionOrder` of those codes and :func:`session_keys`, when the caller
+        has them already (validation does); worked out here when None. Speed only.
 
     Returns
     -------
@@ -939,25 +982,19 @@ def reduce_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
     [15.0, 12.0, 9.0, nan, 3.0]
     """
     frame = sessions
-    codes, uniques = pd.factorize(frame["participant_id"], use_na_sentinel=True)
-    codes = np.asarray(codes, dtype=np.int64)
+    codes, uniques = participant_codes(frame["participant_id"]) if participants is None else participants
     n_groups = len(uniques)
     present = codes >= 0
-    # first row (in input order) of each participant: factorize numbers codes by first appearance
+    # first row (in input order) of each participant: codes are numbered by first appearance
     running_max = np.maximum.accumulate(np.where(present, codes, -1)) if len(codes) else codes
     is_new = present & (codes > np.concatenate(([-1], running_max[:-1])))
     first_rows = np.flatnonzero(is_new)
 
-    keys = _session_keys(frame)
-    combined = session_sort_key(np.where(present, codes, 0), keys)
-    if combined is not None:
-        order = np.argsort(combined, kind="stable")
-    else:
-        order = np.lexsort([*reversed(keys), codes])
-    order = order[present[order]]
+    if order is None:
+        order = SessionOrder.of(codes, _session_keys(frame))
+    sorted_keys = order.session
+    order = order.order
     sorted_codes = codes[order]
-    # what identifies a session: the combined key, or the individual keys
-    sorted_keys = [combined[order]] if combined is not None else [k[order] for k in keys]
 
     every_row: list[np.ndarray] = []  # first positions when nothing is missing, computed once
 

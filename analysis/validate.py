@@ -44,13 +44,14 @@ from analysis import schema
 from analysis.io import (
     DataFileError,
     RawTable,
+    SessionOrder,
     _in_threads,
     describe_rows,
     detect_level,
     read_path,
     read_table,
     reduce_sessions,
-    session_sort_key,
+    session_keys,
 )
 
 __all__ = [
@@ -896,13 +897,15 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
     blank_id = np.ones(n, dtype=bool)
     codes = np.full(n, -1, dtype=np.int64)
     n_groups = 0
+    participants = None
     if "participant_id" in frame:
         blank_id = checker.participant_blank()
         ids = checker.trimmed("participant_id")
         typed["participant_id"] = _series(ids, index)
-        encoded = pc.dictionary_encode(ids.combine_chunks())
+        encoded = pc.dictionary_encode(ids.combine_chunks())  # numbered by first appearance, as pd.factorize
         codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=np.int64)
         codes = np.where(blank_id, -1, codes)
+        participants = (codes, _series(encoded.dictionary).array)
         n_groups = len(encoded.dictionary)
 
     def consistent(column: str, canonical: np.ndarray, categories: Sequence[str], label: str) -> None:
@@ -925,7 +928,6 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
         consistent("group", groups, _GROUPS, "group")
         typed["group"] = _series(coded.canonical, index)
 
-    key = None
     if "session_number" in frame:
         parsed = checker.numbers("session_number")
         rule = "session_number must be a whole number of 0 or more"
@@ -939,30 +941,24 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
                       "Fill in the session number, or delete the session_number column so sessions are ordered "
                       "by session_date.", "session_blank")
         typed["session_number"] = pd.Series(values, index=index, copy=False)
-        key = values
     if "session_date" in frame:
         dates, blank, bad = _parse_dates(checker.trimmed("session_date"))
         checker.cells(bad, "session_date", "session_date must be a date such as 2024-03-31 or 31/03/2024",
                       "Write the date as YYYY-MM-DD (or DD/MM/YYYY) and check it exists.", "date_invalid")
-        if key is None:
+        if "session_number" not in frame:
             checker.cells(blank, "session_date", "session_date must not be blank",
                           "Fill in the date of the session (sessions are ordered by it).", "session_blank")
         typed["session_date"] = pd.Series(dates.to_numpy(), index=index, copy=False)
-        if key is None:
-            key = dates.to_numpy().astype("datetime64[us]").astype(np.int64).astype(np.float64)
-            key[dates.isna().to_numpy()] = np.nan
-    if key is not None and n_groups:
-        usable = np.flatnonzero((codes >= 0) & ~np.isnan(key))
-        combined = session_sort_key(codes[usable], [key[usable]])
-        if combined is not None:
-            dup_usable = pd.Series(combined).duplicated(keep=False).to_numpy()
-        else:
-            dup_usable = pd.DataFrame({"p": codes[usable], "k": key[usable]}).duplicated(keep=False).to_numpy()
-        dup = np.zeros(n, dtype=bool)
-        dup[usable[dup_usable]] = True
+    # One sort of the rows into session order finds repeated sessions (neighbours in that order) and is
+    # reused to reduce the sessions to episodes.
+    keys = session_keys(typed["session_number"].to_numpy() if "session_number" in typed else None,
+                        typed["session_date"].to_numpy() if "session_date" in typed else None)
+    order = SessionOrder.of(codes, keys) if keys and n_groups else None
+    if order is not None:
+        dup = _repeated_sessions(codes, keys[0], order.order)
         if dup.any():
             key_name = "session_number" if "session_number" in frame else "session_date"
-            _session_duplicates(checker, dup, codes, key, key_name)
+            _session_duplicates(checker, dup, codes, keys[0], key_name)
 
     for measure_key, measure in (("phq9", schema.PHQ9), ("gad7", schema.GAD7), ("wsas", schema.WSAS)):
         if measure_key in frame:
@@ -1007,11 +1003,27 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
         if column not in typed:
             typed[column] = checker.text_column(column)
     sessions = pd.DataFrame({c: typed[c] for c in frame.columns}, index=index, copy=False)
-    episodes = reduce_sessions(sessions)
-    participants = len(episodes)
-    checker.notes.append(f"{n} session rows from {participants} participant{'s' if participants != 1 else ''} "
+    episodes = reduce_sessions(sessions, participants, order)
+    count = len(episodes)
+    checker.notes.append(f"{n} session rows from {count} participant{'s' if count != 1 else ''} "
                          "were combined into one row per participant (first and last available scores).")
     return sessions, episodes
+
+
+def _repeated_sessions(codes: np.ndarray, key: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Row mask: the participant has another row with the same ``key`` (rows without a key never count).
+
+    ``order`` sorts the rows by participant and then ``key`` (:class:`~analysis.io.SessionOrder`), so the
+    rows of one session are neighbours.
+    """
+    sorted_codes, sorted_key = codes[order], key[order]
+    same = (sorted_codes[1:] == sorted_codes[:-1]) & (sorted_key[1:] == sorted_key[:-1])  # NaN never equal
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    dup = np.zeros(len(codes), dtype=bool)
+    dup[order[repeated]] = True
+    return dup
 
 
 def _session_duplicates(checker: _Checker, dup: np.ndarray, codes: np.ndarray, key: np.ndarray,

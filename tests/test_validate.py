@@ -427,6 +427,41 @@ def test_session_dates() -> None:
     assert (row["phq9_first"], row["phq9_last"]) == (10.0, 8.0)
 
 
+def test_repeated_session_dates_are_found_whatever_the_file_order() -> None:
+    report = check("participant_id,group,session_date,phq9,gad7\n"
+                   "A,pa,2024-01-08,10,9\n"      # 2: A's 8 January, three times
+                   "B,control,2024-01-08,9,9\n"  # 3: the same date for another participant is fine
+                   "A,pa,2024-01-01,11,9\n"      # 4
+                   "A,pa,08/01/2024,9,8\n"       # 5: 8 January again, written the UK way
+                   "A,pa,2024-01-08,8,8\n")      # 6
+    assert summary(report) == [(2, "session_date", "duplicate_session"), (5, "session_date", "duplicate_session"),
+                               (6, "session_date", "duplicate_session")]
+    assert report.problems[0].rule.endswith("the same session_date on rows 2, 5–6")
+
+
+def test_reduction_in_validation_matches_reduce_sessions_on_its_own() -> None:
+    """Validation hands its participant codes and session order to the reduction (speed only): the
+    episodes must be exactly what :func:`reduce_sessions` makes of the typed sessions by itself."""
+    from analysis.io import reduce_sessions
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for person in range(60):
+        group = "pa" if person % 2 else "control"
+        days = rng.choice(90, size=rng.integers(1, 7), replace=False)
+        for number, day in enumerate(sorted(days), start=1):
+            phq9 = "" if number > 1 and rng.random() < 0.2 else str(rng.integers(0, 28))
+            gad7 = "" if number > 1 and rng.random() < 0.2 else str(rng.integers(0, 22))
+            date = (dt.date(2024, 1, 1) + dt.timedelta(days=int(day))).isoformat()
+            rows.append(f"P{person:03d},{group},{number},{date},{phq9},{gad7},{rng.choice(['18-25', '26-35', ''])}")
+    rng.shuffle(rows)  # file order is not session order
+    report = check("participant_id,group,session_number,session_date,phq9,gad7,age_band\n" + "\n".join(rows) + "\n")
+    assert report.usable, report.problems[:3]
+    alone = reduce_sessions(report.sessions)
+    pd.testing.assert_frame_equal(report.episodes, alone)
+    assert len(alone) == 60 and alone["treatment_sessions"].sum() == len(rows)
+
+
 def test_session_adsm_uses_the_participants_measure() -> None:
     report = check("participant_id,group,session_number,phq9,gad7,adsm_measure,adsm\n"
                    "A,pa,1,10,9,PDSS,20\nA,pa,2,8,7,,30\nB,control,1,5,5,,4\nB,control,2,5,5,SPIN,4\n")
