@@ -22,9 +22,8 @@ from scipy.stats.contingency import relative_risk as scipy_relative_risk
 
 from analysis.outcomes import (
     RATE_DEFINITIONS,
-    _category_positions,
+    MeasureRows,
     _text_values,
-    finished_mask,
     group_positions,
     participant_outcomes,
     rate_counts,
@@ -103,26 +102,6 @@ def _score_columns(episodes: pd.DataFrame, measure: str) -> tuple[np.ndarray, np
     first_col, last_col = ("adsm_first", "adsm_last") if measure in ADSMS else (f"{measure}_first", f"{measure}_last")
     return (episodes[first_col].to_numpy(dtype="float64", na_value=np.nan),
             episodes[last_col].to_numpy(dtype="float64", na_value=np.nan))
-
-
-@dataclass(frozen=True)
-class MeasureRows:
-    """Row facts every measure of one data set shares, worked out once (one pass over each column).
-
-    ``finished`` per row (:func:`analysis.outcomes.finished_mask`), ``is_pa`` per row, ``adsm`` the
-    position of the row's ``adsm_measure`` in ``schema.ADSMS`` (-1: none or absent).
-    """
-
-    finished: np.ndarray
-    is_pa: np.ndarray
-    adsm: np.ndarray
-
-    @classmethod
-    def of(cls, episodes: pd.DataFrame) -> MeasureRows:
-        adsm = (_category_positions(episodes["adsm_measure"], list(ADSMS)) if "adsm_measure" in episodes.columns
-                else np.full(len(episodes), -1, dtype=np.int64))
-        return cls(finished=finished_mask(episodes),
-                   is_pa=_category_positions(episodes["group"], [GROUP_PA]) == 0, adsm=adsm)
 
 
 def _measure_rows(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | MeasureRows) -> np.ndarray:
@@ -533,8 +512,10 @@ def compare_rate(flags: pd.DataFrame, rate: str, positions: np.ndarray | None = 
     return compare_counts(rate, a, n1, c, n2)
 
 
-def compare_rates(flags: pd.DataFrame) -> dict[str, RateComparison]:
-    positions = group_positions(flags)
+def compare_rates(flags: pd.DataFrame, positions: np.ndarray | None = None) -> dict[str, RateComparison]:
+    """The four rates compared (``positions``: :func:`~analysis.outcomes.group_positions` of ``flags``,
+    or :attr:`~analysis.outcomes.MeasureRows.group`, when the caller has them)."""
+    positions = group_positions(flags) if positions is None else positions
     return {rate: compare_rate(flags, rate, positions) for rate in RATE_DEFINITIONS}
 
 

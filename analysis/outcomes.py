@@ -29,6 +29,7 @@ from analysis.schema import (
     ADSMS,
     FINISHED_MIN_SESSIONS,
     GAD7,
+    GROUP_PA,
     GROUPS,
     PAIRED_COMPLETENESS_STANDARD,
     PHQ9,
@@ -147,7 +148,32 @@ def finished_mask(episodes: pd.DataFrame) -> np.ndarray:
     return episodes["treatment_sessions"].to_numpy(dtype="float64", na_value=np.nan) >= FINISHED_MIN_SESSIONS
 
 
-def participant_outcomes(episodes: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True)
+class MeasureRows:
+    """Row facts the outcome rules and every measure of one data set share, worked out once.
+
+    ``finished`` per row (:func:`finished_mask`); ``group`` the position of the row's group in
+    :data:`GROUPS` (-1: none); ``adsm`` the position of its ``adsm_measure`` in ``schema.ADSMS``
+    (-1: none, or no such column). One pass over each text column.
+    """
+
+    finished: np.ndarray
+    group: np.ndarray
+    adsm: np.ndarray
+
+    @property
+    def is_pa(self) -> np.ndarray:
+        return self.group == GROUPS.index(GROUP_PA)
+
+    @classmethod
+    def of(cls, episodes: pd.DataFrame) -> MeasureRows:
+        adsm = (_category_positions(episodes["adsm_measure"], list(ADSMS)) if "adsm_measure" in episodes.columns
+                else np.full(len(episodes), -1, dtype=np.int64))
+        return cls(finished=finished_mask(episodes), group=_category_positions(episodes["group"], list(GROUPS)),
+                   adsm=adsm)
+
+
+def participant_outcomes(episodes: pd.DataFrame, rows: MeasureRows | None = None) -> pd.DataFrame:
     """Outcome flags for every participant (one row per input row, same index).
 
     Parameters
@@ -170,10 +196,13 @@ def participant_outcomes(episodes: pd.DataFrame) -> pd.DataFrame:
     caseness, both last scores below cut-off; reliable improvement = paired, a fall ≥ RC on
     either measure and a rise ≥ RC on neither; reliable deterioration the mirror image;
     reliable recovery = recovered and reliably improved.
+
+    ``rows``: the data set's :class:`MeasureRows`, when the caller has them (worked out here when None).
     """
     n = len(episodes)
     index = episodes.index
-    finished = finished_mask(episodes)
+    rows = MeasureRows.of(episodes) if rows is None else rows
+    finished = rows.finished
 
     phq_first = _rounded(episodes["phq9_first"])
     phq_last = _rounded(episodes["phq9_last"])
@@ -185,18 +214,17 @@ def participant_outcomes(episodes: pd.DataFrame) -> pd.DataFrame:
     anx_labels = [GAD7.key, *ADSMS]
 
     if "adsm_measure" in episodes.columns and "adsm_first" in episodes.columns and "adsm_last" in episodes.columns:
-        positions = _category_positions(episodes["adsm_measure"], list(ADSMS))
         adsm_first = _rounded(episodes["adsm_first"])
         adsm_last = _rounded(episodes["adsm_last"])
-        both = ~np.isnan(adsm_first) & ~np.isnan(adsm_last)
-        for position, measure in enumerate(ADSMS.values(), start=1):
-            use = (positions == position - 1) & both
-            if use.any():
-                anx_first[use] = adsm_first[use]
-                anx_last[use] = adsm_last[use]
-                anx_cut[use] = measure.caseness
-                anx_rc[use] = measure.reliable_change
-                anx_measure[use] = position
+        # the ADSM replaces GAD-7 where it is named and both its scores are present
+        use = (rows.adsm >= 0) & ~np.isnan(adsm_first) & ~np.isnan(adsm_last)
+        if use.any():
+            position = rows.adsm[use]
+            anx_first[use] = adsm_first[use]
+            anx_last[use] = adsm_last[use]
+            anx_cut[use] = np.array([m.caseness for m in ADSMS.values()], dtype=float)[position]
+            anx_rc[use] = np.array([m.reliable_change for m in ADSMS.values()], dtype=float)[position]
+            anx_measure[use] = position + 1
 
     phq_cut, phq_rc = float(PHQ9.caseness), float(PHQ9.reliable_change)
     paired = finished & ~np.isnan(phq_first) & ~np.isnan(phq_last) & ~np.isnan(anx_first) & ~np.isnan(anx_last)
@@ -294,27 +322,33 @@ def outcome_rates(flags: pd.DataFrame) -> dict[str, dict[str, Rate]]:
     }
 
 
-def finisher_counts(flags: pd.DataFrame) -> pd.DataFrame:
-    """Participants, finishers and excluded non-finishers per group."""
+def finisher_counts(flags: pd.DataFrame, positions: np.ndarray | None = None) -> pd.DataFrame:
+    """Participants, finishers and excluded non-finishers per group (``positions``: see :func:`rate_counts`)."""
+    positions = group_positions(flags) if positions is None else positions
+    finished = flags["finished"].to_numpy(dtype=bool)
+    at_caseness = flags["at_caseness"].to_numpy(dtype=bool)
     rows = []
-    for group in GROUPS:
-        in_group = flags["group"] == group
+    for position, group in enumerate(GROUPS):
+        in_group = positions == position
         total = int(in_group.sum())
-        finished = int((in_group & flags["finished"]).sum())
-        rows.append({"group": group, "participants": total, "finishers": finished,
-                     "not_finished": total - finished,
-                     "at_caseness": int((in_group & flags["at_caseness"]).sum())})
+        finishers = int((in_group & finished).sum())
+        rows.append({"group": group, "participants": total, "finishers": finishers,
+                     "not_finished": total - finishers,
+                     "at_caseness": int((in_group & at_caseness).sum())})
     return pd.DataFrame(rows).set_index("group")
 
 
-def paired_completeness(flags: pd.DataFrame) -> pd.DataFrame:
+def paired_completeness(flags: pd.DataFrame, positions: np.ndarray | None = None) -> pd.DataFrame:
     """Share of finishers with paired PHQ-9 and anxiety scores, per group and overall,
-    against the 90% standard (NHS Talking Therapies Manual, section 6)."""
+    against the 90% standard (NHS Talking Therapies Manual, section 6). ``positions``: see :func:`rate_counts`."""
+    positions = group_positions(flags) if positions is None else positions
+    finished = flags["finished"].to_numpy(dtype=bool)
+    paired_rows = flags["paired"].to_numpy(dtype=bool)
     rows = []
-    for label, mask in [*((g, flags["group"] == g) for g in GROUPS), ("all", pd.Series(True, index=flags.index))]:
-        finishers = mask & flags["finished"]
+    for label, mask in [*((g, positions == p) for p, g in enumerate(GROUPS)), ("all", np.ones(len(flags), bool))]:
+        finishers = mask & finished
         n = int(finishers.sum())
-        paired = int((finishers & flags["paired"]).sum())
+        paired = int((finishers & paired_rows).sum())
         share = paired / n if n else None
         rows.append({"group": label, "finishers": n, "paired": paired, "completeness": share,
                      "meets_standard": (share is not None and share >= PAIRED_COMPLETENESS_STANDARD)})

@@ -194,8 +194,8 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
     rows = MeasureRows.of(episodes)
 
     def outcomes_and_rates() -> tuple[pd.DataFrame, dict[str, RateComparison]]:
-        flags = participant_outcomes(episodes)
-        return flags, compare_rates(flags)
+        flags = participant_outcomes(episodes, rows)
+        return flags, compare_rates(flags, rows.group)
 
     workers = min(len(keys) + 1, os.cpu_count() or 1, MAX_MEASURE_THREADS)
     if workers < 2 or len(episodes) < PARALLEL_MIN_ROWS:
@@ -209,8 +209,8 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
             compared = {key: future.result() for key, future in futures.items()}
     return Analysis(
         flags=flags,
-        finishers=finisher_counts(flags),
-        completeness=paired_completeness(flags),
+        finishers=finisher_counts(flags, rows.group),
+        completeness=paired_completeness(flags, rows.group),
         rates=rates,
         measures=compared,
         source=source, level=level, notes=tuple(notes),
@@ -223,7 +223,7 @@ def compare_measures(episodes: pd.DataFrame, keys: tuple[str, ...]) -> dict[str,
     Large data sets run the measures in worker threads (NumPy, pyarrow and scipy's sorting release
     the GIL, so two CPUs share the work); each measure's arithmetic is the same either way, so the
     results are identical. Small ones run in this thread: starting threads would cost more than it saves.
-    The row facts the measures share (:class:`~analysis.compare.MeasureRows`) are worked out once.
+    The row facts the measures share (:class:`~analysis.outcomes.MeasureRows`) are worked out once.
     """
     rows = MeasureRows.of(episodes)
     workers = min(len(keys), os.cpu_count() or 1, MAX_MEASURE_THREADS)

@@ -195,6 +195,34 @@ def test_outcome_categories_partition_finishers(sample_episodes):
         assert list(sub["category"]) == list(OUTCOME_CATEGORIES)
 
 
+def test_each_adsm_brings_its_own_cutoff_and_reliable_change():
+    from analysis.outcomes import MeasureRows
+    from analysis.schema import ADSMS
+
+    codes = [*ADSMS, None, "SPIN"]
+    episodes = pd.DataFrame({
+        "participant_id": [f"p{i}" for i in range(len(codes))],
+        "group": ["physical_activity", "control"] * 4,  # six ADSMs, none, and SPIN again: eight rows
+        "phq9_first": 12.0, "phq9_last": 8.0, "gad7_first": 9.0, "gad7_last": 7.0, "treatment_sessions": 4.0,
+        "adsm_measure": pd.array(codes, dtype="str"),
+        "adsm_first": [20.0] * (len(codes) - 1) + [np.nan],  # the last SPIN row lacks its first score
+        "adsm_last": 10.0,
+    })
+    flags = participant_outcomes(episodes)
+    for i, code in enumerate(codes):
+        measure = ADSMS[code] if code is not None and i < len(codes) - 1 else GAD7
+        assert flags["anxiety_measure"].iloc[i] == (code if measure is not GAD7 else "gad7")
+        assert flags["anxiety_cutoff"].iloc[i] == measure.caseness
+        assert flags["anxiety_rc"].iloc[i] == measure.reliable_change
+        assert flags["anxiety_first"].iloc[i] == (20.0 if measure is not GAD7 else 9.0)
+    # the shared row facts give the same flags and counts as working them out afresh
+    rows = MeasureRows.of(episodes)
+    pd.testing.assert_frame_equal(participant_outcomes(episodes, rows), flags)
+    pd.testing.assert_frame_equal(finisher_counts(flags, rows.group), finisher_counts(flags))
+    pd.testing.assert_frame_equal(paired_completeness(flags, rows.group), paired_completeness(flags))
+    assert finisher_counts(flags).loc["physical_activity", "participants"] == 4
+
+
 def test_paired_completeness_against_standard():
     episodes = pd.DataFrame({"participant_id": list("abcdefghij"), "group": ["control"] * 10,
                              "phq9_first": [12.0] * 10, "phq9_last": [5.0] * 9 + [np.nan],
