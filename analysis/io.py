@@ -129,6 +129,7 @@ class RawTable:
     ragged_rows: dict[int, int] = field(default_factory=dict)
     duplicate_columns: list[str] = field(default_factory=list)
     filename: str | None = None
+    numbers: dict[str, tuple[pd.api.extensions.ExtensionArray, np.ndarray]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -661,9 +662,10 @@ def _read_parquet(data: bytes, filename: str) -> RawTable:
     index_columns = [c for c in metadata.get("index_columns", []) if isinstance(c, str)]
     if index_columns:
         table = table.drop_columns([c for c in index_columns if c in table.column_names])
-    def as_text(position: int) -> pa.ChunkedArray:
+    def as_text(position: int) -> tuple[pa.ChunkedArray, np.ndarray | None]:
+        column = table.column(position)
         try:
-            return _parquet_column_text(table.column(position))
+            return _parquet_column_text(column), _parquet_numbers(column)
         except (pa.ArrowException, ValueError) as exc:
             raise DataFileError(
                 f"Column {position + 1} of {name} holds nested values (lists or records), which cannot be read.",
@@ -671,10 +673,29 @@ def _read_parquet(data: bytes, filename: str) -> RawTable:
 
     positions = list(range(table.num_columns))
     converted = _in_threads(as_text, positions, table.num_rows)  # the first nested column raises, as before
-    columns = [converted[position] for position in positions]
+    columns = [converted[position][0] for position in positions]
     clean, name_notes, duplicates = _clean_names(table.column_names)
     row_numbers = np.arange(2, table.num_rows + 2, dtype=np.int64)
-    return _table_to_raw(clean, columns, row_numbers, "parquet", name_notes, duplicate_columns=duplicates)
+    raw = _table_to_raw(clean, columns, row_numbers, "parquet", name_notes, duplicate_columns=duplicates)
+    if len(raw.frame) == table.num_rows:  # no blank rows were dropped: the values line up with the rows
+        for position, column in enumerate(clean):
+            values = converted[position][1]
+            if values is not None:
+                raw.numbers[column] = (raw.frame[column].array, values)
+    return raw
+
+
+def _parquet_numbers(column: pa.ChunkedArray) -> np.ndarray | None:
+    """A numeric column's values as float64 (NaN for missing), or None: not numbers, or not all finite.
+
+    Exactly what parsing the column's text (:func:`_parquet_column_text`) would give: Arrow writes each
+    number in the shortest form that reads back as the same double.
+    """
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return None
+    values = np.asarray(column.cast(pa.float64()).to_numpy(), dtype=np.float64)  # null -> NaN
+    return values if not np.isinf(values).any() else None
 
 
 # Below this size a whole float64 and the same int64 are written as the same text by Arrow

@@ -582,6 +582,11 @@ class _Checker:
 
     def numbers(self, column: str) -> _Numbers:
         if column not in self._numbers:
+            stored = self.raw.numbers.get(self.name(column))
+            if stored is not None and stored[0] is self.frame[column].array:  # the reader holds these as numbers
+                values = stored[1]
+                self._numbers[column] = _Numbers(values, np.isnan(values), np.zeros(len(values), dtype=bool), 0)
+                return self._numbers[column]
             parsed = _parse_numbers(self.trimmed(column) if column in self._trimmed else self.text(column))
             if parsed.markers:
                 self.marker_columns[self.name(column)] = parsed.markers

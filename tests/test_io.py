@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import zipfile
@@ -530,3 +531,53 @@ def test_parquet_columns_converted_in_threads_give_the_same_table(tmp_path, monk
     threaded = module.read_path(path)
     pd.testing.assert_frame_equal(threaded.frame, serial.frame)
     assert threaded.frame["phq9_first"].iloc[27] == "27" and threaded.frame["flag"].iloc[0] == "TRUE"
+
+
+def test_parquet_numbers_are_the_values_their_text_parses_to() -> None:
+    """A Parquet file's number columns reach validation as numbers (no parse of their text): the
+    values must be exactly what the text parses to, and anything unusual is left to the text."""
+    from analysis.validate import _arrow_text as text_of
+    from analysis.validate import _parse_numbers, validate
+
+    rng = np.random.default_rng(3)
+    n = 400
+    frame = pd.DataFrame({
+        "participant_id": [f"P{i}" for i in range(n)],
+        "group": np.where(np.arange(n) % 2 == 0, "physical_activity", "control"),
+        "phq9_first": rng.integers(0, 28, n).astype(float),
+        "phq9_last": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 28, n).astype(float)),
+        "gad7_first": rng.integers(0, 22, n),  # int64
+        "gad7_last": rng.integers(0, 22, n).astype(np.int32),
+        "adsm_measure": np.where(np.arange(n) % 3 == 0, "MI", None),
+        "adsm_first": np.where(np.arange(n) % 3 == 0, np.round(rng.uniform(1, 5, n), 2), np.nan),  # decimals
+        "adsm_last": np.where(np.arange(n) % 3 == 0, rng.uniform(1, 5, n), np.nan),  # full-precision doubles
+        "treatment_sessions": pd.Series(rng.integers(0, 12, n)).astype("category"),  # dictionary-encoded
+        "wsas_first": np.full(n, np.inf),  # not finite: left to the text, which validation refuses
+    })
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    raw = read_table(buffer.getvalue(), "x.parquet")
+    assert set(raw.numbers) == {"phq9_first", "phq9_last", "gad7_first", "gad7_last", "adsm_first", "adsm_last",
+                                "treatment_sessions"}
+    for column, (array, values) in raw.numbers.items():
+        assert array is raw.frame[column].array
+        parsed = _parse_numbers(text_of(raw.frame[column]))
+        np.testing.assert_array_equal(values, parsed.values, err_msg=column)
+        np.testing.assert_array_equal(np.isnan(values), parsed.blank, err_msg=column)
+        assert not parsed.bad.any()
+    with_numbers = validate(raw)
+    without = validate(dataclasses.replace(raw, numbers={}))
+    assert [(p.row, p.column, p.code) for p in with_numbers.problems] == \
+        [(p.row, p.column, p.code) for p in without.problems]
+    assert {p.column for p in with_numbers.problems} == {"wsas_first"}
+    fixed = validate(read_table(_parquet_bytes(frame.drop(columns="wsas_first")), "x.parquet"))
+    again = validate(dataclasses.replace(read_table(_parquet_bytes(frame.drop(columns="wsas_first")), "x.parquet"),
+                                         numbers={}))
+    assert fixed.usable
+    pd.testing.assert_frame_equal(fixed.episodes, again.episodes)
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return buffer.getvalue()
