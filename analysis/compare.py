@@ -298,15 +298,15 @@ def ancova(first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> Estimate:
     ss_first = _dot(centred, centred)
     # The covariate must vary within the groups, or it is collinear with the group (rank < 3).
     pa_mask = is_pa == 1
-    within = ss_first - n_pa * float(centred[pa_mask].mean()) ** 2 - n[GROUP_CONTROL] * float(
-        centred[~pa_mask].mean()) ** 2
+    sum_pa_centred = float(centred[pa_mask].sum())
+    sum_centred = float(centred.sum())  # zero up to rounding
+    within = (ss_first - sum_pa_centred ** 2 / n_pa
+              - (sum_centred - sum_pa_centred) ** 2 / n[GROUP_CONTROL])  # within-group sum of squares
     if ss_first == 0 or within <= 1e-10 * ss_first:
         reason = ("Every first score is the same, so the adjustment is undefined." if ss_first == 0 else
                   "The first score is the same within each group, so the adjustment is undefined.")
         return Estimate.unavailable(name, METHODS["ancova"], reason, n)
     total = float(len(first))
-    sum_pa_centred = float(centred[pa_mask].sum())
-    sum_centred = float(centred.sum())  # zero up to rounding
     xtx = np.array([[total, n_pa, sum_centred],
                     [n_pa, n_pa, sum_pa_centred],
                     [sum_centred, sum_pa_centred, ss_first]])

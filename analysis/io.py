@@ -256,7 +256,7 @@ def _table_to_raw(
 
 def _as_chunks(column: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
     if isinstance(column, pa.ChunkedArray):
-        chunks = [chunk.cast(_TEXT) for chunk in column.chunks]
+        chunks = column.chunks if column.type == _TEXT else [chunk.cast(_TEXT) for chunk in column.chunks]
         return chunks or [pa.array([], type=_TEXT)]
     return [column.cast(_TEXT)]
 
