@@ -419,20 +419,27 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
 
 def _read_csv_fast(buf: bytes, body_start: int, header_line: int, names: list[str], delimiter: str,
                    notes: list[str], extra: dict) -> RawTable | None:
-    """pyarrow read; None when the file is irregular (the slow reader then takes over)."""
+    """pyarrow read; None when the file is irregular (the slow reader then takes over).
+
+    pyarrow reads an empty line as a row of blanks (``ignore_empty_lines=False``), so every line of
+    the file is one record and the records are numbered straight on from the header; the blank ones
+    are dropped with a note, like any blank row. Only a quoted value can hold a line break and so
+    span lines: when the file has a quote, the records are checked against the lines first.
+    """
     clean, name_notes, duplicates = _clean_names(names)
     body = memoryview(buf)[body_start:]
-    exact = None  # (record lines, empty lines), numbered line by line
+    lines = None
     if len(body) < 1 << 20:  # a small file: number its lines exactly first (no records: no pyarrow read)
-        exact = _record_lines(buf, body_start, header_line)
-        if len(exact[0]) == 0:
-            return _table_to_raw(clean, [pa.array([], type=_TEXT) for _ in clean], exact[0], "csv",
-                                 notes + name_notes, skipped_blank=exact[1], duplicate_columns=duplicates, **extra)
+        records, empty = _record_lines(buf, body_start, header_line)
+        if len(records) == 0:
+            return _table_to_raw(clean, [pa.array([], type=_TEXT) for _ in clean], records, "csv",
+                                 notes + name_notes, skipped_blank=empty, duplicate_columns=duplicates, **extra)
+        lines = len(records) + len(empty)
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(body),
             read_options=pa_csv.ReadOptions(column_names=clean, block_size=1 << 22),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: _TEXT for name in clean},
                 null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
@@ -440,21 +447,14 @@ def _read_csv_fast(buf: bytes, body_start: int, header_line: int, names: list[st
         )
     except (pa.ArrowInvalid, pa.ArrowException, ValueError):
         return None
-    # pyarrow skips empty lines. When it read as many records as a large text has lines, there were none,
-    # and the records are numbered straight on from the header (one byte count); otherwise every line
-    # end is located to number them exactly.
-    if exact is None:
+    if lines is None and buf.find(b'"', body_start) >= 0:
         lines = buf.count(b"\n", body_start) + (0 if buf.endswith(b"\n") else 1)
-        if table.num_rows == lines:
-            exact = header_line + 1 + np.arange(lines, dtype=np.int64), []
-        else:
-            exact = _record_lines(buf, body_start, header_line)
-    record_lines, empty_lines = exact
-    if table.num_rows != len(record_lines):
+    if lines is not None and table.num_rows != lines:
         return None
     columns = [table.column(i) for i in range(table.num_columns)]
-    return _table_to_raw(clean, columns, record_lines, "csv", notes + name_notes, skipped_blank=empty_lines,
-                         duplicate_columns=duplicates, **extra)
+    row_numbers = header_line + 1 + np.arange(table.num_rows, dtype=np.int64)
+    return _table_to_raw(clean, columns, row_numbers, "csv", notes + name_notes, duplicate_columns=duplicates,
+                         **extra)
 
 
 def _record_lines(buf: bytes, body_start: int, header_line: int) -> tuple[np.ndarray, list[int]]:

@@ -479,7 +479,7 @@ def test_reduce_matches_a_reference_on_random_sessions() -> None:
 @given(st.lists(st.sampled_from(["a,1", "b,2", "", "\r", " ,", "c,3\r"]), min_size=0, max_size=12),
        st.sampled_from(["\n", "\r\n"]), st.booleans())
 def test_record_line_numbers_match_a_line_by_line_count(lines, ending, trailing):
-    # The exact line-by-line numbering (used for small files and whenever a large one skipped a line):
+    # The exact line-by-line numbering (used for small files):
     # each record's line number and the empty lines must be the true ones.
     from analysis.io import _record_lines
 
@@ -499,8 +499,8 @@ def test_record_line_numbers_match_a_line_by_line_count(lines, ending, trailing)
 @pytest.mark.parametrize("ending", ["\n", "\r\n"])
 @pytest.mark.parametrize("blank_at", [None, 5, 30_000])
 def test_a_large_csv_numbers_its_rows_as_lines_of_the_file(ending, blank_at):
-    # Files over 1 MB are read first and numbered by one byte count when pyarrow's records match the
-    # lines; a blank line anywhere must still shift every later row number (and be noted as ignored).
+    # Files over 1 MB are read first and their records numbered as the lines of the file (pyarrow reads an
+    # empty line as a blank row); a blank line anywhere must still shift every later row number (and be noted).
     lines = [f"P{i:06d},physical_activity,{i % 28},{i % 20},1{'x' * 20}" for i in range(40_000)]
     if blank_at is not None:
         lines.insert(blank_at, "")
@@ -581,3 +581,28 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
     return buffer.getvalue()
+
+
+_FILLER = [f"z{i:07d},{i:07d}" for i in range(65_000)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["a,1", "b,2", "", "\r", ",", " ,", '"c\nd",3', '"e,f",4', "g,5\r"]),
+                min_size=0, max_size=12),
+       st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans())
+def test_fast_and_line_by_line_readers_agree(lines, ending, trailing, large):
+    # pyarrow's read numbers its records as lines of the file (an empty line reads as a blank row); the
+    # line-by-line reader is the reference for cells, row numbers and the notes on blank rows.
+    from analysis.io import _read_csv_slow
+
+    filler = _FILLER if large else []  # over 1 MB: the large-file path
+    body = ending.join([*lines, *filler]) + (ending if trailing and (lines or filler) else "")
+    data = ("id,x" + ending + body).encode()
+    assert (len(data) > 1 << 20) == large
+    fast = read_table(data, "x.csv")
+    if data.count(b"\r") != data.count(b"\r\n"):  # a lone CR ends a line, as the reader has it
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    reference = _read_csv_slow(data, ",", [], {}, "x.csv")
+    assert fast.row_numbers.tolist() == reference.row_numbers.tolist()
+    pd.testing.assert_frame_equal(fast.frame, reference.frame)
+    assert [n for n in fast.notes if "blank" in n] == [n for n in reference.notes if "blank" in n]
