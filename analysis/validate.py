@@ -434,15 +434,27 @@ def _looks_like_dob(trimmed: pa.ChunkedArray) -> np.ndarray | None:
     return old
 
 
+def _mostly_repeats(arr: pa.ChunkedArray) -> bool:
+    """Whether at most half of a sample of the values are distinct. Two samples: values spread over the
+    column, and 20 blocks of 100 neighbouring rows (a session file repeats each id on neighbouring rows)."""
+    n = len(arr)
+    spread = arr.take(pa.array(_sample_positions(n)))
+    if len(pc.unique(spread)) <= 0.5 * len(spread):
+        return True
+    starts = _sample_positions(max(n - 100, 1), 20)
+    blocks = np.unique(np.minimum(starts[:, None] + np.arange(100), n - 1).ravel())
+    return len(pc.unique(arr.take(pa.array(blocks)))) <= 0.5 * len(blocks)
+
+
 def _scan_column(series: pd.Series, check_dates: bool) -> dict[str, np.ndarray]:
     """Kind -> row mask of identifying values in one column."""
     arr = _arrow_text(series)  # untrimmed: the patterns allow surrounding spaces
     n = len(arr)
     if n == 0 or pc.max(pc.binary_length(arr)).as_py() in (None, 0, 1, 2, 3, 4):
         return {}
-    # Few distinct values (e.g. a group or age-band column): scan the distinct values only.
-    sample = arr.take(pa.array(_sample_positions(n)))
-    if n > 5000 and len(pc.unique(sample)) <= 200:
+    # Values that repeat (a group or age-band column, a session file's ids and dates): scan the distinct
+    # values only (the same answer per value, fewer values to match).
+    if n > 5000 and _mostly_repeats(arr):
         uniques = pc.unique(arr)
         unique_masks = _kind_masks(pa.chunked_array([uniques]), spaced_postcodes_only=False)
         masks = {}

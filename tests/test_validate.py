@@ -519,6 +519,26 @@ def test_identifiable_values_in_a_free_text_column_and_row_list() -> None:
     assert "someone" not in problem.rule
 
 
+def test_repeated_values_scanned_once_each_find_the_same_rows() -> None:
+    # Large columns whose values repeat (a session file's ids on neighbouring rows, its dates) are
+    # scanned one distinct value at a time: the rows found must be exactly those of a row-by-row scan.
+    from analysis.validate import _arrow_text, _kind_masks, _scan_column
+
+    ids = [f"P{i // 6:05d}" for i in range(9000)]
+    ids[600:606] = ["someone@example.com"] * 6  # one participant's six rows
+    dates = [(dt.date(2024, 1, 1) + dt.timedelta(days=i % 700)).isoformat() for i in range(9000)]
+    dates[4321] = "943 476 5919"  # a valid NHS number
+    frame = pd.DataFrame({"participant_id": ids, "session_date": dates})
+    for column, kind in (("participant_id", "email"), ("session_date", "nhs")):
+        found = _scan_column(frame[column], check_dates=False)
+        direct = _kind_masks(_arrow_text(frame[column]), spaced_postcodes_only=False)
+        assert list(found) == list(direct) == [kind]
+        np.testing.assert_array_equal(found[kind], direct[kind])
+    problems = {p.column: p for p in find_identifiable_columns(frame)}
+    assert "(rows 602–607)" in problems["participant_id"].rule
+    assert "(rows 4323)" in problems["session_date"].rule
+
+
 def test_recent_dates_are_not_dates_of_birth() -> None:
     today = dt.date.today()
     recent = [(today - dt.timedelta(days=400 * i)).isoformat() for i in range(1, 6)]
