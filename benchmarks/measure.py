@@ -173,6 +173,61 @@ def run_cli(path: Path, repeat: int = 2, parse: bool = True) -> CliRun:
                   max_rss_mb=peak, returncode=code, summary=summary)
 
 
+@dataclass
+class CliRounds:
+    """The CLI on a file, taken in rounds with its yardsticks.
+
+    Each round runs, back to back, the CLI on the tiny file, the CLI on this file (and on its Parquet
+    twin) and pyarrow's read of this file. The machine's speed drifts by up to a third over minutes,
+    but little within a round, so *added* time and its ratio to pyarrow's read are taken per round
+    and summarised by their median (with the range), rather than by the fastest run of each.
+    """
+
+    file: str
+    tiny: list[float]
+    cli: list[float]
+    cpu: list[float]
+    read: list[float]
+    parquet: list[float] = field(default_factory=list)
+    max_rss_mb: float = 0.0
+    parquet_max_rss_mb: float | None = None
+    summary: dict | None = None
+    parquet_summary: dict | None = None
+
+    @property
+    def added(self) -> list[float]:
+        return [max(c - t, 0.0) for c, t in zip(self.cli, self.tiny, strict=True)]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [a / r for a, r in zip(self.added, self.read, strict=True)]
+
+    @property
+    def parquet_faster(self) -> int:
+        """Rounds in which the Parquet twin took less time than the CSV."""
+        return sum(p < c for p, c in zip(self.parquet, self.cli, strict=False))
+
+
+def cli_rounds(tiny: Path, path: Path, parquet: Path | None = None, rounds: int = 5,
+               read_repeat: int = 2) -> CliRounds:
+    """Measure ``path`` in ``rounds`` rounds (see :class:`CliRounds`)."""
+    result = CliRounds(file=path.name, tiny=[], cli=[], cpu=[], read=[])
+    for _ in range(max(1, rounds)):
+        result.tiny.append(run_cli(tiny, 1, parse=False).seconds)
+        run = run_cli(path, 1, parse=result.summary is None)
+        result.cli.append(run.seconds)
+        result.cpu.append(run.cpu_seconds)
+        result.max_rss_mb = max(result.max_rss_mb, run.max_rss_mb)
+        result.summary = result.summary or run.summary
+        if parquet is not None:
+            twin = run_cli(parquet, 1, parse=result.parquet_summary is None)
+            result.parquet.append(twin.seconds)
+            result.parquet_max_rss_mb = max(result.parquet_max_rss_mb or 0.0, twin.max_rss_mb)
+            result.parquet_summary = result.parquet_summary or twin.summary
+        result.read.append(pyarrow_read_seconds(path, read_repeat))
+    return result
+
+
 def same_figures(a: dict | None, b: dict | None) -> bool:
     """The two CLI summaries report the same numbers (the file name in ``data.source`` aside)."""
     if a is None or b is None:

@@ -40,6 +40,10 @@ def test_quick_benchmark_completes_and_prints_the_table(tmp_path):
     episode = next(row for row in results["files"] if row["kind"] == "episode CSV")
     assert episode["parquet_same_figures"] is True  # the CLI reads Parquet to the same numbers as the CSV
     assert episode["cli_s"] > 0 and episode["max_rss_mb"] > 0
+    # the CLI is timed in rounds with its yardsticks; the ratio is worked out within each round
+    assert len(episode["cli_all_s"]) == len(episode["tiny_all_s"]) == len(episode["ratio_all"]) == 1
+    assert episode["ratio_all"][0] == max(episode["cli_all_s"][0] - episode["tiny_all_s"][0], 0.0) \
+        / episode["pyarrow_read_all_s"][0]
     from benchmarks.app_timing import page_files
 
     sample_pages = [page["page"] for page in results["pages"]["sample"]["pages"]]
