@@ -76,11 +76,18 @@ def measure_for(key: str) -> Measure:
     raise KeyError(f"Unknown measure {key!r}")
 
 
-def available_measures(episodes: pd.DataFrame) -> list[str]:
-    """Measures with first/last scores in this data: PHQ-9, GAD-7, each ADSM used, WSAS."""
+def available_measures(episodes: pd.DataFrame, rows: MeasureRows | None = None) -> list[str]:
+    """Measures with first/last scores in this data: PHQ-9, GAD-7, each ADSM used, WSAS.
+
+    ``rows``: the data set's :class:`~analysis.outcomes.MeasureRows`, when the caller has them.
+    """
     keys = ["phq9", "gad7"]
     if "adsm_measure" in episodes.columns and "adsm_first" in episodes.columns:
-        used = {str(code) for code in episodes["adsm_measure"].dropna().unique()}
+        if rows is not None:
+            counts = np.bincount(rows.adsm[rows.adsm >= 0], minlength=len(ADSMS))
+            used = {code for code, count in zip(ADSMS, counts, strict=True) if count}
+        else:
+            used = {str(code) for code in episodes["adsm_measure"].dropna().unique()}
         keys += [code for code in ADSMS if code in used]
     if "wsas_first" in episodes.columns and "wsas_last" in episodes.columns:
         keys.append("wsas")

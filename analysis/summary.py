@@ -190,8 +190,8 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
     comparisons run side by side in worker threads (they depend only on the data, not on each other);
     every figure is the same either way.
     """
-    keys = measures if measures is not None else tuple(available_measures(episodes))
     rows = MeasureRows.of(episodes)
+    keys = measures if measures is not None else tuple(available_measures(episodes, rows))
 
     def outcomes_and_rates() -> tuple[pd.DataFrame, dict[str, RateComparison]]:
         flags = participant_outcomes(episodes, rows)

@@ -271,7 +271,7 @@ def _parse_numbers(text: pa.ChunkedArray) -> _Numbers:
     null = _np(pc.is_null(text), True)
     try:
         values = np.asarray(pc.cast(text, pa.float64()).to_numpy(), dtype=np.float64)
-        if np.isfinite(values[~null]).all():
+        if (np.isfinite(values) | null).all():  # a missing cell reads as NaN
             return _Numbers(values, null, np.zeros(n, dtype=bool), 0)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass

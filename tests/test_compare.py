@@ -272,3 +272,20 @@ def test_measures_in_threads_give_the_same_analysis(sample_episodes, monkeypatch
     threaded = summary.analyse(sample_episodes)
     assert list(threaded.measures) == list(serial["measures"])
     assert threaded.to_dict() == serial
+
+
+def test_available_measures_lists_the_adsms_in_use_in_schema_order():
+    from analysis.compare import available_measures
+    from analysis.outcomes import MeasureRows
+
+    episodes = pd.DataFrame({
+        "participant_id": ["a", "b", "c", "d", "e"], "group": ["physical_activity", "control"] * 2 + ["control"],
+        "phq9_first": 12.0, "phq9_last": 8.0, "gad7_first": 9.0, "gad7_last": 7.0,
+        "adsm_measure": pd.array(["MI", None, "SPIN", "MI", "unknown"], dtype="str"),
+        "adsm_first": [2.5, np.nan, 30.0, 3.0, np.nan], "adsm_last": [2.0, np.nan, 20.0, 2.5, np.nan],
+        "wsas_first": 10.0, "wsas_last": 8.0,
+    })
+    expected = ["phq9", "gad7", "SPIN", "MI", "wsas"]
+    assert available_measures(episodes) == expected
+    assert available_measures(episodes, MeasureRows.of(episodes)) == expected
+    assert available_measures(episodes.drop(columns=["adsm_measure", "wsas_last"])) == ["phq9", "gad7"]
