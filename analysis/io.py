@@ -38,6 +38,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -1017,27 +1018,19 @@ def reduce_sessions(sessions: pd.DataFrame, participants: tuple[np.ndarray, pd.I
     order = order.order
     sorted_codes = codes[order]
 
-    every_row: list[np.ndarray] = []  # first positions when nothing is missing, computed once
+    # first positions when nothing is missing, shared by every such column
+    every_row = _first_positions(sorted_codes, np.ones(len(sorted_codes), dtype=bool), n_groups)[0]
 
-    def first_nonmissing(column: str) -> pd.Series:
+    def first_nonmissing(column: str) -> dict[str, pd.Series]:
         present = frame[column].notna().to_numpy()
-        if present.all():  # speed only: the same positions as the general case, shared by such columns
-            if not every_row:
-                every_row.append(_first_positions(sorted_codes, np.ones(len(sorted_codes), dtype=bool), n_groups)[0])
-            first = every_row[0]
+        if present.all():  # speed only: the same positions as the general case
+            first = every_row
         else:
             first, _ = _first_positions(sorted_codes, present[order], n_groups)
         positions = np.where(first >= 0, order[np.maximum(first, 0)], -1) if len(order) else first
-        return _take(frame[column], positions)
+        return {column: _take(frame[column], positions)}
 
-    out: dict[str, pd.Series] = {"participant_id": pd.Series(pd.array(uniques, dtype=_STR_DTYPE), copy=False)}
-    if "group" in frame:
-        out["group"] = first_nonmissing("group")
-    if "adsm_measure" in frame:
-        out["adsm_measure"] = first_nonmissing("adsm_measure")
-    for measure, prefix in SESSION_MEASURES.items():
-        if measure not in frame:
-            continue
+    def first_and_last(measure: str) -> dict[str, pd.Series]:
         scores = pd.to_numeric(frame[measure], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)[order]
         first, last = _first_positions(sorted_codes, ~np.isnan(scores), n_groups)
         later = last != first
@@ -1054,14 +1047,19 @@ def reduce_sessions(sessions: pd.DataFrame, participants: tuple[np.ndarray, pd.I
             last_values = np.where((last >= 0) & later, scores[np.maximum(last, 0)], np.nan)
         else:
             first_values = last_values = np.full(n_groups, np.nan)
-        out[f"{prefix}_first"] = pd.Series(first_values, copy=False)
-        out[f"{prefix}_last"] = pd.Series(last_values, copy=False)
+        prefix = SESSION_MEASURES[measure]
+        return {f"{prefix}_first": pd.Series(first_values, copy=False),
+                f"{prefix}_last": pd.Series(last_values, copy=False)}
+
+    # Each column is worked out on its own (side by side in worker threads for large files).
+    handled = {"participant_id", *SESSION_ORDER_COLUMNS, *SESSION_MEASURES}
+    tasks = [partial(first_and_last, measure) for measure in SESSION_MEASURES if measure in frame]
+    tasks += [partial(first_nonmissing, column) for column in frame.columns if column not in handled]
+    done = _in_threads(lambda task: task(), tasks, len(frame))
+    out: dict[str, pd.Series] = {"participant_id": pd.Series(pd.array(uniques, dtype=_STR_DTYPE), copy=False)}
+    for task in tasks:
+        out.update(done[task])
     out["treatment_sessions"] = pd.Series(np.bincount(sorted_codes, minlength=n_groups).astype(np.float64), copy=False)
-    handled = {"participant_id", "group", "adsm_measure", *SESSION_ORDER_COLUMNS, *SESSION_MEASURES}
-    for column in frame.columns:
-        if column in handled or column in out:
-            continue
-        out[column] = first_nonmissing(column)
 
     ordered = ["participant_id", "group", "phq9_first", "phq9_last", "gad7_first", "gad7_last",
                "treatment_sessions", "adsm_measure", "adsm_first", "adsm_last", "wsas_first", "wsas_last"]

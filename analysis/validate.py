@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -574,8 +575,11 @@ class _Checker:
         self.hidden = hidden  # file column names whose values are never shown
         self.problems: list[Problem] = []
         self.notes: list[str] = []
+        # caches: each filled once per column (possibly from worker threads, one key per task)
         self._trimmed: dict[str, pa.ChunkedArray] = {}
         self._numbers: dict[str, _Numbers] = {}
+        self._coded: dict[str, _Coded] = {}
+        self._dates: dict[str, tuple[pd.Series, np.ndarray, np.ndarray]] = {}
         self.marker_columns: dict[str, int] = {}
         self._row_index: pd.Index | None = None
 
@@ -674,13 +678,35 @@ class _Checker:
                    "blank_id")
         return blank
 
-    def coded(self, column: str, normalise: Callable[[str], str | None], categories: Sequence[str]) -> _Coded:
-        """A category column read through its distinct values (see :func:`_code_column`)."""
-        return _code_column(self.text(column), normalise, categories)
+    def coded(self, column: str) -> _Coded:
+        """``group`` or ``adsm_measure`` read through its distinct values (see :func:`_code_column`)."""
+        if column not in self._coded:
+            normalise, categories = _CATEGORY_COLUMNS[column]
+            self._coded[column] = _code_column(self.text(column), normalise, categories)
+        return self._coded[column]
+
+    def dates(self, column: str) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+        """:func:`_parse_dates` of the trimmed column, worked out once."""
+        if column not in self._dates:
+            self._dates[column] = _parse_dates(self.trimmed(column))
+        return self._dates[column]
+
+    def prepare(self, level: str) -> list[Callable[[], object]]:
+        """The per-column work the checks will ask for (number parsing, category coding, trimming ids,
+        parsing session dates), as independent tasks: run side by side, they fill the caches the checks
+        then read. Speed only: each result is what the check would have worked out itself."""
+        tasks: list[Callable[[], object]] = [partial(self.numbers, c) for c in _NUMBER_COLUMNS[level]
+                                             if c in self.frame]
+        tasks += [partial(self.coded, column) for column in _CATEGORY_COLUMNS if column in self.frame]
+        if "participant_id" in self.frame:
+            tasks.append(partial(self.trimmed, "participant_id"))
+        if level == "session" and "session_date" in self.frame:
+            tasks.append(partial(self.dates, "session_date"))
+        return tasks
 
     def groups(self) -> _Coded:
         """Canonical groups; problems for blank and unknown labels."""
-        coded = self.coded("group", schema.normalise_group, _GROUPS)
+        coded = self.coded("group")
         self.cells(coded.blank, "group", "group must not be blank",
                    "Fill in the group: physical_activity (or PA) or control.", "group_blank")
         self.cells(coded.unknown, "group", _GROUP_RULE,
@@ -689,7 +715,7 @@ class _Checker:
         return coded
 
     def adsm_codes(self) -> _Coded:
-        coded = self.coded("adsm_measure", schema.normalise_adsm, _ADSM_CODES)
+        coded = self.coded("adsm_measure")
         self.cells(coded.unknown, "adsm_measure", f"adsm_measure must be one of {_ADSM_CODES_TEXT}",
                    "Use the measure's short name (e.g. PCL-5 for the PTSD checklist), or leave it empty "
                    "if no anxiety-disorder-specific measure was used.", "adsm_unknown")
@@ -743,6 +769,10 @@ class _Checker:
 
 _GROUPS = tuple(schema.GROUPS)
 _ADSM_CODES = tuple(schema.ADSMS)
+_CATEGORY_COLUMNS: Final = {  # column -> (label normaliser, canonical categories)
+    "group": (schema.normalise_group, _GROUPS),
+    "adsm_measure": (schema.normalise_adsm, _ADSM_CODES),
+}
 
 
 @dataclass
@@ -959,7 +989,7 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
                       "by session_date.", "session_blank")
         typed["session_number"] = pd.Series(values, index=index, copy=False)
     if "session_date" in frame:
-        dates, blank, bad = _parse_dates(checker.trimmed("session_date"))
+        dates, blank, bad = checker.dates("session_date")
         checker.cells(bad, "session_date", "session_date must be a date such as 2024-03-31 or 31/03/2024",
                       "Write the date as YYYY-MM-DD (or DD/MM/YYYY) and check it exists.", "date_invalid")
         if "session_number" not in frame:
@@ -1109,11 +1139,10 @@ def validate(raw: RawTable) -> ValidationReport:
     level = detect_level(working.columns)
     hidden: set[str] = set()  # filled from the identifiable-data scan, before any value is shown
     checker = _Checker(raw, working, original, hidden)
-    # The number columns are parsed while the identifiable-data scan runs (large files: side by side in
-    # worker threads; the parse is kept for the checks below).
-    numeric = [c for c in _NUMBER_COLUMNS[level or "episode"] if c in working]
+    # The per-column work of the checks (numbers, group and ADSM labels, ids, dates) runs while the
+    # identifiable-data scan runs (large files: side by side in worker threads; kept for the checks below).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
-        parsing = pool.submit(_in_threads, checker.numbers, numeric, len(frame))
+        parsing = pool.submit(_in_threads, lambda task: task(), checker.prepare(level or "episode"), len(frame))
         identifying = find_identifiable_columns(frame, raw.row_numbers)
         parsing.result()
     hidden.update(p.column for p in identifying if p.column)

@@ -704,6 +704,24 @@ def test_columns_checked_in_threads_give_the_same_report(name: str, monkeypatch)
     assert threaded.notes == serial.notes
 
 
+def test_session_checks_in_threads_give_the_same_report_and_episodes(monkeypatch) -> None:
+    # Session files prepare ids, groups, ADSM labels and dates in worker threads too.
+    from analysis import io as io_module
+    from analysis import validate as module
+
+    bad = ("participant_id,group,session_date,phq9,gad7,adsm_measure,adsm\n"
+           "A,pa,2024-01-01,10,9,PDSS,20\nA,control,2024-01-08,8,7,,30\nB,control,2024-02-30,3,3,XYZ,4\n"
+           " B ,control,2024-02-30,3,3,,4\nC,,2024-01-01,5,5,SPIN,70\n")
+    good = ((OK / "sessions.csv").read_bytes(), "sessions.csv")
+    serial = [module.validate(read_table(bad.encode(), "x.csv")), module.validate(read_table(*good))]
+    monkeypatch.setattr(io_module, "PARALLEL_MIN_ROWS", 0)
+    threaded = [module.validate(read_table(bad.encode(), "x.csv")), module.validate(read_table(*good))]
+    assert threaded[0].problems == serial[0].problems and len(serial[0].problems) >= 5
+    assert threaded[0].notes == serial[0].notes
+    pd.testing.assert_frame_equal(threaded[1].episodes, serial[1].episodes)
+    pd.testing.assert_frame_equal(threaded[1].sessions, serial[1].sessions)
+
+
 def test_missing_markers_are_noted_in_column_order_however_the_columns_are_parsed(monkeypatch) -> None:
     from analysis import io as io_module
     from analysis import validate as module
