@@ -958,13 +958,16 @@ class SessionOrder:
         return cls(order=order, session=session)
 
 
-def participant_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+_Participants = tuple[np.ndarray, "pd.Index | pd.api.extensions.ExtensionArray"]
+
+
+def participant_codes(ids: pd.Series) -> _Participants:
     """Each row's participant as a code numbered by first appearance (-1: blank), and the ids in that order."""
     codes, uniques = pd.factorize(ids, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.int64), uniques
 
 
-def reduce_sessions(sessions: pd.DataFrame, participants: tuple[np.ndarray, pd.Index] | None = None,
+def reduce_sessions(sessions: pd.DataFrame, participants: _Participants | None = None,
                     order: SessionOrder | None = None) -> pd.DataFrame:
     """Reduce a typed session-level table to one row per participant.
 
@@ -1052,7 +1055,7 @@ def reduce_sessions(sessions: pd.DataFrame, participants: tuple[np.ndarray, pd.I
                 f"{prefix}_last": pd.Series(last_values, copy=False)}
 
     # Each column is worked out on its own (side by side in worker threads for large files).
-    handled = {"participant_id", *SESSION_ORDER_COLUMNS, *SESSION_MEASURES}
+    handled = {"participant_id", "treatment_sessions", *SESSION_ORDER_COLUMNS, *SESSION_MEASURES}
     tasks = [partial(first_and_last, measure) for measure in SESSION_MEASURES if measure in frame]
     tasks += [partial(first_nonmissing, column) for column in frame.columns if column not in handled]
     done = _in_threads(lambda task: task(), tasks, len(frame))

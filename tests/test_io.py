@@ -606,3 +606,10 @@ def test_fast_and_line_by_line_readers_agree(lines, ending, trailing, large):
     assert fast.row_numbers.tolist() == reference.row_numbers.tolist()
     pd.testing.assert_frame_equal(fast.frame, reference.frame)
     assert [n for n in fast.notes if "blank" in n] == [n for n in reference.notes if "blank" in n]
+
+
+def test_reduction_counts_session_rows_whatever_a_treatment_sessions_column_says() -> None:
+    frame = pd.DataFrame({"participant_id": ["A", "A", "B"], "group": ["control"] * 3,
+                          "session_number": [1.0, 2.0, 1.0], "phq9": [12.0, 9.0, 5.0], "gad7": [8.0, 7.0, 4.0],
+                          "treatment_sessions": [9.0, 9.0, 9.0]})
+    assert reduce_sessions(frame)["treatment_sessions"].tolist() == [2.0, 1.0]
