@@ -260,18 +260,13 @@ def _targets(results: dict, quick: bool) -> list[list[str]]:
         """Size-dependent targets measured below their size (--quick) are not judged."""
         return "n/a (smaller n)" if note else ("PASS" if ok else "FAIL")
 
-    row, note = at_size("episode CSV", TARGET_EPISODE_N)
-    if row:
-        out.append([f"summarize {TARGET_EPISODE_N:,}-row episode CSV: added time ≤ {TARGET_EPISODE_RATIO:g}× pyarrow read",
-                    f"{row['cli_added_s']:.2f} s = {row['ratio']:.1f}× ({row['pyarrow_read_s']:.2f} s); "
-                    f"{_ratio_range(row)}{note}",
-                    verdict(row["ratio"] <= TARGET_EPISODE_RATIO, note)])
-    row, note = at_size("session CSV", TARGET_SESSION_N)
-    if row:
-        out.append([f"summarize {TARGET_SESSION_N:,}-row session CSV: added time ≤ {TARGET_SESSION_RATIO:g}× pyarrow read",
-                    f"{row['cli_added_s']:.2f} s = {row['ratio']:.1f}× ({row['pyarrow_read_s']:.2f} s); "
-                    f"{_ratio_range(row)}{note}",
-                    verdict(row["ratio"] <= TARGET_SESSION_RATIO, note)])
+    for kind, size, limit in (("episode CSV", TARGET_EPISODE_N, TARGET_EPISODE_RATIO),
+                              ("session CSV", TARGET_SESSION_N, TARGET_SESSION_RATIO)):
+        row, note = at_size(kind, size)
+        if row:
+            out.append([f"summarize {size:,}-row {kind}: added time ≤ {limit:g}× pyarrow read",
+                        f"{row['cli_added_s']:.2f} s = {row['ratio']:.1f}× ({row['pyarrow_read_s']:.2f} s); "
+                        f"{_ratio_range(row)}{note}", verdict(row["ratio"] <= limit, note)])
     episode_rows = [r for r in files if r["kind"] == "episode CSV" and "parquet_cli_s" in r]
     if episode_rows:
         largest = max(episode_rows, key=lambda r: r["n"])
