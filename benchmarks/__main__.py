@@ -133,7 +133,7 @@ def _file_rows(kind: str, n: int, stages: measure.Stages, rounds: measure.CliRou
            "outcomes_s": stages.outcomes, "comparisons_s": stages.comparisons, "cli_s": median(rounds.cli),
            "cli_all_s": rounds.cli, "tiny_all_s": rounds.tiny, "pyarrow_read_all_s": rounds.read,
            "cli_cpu_s": median(rounds.cpu), "cli_added_s": median(rounds.added),
-           "ratio": median(ratios) if all(r > 0 for r in rounds.read) else None,
+           "ratio": median(ratios),
            "ratio_all": ratios, "max_rss_mb": rounds.max_rss_mb * 1.048576, "measures": stages.measures}
     if rounds.parquet:
         row.update({"parquet_cli_s": median(rounds.parquet), "parquet_all_s": rounds.parquet,
@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> dict:
         pq_read = measure.pyarrow_parquet_seconds(pq_path, config["read_repeat"]) if pq_path else None
         tiny_runs += rounds.tiny
         rows.append(_file_rows("episode CSV", n, stages, rounds, pq_read))
-        _log(f"episodes {n:,}: CLI {median(rounds.cli):.2f} s (Parquet {median(rounds.parquet):.2f} s), "
+        twin = f" (Parquet {median(rounds.parquet):.2f} s)" if rounds.parquet else ""
+        _log(f"episodes {n:,}: CLI {median(rounds.cli):.2f} s{twin}, "
              f"tiny file {median(rounds.tiny):.2f} s, pyarrow read {median(rounds.read):.2f} s, "
              f"added/read {median(rounds.ratios):.1f}× (median of {len(rounds.cli)} rounds)")
     for n, csv_path in session_paths.items():

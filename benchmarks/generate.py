@@ -15,6 +15,7 @@ Tables are built column-wise with numpy and written with ``pyarrow.csv`` /
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -220,32 +221,28 @@ def write_parquet(table: pa.Table, path: Path) -> Path:
     return path
 
 
-def episode_files(n: int, out_dir: Path = OUT_DIR, parquet: bool = True) -> tuple[Path, Path | None]:
-    """(CSV, Parquet) of ``n`` episodes, generated once and reused (same seed, same bytes)."""
-    csv_path = out_dir / f"episodes_{n}.csv"
-    pq_path = out_dir / f"episodes_{n}.parquet"
+def _files(stem: str, n: int, make_table: Callable[[int], pa.Table], out_dir: Path,
+           parquet: bool) -> tuple[Path, Path | None]:
+    """(CSV, Parquet or None) named ``<stem>_<n>``, generated once and reused (same seed, same bytes)."""
+    csv_path = out_dir / f"{stem}_{n}.csv"
+    pq_path = out_dir / f"{stem}_{n}.parquet"
     table = None
     if not csv_path.exists():
-        table = episode_table(n)
+        table = make_table(n)
         write_csv(table, csv_path)
     if parquet and not pq_path.exists():
-        table = table if table is not None else episode_table(n)
-        write_parquet(table, pq_path)
+        write_parquet(table if table is not None else make_table(n), pq_path)
     return csv_path, (pq_path if parquet else None)
+
+
+def episode_files(n: int, out_dir: Path = OUT_DIR, parquet: bool = True) -> tuple[Path, Path | None]:
+    """(CSV, Parquet) of ``n`` episodes."""
+    return _files("episodes", n, episode_table, out_dir, parquet)
 
 
 def session_file(n_rows: int, out_dir: Path = OUT_DIR, parquet: bool = False) -> tuple[Path, Path | None]:
-    """(CSV, Parquet or None) of ``n_rows`` session rows, generated once and reused."""
-    csv_path = out_dir / f"sessions_{n_rows}.csv"
-    pq_path = out_dir / f"sessions_{n_rows}.parquet"
-    table = None
-    if not csv_path.exists():
-        table = session_table(n_rows)
-        write_csv(table, csv_path)
-    if parquet and not pq_path.exists():
-        table = table if table is not None else session_table(n_rows)
-        write_parquet(table, pq_path)
-    return csv_path, (pq_path if parquet else None)
+    """(CSV, Parquet or None) of ``n_rows`` session rows."""
+    return _files("sessions", n_rows, session_table, out_dir, parquet)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,15 +107,12 @@ def pipeline_stages(path: Path, repeat: int = 1) -> Stages:
 
 @dataclass
 class CliRun:
-    """``python -m analysis summarize FILE --format json`` as a subprocess."""
+    """One run of ``python -m analysis summarize FILE --format json`` as a subprocess."""
 
-    file: str
-    seconds: float  # fastest run (wall clock)
-    all_seconds: list[float]
-    cpu_seconds: float  # user + system CPU of the fastest run (less disturbed by other work than wall time)
-    max_rss_mb: float  # the largest peak resident set size of any run (MiB), the CLI process alone
-    returncode: int
-    summary: dict | None
+    seconds: float  # wall clock
+    cpu_seconds: float  # user + system CPU
+    max_rss_mb: float  # peak resident set size (MiB), the CLI process alone
+    summary: dict | None  # the printed JSON, when asked for
 
 
 # A small launcher process runs the command and reports its child's own rusage. The command is
@@ -154,23 +151,14 @@ def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float
                 err.read())
 
 
-def run_cli(path: Path, repeat: int = 2, parse: bool = True) -> CliRun:
-    """Run the CLI ``repeat`` times on ``path``; fastest time, largest peak RSS."""
+def run_cli(path: Path, parse: bool = True) -> CliRun:
+    """Run the CLI once on ``path`` (raises when it fails)."""
     command = [sys.executable, "-m", "analysis", "summarize", str(path), "--format", "json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
-    times, cpus, peak, code, summary = [], [], 0.0, 0, None
-    for _ in range(max(1, repeat)):
-        seconds, cpu, rss, code, out, err = _run_measured(command, env)
-        times.append(seconds)
-        cpus.append(cpu)
-        peak = max(peak, rss)
-        if code != 0:
-            raise RuntimeError(f"CLI failed on {path.name} (exit {code}): {err.decode(errors='replace')[-500:]}")
-        if parse and summary is None:
-            summary = json.loads(out)
-    fastest = times.index(min(times))
-    return CliRun(file=path.name, seconds=times[fastest], all_seconds=times, cpu_seconds=cpus[fastest],
-                  max_rss_mb=peak, returncode=code, summary=summary)
+    seconds, cpu, rss, code, out, err = _run_measured(command, env)
+    if code != 0:
+        raise RuntimeError(f"CLI failed on {path.name} (exit {code}): {err.decode(errors='replace')[-500:]}")
+    return CliRun(seconds=seconds, cpu_seconds=cpu, max_rss_mb=rss, summary=json.loads(out) if parse else None)
 
 
 @dataclass
@@ -205,7 +193,7 @@ class CliRounds:
     @property
     def parquet_faster(self) -> int:
         """Rounds in which the Parquet twin took less time than the CSV."""
-        return sum(p < c for p, c in zip(self.parquet, self.cli, strict=False))
+        return sum(p < c for p, c in zip(self.parquet, self.cli, strict=True)) if self.parquet else 0
 
 
 def cli_rounds(tiny: Path, path: Path, parquet: Path | None = None, rounds: int = 5,
@@ -213,14 +201,14 @@ def cli_rounds(tiny: Path, path: Path, parquet: Path | None = None, rounds: int 
     """Measure ``path`` in ``rounds`` rounds (see :class:`CliRounds`)."""
     result = CliRounds(file=path.name, tiny=[], cli=[], cpu=[], read=[])
     for _ in range(max(1, rounds)):
-        result.tiny.append(run_cli(tiny, 1, parse=False).seconds)
-        run = run_cli(path, 1, parse=result.summary is None)
+        result.tiny.append(run_cli(tiny, parse=False).seconds)
+        run = run_cli(path, parse=result.summary is None)
         result.cli.append(run.seconds)
         result.cpu.append(run.cpu_seconds)
         result.max_rss_mb = max(result.max_rss_mb, run.max_rss_mb)
         result.summary = result.summary or run.summary
         if parquet is not None:
-            twin = run_cli(parquet, 1, parse=result.parquet_summary is None)
+            twin = run_cli(parquet, parse=result.parquet_summary is None)
             result.parquet.append(twin.seconds)
             result.parquet_max_rss_mb = max(result.parquet_max_rss_mb or 0.0, twin.max_rss_mb)
             result.parquet_summary = result.parquet_summary or twin.summary

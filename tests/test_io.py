@@ -613,3 +613,19 @@ def test_reduction_counts_session_rows_whatever_a_treatment_sessions_column_says
                           "session_number": [1.0, 2.0, 1.0], "phq9": [12.0, 9.0, 5.0], "gad7": [8.0, 7.0, 4.0],
                           "treatment_sessions": [9.0, 9.0, 9.0]})
     assert reduce_sessions(frame)["treatment_sessions"].tolist() == [2.0, 1.0]
+
+
+def test_validation_uses_the_parquet_numbers_instead_of_parsing_their_text(monkeypatch) -> None:
+    import analysis.validate as validate_module
+
+    frame = pd.DataFrame({"participant_id": ["P1", "P2", "P3", "P4"], "group": ["PA", "control", "PA", "control"],
+                          "phq9_first": [12.0, 15.0, 9.0, 20.0], "phq9_last": [8.0, np.nan, 7.0, 11.0],
+                          "gad7_first": [10, 12, 8, 14], "gad7_last": [6, 9, 7, 8]})
+    parsed: list[int] = []
+    real = validate_module._parse_numbers
+    monkeypatch.setattr(validate_module, "_parse_numbers", lambda text: parsed.append(len(text)) or real(text))
+    from_parquet = validate_module.validate(read_table(_parquet_bytes(frame), "x.parquet"))
+    assert from_parquet.usable and parsed == []  # every number column came as numbers
+    from_csv = validate_module.validate(read_table(frame.to_csv(index=False).encode(), "x.csv"))
+    assert len(parsed) == 4  # the CSV's four score columns are parsed from text
+    pd.testing.assert_frame_equal(from_parquet.episodes, from_csv.episodes)
