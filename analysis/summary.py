@@ -254,9 +254,9 @@ def recovery_verdict(recovery: RateComparison, n_at_caseness: int) -> str:
     if p is None:
         return head + "."
     if p < ALPHA:
-        return (head + f"; with {n_at_caseness} people at caseness this difference is unlikely to be chance "
+        return (head + f"; with {n_at_caseness:,} people at caseness this difference is unlikely to be chance "
                 f"alone ({fmt.p_value(p)}), though the groups were self-selected.")
-    return head + f"; with {n_at_caseness} people at caseness this difference could be chance ({fmt.p_value(p)})."
+    return head + f"; with {n_at_caseness:,} people at caseness this difference could be chance ({fmt.p_value(p)})."
 
 
 def measure_verdict(comparison: MeasureComparison) -> str:

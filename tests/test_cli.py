@@ -137,3 +137,11 @@ def test_missing_file_exits_2():
 def test_bad_arguments_exit_2():
     result = run("summarize")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_recovery_verdict_writes_large_counts_with_thousands_separators():
+    from analysis.compare import compare_counts
+    from analysis.summary import recovery_verdict
+
+    recovery = compare_counts("recovery", 700, 5_000, 600, 4_669)
+    assert "with 9,669 people at caseness" in recovery_verdict(recovery, 9_669)
