@@ -75,11 +75,14 @@ def problem_downloads(attempt: upload.UploadAttempt, safe: bool):
 def show_problems(attempt: upload.UploadAttempt) -> None:
     """Every problem at once (the first 1,000 on screen), with CSV/XLSX downloads (formulas neutralised)."""
     frame, csv_data, xlsx_data = problem_downloads(attempt, ctx.safe)
-    st.dataframe(frame.head(MAX_PROBLEMS_SHOWN), hide_index=True, column_config={
-        "Row in your file": st.column_config.NumberColumn(width="small"),
-        "Value": st.column_config.TextColumn(width="medium"),
-        "Problem": st.column_config.TextColumn(width="large"),
-        "How to fix": st.column_config.TextColumn(width="large")})
+    if len(frame) <= ui.MAX_STATIC_ROWS:  # every column, "How to fix" included, wrapped to the page
+        ui.static_table(frame, alt="Problems found in your file")
+    else:
+        st.dataframe(frame.head(MAX_PROBLEMS_SHOWN), hide_index=True, column_config={
+            "Row in your file": st.column_config.NumberColumn(width="small"),
+            "Value": st.column_config.TextColumn(width="medium"),
+            "Problem": st.column_config.TextColumn(width="large"),
+            "How to fix": st.column_config.TextColumn(width="large")})
     if len(frame) > MAX_PROBLEMS_SHOWN:
         st.caption(f"The first {MAX_PROBLEMS_SHOWN:,} of {len(frame):,} problems are shown; the downloads list "
                    "them all.")

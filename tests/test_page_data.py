@@ -68,7 +68,7 @@ def upload_file(at: AppTest, path: Path, name: str | None = None) -> AppTest:
 
 
 def problems(at: AppTest) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "Problem" in d.value.columns)
+    return next(d.value for d in [*at.table, *at.dataframe] if "Problem" in d.value.columns)  # long: a grid
 
 
 def texts(at: AppTest) -> list[str]:

@@ -215,7 +215,7 @@ def test_group_and_topic_together() -> None:
 def test_a_filter_with_no_findings_says_so() -> None:
     at = _filter(_open(), groups=["commissioners"], topics=["barriers"])
     assert any("no findings for Commissioners on Barriers" in w.value for w in at.warning)
-    assert not at.subheader and not at.get("plotly_chart") and not at.dataframe
+    assert not at.subheader and not at.get("plotly_chart") and not at.table
     # the rest of the page still stands
     assert "##### " + survey.recommendation_cards()[0].title in _text(at)
 

@@ -186,7 +186,7 @@ def test_identifiable_file_is_refused_naming_the_column_before_anything_is_shown
         shown = "\n".join(all_strings(at))
         assert not [v for v in values if v in shown], page
     at.switch_page(DATA_PAGE).run()
-    table = next(d.value for d in at.dataframe if "Problem" in d.value.columns)
+    table = next(d.value for d in [*at.table, *at.dataframe] if "Problem" in d.value.columns)
     assert table["Column"].tolist() == [column]
     assert table["Value"].str.startswith("(hidden").all()
     assert f"The column '{column}'" in table["Problem"].iloc[0]

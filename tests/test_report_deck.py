@@ -172,7 +172,7 @@ def test_charts_use_the_group_colours_and_show_data_labels(deck):
         plot = chart_of(slide_titled(deck, title)).plots[0]
         assert plot.has_data_labels
         colours = {s.name: str(s.format.fill.fore_color.rgb) for s in plot.series}
-        assert colours == {PA: "0072B2", CONTROL: "E69F00"}
+        assert colours == {PA: "0072B2", CONTROL: "B97A00"}
 
 
 def test_rates_slide_matches_the_analysis(deck, sample_analysis):
