@@ -280,7 +280,7 @@ middle.download_button("Blank template (XLSX)", template_xlsx, file_name=f"templ
 right.download_button("Data dictionary (CSV)", dictionary_csv, file_name=f"data-dictionary-{level}.csv",
                       mime="text/csv", on_click="ignore", key="dictionary_csv")
 with st.expander("What each column means"):
-    st.dataframe(dictionary.drop(columns=["level"]), hide_index=True)
+    ui.static_table(dictionary.drop(columns=["level"]), alt="What each column means")
 
 # --- 3. a saved mapping --------------------------------------------------------------------------
 with st.expander("Re-use a column mapping saved from this page"):

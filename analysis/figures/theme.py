@@ -126,7 +126,7 @@ CHAR_PX: Final = 0.56  # average glyph width of Arial, in ems
 TITLE_WIDTH_PX: Final = 700
 TITLE_CHARS: Final = int(TITLE_WIDTH_PX / (CHAR_PX * (FONT_SIZE + 4)))  # 56 at 22 px
 AXIS_TITLE_CHARS: Final = int(NARROWEST_CHART_PX / (CHAR_PX * FONT_SIZE))  # 51 at 18 px
-LEGEND_ENTRY_CHARS: Final = 34
+LEGEND_ENTRY_CHARS: Final = 44
 LINE_HEIGHT: Final = 1.3
 SUP_SCALE: Final = 0.7  # plotly draws <sup> text at 70% of the font size
 _TOP_PAD: Final = 8
@@ -224,8 +224,12 @@ def fit_layout(figure: go.Figure) -> go.Figure:
         text = axis.title.text
         if text:
             # A y axis title runs along the plot's height, which is shorter than its width.
-            chars = AXIS_TITLE_CHARS if axis_name.startswith("x") else max(20, int((height - 160) / (CHAR_PX * FONT_SIZE)))
+            chars = AXIS_TITLE_CHARS if axis_name.startswith("x") else max(24, int((height - 120) / (CHAR_PX * FONT_SIZE)))
             axis.title.text = wrap_text(text, chars)
+            if "<br>" in axis.title.text:
+                # A title over several lines must push the margin, or its first line sits on the tick labels.
+                axis.automargin = True
+                axis.title.standoff = 12
     top = _TOP_PAD + title_px + (_TOP_PAD if title else 0)
     legend = layout.legend
     orientation = legend.orientation or "h"  # the template's legend is horizontal, above the plot
