@@ -159,20 +159,26 @@ def static_table(frame: pd.DataFrame, alt: str | None = None) -> None:
     if len(frame) > MAX_STATIC_ROWS:
         st.dataframe(frame, hide_index=True)
         return
+    _static(frame, alt)
+
+
+def _static(frame: pd.DataFrame, alt: str | None) -> None:
     shown = frame.copy()
     shown.columns = [cell_text(c) for c in frame.columns]
     shown = shown.astype(object).map(cell_text) if len(shown) else shown
     st.table(shown, hide_index=True, border="horizontal", alt=alt)
 
 
-def table(frame: pd.DataFrame, name: str, key: str | None = None, **dataframe_kwargs) -> None:
+def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool = False,
+          **dataframe_kwargs) -> None:
     """A table that fits the page (:func:`static_table`) with CSV and XLSX downloads (formulas
-    neutralised), built only when clicked. ``dataframe_kwargs`` (e.g. ``column_config``) apply
-    only to a table too long to show whole."""
-    if len(frame) > MAX_STATIC_ROWS or dataframe_kwargs:
+    neutralised), built only when clicked. A table longer than :data:`MAX_STATIC_ROWS` is an
+    interactive grid (``dataframe_kwargs``, e.g. ``column_config``, apply to it) unless ``whole``
+    (e.g. inside an expander, where its length costs nothing until opened)."""
+    if not whole and (len(frame) > MAX_STATIC_ROWS or dataframe_kwargs):
         st.dataframe(frame, hide_index=True, **dataframe_kwargs)
     else:
-        static_table(frame, alt=name.replace("-", " "))
+        _static(frame, alt=name.replace("-", " "))
     base = slug(name)
     snapshot = frame.copy()  # the callables run on click, outside this script run
     left, right = st.columns(2)
