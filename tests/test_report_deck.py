@@ -32,10 +32,10 @@ SAMPLE = ROOT / "data" / "sample" / "synthetic_pilot_episodes.csv"
 DAY = date(2025, 3, 14)
 PA, CONTROL = GROUP_LABELS[GROUP_PA], GROUP_LABELS[GROUP_CONTROL]
 TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical activity vs control",
-          "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Who took part, and who benefits",
+          "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Who took part: the groups at the start",
           "What services told us", "Methods and caveats"]
 CHART_SLIDES = {"Recovery: physical activity vs control", "Symptom change: PHQ-9 and GAD-7",
-                "Recovery and reliable change", "Who took part, and who benefits", "What services told us"}
+                "Recovery and reliable change", "Who took part: the groups at the start", "What services told us"}
 
 
 def open_deck(data: bytes):
@@ -208,7 +208,7 @@ def test_balance_and_survey_slides(deck, sample_analysis, sample_episodes):
     from analysis.compare import SUBGROUP_CAUTION, baseline_balance
     from analysis.survey import headline
 
-    balance = slide_titled(deck, "Who took part, and who benefits")
+    balance = slide_titled(deck, "Who took part: the groups at the start")
     table = baseline_balance(sample_episodes, sample_analysis.flags).dropna(subset=["smd"])
     largest = table.loc[table["smd"].abs().idxmax()]
     values = series_values(chart_of(balance))
@@ -303,7 +303,7 @@ def test_a_filter_that_empties_a_group_still_builds(sample_episodes):
         assert series_values(chart_of(recovery))[CONTROL] == (None,)
         assert "Control: not available (no one in the denominator)" in text_of(recovery, "Figures")
         assert text_of(recovery, "Takeaway").startswith("Recovery cannot be compared")
-        balance = slide_titled(presentation, "Who took part, and who benefits")
+        balance = slide_titled(presentation, "Who took part: the groups at the start")
         assert "cannot be shown" in text_of(balance, "Takeaway")
 
 
@@ -343,7 +343,7 @@ def test_cli_writes_the_deck_and_the_report(tmp_path):
     assert [text_of(s, "Title") for s in presentation.slides] == TITLES
     recovery = chart_of(slide_titled(presentation, "Recovery: physical activity vs control"))
     assert series_values(recovery) == {PA: (63.2,), CONTROL: (35.7,)}
-    balance = slide_titled(presentation, "Who took part, and who benefits")
+    balance = slide_titled(presentation, "Who took part: the groups at the start")
     assert any(s.has_chart for s in balance.shapes)  # the CLI passes the episodes through
     result = run_cli("report", str(SAMPLE), "--output", str(html_path))
     assert result.returncode == 0, result.stderr
