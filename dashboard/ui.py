@@ -162,7 +162,14 @@ def static_table(frame: pd.DataFrame, alt: str | None = None) -> None:
     _static(frame, alt)
 
 
+# A static table wraps at spaces; a long word ("confidence/knowledge") may also break, so a table of
+# many columns still fits the page instead of running off its right edge.
+_TABLE_STYLE = ("<style>[data-testid='stTable'] :is(th, td), [data-testid='stTable'] :is(th, td) * "
+                "{ overflow-wrap: anywhere !important; white-space: normal !important; }</style>")
+
+
 def _static(frame: pd.DataFrame, alt: str | None) -> None:
+    st.html(_TABLE_STYLE)
     shown = frame.copy()
     shown.columns = [cell_text(c) for c in frame.columns]
     shown = shown.astype(object).map(cell_text) if len(shown) else shown

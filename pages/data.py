@@ -200,7 +200,7 @@ def ready_section(attempt: upload.UploadAttempt) -> None:
     st.text(f"File: {attempt.name}")
     analysis = state.current_analysis(dataset, {})
     totals = analysis.finishers
-    columns = st.columns(4)
+    columns = [*st.columns(2), *st.columns(2)]  # two tiles a row: four in one cut their labels at 1280 px
     for column, group in zip(columns[:2], GROUPS, strict=True):
         column.metric(f"{GROUP_LABELS[group]}: participants", ui.count_text(ctx, int(totals.loc[group, "participants"])))
     columns[2].metric("Finished treatment (analysed)", ui.count_text(ctx, sum(analysis.n_finishers.values())))

@@ -32,7 +32,7 @@ _OVERFLOWS = """(main) => {
   const out = [];
   for (const t of document.querySelectorAll('[data-testid="stTable"], [data-testid="stDataFrame"]')) {
     const box = t.getBoundingClientRect();
-    if (box.width === 0) continue;  // inside a closed expander
+    if (box.width === 0 || !t.checkVisibility()) continue;  // inside a closed expander
     const scroller = t.querySelector('.dvn-scroller') || t.querySelector('table')?.parentElement || t;
     const header = [...t.querySelectorAll('th')].map(th => th.innerText.trim()).join(' | ')
                    || t.getAttribute('aria-label') || '(grid)';
@@ -72,8 +72,8 @@ _FOCUS = """() => {
   const e = document.activeElement;
   if (!e || e === document.body) return null;
   const r = e.getBoundingClientRect();
-  return {key: e.tagName + '|' + (e.getAttribute('aria-label') || e.innerText || '').slice(0, 60) + '|'
-               + Math.round(r.x) + ',' + Math.round(r.y + (document.querySelector('[data-testid=stMain]')?.scrollTop || 0)),
+  if (!e.dataset.uxFocusId) e.dataset.uxFocusId = String(window.__uxFocusCount = (window.__uxFocusCount || 0) + 1);
+  return {key: e.dataset.uxFocusId + '|' + e.tagName + '|' + (e.getAttribute('aria-label') || e.innerText || '').slice(0, 60),
           chart: !!e.closest('[data-testid="stPlotlyChart"]'),
           chart_index: [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].indexOf(e.closest('[data-testid="stPlotlyChart"]')),
           width: r.width, height: r.height};
@@ -134,3 +134,36 @@ def test_charts_have_a_text_equivalent_and_captions_are_readable(app_page, app_u
     for colour, opacity, text in captions:
         ratio = contrast_ratio(_blend(colour, opacity))
         assert ratio >= MIN_TEXT_CONTRAST, f"{path}: caption {text!r} at {ratio:.2f}:1"
+
+
+# --- metric tiles: their labels are not cut ("Staff: satisfied with sup…", "Finished treatment (analys…") ---
+
+_CUT_METRIC_LABELS = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+  .filter(m => m.getBoundingClientRect().width > 0)
+  .filter(m => [m, ...m.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+  .map(m => m.innerText)"""
+
+
+@pytest.mark.parametrize("path", ["/", "/survey"])
+def test_no_metric_label_is_cut(app_page, app_url, path):
+    open_app(app_page, app_url, path)
+    app_page.locator('[data-testid="stMetricLabel"]').nth(3).wait_for()
+    assert app_page.evaluate(_CUT_METRIC_LABELS) == []
+
+
+def test_the_upload_summary_tiles_show_their_whole_labels(app_page, app_url):
+    open_app(app_page, app_url, "/data")
+    app_page.locator('input[type="file"][accept*=".csv"]').first.set_input_files(
+        str(ROOT / "data" / "sample" / "synthetic_pilot_episodes.csv"))
+    wait_for_rerun(app_page)
+    assert_no_errors(app_page)
+    assert app_page.locator('[data-testid="stMetricLabel"]', has_text="Finished treatment").count() == 1
+    assert app_page.evaluate(_CUT_METRIC_LABELS) == []
+    _assert_tables_fit(app_page, "data page after an upload")
+
+
+def test_the_survey_findings_table_fits_when_opened(app_page, app_url):
+    open_app(app_page, app_url, "/survey")
+    app_page.locator("summary", has_text="These findings as one table").click()
+    app_page.locator('[data-testid="stTable"] th', has_text="Finding").first.wait_for()
+    assert _assert_tables_fit(app_page, "survey findings table") >= 1
