@@ -165,7 +165,9 @@ def static_table(frame: pd.DataFrame, alt: str | None = None) -> None:
 # A static table wraps at spaces; a long word ("confidence/knowledge") may also break, so a table of
 # many columns still fits the page instead of running off its right edge.
 _TABLE_STYLE = ("<style>[data-testid='stTable'] :is(th, td), [data-testid='stTable'] :is(th, td) * "
-                "{ overflow-wrap: anywhere !important; white-space: normal !important; }</style>")
+                "{ white-space: normal !important; } "
+                "[data-testid='stTable'] td, [data-testid='stTable'] td * { overflow-wrap: anywhere !important; }"
+                "</style>")  # headers break only between words
 
 
 def _static(frame: pd.DataFrame, alt: str | None) -> None:

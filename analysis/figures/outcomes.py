@@ -76,8 +76,9 @@ def rate_chart(rates: dict[str, Rate], title: str, reference: float | None = REC
 
         _hline(figure, reference * 100, dash="dash", text="<br>".join(textwrap.wrap(reference_label, 12)),
                outside=True)
-    figure.update_layout(showlegend=False, yaxis=dict(title="Percent (95% CI)", range=[0, 112], ticksuffix="%",
-                                                      tickvals=list(range(0, 101, 20))),
+    figure.update_layout(showlegend=False, xaxis=dict(ticklabelstandoff=10),
+                         yaxis=dict(title="Percent (95% CI)", range=[0, 112], ticksuffix="%",
+                                                      tickvals=_PERCENT_TICKS, ticktext=[f"{v}%" for v in _PERCENT_TICKS]),
                          bargap=0.45)
     apply_theme(figure, title)
     if reference is not None:
@@ -479,6 +480,7 @@ RATE_REFERENCES: dict[str, tuple[float, str]] = {
 }
 _REFERENCE_DASH = {"recovery": "dash", "reliable_improvement": "dot"}
 _BARGAP = 0.25
+_PERCENT_TICKS = list(range(0, 101, 20))  # the axis runs to 112% to leave room for values above whiskers
 # Centre of each group's bar relative to its category (two bars share 1 − bargap of the slot).
 _GROUP_OFFSETS = [(slot - 0.5) * (1 - _BARGAP) / 2 for slot in range(2)]
 
@@ -537,7 +539,7 @@ def rates_chart(rates: Mapping[str, RateComparison],
         figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=text, hoverinfo="skip"))
     figure.update_layout(barmode="group", bargap=_BARGAP, bargroupgap=0.08,
                          yaxis=dict(title="Percent (Wilson 95% CI)", range=[0, 112], ticksuffix="%",
-                                    tickvals=list(range(0, 101, 20))),
+                                    tickvals=_PERCENT_TICKS, ticktext=[f"{v}%" for v in _PERCENT_TICKS]),
                          xaxis=dict(categoryorder="array", categoryarray=labels, tickangle=0))
     return _finish(figure, "Outcome rates by group", height=500)
 
