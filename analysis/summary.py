@@ -29,11 +29,18 @@ from analysis.outcomes import (
     paired_completeness,
     participant_outcomes,
 )
-from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
+from analysis.results import clean_float, figures_frame, summary_figures, with_reason
+from analysis.schema import (
+    ALPHA,
+    GROUP_CONTROL,
+    GROUP_LABELS,
+    GROUP_PA,
+    GROUPS,
+    PARALLEL_MIN_ROWS,
+    PRIMARY_MEASURES,  # noqa: F401 (re-exported: pages and the story read it from here or schema)
+)
 
 SMALL_SAMPLE_THRESHOLD: Final = 100
-PRIMARY_MEASURES: Final = ("phq9", "gad7")
-PARALLEL_MIN_ROWS: Final = 50_000  # below this the measures are compared one after another
 MAX_MEASURE_THREADS: Final = 4
 
 
@@ -79,11 +86,23 @@ class Analysis:
                 "participants_total": {g: int(self.finishers.loc[g, "participants"]) for g in GROUPS},
                 "not_finished": self.n_not_finished,
                 "at_caseness": {g: int(self.finishers.loc[g, "at_caseness"]) for g in GROUPS},
-                "paired_completeness": {
-                    g: completeness.loc[g, "completeness"] for g in (*GROUPS, "all")},
+                "paired_completeness": with_reason({
+                    g: clean_float(completeness.loc[g, "completeness"]) for g in (*GROUPS, "all")},
+                    "No one in the group finished treatment, so there is no completeness."),
                 "notes": list(self.notes),
             },
         }
+
+    def results_table(self, safe: bool = False) -> pd.DataFrame:
+        """Every figure of :meth:`to_dict`'s known blocks as one tidy typed table (a row per figure:
+        section, item, part, key, value, kind, basis, reason), with disclosure control applied by
+        kind when ``safe`` (:func:`analysis.disclosure.safe_figures`)."""
+        rows, _ = summary_figures(self.to_dict(), GROUPS)
+        if safe:
+            from analysis.disclosure import safe_figures
+
+            rows = safe_figures(rows)
+        return figures_frame(rows)
 
     def recovery_verdict(self) -> str:
         return recovery_verdict(self.rates["recovery"], self.n_at_caseness)
@@ -129,28 +148,41 @@ def _ci(ci: Any, kind: str = "number", decimals: int = 1) -> str:
     return fmt.ci(tuple(ci), kind, decimals) if ci else "95% CI not available"
 
 
+def _why(*blocks: Any) -> str:
+    """' [not available: <reason>]' for the first block holding a null figure with its reason (JSON rule)."""
+    for block in blocks:
+        if isinstance(block, dict) and block.get("reason"):
+            return f" [{block['reason']}]"
+    return ""
+
+
 def render_text(summary: dict[str, Any]) -> str:
-    """Render the machine-readable summary as a plain-text report (one source of figures)."""
+    """Render the machine-readable summary as a plain-text report (one source of figures); every figure
+    that is not available carries its reason in brackets, as the JSON does."""
     data = summary.get("data", {})
     lines = [f"Physical activity in NHS Talking Therapies — summary of {data.get('source') or 'data'}",
              f"Data level: {data.get('level', 'episode')}", "",
              "Participants who finished treatment (2+ sessions):"]
     for g in GROUPS:
         lines.append(f"  {GROUP_LABELS[g]}: {_value(summary['participants'][g], 'count')} "
-                     f"({_value(data.get('not_finished', {}).get(g), 'count')} not finished, excluded)")
+                     f"({_value(data.get('not_finished', {}).get(g), 'count')} not finished, excluded)"
+                     + (_why(summary["participants"], data.get("not_finished")) if summary["participants"][g] is None
+                        or data.get("not_finished", {}).get(g) is None else ""))
     lines += ["", "Outcome rates (Wilson 95% CIs):"]
     for name, rate in summary["rates"].items():
         lines.append(f"  {RATE_DEFINITIONS[name].label}:")
         for g in GROUPS:
             r = rate[g]
             lines.append(f"    {GROUP_LABELS[g]}: {_value(r['count'], 'count')}/{_value(r['denominator'], 'count')}"
-                         f" = {_value(r['rate'], 'percent')} ({_ci(r['ci95'], 'percent')})")
+                         f" = {_value(r['rate'], 'percent')} ({_ci(r['ci95'], 'percent')}){_why(r)}")
         d = rate["difference"]
-        lines.append(f"    Difference: {_value(d['estimate'], 'points')} points ({_ci(d['ci95'], 'points')}); "
-                     f"Fisher's exact {fmt.p_value(rate['fisher_p'])}")
+        lines.append(f"    Difference: {_value(d['estimate'], 'points')} points ({_ci(d['ci95'], 'points')}){_why(d)}; "
+                     f"Fisher's exact {fmt.p_value(rate['fisher_p'])}"
+                     + (_why(rate) if rate["fisher_p"] is None else ""))
         o, rr = rate["odds_ratio"], rate.get("relative_risk", {})
-        lines.append(f"    Odds ratio: {_value(o['estimate'], decimals=2)} ({_ci(o['ci95'], decimals=2)}); "
-                     f"relative risk: {_value(rr.get('estimate'), decimals=2)} ({_ci(rr.get('ci95'), decimals=2)})")
+        lines.append(f"    Odds ratio: {_value(o['estimate'], decimals=2)} ({_ci(o['ci95'], decimals=2)}){_why(o)}; "
+                     f"relative risk: {_value(rr.get('estimate'), decimals=2)} ({_ci(rr.get('ci95'), decimals=2)})"
+                     f"{_why(rr)}")
     lines += ["", "Symptom change (last − first; negative = improvement):"]
     for key, m in summary["measures"].items():
         lines.append(f"  {_measure_label(key)}:")
@@ -158,21 +190,22 @@ def render_text(summary: dict[str, Any]) -> str:
             d = m[g]
             lines.append(f"    {GROUP_LABELS[g]} (n={_value(d['n'], 'count')}): first {_value(d['mean_first'])} "
                          f"(SD {_value(d['sd_first'])}), last {_value(d['mean_last'])} (SD {_value(d['sd_last'])}), "
-                         f"change {_value(d['mean_change'])} (SD {_value(d['sd_change'])})")
+                         f"change {_value(d['mean_change'])} (SD {_value(d['sd_change'])}){_why(d)}")
         a, w = m["ancova"], m["welch"]
         lines.append(f"    ANCOVA (primary): {_value(a['difference'], decimals=2)} ({_ci(a['ci95'], decimals=2)}), "
-                     f"{fmt.p_value(a['p'])}")
+                     f"{fmt.p_value(a['p'])}{_why(a)}")
         lines.append(f"    Welch: {_value(w['difference'], decimals=2)} ({_ci(w['ci95'], decimals=2)}), "
-                     f"t = {_value(w['t'], decimals=2)}, df = {_value(w['df'])}, {fmt.p_value(w['p'])}")
-        lines.append(f"    Mann–Whitney: U = {_value(m['mann_whitney']['u'])}, {fmt.p_value(m['mann_whitney']['p'])}")
+                     f"t = {_value(w['t'], decimals=2)}, df = {_value(w['df'])}, {fmt.p_value(w['p'])}{_why(w)}")
+        mw = m["mann_whitney"]
+        lines.append(f"    Mann–Whitney: U = {_value(mw['u'])}, {fmt.p_value(mw['p'])}{_why(mw)}")
         lines.append(f"    Hedges' g: {_value(m['hedges_g']['estimate'], decimals=2)} "
-                     f"({_ci(m['hedges_g']['ci95'], decimals=2)})")
+                     f"({_ci(m['hedges_g']['ci95'], decimals=2)}){_why(m['hedges_g'])}")
         pm = m.get("permutation", {})
         if pm.get("p") is not None:
             lines.append(f"    Permutation test: {fmt.p_value(pm['p'])} ({pm['n_resamples']:,} resamples, "
                          f"seed {pm['seed']})")
         else:
-            lines.append(f"    Permutation test: not run ({pm.get('note') or 'not available'})")
+            lines.append(f"    Permutation test: not run ({pm.get('reason') or pm.get('note') or 'not available'})")
     return "\n".join(lines)
 
 

@@ -28,13 +28,20 @@ from analysis.compare import SMD_IMBALANCE, SUBGROUP_CAUTION, baseline_balance, 
 from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe, safe_count
 from analysis.figures.theme import GROUP_COLOURS, OKABE_ITO
 from analysis.outcomes import RATE_DEFINITIONS
-from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, RECOVERY_STANDARD
+from analysis.schema import (
+    ALPHA,
+    GROUP_CONTROL,
+    GROUP_LABELS,
+    GROUP_PA,
+    GROUPS,
+    PRIMARY_MEASURES,
+    RECOVERY_STANDARD,
+)
 from analysis.summary import Analysis, recovery_verdict
 
 HIDDEN: Final = "hidden (small numbers)"
 NOT_AVAILABLE: Final = "not available"
 REPORT_TITLE: Final = "Physical activity in NHS Talking Therapies"
-PRIMARY_MEASURES: Final = ("phq9", "gad7")
 BALANCE_SHOWN: Final = 5  # largest baseline differences drawn on the "who benefits" slide
 SURVEY_COLOUR: Final = OKABE_ITO["bluish_green"]  # not a group colour: survey respondents are neither group
 BALANCE_COLOUR: Final = OKABE_ITO["grey"]
