@@ -161,18 +161,6 @@ def _severity_codes(phq9_first: pd.Series) -> np.ndarray:
     return codes
 
 
-def phq9_severity_band(phq9_first: pd.Series) -> pd.Series:
-    """Baseline PHQ-9 severity band (Kroenke, Spitzer & Williams 2001).
-
-    The band whose range holds the score (``pd.cut`` with bins at −0.5, 4.5, 9.5, 14.5,
-    19.5, 27.5); missing outside 0–27 or when blank. Returned with pandas' ``"string"`` dtype.
-    """
-    index = phq9_first.index if isinstance(phq9_first, pd.Series) else None
-    codes = _severity_codes(phq9_first)
-    return pd.Series(_labelled(codes, _SEVERITY_LABELS, pd.StringDtype("pyarrow")), index=index,
-                     name=getattr(phq9_first, "name", None), copy=False)
-
-
 def _category_positions(column: pd.Series, categories: list[str]) -> np.ndarray:
     """Per row, the position of its value in ``categories`` (-1: missing or not listed), exact match.
 
@@ -347,16 +335,6 @@ def rate_counts(flags: pd.DataFrame, rate: str, positions: np.ndarray | None = N
         numerator = denominator & flags[definition.numerator_column].to_numpy(dtype=bool)
         out[group] = (int(numerator.sum()), int(denominator.sum()))
     return out
-
-
-def outcome_rates(flags: pd.DataFrame) -> dict[str, dict[str, Rate]]:
-    """The four NHS Talking Therapies rates per group, each with its Wilson CI."""
-    positions = group_positions(flags)
-    return {
-        rate: {group: wilson_rate(*counts, group=group)
-               for group, counts in rate_counts(flags, rate, positions).items()}
-        for rate in RATE_DEFINITIONS
-    }
 
 
 def finisher_counts(flags: pd.DataFrame, positions: np.ndarray | None = None) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from analysis.disclosure import (
     safe_table,
 )
 
+
 def _figures(block: dict) -> dict:
     """A block without its "reason" (checked separately: every hidden block carries one)."""
     assert any(v is None for k, v in block.items() if k != "reason") == bool(block.get("reason"))
