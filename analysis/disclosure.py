@@ -56,6 +56,8 @@ __all__ = [
     "ROUND_TO",
     "SAFE_MODE_NOTE",
     "SUPPRESS_BELOW",
+    "FEWER_THAN",
+    "count_shown",
     "make_summary_safe",
     "register_safe_block",
     "safe_figure",
@@ -68,6 +70,7 @@ __all__ = [
 
 SUPPRESS_BELOW: Final = 5
 ROUND_TO: Final = 5
+FEWER_THAN: Final = f"fewer than {SUPPRESS_BELOW}"  # how a suppressed count reads in a sentence
 
 DISCLOSURE_RULES: Final = (
     f"Counts below {SUPPRESS_BELOW} (including 0) are suppressed (null); other counts are rounded to the "
@@ -173,6 +176,20 @@ def safe_ci(
     if ci is None or _is_small(count) or _is_small(denominator):
         return None
     return tuple(ci)
+
+
+def count_shown(n: int | None, safe: bool) -> str:
+    """A count as a sentence shows it: exact ('1,234'), or in safe mode rounded ('1,235') or
+    'fewer than 5'; '—' when missing. Every sentence, caption, takeaway and hover text with a count
+    goes through this (or :func:`safe_count`), so the rule is applied in one place.
+
+    >>> count_shown(33, False), count_shown(33, True), count_shown(3, True)
+    ('33', '35', 'fewer than 5')
+    """
+    if n is None:
+        return "—"
+    shown = safe_count(n) if safe else _as_count(n)
+    return FEWER_THAN if shown is None else f"{shown:,}"
 
 
 # --- the results table and the JSON summary ---------------------------------------------------

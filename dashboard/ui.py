@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import formatting as fmt
-from analysis.disclosure import SAFE_MODE_NOTE, safe_count, safe_rate
+from analysis.disclosure import SAFE_MODE_NOTE, count_shown, safe_rate
 from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
 from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
 from analysis.figures.theme import chart_config
@@ -67,10 +67,7 @@ def data_banner(ctx: Context) -> None:
 
 def count_text(ctx: Context, n: int | None) -> str:
     """A count as shown: suppressed/rounded in safe mode."""
-    if n is None:
-        return fmt.MISSING
-    shown = safe_count(n) if ctx.safe else n
-    return "fewer than 5" if shown is None else fmt.count(shown)
+    return fmt.MISSING if n is None else count_shown(n, ctx.safe)
 
 
 def rate_text(ctx: Context, count: int, denominator: int, rate: float | None) -> str:
