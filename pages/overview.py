@@ -33,8 +33,7 @@ columns[3].metric("At caseness", ui.count_text(ctx, analysis.n_at_caseness),
 
 # --- the headline: outcomes beside the survey
 recovery = analysis.rates["recovery"]
-hidden = frozenset(g for g in GROUPS if ctx.safe and ui.rate_text(ctx, recovery.groups[g].count,
-                   recovery.groups[g].denominator, recovery.groups[g].rate).startswith("hidden"))
+hidden = ui.hidden_groups(ctx, recovery.groups)
 outcome_col, survey_col = st.columns([3, 2])
 with outcome_col:
     st.subheader("Outcome headline")

@@ -61,16 +61,7 @@ ui.page_header("Recovery and reliable change", ctx, "The NHS Talking Therapies o
                "(both recovered and reliably improved).")
 
 
-def _hidden(rate: str) -> frozenset[str]:
-    """Groups whose rate safe mode hides (numerator or denominator below 5)."""
-    if not ctx.safe:
-        return frozenset()
-    groups = rates[rate].groups
-    return frozenset(g for g in GROUPS if ui.rate_text(ctx, groups[g].count, groups[g].denominator,
-                                                       groups[g].rate).startswith("hidden"))
-
-
-hidden = {rate: _hidden(rate) for rate in rates}
+hidden = {rate: ui.hidden_groups(ctx, comparison.groups) for rate, comparison in rates.items()}
 empty_groups = [g for g in GROUPS if analysis.n_finishers[g] == 0]
 
 # --- the verdict

@@ -99,7 +99,7 @@ def mcid_section() -> None:
     for group in GROUPS:
         r = mcid.groups[group]
         shown = ui.rate_text(ctx, r.count, r.denominator, r.rate)
-        is_hidden = shown.startswith("hidden")
+        is_hidden = ui.rate_hidden(ctx, r)
         any_hidden |= is_hidden
         rows.append({"Group": GROUP_LABELS[group],
                      "Reached": f"{ui.count_text(ctx, r.count)} of {ui.count_text(ctx, r.denominator)}",
