@@ -274,3 +274,14 @@ def test_odds_ratio_infinite_is_null_with_reason():
 def test_odds_ratio_zero_cell_above_the_exact_limit_is_null_with_reason():
     o = odds_ratio(0, 600, 5, 600)
     assert o.estimate is None and "zero" in o.reason
+
+
+def test_methods_page_rules_state_the_precedence_and_the_session_rule_from_the_code():
+    from analysis.dictionary import flag_rules
+    from analysis.outcomes import SESSION_REDUCTION_RULE
+
+    rules = dict(flag_rules())
+    category = next(rule for name, rule in rules.items() if name.startswith("Outcome category"))
+    positions = [category.index(label) for _, label in CATEGORY_PRECEDENCE]
+    assert positions == sorted(positions)
+    assert rules["Session-level files"] == SESSION_REDUCTION_RULE
