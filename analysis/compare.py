@@ -593,7 +593,8 @@ class RateComparison:
         out["odds_ratio"] = with_reason({"estimate": self.odds_ratio.estimate, "ci95": _list(self.odds_ratio.ci95),
                                          "method": self.odds_ratio.method}, self.odds_ratio.reason)
         out["fisher_p"] = self.fisher.p
-        out["relative_risk"] = _estimate_block(self.relative_risk, "estimate", ci=True)
+        out["relative_risk"] = _estimate_block(self.relative_risk, "estimate", ci=True,
+                                               method=self.relative_risk.method)
         nnt = self.nnt
         out["nnt"] = with_reason({"estimate": nnt.estimate, "ci95": _list(nnt.ci95), "note": nnt.reason},
                                  nnt.reason if nnt.estimate is None else
@@ -677,7 +678,7 @@ class MeasureComparison:
         w = self.welch
         out["welch"] = _estimate_block(w, "difference", ci=True, t=w.statistic, df=w.df, p=w.p)
         mw = self.mann_whitney
-        out["mann_whitney"] = with_reason({"u": mw.statistic, "p": mw.p}, mw.reason)
+        out["mann_whitney"] = with_reason({"u": mw.statistic, "p": mw.p, "method": mw.method}, mw.reason)
         out["hedges_g"] = _estimate_block(self.hedges_g, "estimate", ci=True)
         a = self.ancova
         out["ancova"] = _estimate_block(a, "difference", ci=True, p=a.p,
