@@ -678,7 +678,7 @@ class MeasureComparison:
         w = self.welch
         out["welch"] = _estimate_block(w, "difference", ci=True, t=w.statistic, df=w.df, p=w.p)
         mw = self.mann_whitney
-        out["mann_whitney"] = with_reason({"u": mw.statistic, "p": mw.p, "method": mw.method}, mw.reason)
+        out["mann_whitney"] = with_reason({"u": mw.statistic, "p": mw.p}, mw.reason)
         out["hedges_g"] = _estimate_block(self.hedges_g, "estimate", ci=True)
         a = self.ancova
         out["ancova"] = _estimate_block(a, "difference", ci=True, p=a.p,

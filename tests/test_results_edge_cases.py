@@ -305,8 +305,7 @@ def test_results_table_is_one_typed_row_per_figure(sample_analysis):
     assert safe[("reliable_deterioration", "difference", "estimate")] is None
 
 
-def test_json_names_the_method_behind_relative_risk_and_mann_whitney(sample_analysis):
+def test_json_names_the_method_behind_the_relative_risk(sample_analysis):
     summary = sample_analysis.to_dict()
     assert "Katz" in summary["rates"]["recovery"]["relative_risk"]["method"]
     assert "MOVER" in summary["rates"]["reliable_deterioration"]["relative_risk"]["method"]  # 0 events in PA
-    assert "Mann" in summary["measures"]["phq9"]["mann_whitney"]["method"]
