@@ -128,7 +128,7 @@ st.subheader("Comparison of each rate")
 table: dict[str, list[str]] = {"Figure": [
     f"{GROUP_LABELS[GROUPS[0]]} (Wilson 95% CI)", f"{GROUP_LABELS[GROUPS[1]]} (Wilson 95% CI)",
     "Difference, points (Newcombe 95% CI)", "Fisher's exact p", "Odds ratio (95% CI)", "Odds ratio method",
-    "Relative risk (Katz 95% CI)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
+    "Relative risk (95% CI: Katz; MOVER-R at 0% or 100%)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
 for key, comparison in rates.items():
     label = RATE_DEFINITIONS[key].label
     column = [_rate_cell(key, g) for g in GROUPS]
