@@ -33,9 +33,26 @@ def chosen_year() -> str:
     return value if value in national.years() else national.latest_year()
 
 
-def chosen_org() -> str:
-    return st.session_state.get(ORG_KEY) or st.session_state.get(_ORG_MEMORY) or national.ENGLAND_ORG.code
+def org_from_url(year: str, options: list[str]) -> str:
+    """The organisation to start from: ``?nat_org=`` (an ODS code or a name) when it names one, else the
+    one chosen earlier in this session, else England. Synced by hand rather than with ``bind``, so the
+    link carries the code (``?nat_org=RW4``), not the displayed name."""
+    wanted = str(st.query_params.get(ORG_KEY, "")).strip()
+    if wanted:
+        try:
+            code = national.find_organisation(wanted, year).code
+        except LookupError:
+            code = None
+        if code in options:
+            return code
+    remembered = st.session_state.get(_ORG_MEMORY)
+    return remembered if remembered in options else national.ENGLAND_ORG.code
 
 
-def remember_org(code: str) -> None:
+def org_to_url() -> None:
+    code = st.session_state.get(ORG_KEY)
     st.session_state[_ORG_MEMORY] = code
+    if code and code != national.ENGLAND_ORG.code:
+        st.query_params[ORG_KEY] = code
+    elif ORG_KEY in st.query_params:
+        del st.query_params[ORG_KEY]

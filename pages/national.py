@@ -37,16 +37,13 @@ orgs = national.organisations(year)
 options = orgs["org_code"].tolist()
 labels = {row.org_code: national.Organisation(row.org_type, row.org_code, row.org_name).label
           for row in orgs.itertuples()}
-remembered = controls.chosen_org()
-if remembered not in options:
-    remembered = national.ENGLAND_ORG.code
-if controls.ORG_KEY not in st.session_state:
-    st.session_state[controls.ORG_KEY] = remembered
+if controls.ORG_KEY not in st.session_state:  # first visit, or back on this page: the URL, else the last choice
+    st.session_state[controls.ORG_KEY] = controls.org_from_url(year, options)
 left, right = st.columns([3, 1])
 code = left.selectbox("Compare with", options, key=controls.ORG_KEY, format_func=lambda c: labels.get(c, c),
-                      bind="query-params",
+                      on_change=controls.org_to_url,
                       help="England, an NHS region, an ICB or a provider: type part of a name or an ODS code.")
-controls.remember_org(code)
+controls.org_to_url()
 right.metric("Reporting year", year, help="Change it with **National figures year** in the sidebar.")
 org = national.find_organisation(code, year)
 england = national.benchmark(national.ENGLAND_ORG, year)

@@ -33,6 +33,12 @@ def _source(figure: go.Figure, y: float = -0.2) -> None:
     figure.update_layout(margin=dict(b=110))
 
 
+def _wrap(text: str, width: int = 26) -> str:
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width)) or text
+
+
 def _pct(rate: float | None, decimals: int = 1) -> str:
     return fmt.MISSING if rate is None else f"{rate * 100:.{decimals}f}%"
 
@@ -63,7 +69,7 @@ def comparison_chart(pilot: Mapping[str, Mapping[str, Rate]], england: Benchmark
                                              thickness=2, width=6, color="#1a1a1a")))
     series = [(f"England {england.year}", england, ENGLAND_COLOUR)]
     if org is not None and org.organisation.org_type != "England":
-        series.append((org.organisation.label, org, ORG_COLOUR))
+        series.append((_wrap(org.organisation.label), org, ORG_COLOUR))
     for name, figures, colour in series:
         values = [figures.rates[k].rate for k in keys]
         figure.add_trace(go.Bar(x=labels, y=[v * 100 if v is not None else None for v in values], name=name,
@@ -72,6 +78,7 @@ def comparison_chart(pilot: Mapping[str, Mapping[str, Rate]], england: Benchmark
     figure.update_layout(barmode="group", yaxis=dict(title="Percent", range=[0, 105], ticksuffix="%"),
                          bargap=0.2, bargroupgap=0.05)
     apply_theme(figure, "The pilot beside national figures", height=520)
+    figure.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left"), margin=dict(r=260))
     _source(figure)
     return figure
 
@@ -131,10 +138,14 @@ def funnel_chart(data: Funnel, pilot: Mapping[str, tuple[float | None, int]], hi
     top = max(float(limits["n"].max()) if len(limits) else 100.0, 100.0)
     figure.add_trace(go.Scatter(x=[5, top], y=[data.target * 100] * 2, mode="lines", name=f"England {_pct(data.target)}",
                                 line=dict(color=ENGLAND_COLOUR, width=2)))
-    figure.update_layout(xaxis=dict(title="Finishers at caseness (log scale)", type="log"),
+    ticks = [t for t in (5, 10, 30, 100, 300, 1000, 3000, 10000, 30000) if t <= top * 1.1]
+    figure.update_layout(xaxis=dict(title="Finishers at caseness (log scale)", type="log", tickvals=ticks,
+                                    ticktext=[f"{t:,}" for t in ticks]),
                          yaxis=dict(title="Recovered (%)", range=[0, 100], ticksuffix="%"))
-    apply_theme(figure, f"Recovery funnel plot, providers in England {data.year}", height=560)
-    _source(figure, y=-0.18)
+    apply_theme(figure, f"Recovery funnel plot, providers in England {data.year}", height=600)
+    figure.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left"))
+    _source(figure, y=-0.16)
+    figure.update_layout(margin=dict(r=230))
     return figure
 
 
@@ -166,15 +177,14 @@ def trend_chart(england: pd.DataFrame, org: pd.DataFrame | None = None, org_labe
             continue
         for key, rows in frame.groupby("rate", sort=False):
             figure.add_trace(go.Scatter(x=rows["year"], y=rows["value"] * 100, mode="lines+markers",
-                                        name=f"{who}: {RATE_LABELS[key].lower()}",
+                                        name=RATE_LABELS[key], legendgroup=who, legendgrouptitle_text=_wrap(who),
                                         line=dict(color=colour, dash=TREND_DASH[key], width=3),
                                         hovertemplate="%{x}: %{y:.1f}%<extra>" + f"{who}, {RATE_LABELS[key].lower()}"
                                         + "</extra>"))
-    figure.update_layout(yaxis=dict(title="Percent", range=[0, 100], ticksuffix="%"), xaxis=dict(title="Reporting year"),
-                         legend=dict(orientation="v", x=1.02, y=1, yanchor="top"))
-    apply_theme(figure, "Published outcome rates by year", height=520)
-    figure.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left"),
-                         margin=dict(r=330))
+    figure.update_layout(yaxis=dict(title="Percent", range=[0, 100], ticksuffix="%"), xaxis=dict(title="Reporting year"))
+    apply_theme(figure, "Published outcome rates by year", height=560)
+    figure.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left", groupclick="toggleitem"),
+                         margin=dict(r=260))
     _source(figure)
     return figure
 
@@ -215,12 +225,15 @@ def expected_chart(mixes: Mapping[str, CaseMix], rate: str = "recovery",
                                     error_x=dict(type="data", symmetric=False, array=plus, arrayminus=minus,
                                                  thickness=2.5, color=GROUP_COLOURS[group])))
     figure.add_vline(x=1, line=dict(color=REFERENCE_COLOUR, dash="dash", width=2))
+    ticks = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10]
     figure.update_layout(
-        xaxis=dict(title=f"Observed ÷ expected {RATE_LABELS[rate].lower()} (95% CI); 1 = as England", type="log"),
+        xaxis=dict(title=f"Observed ÷ expected {RATE_LABELS[rate].lower()} (95% CI); 1 = as England", type="log",
+                   tickvals=ticks, ticktext=[fmt.number(t, 2).rstrip("0").rstrip(".") for t in ticks]),
         yaxis=dict(tickvals=list(range(len(breakdowns))), ticktext=[f"by {b.lower()}" for b in breakdowns],
-                   autorange="reversed"))
-    apply_theme(figure, f"{RATE_LABELS[rate]} against a case-mix expected rate", height=max(320, 110 * len(breakdowns) + 200))
-    _source(figure, y=-0.25 if len(breakdowns) > 2 else -0.35)
+                   autorange="reversed", automargin=True, zeroline=False))
+    apply_theme(figure, f"{RATE_LABELS[rate]} against a case-mix expected rate", height=max(360, 100 * len(breakdowns) + 240))
+    _source(figure, y=-0.2 if len(breakdowns) > 2 else -0.35)
+    figure.update_layout(margin=dict(t=110, l=40))
     return figure
 
 
