@@ -337,6 +337,18 @@ def england_reference(rate_key: str, year: str | None = None, directory: str | N
     return None if rate is None else (rate, f"England {figures.year}: {rate * 100:.1f}%")
 
 
+def rate_references(year: str | None = None, directory: str | None = None) -> dict[str, tuple[float, str]]:
+    """England's published recovery and reliable improvement for ``year`` as reference lines
+    (rate -> (value, legend text)), for the outcome charts in place of fixed national lines."""
+    out = {}
+    for key in ("recovery", "reliable_improvement"):
+        reference = england_reference(key, year, directory)
+        if reference is not None:
+            out[key] = (reference[0], f"{reference[1].split(':')[0]} {RATE_LABELS[key].lower()} "
+                                      f"{reference[0] * 100:.1f}%")
+    return out
+
+
 def trend(org: Organisation | str | None = None, directory: str | None = None) -> pd.DataFrame:
     """One row per year (2017-18 on) and rate: year, rate, rate_label, value, count, denominator, reason."""
     org = org if isinstance(org, Organisation) else find_organisation(org, None, directory)

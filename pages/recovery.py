@@ -19,6 +19,7 @@ from analysis.figures.outcomes import (
     rates_chart,
     rates_takeaway,
 )
+from analysis.national import ATTRIBUTION, rate_references
 from analysis.outcomes import OUTCOME_CATEGORIES, RATE_DEFINITIONS, outcome_category_counts
 from analysis.schema import (
     GAD7,
@@ -38,6 +39,7 @@ from analysis.trajectories import (
     jacobson_truax_counts,
     pool_small_categories,
 )
+from dashboard import national as national_controls
 from dashboard import state, ui
 
 # Recommendation 1's solutions that ask for evidence on clinical outcomes (survey_recommendations.csv).
@@ -84,9 +86,12 @@ st.caption(analysis.small_sample_caution())
 
 # --- the four rates
 st.subheader("The four outcome rates")
-figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe), lambda: (
-    rates_chart(rates, hidden), rates_takeaway(rates, hidden)))
-ui.chart(figure, "outcome rates by group", takeaway)
+national_year = national_controls.chosen_year()  # England's published rates as the reference lines
+references = rate_references(national_year)
+figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), lambda: (
+    rates_chart(rates, hidden, references), rates_takeaway(rates, hidden)))
+ui.chart(figure, "outcome rates by group", takeaway + " The reference lines are England's published rates for "
+         f"{national_year}: " + "; ".join(text for _, text in references.values()) + ".")
 with st.expander("What each rate counts"):
     st.dataframe(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
                                 "Out of": d.denominator.capitalize()} for d in RATE_DEFINITIONS.values()]),
@@ -95,6 +100,8 @@ with st.expander("What each rate counts"):
                f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
                "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
                "Whiskers are Wilson 95% CIs.")
+    st.caption(f"Reference lines: England's published rates, {national_year} (change the year in the sidebar). "
+               + ATTRIBUTION)
 
 
 # --- the comparison table, one column per rate

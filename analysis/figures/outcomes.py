@@ -476,13 +476,16 @@ _INSIDE_MIN = 12  # percent: a bar at least this tall carries its label inside
 
 
 def rates_chart(rates: Mapping[str, RateComparison],
-                hidden: Mapping[str, frozenset[str]] | None = None) -> go.Figure:
+                hidden: Mapping[str, frozenset[str]] | None = None,
+                references: Mapping[str, tuple[float, str]] | None = None) -> go.Figure:
     """The outcome rates as grouped bars (one colour per group) with Wilson 95% CI whiskers.
 
     Reference segments sit over their own rate only, and are named in the legend: the
     national recovery standard (50%) over recovery and "about two in three" over reliable
     improvement. ``hidden[rate]`` names groups whose rate is suppressed in presentation-safe
-    mode; their bar is not drawn and is labelled "hidden".
+    mode; their bar is not drawn and is labelled "hidden". ``references`` replaces those lines
+    (rate -> (value, legend text)), e.g. England's published rates from
+    :func:`analysis.national.rate_references`.
     """
     hidden = dict(hidden or {})
     keys = list(rates)
@@ -509,7 +512,7 @@ def rates_chart(rates: Mapping[str, RateComparison],
             error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, thickness=2, width=8,
                          color="#1a1a1a"),
             hovertext=hovers, hoverinfo="text"))
-    for key, (value, text) in RATE_REFERENCES.items():
+    for key, (value, text) in (RATE_REFERENCES if references is None else references).items():
         if key not in keys:
             continue
         i = keys.index(key)
