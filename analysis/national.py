@@ -835,6 +835,40 @@ def benchmark_block(flags: pd.DataFrame | None = None, episodes: pd.DataFrame | 
     return block
 
 
+def make_benchmark_safe(block: dict[str, Any]) -> dict[str, Any]:
+    """The ``benchmark`` block with presentation-safe disclosure control on the PILOT's figures
+    (:mod:`analysis.disclosure` rules: counts below 5 null, others rounded to 5; a rate, funnel
+    position or observed ÷ expected null when its count or denominator is below 5). NHS England's
+    published figures are already disclosure-controlled and pass through unchanged."""
+    import copy
+
+    from analysis.disclosure import safe_count, safe_rate
+
+    out = copy.deepcopy(block)
+    pilot = out.get("pilot")
+    if pilot:
+        for rate, groups in pilot["rates"].items():
+            for g, entry in groups.items():
+                count, denominator = entry["count"], entry["denominator"]
+                entry["rate"] = safe_rate(count, denominator, entry["rate"])
+                entry["count"], entry["denominator"] = safe_count(count), safe_count(denominator)
+                if rate == "recovery" and entry["rate"] is None:
+                    pilot["funnel_position"][g] = None
+    for mix in (out.get("expected") or {}).values():
+        for groups in mix["rates"].values():
+            for entry in groups.values():
+                hidden = safe_rate(entry["observed"], entry["n"], entry["observed_rate"]) is None
+                if hidden and entry["expected"] is not None:
+                    entry.update({"observed_rate": None, "expected_rate": None, "expected": None,
+                                  "observed_over_expected": {"estimate": None, "ci95": None},
+                                  "reason": "hidden (small numbers): presentation-safe mode"})
+                entry["observed"], entry["n"] = safe_count(entry["observed"]), safe_count(entry["n"])
+                entry["unmatched"] = safe_count(entry["unmatched"]) if entry["unmatched"] else 0
+        for category in mix["categories"]:
+            category["n"] = {g: safe_count(v) for g, v in category["n"].items()}
+    return out
+
+
 def benchmark_text(block: dict[str, Any]) -> str:
     """The ``benchmark`` block as readable text (the CLI's ``--format text``)."""
     lines = [f"National figures, {block['year']} (NHS England)"]
@@ -853,7 +887,8 @@ def benchmark_text(block: dict[str, Any]) -> str:
     pilot = block.get("pilot")
     if pilot:
         lines.append("The pilot on England's recovery funnel: " + "; ".join(
-            f"{GROUP_LABELS[g]} {pos or 'not placed'}" for g, pos in pilot["funnel_position"].items()))
+            f"{GROUP_LABELS[g]} {pos or 'not placed (hidden or not available)'}"
+            for g, pos in pilot["funnel_position"].items()))
     for mix in (block.get("expected") or {}).values():
         lines.append(f"Expected rates by {mix['breakdown'].lower()} ({mix['column']}), England {mix['year']}:")
         for rate, groups in mix["rates"].items():
@@ -862,9 +897,10 @@ def benchmark_text(block: dict[str, Any]) -> str:
                 if r["expected"] is None:
                     lines.append(f"  {RATE_LABELS[rate]}, {GROUP_LABELS[g]}: not available — {r.get('reason')}")
                     continue
+                n = "fewer than 5" if r["n"] is None else r["n"]
                 ci = oe["ci95"]
                 lines.append(f"  {RATE_LABELS[rate]}, {GROUP_LABELS[g]}: observed {r['observed_rate'] * 100:.0f}% "
-                             f"vs expected {r['expected_rate'] * 100:.1f}% (n = {r['n']}); O/E "
+                             f"vs expected {r['expected_rate'] * 100:.1f}% (n = {n}); O/E "
                              f"{oe['estimate']:.2f} (95% CI {ci[0]:.2f} to {ci[1]:.2f})"
                              + (f"; {r['unmatched']} unmatched" if r["unmatched"] else ""))
         unmatched = [c for c in mix["categories"] if c["published"] is None]
