@@ -109,3 +109,12 @@ def test_overview_reference_line_is_englands_rate_for_the_chosen_year():
     text = page_text(at)
     assert "England's published recovery rate for 2023-24 (50.1%)" in text
     assert "the national standard is 50%" in text
+
+
+def test_svg_download_of_a_national_chart_carries_the_attribution(svg_chromium):
+    from analysis.figures.national import trend_chart
+    from analysis.figures.svg import figure_to_svg
+
+    svg = figure_to_svg(trend_chart(national.trend(national.ENGLAND_ORG)))
+    text = svg.decode() if isinstance(svg, bytes) else svg
+    assert "Open Government Licence v3.0" in text and "anxiety and depression" in text
