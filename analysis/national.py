@@ -3,7 +3,10 @@ benchmarks and as an expected rate.
 
 Data: the compact extract in ``data/reference/`` (made by ``data/reference/make_reference.py``
 from the ``nhstt`` package's tidy copy of NHS England's annual reports). It is public data, so
-it is read once per process (``functools.cache``); no patient-level data ever goes near that cache.
+it is read once per process (``functools.cache``), and the figures worked out from it alone (benchmarks,
+trends, the funnel, category rates) are memoised per process too (``functools.lru_cache``); their
+results are shared, so callers must not modify them. No patient-level data ever goes near these caches:
+:func:`expected_rates` and :func:`benchmark_block` with a pilot's data are never cached here.
 
 What this module computes (pure functions, no Streamlit):
 
@@ -168,6 +171,7 @@ def _title(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=256)  # public data only: safe to share between sessions
 def organisations(year: str | None = None, directory: str | None = None) -> pd.DataFrame:
     """Every organisation with a published total in ``year``: type, code, name (England first)."""
     frame = load_measures(directory)
@@ -180,6 +184,7 @@ def organisations(year: str | None = None, directory: str | None = None) -> pd.D
     return out.reset_index(drop=True)
 
 
+@functools.lru_cache(maxsize=256)  # public data only: safe to share between sessions
 def find_organisation(query: str | None, year: str | None = None, directory: str | None = None) -> Organisation:
     """England, a region, an ICB or a provider from an ODS code or (part of) a name, case-insensitive.
 
@@ -299,6 +304,7 @@ def _rates_from(rows: pd.DataFrame, what: str) -> tuple[dict[str, PublishedRate]
     return out, {"finished": finished, "at_caseness": at_caseness, "not_at_caseness": not_caseness}
 
 
+@functools.lru_cache(maxsize=256)  # public data only: safe to share between sessions
 def benchmark(org: Organisation | str | None = None, year: str | None = None,
               directory: str | None = None) -> Benchmark:
     """The four published rates and their counts for ``org`` (default England) in ``year`` (default latest)."""
@@ -349,6 +355,7 @@ def rate_references(year: str | None = None, directory: str | None = None) -> di
     return out
 
 
+@functools.lru_cache(maxsize=256)  # public data only: safe to share between sessions
 def trend(org: Organisation | str | None = None, directory: str | None = None) -> pd.DataFrame:
     """One row per year (2017-18 on) and rate: year, rate, rate_label, value, count, denominator, reason."""
     org = org if isinstance(org, Organisation) else find_organisation(org, None, directory)
@@ -413,6 +420,7 @@ class Funnel:
                    "Stat Med 24:1185-1202); n = finishers minus those not at caseness, rounded to 5 as published.")
 
 
+@functools.lru_cache(maxsize=256)  # public data only: safe to share between sessions
 def funnel(year: str | None = None, directory: str | None = None, points: int = 200) -> Funnel:
     """Every provider's published recovery rate against its number of finishers at caseness, with limits."""
     year = year or latest_year(directory)
@@ -626,6 +634,7 @@ class CaseMix:
         }
 
 
+@functools.lru_cache(maxsize=256)  # public data only: safe to share between sessions
 def national_category_rates(breakdown: str, year: str | None = None,
                             directory: str | None = None) -> pd.DataFrame:
     """England's published counts per category of a breakdown: label, finished, caseness denominator and
@@ -687,43 +696,50 @@ def expected_rates(episodes: pd.DataFrame, flags: pd.DataFrame, breakdown: str, 
                           "breakdown.")
     national = national_category_rates(breakdown, year, directory)
     published = [p for p in national.index.tolist() if p]
+    records = national.to_dict("index")  # label -> published counts (plain dicts: fast to pool)
+    group_of = flags["group"].to_numpy()
+    finished = flags["finished"].to_numpy(dtype=bool)
     values = episodes.loc[flags.index, column]
-    text = values.astype("string")
+    codes, uniques = pd.factorize(values.astype("string"), sort=True)  # one pass; -1 = blank
     categories: list[CategoryMatch] = []
     rate_of: dict[str, dict[str, float | None]] = {}
-    for value in sorted(text.dropna().unique().tolist()):
+    for position, value in enumerate(uniques.tolist()):
         labels, reason = _match_value(value, spec, published)
         rates: dict[str, float | None] = {}
         if labels is not None:
-            pooled = national.loc[list(labels)].sum(min_count=1)
+            parts = [records[label] for label in labels]
+
+            def pooled(column: str, parts=parts) -> float | None:
+                """The published counts of the matched categories added up; None if any is suppressed."""
+                values = [part[column] for part in parts]
+                return None if any(pd.isna(v) for v in values) else float(sum(values))
+
             for key in EXPECTED_RATES:
-                denom = pooled["caseness_denominator"] if key in CASENESS_RATES else pooled["finished"]
-                count = pooled[key]
-                rates[key] = (float(count / denom) if pd.notna(count) and pd.notna(denom) and denom > 0
-                              and national.loc[list(labels), key].notna().all() else None)
+                denom = pooled("caseness_denominator" if key in CASENESS_RATES else "finished")
+                count = pooled(key)
+                rates[key] = count / denom if count is not None and denom else None
             if all(r is None for r in rates.values()):
                 reason = f"England's rates for {', '.join(labels)} are suppressed or not published in {year}"
         rate_of[value] = rates
-        in_value = (text == value).fillna(False).to_numpy(dtype=bool)
-        n = {g: int((in_value & (flags["group"] == g).to_numpy() & flags["finished"].to_numpy(dtype=bool)).sum())
-             for g in GROUPS}
+        in_value = codes == position
+        n = {g: int((in_value & (group_of == g) & finished).sum()) for g in GROUPS}
         categories.append(CategoryMatch(value, labels, rates, n, reason))
-    missing = int(text.isna().sum())
-    if missing:
-        n = {g: int((text.isna().to_numpy() & (flags["group"] == g).to_numpy()
-                     & flags["finished"].to_numpy(dtype=bool)).sum()) for g in GROUPS}
+    blank = codes < 0
+    if blank.any():
+        n = {g: int((blank & (group_of == g) & finished).sum()) for g in GROUPS}
         categories.append(CategoryMatch("(blank)", None, {}, n, f"no {column} recorded"))
     results: dict[str, dict[str, ExpectedRate]] = {}
     for key in EXPECTED_RATES:
         denominator_column = "at_caseness" if key in CASENESS_RATES else "finished"
         outcome_column = {"recovery": "recovered", "reliable_improvement": "reliable_improvement"}[key]
-        individual = text.map(lambda v, k=key: rate_of.get(v, {}).get(k) if pd.notna(v) else None)
-        individual = pd.to_numeric(individual, errors="coerce").to_numpy(dtype=float)
+        by_code = np.array([np.nan if rate_of[v].get(key) is None else rate_of[v][key] for v in uniques.tolist()]
+                           + [np.nan], dtype=float)  # last entry: blank (code -1)
+        individual = by_code[codes]
         in_denominator = flags[denominator_column].to_numpy(dtype=bool)
         outcome = flags[outcome_column].to_numpy(dtype=bool)
         results[key] = {}
         for g in GROUPS:
-            mine = in_denominator & (flags["group"] == g).to_numpy()
+            mine = in_denominator & (group_of == g)
             matched = mine & np.isfinite(individual)
             n = int(matched.sum())
             unmatched = int(mine.sum()) - n
@@ -753,6 +769,7 @@ def all_expected_rates(episodes: pd.DataFrame, flags: pd.DataFrame, year: str | 
 # --- Structured Physical Activity (PROMs by therapy type) -----------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)  # public data only: safe to share between sessions
 def structured_physical_activity(directory: str | None = None, therapy: str = SPA_THERAPY) -> pd.DataFrame:
     """England's published figures for one therapy type per year (all diagnoses).
 

@@ -202,3 +202,14 @@ def test_england_reference_line_names_the_year():
     rate, label = national.england_recovery("2023-24")
     assert rate == pytest.approx(0.501) and label == "England 2023-24: 50.1%"
     assert national.england_reference("reliable_improvement", "2024-25") == (0.675, "England 2024-25: 67.5%")
+
+
+def test_blank_values_are_reported_as_unmatched_not_dropped():
+    episodes = _tiny_pilot()
+    episodes.loc[0, "problem_descriptor"] = None
+    flags = participant_outcomes(episodes)
+    mix = national.expected_rates(episodes, flags, "problem_descriptor", "2024-25")
+    blank = next(c for c in mix.unmatched if c.value == "(blank)")
+    assert blank.n == {GROUP_PA: 1, GROUP_CONTROL: 0} and "no problem_descriptor recorded" in blank.reason
+    pa = mix.results["recovery"][GROUP_PA]
+    assert (pa.n, pa.unmatched, pa.observed) == (2, 1, 1)
