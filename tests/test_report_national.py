@@ -54,3 +54,11 @@ def test_safe_mode_hides_a_small_group(sample_episodes):
                      if count < 5 or denominator < 5]
     assert hidden_groups  # the test needs a small group
     assert "hidden (small numbers)" in funnel
+
+
+def test_deck_and_report_follow_the_chosen_year(sample_analysis, sample_episodes):
+    deck = Presentation(io.BytesIO(build_deck(sample_analysis, episodes=sample_episodes, national_year="2023-24")))
+    slide = next(s for s in deck.slides if "Against national figures" in _text(s))
+    assert "England recovered 50.1% in 2023-24" in _text(slide)
+    assert "England recovered 50.1% in 2023-24" in build_html(sample_analysis, episodes=sample_episodes,
+                                                                national_year="2023-24")
