@@ -213,3 +213,14 @@ def test_blank_values_are_reported_as_unmatched_not_dropped():
     assert blank.n == {GROUP_PA: 1, GROUP_CONTROL: 0} and "no problem_descriptor recorded" in blank.reason
     pa = mix.results["recovery"][GROUP_PA]
     assert (pa.n, pa.unmatched, pa.observed) == (2, 1, 1)
+
+
+def test_the_shipped_extract_is_compact_and_needs_no_raw_files():
+    files = [national.REFERENCE_DIR / name for name in
+             (national.MEASURES_FILE, national.THERAPY_TYPES_FILE, national.PROVIDERS_FILE)]
+    assert all(f.exists() for f in files)
+    assert sum(f.stat().st_size for f in files) < 2_000_000
+    statuses = set(national.load_measures()["count_status"].unique())
+    assert statuses <= {"published", "suppressed", "not published"} and "suppressed" in statuses
+    suppressed = national.load_measures().query("count_status == 'suppressed'")
+    assert suppressed["count"].isna().all()  # missing, never zero

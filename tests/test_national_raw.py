@@ -101,3 +101,25 @@ def test_spa_from_the_raw_file():
               & (raw["measure_statistic"] == "percentage")]
     spa = national.structured_physical_activity().set_index("year")
     assert spa.loc["2024-25", "recovery"] == pytest.approx(row["value"].iloc[0] / 100)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as strings (a Parquet round trip changes only their categories' dtype)."""
+    return frame.astype({c: "string" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
+
+
+def test_committed_extract_is_what_the_script_makes_from_the_raw_files():
+    shipped = pd.read_parquet(national.REFERENCE_DIR / national.MEASURES_FILE)
+    remade = make_reference.measures_extract(RAW)
+    pd.testing.assert_frame_equal(_plain(shipped), _plain(remade))
+    therapy = pd.read_parquet(national.REFERENCE_DIR / national.THERAPY_TYPES_FILE)
+    pd.testing.assert_frame_equal(_plain(therapy), _plain(make_reference.therapy_types_extract(RAW)))
+
+
+def test_a_published_breakdown_from_the_raw_file():
+    raw = pd.read_parquet(RAW / "measures_annual.parquet",
+                          filters=[("org_type", "==", "England"), ("reporting_period", "==", "2024-25"),
+                                   ("variable_type", "==", "Presenting Complaint"), ("variable_a", "==", "Depression")])
+    count = float(raw[(raw["measure_name"] == "recovery") & (raw["measure_statistic"] == "count")]["value"].iloc[0])
+    table = national.national_category_rates("problem_descriptor", "2024-25")
+    assert table.loc["Depression", "recovery"] == count
