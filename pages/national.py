@@ -197,7 +197,8 @@ else:
         "Courses counted in outcomes": spa["courses"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
         "Recovery": spa["recovery"].map(lambda v: f"{v * 100:.1f}%" if pd.notna(v) else fmt.MISSING),
         "Reliable improvement": spa["reliable_improvement"].map(lambda v: f"{v * 100:.1f}%" if pd.notna(v) else fmt.MISSING),
-        "PHQ-9 start → end": [f"{a} → {b}" for a, b in zip(spa["phq9_start"], spa["phq9_end"], strict=True)],
+        "PHQ-9 mean, start → end": [f"{fmt.number(a)} → {fmt.number(b)}"
+                                    for a, b in zip(spa["phq9_start"], spa["phq9_end"], strict=True)],
         "Small numbers": spa["small"].map({True: f"yes (under {national.SMALL_NUMBERS} courses)", False: "no"}),
     })
     ui.table(_with_source(table), "structured physical activity national figures")
