@@ -859,7 +859,7 @@ def make_benchmark_safe(block: dict[str, Any]) -> dict[str, Any]:
     published figures are already disclosure-controlled and pass through unchanged."""
     import copy
 
-    from analysis.disclosure import safe_count, safe_rate
+    from analysis.disclosure import count_shown, safe_count, safe_rate
 
     out = copy.deepcopy(block)
     pilot = out.get("pilot")
@@ -879,6 +879,8 @@ def make_benchmark_safe(block: dict[str, Any]) -> dict[str, Any]:
                     entry.update({"observed_rate": None, "expected_rate": None, "expected": None,
                                   "observed_over_expected": {"estimate": None, "ci95": None},
                                   "reason": "hidden (small numbers): presentation-safe mode"})
+                if entry["unmatched"]:  # the reason states the exact count: restate it as safe mode shows counts
+                    entry["reason"] = re.sub(r"^\d+", lambda m: count_shown(int(m.group()), True), entry["reason"])
                 entry["observed"], entry["n"] = safe_count(entry["observed"]), safe_count(entry["n"])
                 entry["unmatched"] = safe_count(entry["unmatched"]) if entry["unmatched"] else 0
         for category in mix["categories"]:
@@ -919,7 +921,8 @@ def benchmark_text(block: dict[str, Any]) -> str:
                 lines.append(f"  {RATE_LABELS[rate]}, {GROUP_LABELS[g]}: observed {r['observed_rate'] * 100:.0f}% "
                              f"vs expected {r['expected_rate'] * 100:.1f}% (n = {n}); O/E "
                              f"{oe['estimate']:.2f} (95% CI {ci[0]:.2f} to {ci[1]:.2f})"
-                             + (f"; {r['unmatched']} unmatched" if r["unmatched"] else ""))
+                             + (f"; {r['unmatched']} unmatched" if r["unmatched"] else
+                                "; fewer than 5 unmatched" if r["unmatched"] is None else ""))
         unmatched = [c for c in mix["categories"] if c["published"] is None]
         if unmatched:
             lines.append("  Unmatched values: " + "; ".join(f"{c['value']} ({c.get('reason')})" for c in unmatched))

@@ -70,7 +70,8 @@ def _published(rate: national.PublishedRate, rounded: bool) -> str:
     if rate.rate is None:
         return f"not available ({rate.reason})"
     counts = ("" if rate.count is None or rate.denominator is None else
-              f" ({fmt.count(int(rate.count))} of {fmt.count(int(rate.denominator))}{', rounded' if rounded else ''})")
+              f" (published: {fmt.count(int(rate.count))} of {fmt.count(int(rate.denominator))}"
+              f"{', rounded' if rounded else ''})")
     return f"{rate.rate * 100:.1f}%{counts}"
 
 
@@ -164,7 +165,8 @@ else:
                          "Observed": fmt.percent(r.observed_rate) if shown else "hidden" if r.expected else fmt.MISSING,
                          "Expected": f"{r.expected_rate * 100:.1f}%" if shown else fmt.MISSING,
                          "O/E (95% CI)": (f"{fmt.number(r.ratio, 2)} ({fmt.ci(r.ci95, 'number', 2).removeprefix('95% CI ')})"
-                                          if shown else (r.reason or "hidden (small numbers)"))})
+                                          if shown else "hidden (small numbers)" if r.expected is not None
+                                          else r.reason)})
     ui.table(_with_source(pd.DataFrame(rows)), f"expected {rate_key} by case mix table")
     st.caption(next(iter(mixes.values())).method)
     with st.expander("How the pilot's values were matched to NHS England's categories"):

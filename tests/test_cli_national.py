@@ -81,6 +81,8 @@ def test_summarize_benchmark_safe_mode_and_text():
     control_age = block["expected"]["age_group"]["rates"]["recovery"]["control"]  # 3 recovered: hidden
     assert control_age["observed"] is None and control_age["observed_over_expected"]["estimate"] is None
     assert block["england"]["rates"]["recovery"]["count"] == 321_061  # published figures pass through
+    control_gender = block["expected"]["gender"]["rates"]["reliable_improvement"]["control"]  # 1 unmatched
+    assert control_gender["unmatched"] is None and control_gender["reason"].startswith("fewer than 5 participant")
     text = run("summarize", str(SAMPLE_EPISODES), "--benchmark-org", "RW4", "--format", "text")
     assert text.returncode == 0, text.stderr
     assert "Expected rates by problem descriptor" in text.stdout and national.ATTRIBUTION in text.stdout

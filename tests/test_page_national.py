@@ -35,9 +35,9 @@ def test_page_shows_england_beside_the_pilot_with_attribution(page):
     assert "anxiety and depression" in text
     table = next(t for t in _tables(page) if "Rate" in t.columns and "England 2024-25" in t.columns)
     rows = table.set_index("Rate")
-    assert rows.loc["Recovery", "England 2024-25"] == "50.5% (321,061 of 635,185)"
-    assert rows.loc["Reliable improvement", "England 2024-25"] == "67.5% (452,284 of 670,419)"
-    assert rows.loc["Reliable deterioration", "England 2024-25"] == "5.8% (39,157 of 670,419)"
+    assert rows.loc["Recovery", "England 2024-25"] == "50.5% (published: 321,061 of 635,185)"
+    assert rows.loc["Reliable improvement", "England 2024-25"] == "67.5% (published: 452,284 of 670,419)"
+    assert rows.loc["Reliable deterioration", "England 2024-25"] == "5.8% (published: 39,157 of 670,419)"
     assert rows.loc["Recovery", "Physical activity"] == "63% of 19"
     assert (table["Source"] == national.ATTRIBUTION).all()  # the CSV/XLSX export carries the attribution
 
@@ -84,7 +84,7 @@ def test_chosen_organisation_and_year():
     org_column = next(c for c in table.columns if "Mersey Care" in c)
     assert org_column.endswith("(Provider, RW4) 2023-24")
     expected = national.benchmark("RW4", "2023-24").rates["recovery"]
-    assert table.set_index("Rate").loc["Recovery", org_column].startswith(f"{expected.rate * 100:.1f}% (")
+    assert table.set_index("Rate").loc["Recovery", org_column].startswith(f"{expected.rate * 100:.1f}% (published: ")
     assert "England 2023-24" in table.columns
     assert "Recovery funnel plot, providers in England 2023-24" in _charts(at)
 

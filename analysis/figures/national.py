@@ -152,8 +152,8 @@ def funnel_chart(data: Funnel, pilot: Mapping[str, tuple[float | None, int]], hi
 def funnel_takeaway(data: Funnel, positions: Mapping[str, str | None], hidden: frozenset[str] = frozenset()) -> str:
     counts = data.providers["position"].value_counts()
     outside = int(sum(v for k, v in counts.items() if "99.8% limit" in str(k) and "within" not in str(k)))
-    parts = [f"{outside} of {len(data.providers)} providers lie outside the 99.8% limits around England's "
-             f"{_pct(data.target)} in {data.year}"]
+    parts = [f"Of the {len(data.providers)} providers with a published rate, {outside} lie outside the 99.8% "
+             f"limits around England's {_pct(data.target)} in {data.year}"]
     for group in GROUP_ORDER:
         if group in hidden:
             parts.append(f"the {GROUP_LABELS[group].lower()} group is not drawn (small numbers)")
