@@ -152,16 +152,16 @@ class Organisation:
     def label(self) -> str:
         if self.org_type == ENGLAND:
             return ENGLAND
-        return f"{_title(self.name)} ({ORG_TYPE_LABELS[self.org_type]}, {self.code})"
+        return f"{display_name(self.name)} ({ORG_TYPE_LABELS[self.org_type]}, {self.code})"
 
     def to_dict(self) -> dict[str, str]:
-        return {"type": ORG_TYPE_LABELS[self.org_type], "code": self.code, "name": _title(self.name)}
+        return {"type": ORG_TYPE_LABELS[self.org_type], "code": self.code, "name": display_name(self.name)}
 
 
 ENGLAND_ORG: Final = Organisation(ENGLAND, "All", ENGLAND)
 
 
-def _title(name: str) -> str:
+def display_name(name: str) -> str:
     """NHS England's upper-case names made readable ('LONDON COMMISSIONING REGION' -> 'London Commissioning Region')."""
     if name.isupper():
         small = {"And", "Of", "The", "For", "In", "On"}
@@ -207,7 +207,7 @@ def find_organisation(query: str | None, year: str | None = None, directory: str
         row = partial.iloc[0]
         return Organisation(row["org_type"], row["org_code"], row["org_name"])
     if len(partial) > 1:
-        names = "; ".join(f"{r.org_code} {_title(r.org_name)}" for r in partial.head(5).itertuples())
+        names = "; ".join(f"{r.org_code} {display_name(r.org_name)}" for r in partial.head(5).itertuples())
         raise LookupError(f"{len(partial)} organisations in {year} match {text!r} (e.g. {names}): give the ODS code.")
     raise LookupError(f"No organisation in NHS England's {year} figures has the code or name {text!r}.")
 
@@ -345,13 +345,13 @@ def england_reference(rate_key: str, year: str | None = None, directory: str | N
 
 def rate_references(year: str | None = None, directory: str | None = None) -> dict[str, tuple[float, str]]:
     """England's published recovery and reliable improvement for ``year`` as reference lines
-    (rate -> (value, legend text)), for the outcome charts in place of fixed national lines."""
+    (rate -> (value, legend text such as 'England 2024-25: 50.5%')), for the outcome charts in place
+    of fixed national lines; each line sits over its own rate, so the legend names the year and value."""
     out = {}
     for key in ("recovery", "reliable_improvement"):
         reference = england_reference(key, year, directory)
         if reference is not None:
-            out[key] = (reference[0], f"{reference[1].split(':')[0]} {RATE_LABELS[key].lower()} "
-                                      f"{reference[0] * 100:.1f}%")
+            out[key] = reference
     return out
 
 

@@ -115,7 +115,7 @@ st.caption(funnel.method + f" {funnel.excluded} provider(s) with a suppressed ra
 with st.expander("Providers outside the 99.8% limits"):
     outside = funnel.providers[funnel.providers["position"].str.contains("99.8% limit") &
                                ~funnel.providers["position"].str.contains("within")]
-    table = pd.DataFrame({"ODS code": outside["org_code"], "Provider": outside["org_name"].map(national._title),
+    table = pd.DataFrame({"ODS code": outside["org_code"], "Provider": outside["org_name"].map(national.display_name),
                           "Finishers at caseness (rounded)": outside["n"].astype(int),
                           "Recovery (published)": (outside["rate"] * 100).round(0).astype(int).astype(str) + "%",
                           "Position": outside["position"]})

@@ -9,6 +9,7 @@ import streamlit as st
 
 from analysis import formatting as fmt
 from analysis.disclosure import SUPPRESS_BELOW
+from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import rate_chart, rate_takeaway
 from analysis.national import ATTRIBUTION, england_recovery
 from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
@@ -58,8 +59,8 @@ chart_col, change_col = st.columns([1, 1])
 with chart_col:
     national_year = national_controls.chosen_year()
     england_rate, england_label = england_recovery(national_year)
-    figure = rate_chart(recovery.groups, "Recovery rate by group (95% CI)", reference=england_rate,
-                        reference_label=england_label, hidden=hidden)
+    figure = add_attribution(rate_chart(recovery.groups, "Recovery rate by group (95% CI)", reference=england_rate,
+                                        reference_label=england_label, hidden=hidden), y=-0.1, width=60)
     ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
              f" The dashed line is England's published recovery rate for {national_year} "
              f"({england_rate * 100:.1f}%); the national standard is {fmt.percent(RECOVERY_STANDARD)}.")

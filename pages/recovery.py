@@ -12,6 +12,7 @@ import streamlit as st
 from analysis import formatting as fmt
 from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS
 from analysis.disclosure import FEWER_THAN
+from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import (
     first_last_scatter,
     first_last_scatter_takeaway,
@@ -82,9 +83,9 @@ st.subheader("The four outcome rates")
 national_year = national_controls.chosen_year()  # England's published rates as the reference lines
 references = rate_references(national_year)
 figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), lambda: (
-    rates_chart(rates, hidden, references), rates_takeaway(rates, hidden)))
-ui.chart(figure, "outcome rates by group", takeaway + " The reference lines are England's published rates for "
-         f"{national_year}: " + "; ".join(text for _, text in references.values()) + ".")
+    add_attribution(rates_chart(rates, hidden, references)),
+    rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
+ui.chart(figure, "outcome rates by group", takeaway)
 with st.expander("What each rate counts"):
     st.dataframe(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
                                 "Out of": d.denominator.capitalize()} for d in RATE_DEFINITIONS.values()]),

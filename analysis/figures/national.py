@@ -26,11 +26,20 @@ PROVIDER_COLOUR = "#BBBBBB"
 SOURCE_NOTE = ATTRIBUTION.replace(" Source:", "<br>Source:")  # the full attribution, on two lines
 
 
-def _source(figure: go.Figure, y: float = -0.2) -> None:
-    """The Open Government Licence attribution under the plot, so a saved PNG or SVG carries it."""
-    figure.add_annotation(text=SOURCE_NOTE, xref="paper", yref="paper", x=0, y=y, xanchor="left", yanchor="top",
-                          showarrow=False, font=dict(size=12, color=REFERENCE_COLOUR))
+def add_attribution(figure: go.Figure, y: float = -0.2, width: int | None = None) -> go.Figure:
+    """The Open Government Licence attribution under the plot, so a saved PNG or SVG carries it: for
+    every chart that draws an NHS England figure (here, and the Overview's and Recovery page's lines).
+    ``width`` wraps it at that many characters for a narrow chart."""
+    import textwrap
+
+    text = SOURCE_NOTE if width is None else "<br>".join(textwrap.wrap(ATTRIBUTION, width))
+    figure.add_annotation(text=text, xref="paper", yref="paper", x=0, y=y, xanchor="left", yanchor="top",
+                          align="left", showarrow=False, font=dict(size=12, color=REFERENCE_COLOUR))
     figure.update_layout(margin=dict(b=110))
+    return figure
+
+
+_source = add_attribution
 
 
 def _wrap(text: str, width: int = 26) -> str:
@@ -266,5 +275,5 @@ def expected_takeaway(mixes: Mapping[str, CaseMix], rate: str = "recovery", brea
         "; ".join(parts) + "." + easier
 
 
-__all__ = ["comparison_chart", "comparison_takeaway", "expected_chart", "expected_takeaway", "funnel_chart",
+__all__ = ["add_attribution", "comparison_chart", "comparison_takeaway", "expected_chart", "expected_takeaway", "funnel_chart",
            "funnel_takeaway", "trend_chart", "trend_takeaway"]

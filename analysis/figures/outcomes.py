@@ -537,8 +537,11 @@ def rates_chart(rates: Mapping[str, RateComparison],
     return _finish(figure, "Outcome rates by group", height=500)
 
 
-def rates_takeaway(rates: Mapping[str, RateComparison], hidden: Mapping[str, frozenset[str]] | None = None) -> str:
-    """One clause per rate: PA vs control, and the reference where there is one."""
+def rates_takeaway(rates: Mapping[str, RateComparison], hidden: Mapping[str, frozenset[str]] | None = None,
+                   references: Mapping[str, tuple[float, str]] | None = None,
+                   reference_name: str = "the national figures") -> str:
+    """One clause per rate: PA vs control, and the reference where there is one (``references`` as
+    given to :func:`rates_chart`, named ``reference_name``)."""
     hidden = dict(hidden or {})
     parts = []
     for key, comparison in rates.items():
@@ -551,10 +554,11 @@ def rates_takeaway(rates: Mapping[str, RateComparison], hidden: Mapping[str, fro
         else:
             parts.append(f"{label} {fmt.percent(pa.rate)} vs {fmt.percent(control.rate)}")
     text = "Physical activity vs control: " + "; ".join(parts) + "."
-    refs = [f"{fmt.percent(value)} for {RATE_DEFINITIONS[k].label.lower()}" for k, (value, _) in
-            RATE_REFERENCES.items() if k in rates]
+    decimals = 0 if references is None else 1  # published rates have one decimal
+    refs = [f"{fmt.percent(value, decimals)} for {RATE_DEFINITIONS[k].label.lower()}" for k, (value, _) in
+            (RATE_REFERENCES if references is None else references).items() if k in rates]
     if refs:
-        text += " The reference lines mark the national figures (" + ", ".join(refs) + ")."
+        text += f" The reference lines mark {reference_name} (" + ", ".join(refs) + ")."
     return text
 
 
