@@ -1,7 +1,8 @@
 """Command line: the same numbers as the dashboard, for reproducibility and batch use.
 
-    python -m analysis summarize FILE [--format json|text] [--safe]
+    python -m analysis summarize FILE [--format json|text] [--safe] [--benchmark-org CODE [--benchmark-year YYYY-YY]]
     python -m analysis validate FILE
+    python -m analysis benchmarks [--org CODE] [--year 2024-25] [--format json|text]
 
 Exit codes: 0 success / usable file; 1 the file has problems (each listed with row,
 column, value and rule); 2 any other error (unreadable path, bad arguments). Never a
@@ -35,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--format", choices=("json", "text"), default="json")
     summarize.add_argument("--safe", action="store_true",
                            help="presentation-safe: suppress counts below 5, round others to 5 (nulls in JSON)")
+    summarize.add_argument("--benchmark-org", metavar="CODE",
+                           help="add a 'benchmark' block: England's and this organisation's published rates "
+                                "(ODS code or name; 'England' for England alone), expected rates and O/E")
+    summarize.add_argument("--benchmark-year", metavar="YYYY-YY", help="reporting year (default: the latest)")
+    benchmarks = commands.add_parser("benchmarks", help="NHS England's published rates for an organisation")
+    benchmarks.add_argument("--org", default="England", help="ODS code or name (default England)")
+    benchmarks.add_argument("--year", default=None, help="reporting year, e.g. 2024-25 (default: the latest)")
+    benchmarks.add_argument("--format", choices=("json", "text"), default="json")
     validate = commands.add_parser("validate", help="check a data file and list every problem")
     validate.add_argument("file")
     report = commands.add_parser("report", help="write a slide deck (.pptx) or offline report (.html)")
@@ -84,8 +93,42 @@ def _start_loading_statistics() -> None:
                      daemon=True).start()
 
 
+def _benchmarks(args) -> int:
+    """``benchmarks``: NHS England's published figures for England and an organisation (no data file)."""
+    from analysis import national
+
+    try:
+        block = national.benchmark_block(org=args.org, year=args.year)
+    except LookupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.format == "json":
+        print(json.dumps(block, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        print(national.benchmark_text(block))
+    return EXIT_OK
+
+
+def _benchmark_block(args, analysis, episodes) -> dict:
+    """The ``benchmark`` block of ``summarize --benchmark-org`` (safe mode applied to the pilot's figures)."""
+    from analysis import national
+
+    try:
+        block = national.benchmark_block(analysis.flags, episodes, org=args.benchmark_org, year=args.benchmark_year)
+    except LookupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR) from None
+    return national.make_benchmark_safe(block) if args.safe else block
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "benchmarks":
+        try:
+            return _benchmarks(args)
+        except Exception as error:  # the last guard: a message, never a traceback
+            print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+            return EXIT_ERROR
     if args.command != "validate":
         _start_loading_statistics()
     try:
@@ -107,15 +150,23 @@ def main(argv: list[str] | None = None) -> int:
         analysis = analyse(report.episodes, source=Path(args.file).name, level=report.level or "episode",
                            notes=tuple(report.notes))
         if args.command == "summarize":
+            benchmark = (_benchmark_block(args, analysis, report.episodes)
+                         if args.benchmark_org else None)
             if args.format == "json":
                 summary = analysis.to_dict()
                 if args.safe:
                     from analysis.disclosure import make_summary_safe
 
                     summary = make_summary_safe(summary)
+                if benchmark is not None:
+                    summary["benchmark"] = benchmark
                 print(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
             else:
                 print(analysis.to_text(safe=args.safe))
+                if benchmark is not None:
+                    from analysis.national import benchmark_text
+
+                    print("\n" + benchmark_text(benchmark))
             return EXIT_OK
         if args.command == "report":
             from analysis.report import write_report

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from analysis.report import build_deck, build_html, report_file_name
+from dashboard import national as national_controls
 from dashboard import presentation, state, ui
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
@@ -34,9 +35,11 @@ def _builder(build):
     source, excluded, episodes, synthetic = ctx.dataset.name, ctx.dataset.excluded_rows, ctx.episodes, \
         ctx.dataset.is_sample
 
+    national_year = national_controls.chosen_year()  # NHS England's figures for the sidebar's year
+
     def make():
         return build(analysis, safe=safe, filters=filters, source=source, excluded_rows=excluded,
-                     episodes=episodes, synthetic=synthetic, generated=today)
+                     episodes=episodes, synthetic=synthetic, generated=today, national_year=national_year)
 
     return make
 

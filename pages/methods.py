@@ -7,7 +7,7 @@ require_app()
 import streamlit as st
 
 from analysis import dictionary as dd
-from analysis import survey
+from analysis import national, survey
 from analysis.outcomes import SESSION_REDUCTION_RULE
 from analysis.schema import PHQ9
 from dashboard import state, ui
@@ -65,3 +65,13 @@ for item in dd.PILOT_LIMITATIONS:
 # --- survey
 st.subheader("Survey samples and their limitations")
 st.markdown(survey.methods_text())
+
+# --- national figures (analysis.national)
+st.subheader("National figures and expected rates")
+st.markdown("- **Published rates**: NHS England's percentages; recovery and reliable recovery over finishers minus "
+            "those not at caseness, reliable improvement and deterioration over all finishers.\n"
+            f"- **Funnel plot**: {national.Funnel.method}\n"
+            f"- **Expected rates**: {national.CaseMix.method} Pilot values are matched to the published categories "
+            "by explicit tables; values that match none are listed and left out of both observed and expected.\n"
+            f"- **Disclosure control**: {national.ROUNDING_NOTE}")
+st.caption(national.ATTRIBUTION)

@@ -527,8 +527,9 @@ def _methods_slide(analysis: Analysis, summary: dict, safe: bool, synthetic: boo
 def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tuple[str, ...]] | None = None,
                 source: str | None = None, excluded_rows: tuple[int, ...] = (), *,
                 episodes: pd.DataFrame | None = None, synthetic: bool | None = None,
-                generated: date | None = None) -> list[Slide]:
-    """The slides, in order: title, headline (recovery), symptom change, rates, who benefits,
+                generated: date | None = None, national_year: str | None = None) -> list[Slide]:
+    """The slides, in order: title, headline (recovery), symptom change, rates, against national
+    figures (NHS England's published rates for ``national_year``, default the latest), who benefits,
     survey, methods and caveats.
 
     ``source`` defaults to ``analysis.source``; ``synthetic`` (the bundled sample) is detected
@@ -542,11 +543,14 @@ def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tu
     summary = analysis.to_dict()
     if safe:
         summary = make_summary_safe(summary)
+    from analysis.report.national_slide import national_slide  # imports this module's Slide
+
     return [
         _title_slide(summary, safe, filters, source, tuple(excluded_rows), generated, synthetic),
         _recovery_slide(analysis, summary, safe),
         _change_slide(analysis, summary, safe),
         _rates_slide(analysis, summary),
+        national_slide(analysis, summary, safe, episodes, national_year),
         _balance_slide(analysis, episodes, safe),
         _survey_slide(),
         _methods_slide(analysis, summary, safe, synthetic),
