@@ -1,0 +1,270 @@
+"""Value for money: what each additional recovery (or reliable improvement) costs.
+
+Method. With the physical activity (PA) offer costing C per participant and a difference in rates
+Δ = PA rate − control rate (a proportion), offering PA to 1/Δ people (the number needed to treat,
+NNT) produces one more recovery than talking therapy alone, so
+
+    cost per additional recovery = C / Δ = NNT × C.
+
+Its 95% interval is C / (upper limit of Δ) to C / (lower limit of Δ) when the difference's 95% CI
+lies wholly above zero. When the CI includes zero ("no benefit") the interval runs from C / upper
+limit with **no upper bound**: the data are compatible with PA producing no extra recoveries, and the
+cost per extra recovery is then unbounded (Altman 1998 for the NNT's interval through infinity).
+When the point estimate is zero or below there is no cost per additional recovery to report.
+
+The difference is the caller's: the unadjusted Newcombe difference from
+:mod:`analysis.compare`, or the adjusted (ATT) difference of the adjusted analysis (design doc
+``adjusted.rates.<rate>.difference``) when the caller has one; the adjusted one is preferred when
+supplied. No QALYs: no published mapping from these outcomes to utilities is implemented.
+
+Optional context from the user's own cost of a course of talking therapy T: cost per recovered
+patient with talking therapy alone = T / control recovery rate, with the PA offer added = (T + C) /
+PA recovery rate, and at the national recovery rate (England 2024-25, NHS England, below) T / 50.5%.
+The project's source documents hold no published cost per recovered patient, so none is quoted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from analysis import formatting as fmt
+from analysis.outcomes import RATE_DEFINITIONS
+from analysis.schema import GROUP_CONTROL, GROUP_PA
+
+VALUE_RATES: Final = ("recovery", "reliable_improvement")
+CURRENCY: Final = "GBP"
+
+OGL_ATTRIBUTION: Final = ("Contains public sector information licensed under the Open Government Licence v3.0. "
+                          "Source: NHS England, NHS Talking Therapies for anxiety and depression annual reports, "
+                          "via the nhstt package.")
+
+
+@dataclass(frozen=True)
+class ContextFigure:
+    """A published figure shown beside the costs, with its exact source."""
+
+    key: str
+    label: str
+    value: float
+    text: str
+    source: str
+
+
+# England, 2024-25, variable_type Total (shared/data/nhs-talking-therapies/README.md, copied from
+# NHS England's annual report via nhstt): recovery 321,061 of 634,248 at caseness (50.5%);
+# reliable improvement 452,284 of 670,419 finishers (67.5%). The published percentages are used as they
+# stand (NHS England's recovery denominator is not exactly the at-caseness count: 321,061 / 634,248 = 50.6%).
+NATIONAL_RATES: Final = {
+    "recovery": ContextFigure("recovery", "National recovery rate, England 2024-25", 0.505,
+                              "50.5% (321,061 of 634,248 people at caseness who finished a course of treatment)",
+                              OGL_ATTRIBUTION),
+    "reliable_improvement": ContextFigure("reliable_improvement", "National reliable improvement rate, England "
+                                          "2024-25", 0.675,
+                                          "67.5% (452,284 of 670,419 people who finished a course of treatment)",
+                                          OGL_ATTRIBUTION),
+}
+NO_PUBLISHED_COST: Final = ("The project's source documents (the NHS Talking Therapies Manual, the 2022 report "
+                            "and its summary, the Community Living Well blog, the evidence brief) give no cost "
+                            "per recovered patient, so none is quoted here; enter your service's cost of a "
+                            "course of talking therapy to compare like with like.")
+
+
+def money(value: float | None) -> str:
+    """£1,234 (whole pounds from £100; pence below)."""
+    if value is None or not math.isfinite(value):
+        return fmt.MISSING
+    return f"£{value:,.0f}" if abs(value) >= 100 else f"£{value:,.2f}"
+
+
+def check_cost(value: Any, what: str = "cost of the physical activity offer per participant") -> float:
+    """A cost as a float, or ValueError naming the value and the rule (a number, 0 or more)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"The {what} must be a number of pounds (got {value!r}).") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"The {what} must be a finite number of pounds, 0 or more (got {value!r}).")
+    return number
+
+
+@dataclass(frozen=True)
+class CostPerOutcome:
+    """Cost per additional recovery (or reliable improvement), with its interval and plain words."""
+
+    outcome: str
+    label: str
+    cost: float
+    difference: float | None
+    difference_ci95: tuple[float, float] | None
+    difference_source: str
+    estimate: float | None  # cost per additional outcome, £
+    ci95: tuple[float, float | None] | None  # upper None = unbounded
+    includes_no_benefit: bool | None
+    nnt: float | None
+    statement: str
+    reason: str | None = None
+
+    @property
+    def unbounded(self) -> bool:
+        return self.ci95 is not None and self.ci95[1] is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "difference": {"estimate": self.difference,
+                           "ci95": list(self.difference_ci95) if self.difference_ci95 else None,
+                           "source": self.difference_source},
+            "nnt": self.nnt,
+            "cost_per_extra": {"estimate": self.estimate, "ci95": list(self.ci95) if self.ci95 else None,
+                               "upper_unbounded": self.unbounded, "currency": CURRENCY},
+            "includes_no_benefit": self.includes_no_benefit,
+            "statement": self.statement,
+            **({"reason": self.reason} if self.reason else {}),
+        }
+
+
+def cost_per_extra_outcome(cost: float, difference: float | None, ci95: Sequence[float] | None, *,
+                           outcome: str = "recovery", source: str = "unadjusted") -> CostPerOutcome:
+    """Cost per additional outcome = cost / difference (NNT × cost), with its 95% interval.
+
+    >>> r = cost_per_extra_outcome(300, 0.25, (0.05, 0.45))
+    >>> round(r.estimate), [round(x) for x in r.ci95]
+    (1200, [667, 6000])
+    >>> cost_per_extra_outcome(300, 0.25, (-0.05, 0.45)).ci95[1] is None
+    True
+    """
+    cost = check_cost(cost)
+    label = RATE_DEFINITIONS[outcome].label.lower() if outcome in RATE_DEFINITIONS else outcome
+    ci = (float(ci95[0]), float(ci95[1])) if ci95 is not None else None
+    noun = f"additional {label}" if label != "recovery" else "additional recovery"
+    if difference is None or not math.isfinite(difference):
+        why = f"The difference in {label} rates is not available, so its cost cannot be worked out."
+        return CostPerOutcome(outcome, label, cost, None, ci, source, None, None, None, None, why, why)
+    includes_no_benefit = None if ci is None else ci[0] <= 0
+    diff_text = f"{fmt.points(abs(difference))} percentage points"
+    ci_text = fmt.ci(ci, "points") + " points" if ci else "95% CI not available"
+    if difference <= 0:
+        statement = (f"The physical activity group did not have a higher {label} rate "
+                     f"({'no difference' if difference == 0 else diff_text + ' lower'}; {ci_text}), so there is "
+                     f"no cost per {noun} to report: on these data the offer buys no extra {label}.")
+        return CostPerOutcome(outcome, label, cost, difference, ci, source, None, None, True, None, statement,
+                              "The difference is zero or favours the control group.")
+    estimate = cost / difference
+    nnt = 1 / difference
+    if ci is None:
+        interval = None
+        statement = (f"Each {noun} costs about {money(estimate)} ({money(cost)} per participant ÷ {diff_text} "
+                     f"more; {fmt.number(nnt)} people offered physical activity per {noun}); its interval is not "
+                     "available.")
+    elif ci[0] > 0:
+        interval = (cost / ci[1], cost / ci[0])
+        statement = (f"Each {noun} costs about {money(estimate)} (95% CI {money(interval[0])} to "
+                     f"{money(interval[1])}): {money(cost)} per participant ÷ {diff_text} more, i.e. "
+                     f"{fmt.number(nnt)} people offered physical activity per {noun}.")
+    else:
+        interval = (cost / ci[1], None)
+        statement = (f"On the point estimate each {noun} costs about {money(estimate)} ({money(cost)} per "
+                     f"participant ÷ {diff_text} more), but the 95% interval of the difference ({ci_text}) "
+                     f"includes no benefit, so the cost per {noun} could be unbounded: from "
+                     f"{money(interval[0])} with no upper limit.")
+    return CostPerOutcome(outcome, label, cost, float(difference), ci, source, estimate, interval,
+                          includes_no_benefit, nnt, statement)
+
+
+@dataclass(frozen=True)
+class ValueForMoney:
+    """Cost per additional recovery and reliable improvement, with the context figures."""
+
+    cost: float
+    therapy_cost: float | None
+    outcomes: dict[str, CostPerOutcome]
+    therapy_context: dict[str, Any] = field(default_factory=dict)
+    context: tuple[ContextFigure, ...] = tuple(NATIONAL_RATES.values())
+    notes: tuple[str, ...] = (NO_PUBLISHED_COST,)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cost_per_participant": self.cost,
+            "therapy_cost": self.therapy_cost,
+            "currency": CURRENCY,
+            "outcomes": {name: result.to_dict() for name, result in self.outcomes.items()},
+            "therapy_context": self.therapy_context,
+            "context": [{"label": c.label, "value": c.value, "text": c.text, "source": c.source}
+                        for c in self.context],
+            "notes": list(self.notes),
+            "method": "cost per additional outcome = cost per participant ÷ difference in rates (= NNT × cost); "
+                      "95% interval from the difference's 95% CI, unbounded above when that CI includes 0.",
+        }
+
+    def lines(self) -> list[str]:
+        """Plain-English sentences for pages, slides and the text report."""
+        out = [result.statement for result in self.outcomes.values()]
+        if self.therapy_context.get("statement"):
+            out.append(self.therapy_context["statement"])
+        return out
+
+
+def adjusted_differences(adjusted: Mapping[str, Any] | None) -> dict[str, tuple[float | None, Sequence[float] | None]]:
+    """Per-rate (estimate, ci95) from the adjusted analysis's JSON (design doc ``adjusted.rates``)."""
+    out: dict[str, tuple[float | None, Sequence[float] | None]] = {}
+    if not adjusted:
+        return out
+    for name, entry in (adjusted.get("rates") or {}).items():
+        difference = (entry or {}).get("difference") or {}
+        if difference.get("estimate") is not None:
+            out[name] = (difference["estimate"], difference.get("ci95"))
+    return out
+
+
+def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: float | None = None,
+                    adjusted: Mapping[str, tuple[float | None, Sequence[float] | None]] | None = None,
+                    adjusted_label: str = "adjusted (ATT)") -> ValueForMoney:
+    """Cost per additional recovery and reliable improvement from an analysis's rate comparisons.
+
+    ``rates``: :class:`~analysis.compare.RateComparison` per rate. ``adjusted``: per-rate
+    (estimate, ci95) of an adjusted difference (e.g. :func:`adjusted_differences` of the adjusted
+    analysis's JSON); used instead of the unadjusted Newcombe difference where given.
+    """
+    cost = check_cost(cost)
+    therapy = None if therapy_cost is None else check_cost(therapy_cost, "cost of a course of talking therapy")
+    adjusted = adjusted or {}
+    outcomes: dict[str, CostPerOutcome] = {}
+    for name in VALUE_RATES:
+        if name not in rates:
+            continue
+        if name in adjusted and adjusted[name][0] is not None:
+            estimate, ci = adjusted[name]
+            source = adjusted_label
+        else:
+            d = rates[name].difference
+            estimate, ci, source = d.estimate, d.ci95, "unadjusted (Newcombe)"
+        outcomes[name] = cost_per_extra_outcome(cost, estimate, ci, outcome=name, source=source)
+    context: dict[str, Any] = {}
+    if therapy is not None and "recovery" in rates:
+        groups = rates["recovery"].groups
+        pa, control = groups[GROUP_PA].rate, groups[GROUP_CONTROL].rate
+        national = NATIONAL_RATES["recovery"].value
+        context = {
+            "control": therapy / control if control else None,
+            "physical_activity": (therapy + cost) / pa if pa else None,
+            "national": therapy / national,
+            "method": "cost per recovered patient = cost per participant ÷ recovery rate",
+        }
+        parts = []
+        if context["control"] is not None:
+            parts.append(f"with talking therapy alone ({money(therapy)} a course) each recovered patient costs "
+                         f"{money(context['control'])} at the control group's recovery rate ({fmt.percent(control)})")
+        if context["physical_activity"] is not None:
+            parts.append(f"with the physical activity offer added ({money(therapy + cost)}) "
+                         f"{money(context['physical_activity'])} at the physical activity group's rate "
+                         f"({fmt.percent(pa)})")
+        parts.append(f"at the national recovery rate ({fmt.percent(national, 1)}, England 2024-25, NHS England) talking therapy alone costs "
+                     f"{money(context['national'])} per recovered patient")
+        context["statement"] = ("For comparison: " + "; ".join(parts) + ".") if parts else ""
+    return ValueForMoney(cost, therapy, outcomes, context)
+
+
+__all__ = ["CURRENCY", "NATIONAL_RATES", "NO_PUBLISHED_COST", "OGL_ATTRIBUTION", "CostPerOutcome", "ValueForMoney",
+           "adjusted_differences", "check_cost", "cost_per_extra_outcome", "money", "value_for_money"]
