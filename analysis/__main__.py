@@ -1,6 +1,7 @@
 """Command line: the same numbers as the dashboard, for reproducibility and batch use.
 
-    python -m analysis summarize FILE [--format json|text] [--safe]
+    python -m analysis summarize FILE [--format json|text] [--safe] [--cost POUNDS [--therapy-cost POUNDS]]
+                                      [--mid-rate POINTS] [--mid-phq9 POINTS] [--mid-gad7 POINTS]
     python -m analysis validate FILE
 
 Exit codes: 0 success / usable file; 1 the file has problems (each listed with row,
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     summarize.add_argument("--format", choices=("json", "text"), default="json")
     summarize.add_argument("--safe", action="store_true",
                            help="presentation-safe: suppress counts below 5, round others to 5 (nulls in JSON)")
+    _add_benefit_arguments(summarize)
     validate = commands.add_parser("validate", help="check a data file and list every problem")
     validate.add_argument("file")
     report = commands.add_parser("report", help="write a slide deck (.pptx) or offline report (.html)")
@@ -42,6 +44,39 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", required=True, help="deck.pptx or report.html")
     report.add_argument("--safe", action="store_true")
     return parser
+
+
+def _add_benefit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Probability of benefit (MIDs) and value for money (costs): the ``bayes`` and ``value_for_money`` keys."""
+    parser.add_argument("--cost", type=float, metavar="POUNDS",
+                        help="cost of the physical activity offer per participant: adds value_for_money "
+                             "(cost per additional recovery and reliable improvement)")
+    parser.add_argument("--therapy-cost", type=float, metavar="POUNDS",
+                        help="cost of a course of talking therapy, for context (with --cost)")
+    parser.add_argument("--mid-rate", type=float, metavar="POINTS",
+                        help="minimal important difference for the rates, in percentage points (default 5)")
+    parser.add_argument("--mid-phq9", type=float, metavar="POINTS", help="MID for PHQ-9 (default 5)")
+    parser.add_argument("--mid-gad7", type=float, metavar="POINTS", help="MID for GAD-7 (default 4)")
+
+
+def _benefit_overrides(args, analysis) -> dict:
+    """The ``bayes`` block with the user's MIDs and, with --cost, ``value_for_money`` (ValueError: a message)."""
+    out: dict = {}
+    mids = {key: value for key, value in (("phq9", args.mid_phq9), ("gad7", args.mid_gad7)) if value is not None}
+    for name, value in (("--mid-rate", args.mid_rate), ("--mid-phq9", args.mid_phq9), ("--mid-gad7", args.mid_gad7)):
+        if value is not None and not (0 < value < (100 if name == "--mid-rate" else 1e9)):
+            raise ValueError(f"{name} must be a positive number of {'percentage ' if name == '--mid-rate' else ''}"
+                             f"points{' below 100' if name == '--mid-rate' else ''} (got {value:g}).")
+    if args.mid_rate is not None or mids:
+        rate_mid = args.mid_rate / 100 if args.mid_rate is not None else None
+        out["bayes"] = {key: result.to_dict() for key, result in analysis.benefit(rate_mid, mids).items()}
+    if args.therapy_cost is not None and args.cost is None:
+        raise ValueError("--therapy-cost needs --cost (the cost of the physical activity offer per participant).")
+    if args.cost is not None:
+        from analysis.value import value_for_money
+
+        out["value_for_money"] = value_for_money(analysis.rates, args.cost, therapy_cost=args.therapy_cost).to_dict()
+    return out
 
 
 def _problem_lines(report) -> list[str]:
@@ -107,15 +142,20 @@ def main(argv: list[str] | None = None) -> int:
         analysis = analyse(report.episodes, source=Path(args.file).name, level=report.level or "episode",
                            notes=tuple(report.notes))
         if args.command == "summarize":
+            try:
+                overrides = _benefit_overrides(args, analysis)
+            except ValueError as problem:
+                print(f"error: {problem}", file=sys.stderr)
+                return EXIT_ERROR
             if args.format == "json":
-                summary = analysis.to_dict()
+                summary = analysis.to_dict() | overrides
                 if args.safe:
                     from analysis.disclosure import make_summary_safe
 
                     summary = make_summary_safe(summary)
                 print(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
             else:
-                print(analysis.to_text(safe=args.safe))
+                print(analysis.to_text(safe=args.safe, overrides=overrides))
             return EXIT_OK
         if args.command == "report":
             from analysis.report import write_report

@@ -92,7 +92,7 @@ METHODS: Final = {
 __all__ = [
     "BenefitResult", "DRAWS", "LOG_OR_PRIOR_SD", "MEASURE_MID_DEFAULTS", "MID_SOURCES", "PRIORS",
     "PRIOR_LABELS", "Probability", "RATE_MID_DEFAULT", "SEED", "ancova_se", "benefit_summary",
-    "chance", "log_or_likelihood", "measure_benefit", "measure_posterior_density", "measure_prior",
+    "chance", "log_or_likelihood", "percent_chance", "result_from_dict", "text_lines", "measure_benefit", "measure_posterior_density", "measure_prior",
     "measure_robustness", "normal_posterior", "rate_benefit", "rate_log_or_prior",
     "rate_posterior_density", "rate_robustness",
 ]
@@ -159,9 +159,11 @@ class BenefitResult:
         """(what benefit is, what 'by the MID' reads as) in plain English."""
         if self.kind == "measure":
             return f"lowers {self.label} scores", "lowers them"
-        if self.higher_is_better:
+        if self.outcome in ("recovery", "reliable_recovery"):
             return f"improves {self.label.lower()}", "improves it"
-        return f"reduces {self.label.lower()}", "reduces it"
+        if self.higher_is_better:
+            return f"raises the {self.label.lower()} rate", "raises it"
+        return f"lowers the {self.label.lower()} rate", "lowers it"
 
     def sentence(self, prior: str = "sceptical") -> str:
         """'Under a sceptical prior there is a 78% chance that physical activity improves recovery,
@@ -182,6 +184,17 @@ def _article(word: str) -> str:
 
 def _decimals(value: float) -> int:
     return 0 if abs(value - round(value)) < 1e-9 else 1
+
+
+def percent_chance(p: float | None) -> str:
+    """A probability as a percentage that never rounds to a certainty: '78%', '>99%', '<1%'."""
+    if p is None or not math.isfinite(p):
+        return fmt.MISSING
+    if p >= 0.995:
+        return ">99%"
+    if p < 0.005:
+        return "<1%"
+    return fmt.percent(p)
 
 
 def chance(p: float | None) -> str:
@@ -474,3 +487,48 @@ def benefit_summary(rates: Mapping[str, Any], measures: Mapping[str, Any], *, ra
         out[key] = measure_benefit(a.estimate, se, measure=key, label=comparison.label, mid=float(mids[key]),
                                    reason=a.reason)
     return out
+
+
+# --- from the JSON back to words (the CLI's text report, safe mode included) ----------------------
+
+
+def _label(key: str) -> tuple[str, str, bool]:
+    """(label, kind, higher_is_better) for a rate or measure key."""
+    if key in RATE_DEFINITIONS:
+        return RATE_DEFINITIONS[key].label, "rate", RATE_DEFINITIONS[key].higher_is_better
+    from analysis.compare import measure_for
+
+    try:
+        return measure_for(key).label, "measure", False
+    except KeyError:
+        return key, "measure", False
+
+
+def result_from_dict(key: str, entry: Mapping[str, Any]) -> BenefitResult:
+    """A :class:`BenefitResult` rebuilt from its JSON (``bayes.<key>``), for sentences and tables."""
+    label, kind, higher = _label(key)
+    mid = next((entry[p].get("mid") for p in PRIORS if isinstance(entry.get(p), Mapping)), None)
+    mid = float(mid) if mid is not None else (RATE_MID_DEFAULT if kind == "rate" else 0.0)
+    priors = {p: Probability(p, entry.get(p, {}).get("p_benefit"), entry.get(p, {}).get("p_benefit_mid"), mid, "",
+                             reason=entry.get(p, {}).get("reason")) for p in PRIORS}
+    return BenefitResult(key, label, kind, mid, priors, higher, bool(entry.get("continuity_correction")),
+                         tuple(entry.get("notes") or ()))
+
+
+def text_lines(bayes_json: Mapping[str, Any]) -> list[str]:
+    """The ``bayes`` block as plain-text lines: each outcome's chances under the three priors."""
+    lines = ["Probability of benefit (Bayesian; P(benefit) / P(benefit ≥ MID), MID = minimal important difference):"]
+    for key, entry in bayes_json.items():
+        result = result_from_dict(key, entry)
+        parts = []
+        for prior in PRIORS:
+            p = result.priors[prior]
+            parts.append(f"{prior} {percent_chance(p.p_benefit)} / {percent_chance(p.p_benefit_mid)}")
+        lines.append(f"  {result.label} (MID {result.mid_text()}): " + "; ".join(parts))
+        if result.priors["sceptical"].p_benefit is None and entry.get("hidden"):
+            lines.append(f"    {entry['hidden']}")
+        else:
+            lines.append(f"    {result.sentence('sceptical')}")
+        for note in result.notes:
+            lines.append(f"    Note: {note}")
+    return lines

@@ -45,6 +45,7 @@ __all__ = [
     "ROUND_TO",
     "SAFE_MODE_NOTE",
     "SUPPRESS_BELOW",
+    "hidden_outcomes",
     "make_summary_safe",
     "safe_ci",
     "safe_count",
@@ -333,12 +334,53 @@ def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = {name: _safe_comparison_entry(entry, _safe_rate_block) for name, entry in value.items()}
         elif key == "measures" and isinstance(value, Mapping):
             out[key] = {name: _safe_comparison_entry(entry, _safe_measure_block) for name, entry in value.items()}
+        elif key in ("bayes", "value_for_money") and isinstance(value, Mapping):
+            out[key] = _safe_derived(key, value, hidden_outcomes(summary))
         elif key == "data" and isinstance(value, Mapping):
             out[key] = {name: (_round_all_whole_numbers(copy.deepcopy(entry)) if name in _DATA_COUNT_KEYS
                                else copy.deepcopy(entry)) for name, entry in value.items()}
         else:
             out[key] = copy.deepcopy(value)
     out["disclosure_control"] = {"applied": True, "rules": DISCLOSURE_RULES}
+    return out
+
+
+HIDDEN_DERIVED_TEXT: Final = "Hidden in presentation-safe mode: a group's numbers are small."
+
+
+def hidden_outcomes(summary: Mapping[str, Any]) -> frozenset[str]:
+    """Rates and measures whose between-group figures safe mode hides: a group's count or
+    denominator (rates) or n (measures) below :data:`SUPPRESS_BELOW`, or a group missing."""
+    hidden = set()
+    for section, keys in (("rates", ("count", "denominator")), ("measures", ("n",))):
+        for name, entry in (summary.get(section) or {}).items():
+            blocks = [entry.get(g) if isinstance(entry, Mapping) else None for g in GROUPS]
+            if any(not isinstance(b, Mapping) or any(_is_small(b.get(k)) for k in keys) for b in blocks):
+                hidden.add(name)
+    return frozenset(hidden)
+
+
+def _safe_derived(key: str, value: Mapping[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """``bayes`` and ``value_for_money``: figures derived from a hidden rate or measure become null
+    (text statements say they are hidden); the rest pass unchanged (probabilities and costs are not counts)."""
+    out = copy.deepcopy(dict(value))
+    if key == "bayes":
+        for name, entry in out.items():
+            if name in hidden and isinstance(entry, dict):
+                for prior in ("vague", "sceptical", "enthusiastic"):
+                    if isinstance(entry.get(prior), dict):
+                        entry[prior].update(p_benefit=None, p_benefit_mid=None, reason=HIDDEN_DERIVED_TEXT)
+                entry.pop("notes", None)  # a zero-cell note would reveal a hidden count
+                if "continuity_correction" in entry:
+                    entry["continuity_correction"] = None
+                entry["hidden"] = HIDDEN_DERIVED_TEXT
+        return out
+    for name, entry in (out.get("outcomes") or {}).items():
+        if name in hidden and isinstance(entry, dict):
+            out["outcomes"][name] = {**_blank_numbers(entry), "statement": HIDDEN_DERIVED_TEXT}
+    context = out.get("therapy_context")
+    if "recovery" in hidden and isinstance(context, dict) and context:
+        out["therapy_context"] = {**_blank_numbers(context), "statement": HIDDEN_DERIVED_TEXT}
     return out
 
 

@@ -83,7 +83,14 @@ class Analysis:
                     g: completeness.loc[g, "completeness"] for g in (*GROUPS, "all")},
                 "notes": list(self.notes),
             },
+            "bayes": {key: result.to_dict() for key, result in self.benefit().items()},
         }
+
+    def benefit(self, rate_mid: float | None = None, measure_mids: dict[str, float] | None = None) -> dict[str, Any]:
+        """Probability of benefit per rate and measure (:func:`analysis.bayes.benefit_summary`; MIDs default)."""
+        from analysis.bayes import benefit_summary
+
+        return benefit_summary(self.rates, self.measures, rate_mid=rate_mid, measure_mids=measure_mids)
 
     def recovery_verdict(self) -> str:
         return recovery_verdict(self.rates["recovery"], self.n_at_caseness)
@@ -100,9 +107,10 @@ class Analysis:
                 "a real benefit can look like chance, and chance can look like a benefit. Groups were not "
                 "randomised (participants chose physical activity), so differences may reflect who chose it.")
 
-    def to_text(self, safe: bool = False) -> str:
-        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware)."""
-        summary = self.to_dict()
+    def to_text(self, safe: bool = False, overrides: dict[str, Any] | None = None) -> str:
+        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware); ``overrides``
+        replaces or adds top-level keys first (e.g. ``bayes`` with other MIDs, ``value_for_money``)."""
+        summary = self.to_dict() | (overrides or {})
         if safe:
             from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe
 
@@ -173,6 +181,14 @@ def render_text(summary: dict[str, Any]) -> str:
                          f"seed {pm['seed']})")
         else:
             lines.append(f"    Permutation test: not run ({pm.get('note') or 'not available'})")
+    if summary.get("bayes"):
+        from analysis.bayes import text_lines as bayes_lines
+
+        lines += ["", *bayes_lines(summary["bayes"])]
+    if summary.get("value_for_money"):
+        from analysis.value import text_lines as value_lines
+
+        lines += ["", *value_lines(summary["value_for_money"])]
     return "\n".join(lines)
 
 

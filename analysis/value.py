@@ -268,3 +268,19 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
 
 __all__ = ["CURRENCY", "NATIONAL_RATES", "NO_PUBLISHED_COST", "OGL_ATTRIBUTION", "CostPerOutcome", "ValueForMoney",
            "adjusted_differences", "check_cost", "cost_per_extra_outcome", "money", "value_for_money"]
+
+
+def text_lines(value_json: Mapping[str, Any]) -> list[str]:
+    """The ``value_for_money`` block as plain-text lines (statements, context and sources)."""
+    lines = [f"Value for money (physical activity offer {money(value_json.get('cost_per_participant'))} per "
+             "participant; no QALYs):"]
+    for entry in (value_json.get("outcomes") or {}).values():
+        lines.append(f"  {entry.get('statement')}")
+    context = value_json.get("therapy_context") or {}
+    if context.get("statement"):
+        lines.append(f"  {context['statement']}")
+    for figure in value_json.get("context") or []:
+        lines.append(f"  Context: {figure['label']}: {figure['text']}. {figure['source']}")
+    for note in value_json.get("notes") or []:
+        lines.append(f"  Note: {note}")
+    return lines

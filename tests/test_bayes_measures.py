@@ -93,7 +93,7 @@ def test_benefit_summary_on_the_sample_follows_the_contract():
     summary = bayes.benefit_summary(analysis.rates, analysis.measures)
     assert set(summary) >= {"recovery", "reliable_recovery", "reliable_improvement", "reliable_deterioration",
                             "phq9", "gad7"}
-    for key, result in summary.items():
+    for _key, result in summary.items():
         entry = result.to_dict()
         for prior in ("vague", "sceptical", "enthusiastic"):
             assert set(entry[prior]) >= {"p_benefit", "p_benefit_mid", "mid"}

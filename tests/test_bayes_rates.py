@@ -135,7 +135,7 @@ def test_deterioration_benefit_is_a_lower_rate():
     assert worse.priors["vague"].p_benefit_mid == pytest.approx(expected_mid, abs=1e-6)
     assert worse.priors["sceptical"].p_benefit_mid == pytest.approx(
         integrated_p_mid(*hand_log_or_posterior(*counts, 0.0), 5, 14, 0.05, higher_is_better=False), abs=0.006)
-    assert "reduces reliable deterioration" in worse.sentence()
+    assert "lowers the reliable deterioration rate" in worse.sentence()
 
 
 def test_zero_cells_use_the_continuity_correction_and_say_so():
@@ -200,7 +200,7 @@ def test_robustness_curve_runs_from_sceptical_to_the_data():
 def test_posterior_density_integrates_to_one_near_the_posterior():
     density = bayes.rate_posterior_density(*PILOT)
     assert set(density["prior"]) == set(bayes.PRIORS)
-    for prior, frame in density.groupby("prior"):
+    for _prior, frame in density.groupby("prior"):
         step = float(np.diff(frame["difference"].to_numpy()).mean())
         assert float(frame["density"].sum() * step) == pytest.approx(1.0, abs=0.01)
     vague = density[density["prior"] == "vague"]

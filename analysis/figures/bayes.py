@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis import formatting as fmt
-from analysis.bayes import PRIOR_LABELS, PRIORS, BenefitResult
+from analysis.bayes import PRIOR_LABELS, PRIORS, BenefitResult, percent_chance
 from analysis.figures.theme import OKABE_ITO, REFERENCE_COLOUR, apply_theme
 
 PRIOR_COLOURS: Final = {"vague": OKABE_ITO["black"], "sceptical": OKABE_ITO["vermillion"],
@@ -67,9 +67,9 @@ def robustness_takeaway(curve: pd.DataFrame, result: BenefitResult, *, hidden: b
     what, _ = result.benefit_words()
     first, last = curve.iloc[0], curve.iloc[-1]
     return (f"From a strongly sceptical prior (left) to one that lets the data speak (right), the chance that "
-            f"physical activity {what} runs from {fmt.percent(first['p_benefit'])} to "
-            f"{fmt.percent(last['p_benefit'])}, and the chance of a benefit of {result.mid_text()} or more from "
-            f"{fmt.percent(first['p_benefit_mid'])} to {fmt.percent(last['p_benefit_mid'])}.")
+            f"physical activity {what} runs from {percent_chance(first['p_benefit'])} to "
+            f"{percent_chance(last['p_benefit'])}, and the chance of a benefit of {result.mid_text()} or more from "
+            f"{percent_chance(first['p_benefit_mid'])} to {percent_chance(last['p_benefit_mid'])}.")
 
 
 def posterior_chart(density: pd.DataFrame, result: BenefitResult, *, hidden: bool = False) -> go.Figure:
@@ -109,9 +109,9 @@ def posterior_takeaway(result: BenefitResult, *, hidden: bool = False) -> str:
     if s.p_benefit is None:
         return result.sentence("sceptical")
     v, e = result.priors["vague"], result.priors["enthusiastic"]
-    return (result.sentence("sceptical") + f" With a vague prior the chances are {fmt.percent(v.p_benefit)} and "
-            f"{fmt.percent(v.p_benefit_mid)}; with an enthusiastic prior {fmt.percent(e.p_benefit)} and "
-            f"{fmt.percent(e.p_benefit_mid)}. The area of each curve beyond the dashed MID line is the chance of a "
+    return (result.sentence("sceptical") + f" With a vague prior the chances are {percent_chance(v.p_benefit)} and "
+            f"{percent_chance(v.p_benefit_mid)}; with an enthusiastic prior {percent_chance(e.p_benefit)} and "
+            f"{percent_chance(e.p_benefit_mid)}. The area of each curve beyond the dashed MID line is the chance of a "
             "benefit that matters.")
 
 
@@ -123,8 +123,8 @@ def chances_table(results: dict[str, BenefitResult], *, hidden: frozenset[str] =
         for prior in PRIORS:
             p = result.priors[prior]
             shown = key not in hidden
-            row[f"{PRIOR_LABELS[prior]}: any benefit"] = fmt.percent(p.p_benefit) if shown else "hidden"
-            row[f"{PRIOR_LABELS[prior]}: ≥ MID"] = fmt.percent(p.p_benefit_mid) if shown else "hidden"
+            row[f"{PRIOR_LABELS[prior]}: any benefit"] = percent_chance(p.p_benefit) if shown else "hidden"
+            row[f"{PRIOR_LABELS[prior]}: ≥ MID"] = percent_chance(p.p_benefit_mid) if shown else "hidden"
         rows.append(row)
     return pd.DataFrame(rows)
 
