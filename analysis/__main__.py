@@ -59,8 +59,11 @@ def _add_benefit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mid-gad7", type=float, metavar="POINTS", help="MID for GAD-7 (default 4)")
 
 
-def _benefit_overrides(args, analysis) -> dict:
-    """The ``bayes`` block with the user's MIDs and, with --cost, ``value_for_money`` (ValueError: a message)."""
+def _benefit_overrides(args, analysis, summary: dict) -> dict:
+    """The ``bayes`` block with the user's MIDs and, with --cost, ``value_for_money`` (ValueError: a message).
+
+    Value for money uses the adjusted differences when the summary has an ``adjusted`` block (design doc).
+    """
     out: dict = {}
     mids = {key: value for key, value in (("phq9", args.mid_phq9), ("gad7", args.mid_gad7)) if value is not None}
     for name, value in (("--mid-rate", args.mid_rate), ("--mid-phq9", args.mid_phq9), ("--mid-gad7", args.mid_gad7)):
@@ -73,9 +76,10 @@ def _benefit_overrides(args, analysis) -> dict:
     if args.therapy_cost is not None and args.cost is None:
         raise ValueError("--therapy-cost needs --cost (the cost of the physical activity offer per participant).")
     if args.cost is not None:
-        from analysis.value import value_for_money
+        from analysis.value import adjusted_differences, value_for_money
 
-        out["value_for_money"] = value_for_money(analysis.rates, args.cost, therapy_cost=args.therapy_cost).to_dict()
+        out["value_for_money"] = value_for_money(analysis.rates, args.cost, therapy_cost=args.therapy_cost,
+                                                 adjusted=adjusted_differences(summary.get("adjusted"))).to_dict()
     return out
 
 
@@ -142,20 +146,20 @@ def main(argv: list[str] | None = None) -> int:
         analysis = analyse(report.episodes, source=Path(args.file).name, level=report.level or "episode",
                            notes=tuple(report.notes))
         if args.command == "summarize":
+            summary = analysis.to_dict()
             try:
-                overrides = _benefit_overrides(args, analysis)
+                summary |= _benefit_overrides(args, analysis, summary)
             except ValueError as problem:
                 print(f"error: {problem}", file=sys.stderr)
                 return EXIT_ERROR
             if args.format == "json":
-                summary = analysis.to_dict() | overrides
                 if args.safe:
                     from analysis.disclosure import make_summary_safe
 
                     summary = make_summary_safe(summary)
                 print(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
             else:
-                print(analysis.to_text(safe=args.safe, overrides=overrides))
+                print(analysis.to_text(safe=args.safe, summary=summary))
             return EXIT_OK
         if args.command == "report":
             from analysis.report import write_report

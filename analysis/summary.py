@@ -107,10 +107,10 @@ class Analysis:
                 "a real benefit can look like chance, and chance can look like a benefit. Groups were not "
                 "randomised (participants chose physical activity), so differences may reflect who chose it.")
 
-    def to_text(self, safe: bool = False, overrides: dict[str, Any] | None = None) -> str:
-        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware); ``overrides``
-        replaces or adds top-level keys first (e.g. ``bayes`` with other MIDs, ``value_for_money``)."""
-        summary = self.to_dict() | (overrides or {})
+    def to_text(self, safe: bool = False, summary: dict[str, Any] | None = None) -> str:
+        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware); ``summary``: that
+        dict already made (e.g. with ``bayes`` for other MIDs or ``value_for_money`` added), not made again."""
+        summary = self.to_dict() if summary is None else summary
         if safe:
             from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe
 

@@ -102,3 +102,20 @@ def test_safe_mode_hides_figures_resting_on_small_groups():
 def test_bad_inputs_exit_2_with_a_message(args, message):
     result = run("summarize", SAMPLE, *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_value_for_money_prefers_the_adjusted_difference_when_the_summary_has_one():
+    from analysis.__main__ import _benefit_overrides, _parser
+    from analysis.summary import analyse
+    from analysis.validate import load_path
+
+    analysis = analyse(load_path(SAMPLE).episodes)
+    args = _parser().parse_args(["summarize", SAMPLE, "--cost", "200"])
+    adjusted = {"rates": {"recovery": {"difference": {"estimate": 0.2, "ci95": [0.05, 0.35]}}}}
+    out = _benefit_overrides(args, analysis, {"adjusted": adjusted})
+    recovery = out["value_for_money"]["outcomes"]["recovery"]
+    assert recovery["difference"]["source"].startswith("adjusted")
+    assert recovery["cost_per_extra"]["estimate"] == pytest.approx(1000)
+    assert recovery["cost_per_extra"]["ci95"] == pytest.approx([200 / 0.35, 200 / 0.05])
+    plain = _benefit_overrides(args, analysis, {})["value_for_money"]["outcomes"]["recovery"]
+    assert plain["difference"]["source"].startswith("unadjusted")
