@@ -62,7 +62,9 @@ def test_recovery_figures_appear_as_text(page, expected):
 def test_charts_present_with_references(page):
     charts = _charts(page)
     assert list(charts) == ["Outcome rates by group", "Outcome of every finisher (share of finishers)",
-                            "PHQ-9: first against last score"]
+                            "PHQ-9: first against last score",
+                            "Recovery: what the data and each prior say about the difference",
+                            "Recovery: how the chance of benefit depends on scepticism"]
     rates = charts["Outcome rates by group"]
     assert [round(s["y0"], 1) for s in rates["layout"]["shapes"]] == [50.0, 66.7]
     scatter = charts["PHQ-9: first against last score"]
