@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("file")
     report.add_argument("--output", required=True, help="deck.pptx or report.html")
     report.add_argument("--safe", action="store_true")
+    _add_benefit_arguments(report)
     return parser
 
 
@@ -164,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from analysis.report import write_report
 
-            written = write_report(analysis, args.output, safe=args.safe, episodes=report.episodes)
+            try:
+                extra = _benefit_overrides(args, analysis, {})
+            except ValueError as problem:
+                print(f"error: {problem}", file=sys.stderr)
+                return EXIT_ERROR
+            written = write_report(analysis, args.output, safe=args.safe, episodes=report.episodes, extra=extra)
             print(f"wrote {written}")
             return EXIT_OK
     except SystemExit as stop:

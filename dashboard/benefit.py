@@ -197,3 +197,21 @@ def value_section(ctx: state.Context, *, where: str) -> None:
                "when that CI includes no benefit. No QALYs. " + NO_PUBLISHED_COST)
     st.caption("Context: " + "; ".join(f"{c.label}: {c.text}" for c in NATIONAL_RATES.values()) + ". "
                + NATIONAL_RATES["recovery"].source)
+
+
+def extra_summary(ctx: state.Context) -> dict[str, Any]:
+    """The summary keys this visitor's settings change, for the deck, the report and presentation mode:
+    ``bayes`` with their MIDs and, once they entered a cost, ``value_for_money``."""
+    out: dict[str, Any] = {"bayes": {key: result.to_dict() for key, result in results(ctx).items()}}
+    cost, therapy = st.session_state.get(COST_KEY), st.session_state.get(THERAPY_COST_KEY)
+    if cost is not None:
+        out["value_for_money"] = state.session_memo(ctx, ("value", cost, therapy), lambda: value_for_money(
+            ctx.analysis.rates, cost, therapy_cost=therapy)).to_dict()
+    return out
+
+
+def settings_key() -> tuple:
+    """What :func:`extra_summary` depends on besides the data (for memo keys)."""
+    rate, measure_mids = mids()
+    return (rate, tuple(sorted(measure_mids.items())), st.session_state.get(COST_KEY),
+            st.session_state.get(THERAPY_COST_KEY))

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from analysis.report import build_deck, build_html, report_file_name
-from dashboard import presentation, state, ui
+from dashboard import benefit, presentation, state, ui
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
@@ -33,10 +33,11 @@ def _builder(build):
     analysis, safe, filters = ctx.analysis, ctx.safe, dict(ctx.filters)
     source, excluded, episodes, synthetic = ctx.dataset.name, ctx.dataset.excluded_rows, ctx.episodes, \
         ctx.dataset.is_sample
+    extra = benefit.extra_summary(ctx)  # the MIDs and costs entered on the pages (chance of benefit, value)
 
     def make():
         return build(analysis, safe=safe, filters=filters, source=source, excluded_rows=excluded,
-                     episodes=episodes, synthetic=synthetic, generated=today)
+                     episodes=episodes, synthetic=synthetic, generated=today, extra=extra)
 
     return make
 
