@@ -72,11 +72,14 @@ MID_SOURCES: Final = {
               "project's sources, so set the value your service would act on."),
     PHQ9.key: ("5 points: the PHQ-9 minimal clinically important difference (Löwe B, Unützer J, Callahan CM, "
                "Perkins AJ, Kroenke K. Monitoring depression treatment outcomes with the Patient Health "
-               "Questionnaire-9. Medical Care 2004;42:1194–1201), the MCID the dashboard uses elsewhere."),
+               "Questionnaire-9. Medical Care 2004;42:1194–1201), the MCID the dashboard uses elsewhere. It was "
+               "estimated for one person's change; used here for the difference between the groups, as the design "
+               "sets, it is a demanding bar."),
     GAD7.key: ("4 points: the GAD-7 minimal clinically important difference (Toussaint A, Hüsing P, Gumz A, "
                "et al. Sensitivity to change and minimal clinically important difference of the 7-item "
                "Generalized Anxiety Disorder Questionnaire (GAD-7). Journal of Affective Disorders "
-               "2020;265:395–401), the MCID the dashboard uses elsewhere."),
+               "2020;265:395–401), the MCID the dashboard uses elsewhere. Like PHQ-9's it was estimated for one "
+               "person's change, so as a difference between the groups it is a demanding bar."),
 }
 
 METHODS: Final = {
@@ -532,3 +535,28 @@ def text_lines(bayes_json: Mapping[str, Any]) -> list[str]:
         for note in result.notes:
             lines.append(f"    Note: {note}")
     return lines
+
+
+def methods_items() -> list[tuple[str, str]]:
+    """(name, description) of each choice, from the constants above, for the Methods page."""
+    enthusiastic = f"{ENTHUSIASTIC_OR:g}"
+    return [
+        ("Priors for the rates", f"vague: Beta({VAGUE_BETA[0]:g}, {VAGUE_BETA[1]:g}) per group (every rate equally likely); "
+         f"sceptical: normal on the log odds ratio with mean 0 and SD {LOG_OR_PRIOR_SD:g} (an odds ratio beyond "
+         f"{math.exp(1.96 * LOG_OR_PRIOR_SD):.1f} either way has a 5% prior chance); enthusiastic: the same SD "
+         f"centred on an odds ratio of {enthusiastic} in physical activity's favour (1/{enthusiastic} for "
+         "deterioration, where a lower rate is the benefit)."),
+        ("Priors for PHQ-9 and GAD-7", f"on the ANCOVA difference in last score: vague N(0, {VAGUE_MEASURE_SD:g}²); "
+         f"sceptical N(0, (MID/{MID_Z:g})²), so a difference beyond the MID either way has a 5% prior chance; "
+         "enthusiastic N(−MID, (MID/1.96)²), a benefit of one MID (lower scores are better)."),
+        ("How the chances are worked out", f"{METHODS['vague_rate']} {METHODS['log_or']} {METHODS['measure']}"),
+        ("Zero cells", "When a group has 0% or 100% the log odds ratio is undefined, so 0.5 is added to each of the "
+         "four cells (Haldane–Anscombe) for the sceptical and enthusiastic rate priors, and the result says so. "
+         "The vague (Beta) results need no correction."),
+        ("MID for the rates (default)", MID_SOURCES["rates"]),
+        (f"MID for {PHQ9.label} (default)", MID_SOURCES[PHQ9.key]),
+        (f"MID for {GAD7.label} (default)", MID_SOURCES[GAD7.key]),
+        ("References", "Spiegelhalter DJ, Abrams KR, Myles JP. Bayesian Approaches to Clinical Trials and "
+         "Health-Care Evaluation. Wiley, 2004 (sceptical and enthusiastic priors); Gelman A et al. Bayesian "
+         "Data Analysis, 3rd ed., 2013 (conjugate updates); Haldane JBS 1940, Anscombe FJ 1956 (0.5 correction)."),
+    ]

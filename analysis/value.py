@@ -35,6 +35,14 @@ from analysis.outcomes import RATE_DEFINITIONS
 from analysis.schema import GROUP_CONTROL, GROUP_PA
 
 VALUE_RATES: Final = ("recovery", "reliable_improvement")
+VALUE_METHOD: Final = ("Cost per additional recovery (or reliable improvement) = the cost of the physical activity "
+                       "offer per participant ÷ the difference in rates (physical activity − control), which is the "
+                       "number needed to treat × the cost. Its 95% interval divides the cost by the ends of the "
+                       "difference's 95% CI (the adjusted difference where the adjusted analysis is available, else "
+                       "the Newcombe one); when that CI includes no benefit, the cost has no upper limit. With the "
+                       "cost of a course of talking therapy, the cost per recovered patient in each group is that "
+                       "group's cost ÷ its recovery rate. No QALYs: no published mapping from these outcomes to "
+                       "quality of life is implemented.")
 CURRENCY: Final = "GBP"
 
 OGL_ATTRIBUTION: Final = ("Contains public sector information licensed under the Open Government Licence v3.0. "
@@ -194,8 +202,7 @@ class ValueForMoney:
             "context": [{"label": c.label, "value": c.value, "text": c.text, "source": c.source}
                         for c in self.context],
             "notes": list(self.notes),
-            "method": "cost per additional outcome = cost per participant ÷ difference in rates (= NNT × cost); "
-                      "95% interval from the difference's 95% CI, unbounded above when that CI includes 0.",
+            "method": VALUE_METHOD,
         }
 
     def lines(self) -> list[str]:
@@ -266,7 +273,7 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
     return ValueForMoney(cost, therapy, outcomes, context)
 
 
-__all__ = ["CURRENCY", "NATIONAL_RATES", "NO_PUBLISHED_COST", "OGL_ATTRIBUTION", "CostPerOutcome", "ValueForMoney",
+__all__ = ["CURRENCY", "VALUE_METHOD", "NATIONAL_RATES", "NO_PUBLISHED_COST", "OGL_ATTRIBUTION", "CostPerOutcome", "ValueForMoney",
            "adjusted_differences", "check_cost", "cost_per_extra_outcome", "money", "value_for_money"]
 
 

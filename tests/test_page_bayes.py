@@ -105,3 +105,14 @@ def test_symptom_change_page_follows_the_measure(expected, measure, label):
 def test_symptom_change_without_a_mid_says_why():
     at = open_page("pages/symptom_change.py", {"measure": "wsas"})
     assert "has none in the project's sources" in page_text(at)
+
+
+def test_methods_page_states_priors_and_each_default_mids_source():
+    from analysis import bayes
+
+    at = open_page("pages/methods.py")
+    text = page_text(at)
+    assert "Chance of benefit and value for money" in [h.value for h in at.subheader]
+    assert f"SD {bayes.LOG_OR_PRIOR_SD:g}" in text and "Beta(1, 1)" in text
+    assert "Löwe B" in text and "Toussaint A" in text and "5 percentage points" in text
+    assert "Haldane" in text and "No QALYs" in text and "Open Government Licence" in text
