@@ -42,7 +42,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy import integrate, special, stats
+from scipy import integrate, ndimage, special, stats
 
 from analysis import formatting as fmt
 from analysis.outcomes import RATE_DEFINITIONS
@@ -392,7 +392,7 @@ def rate_posterior_density(count_pa: int, n_pa: int, count_control: int, n_contr
     """Posterior density of the risk difference (PA − control, as a proportion) under each prior.
 
     Columns ``prior``, ``difference``, ``density``: a normalised histogram of :data:`DRAWS` seeded
-    draws on a common grid (vague: Beta draws per group; sceptical / enthusiastic: log-OR posterior
+    draws on a common grid, lightly smoothed (Gaussian, 1.5 bins) for drawing (vague: Beta draws per group; sceptical / enthusiastic: log-OR posterior
     draws converted with control-rate draws, as for P(benefit ≥ MID)). Empty when a group is empty.
     """
     if _check_counts(count_pa, n_pa, count_control, n_control) is not None:
@@ -415,7 +415,8 @@ def rate_posterior_density(count_pa: int, n_pa: int, count_control: int, n_contr
     frames = []
     for prior in PRIORS:
         counts, _ = np.histogram(samples[prior], bins=edges)
-        frames.append(pd.DataFrame({"prior": prior, "difference": centres, "density": counts / (draws * np.diff(edges))}))
+        smooth = ndimage.gaussian_filter1d(counts / (draws * np.diff(edges)), sigma=1.5, mode="constant")
+        frames.append(pd.DataFrame({"prior": prior, "difference": centres, "density": smooth}))
     return pd.concat(frames, ignore_index=True)
 
 

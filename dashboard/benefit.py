@@ -130,11 +130,8 @@ def charts(ctx: state.Context, key: str) -> None:
 
     posterior, posterior_text, robustness, robustness_text = state.session_memo(
         ctx, ("bayes-charts", key, result.mid, is_hidden), build)
-    left, right = st.columns(2)
-    with left:
-        ui.chart(posterior, f"{result.label} posterior of the difference", posterior_text)
-    with right:
-        ui.chart(robustness, f"{result.label} chance of benefit by prior scepticism", robustness_text)
+    ui.chart(posterior, f"{result.label} posterior of the difference", posterior_text)
+    ui.chart(robustness, f"{result.label} chance of benefit by prior scepticism", robustness_text)
     for note in result.notes if not is_hidden else ():
         st.caption(note)
 

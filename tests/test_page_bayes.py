@@ -66,9 +66,9 @@ def test_recovery_page_charts_with_the_mid_marked(expected):
     at = open_page("pages/recovery.py")
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     titles = [s["layout"]["title"]["text"] for s in specs]
-    posterior = specs[titles.index("Recovery: what the data and each prior say about the difference")]
+    posterior = specs[titles.index("Recovery: the difference between the groups, by prior")]
     assert sorted(shape["x0"] for shape in posterior["layout"]["shapes"]) == [0, 5]
-    assert "Recovery: how the chance of benefit depends on scepticism" in titles
+    assert "Recovery: chance of benefit, from sceptical to open-minded priors" in titles
     at.selectbox(key="bayes_chart_recovery").set_value("reliable_improvement").run()
     assert_clean(at)
     text = page_text(at)
@@ -99,7 +99,7 @@ def test_symptom_change_page_follows_the_measure(expected, measure, label):
     assert expected.benefit()[measure].sentence() in text
     assert f"lowers {label} scores" in text
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    assert f"{label}: what the data and each prior say about the difference" in titles
+    assert f"{label}: the difference between the groups, by prior" in titles
 
 
 def test_symptom_change_without_a_mid_says_why():

@@ -63,8 +63,8 @@ def test_charts_present_with_references(page):
     charts = _charts(page)
     assert list(charts) == ["Outcome rates by group", "Outcome of every finisher (share of finishers)",
                             "PHQ-9: first against last score",
-                            "Recovery: what the data and each prior say about the difference",
-                            "Recovery: how the chance of benefit depends on scepticism"]
+                            "Recovery: the difference between the groups, by prior",
+                            "Recovery: chance of benefit, from sceptical to open-minded priors"]
     rates = charts["Outcome rates by group"]
     assert [round(s["y0"], 1) for s in rates["layout"]["shapes"]] == [50.0, 66.7]
     scatter = charts["PHQ-9: first against last score"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -34,7 +35,7 @@ def _hidden_figure(title: str) -> go.Figure:
 def robustness_chart(curve: pd.DataFrame, result: BenefitResult, default_sd: float, *,
                      hidden: bool = False) -> go.Figure:
     """Probability of benefit (and of ≥ MID) against the sceptical prior's SD (log axis)."""
-    title = f"{result.label}: how the chance of benefit depends on scepticism"
+    title = f"{result.label}: chance of benefit, from sceptical to open-minded priors"
     if hidden or curve.empty:
         return _hidden_figure(title) if hidden else apply_theme(go.Figure(), title, height=300)
     what, _ = result.benefit_words()
@@ -46,12 +47,15 @@ def robustness_chart(curve: pd.DataFrame, result: BenefitResult, default_sd: flo
                                 name=f"Benefit of {result.mid_text()} or more",
                                 line=dict(color=OKABE_ITO["vermillion"], width=3, dash="dash"),
                                 hovertemplate="prior SD %{x:.3g}: %{y:.0f}%<extra>at least the MID</extra>"))
-    figure.add_vline(x=default_sd, line=dict(color=REFERENCE_COLOUR, dash="dot", width=2),
-                     annotation_text="default sceptical prior", annotation_position="top right")
+    figure.add_vline(x=default_sd, line=dict(color=REFERENCE_COLOUR, dash="dot", width=2))
+    # on a log axis an annotation's x is log10 of the value (plotly places add_vline's own label wrongly there)
+    figure.add_annotation(x=float(np.log10(default_sd)), y=0.03, yref="paper", xanchor="left", showarrow=False,
+                          text=" default sceptical prior")
     figure.add_hline(y=50, line=dict(color="#999999", width=1))
     axis = "log odds ratio" if result.kind == "rate" else "points"
     figure.update_layout(
-        xaxis=dict(type="log", title=f"Prior SD ({axis}): ← more sceptical · less sceptical →"),
+        xaxis=dict(type="log", title=f"Prior SD ({axis}): ← more sceptical · less sceptical →",
+                   range=[float(np.log10(curve["prior_sd"].min())), float(np.log10(curve["prior_sd"].max()))]),
         yaxis=dict(title=f"Chance physical activity {what.split(' ')[0]} (%)", range=[0, 100], ticksuffix="%"),
         margin=dict(t=110))
     return apply_theme(figure, title)
@@ -78,7 +82,7 @@ def posterior_chart(density: pd.DataFrame, result: BenefitResult, *, hidden: boo
     Rates are drawn in percentage points, measures in score points.
     """
     unit = "percentage points" if result.kind == "rate" else "points"
-    title = f"{result.label}: what the data and each prior say about the difference"
+    title = f"{result.label}: the difference between the groups, by prior"
     if hidden or density.empty:
         return _hidden_figure(title) if hidden else apply_theme(go.Figure(), title, height=300)
     scale = 100.0 if result.kind == "rate" else 1.0
@@ -91,7 +95,8 @@ def posterior_chart(density: pd.DataFrame, result: BenefitResult, *, hidden: boo
             hovertemplate=f"{PRIOR_LABELS[prior]}: %{{x:.1f}}<extra></extra>"))
     mid_at = result.mid * scale * (1 if result.higher_is_better else -1)
     figure.add_vline(x=0, line=dict(color=REFERENCE_COLOUR, width=2), annotation_text="no difference",
-                     annotation_position="top left")
+                     annotation_position="top left" if mid_at > 0 else "top right")  # away from the MID's label
+
     figure.add_vline(x=mid_at, line=dict(color=REFERENCE_COLOUR, dash="dash", width=2),
                      annotation_text=f"MID ({fmt.number(mid_at, 0 if float(mid_at).is_integer() else 1)})",
                      annotation_position="top right" if mid_at > 0 else "top left")
