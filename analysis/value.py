@@ -134,7 +134,8 @@ class CostPerOutcome:
 
 
 def cost_per_extra_outcome(cost: float, difference: float | None, ci95: Sequence[float] | None, *,
-                           outcome: str = "recovery", source: str = "unadjusted") -> CostPerOutcome:
+                           outcome: str = "recovery", source: str = "unadjusted",
+                           reason: str | None = None) -> CostPerOutcome:
     """Cost per additional outcome = cost / difference (NNT × cost), with its 95% interval.
 
     >>> r = cost_per_extra_outcome(300, 0.25, (0.05, 0.45))
@@ -148,7 +149,8 @@ def cost_per_extra_outcome(cost: float, difference: float | None, ci95: Sequence
     ci = (float(ci95[0]), float(ci95[1])) if ci95 is not None else None
     noun = f"additional {label}" if label != "recovery" else "additional recovery"
     if difference is None or not math.isfinite(difference):
-        why = f"The difference in {label} rates is not available, so its cost cannot be worked out."
+        why = (f"The difference in {label} rates is not available{f' ({reason.rstrip(chr(46))})' if reason else ''}, "
+               "so its cost cannot be worked out.")
         return CostPerOutcome(outcome, label, cost, None, ci, source, None, None, None, None, why, why)
     includes_no_benefit = None if ci is None else ci[0] <= 0
     diff_text = f"{fmt.points(abs(difference))} percentage points"
@@ -247,7 +249,8 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
         else:
             d = rates[name].difference
             estimate, ci, source = d.estimate, d.ci95, "unadjusted (Newcombe)"
-        outcomes[name] = cost_per_extra_outcome(cost, estimate, ci, outcome=name, source=source)
+        outcomes[name] = cost_per_extra_outcome(cost, estimate, ci, outcome=name, source=source,
+                                                reason=rates[name].difference.reason)
     context: dict[str, Any] = {}
     if therapy is not None and "recovery" in rates:
         groups = rates["recovery"].groups

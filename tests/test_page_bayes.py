@@ -116,3 +116,11 @@ def test_methods_page_states_priors_and_each_default_mids_source():
     assert f"SD {bayes.LOG_OR_PRIOR_SD:g}" in text and "Beta(1, 1)" in text
     assert "Löwe B" in text and "Toussaint A" in text and "5 percentage points" in text
     assert "Haldane" in text and "No QALYs" in text and "Open Government Licence" in text
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/recovery.py", "pages/symptom_change.py"])
+def test_a_filter_that_empties_a_group_says_why_instead_of_crashing(page):
+    at = open_page(page, {"f_ethnicity": ["Asian or Asian British"]})  # physical activity participants only
+    text = page_text(at)
+    assert "cannot be worked out" in text
+    assert "Under a sceptical prior" not in text
