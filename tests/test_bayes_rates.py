@@ -60,6 +60,14 @@ def integrated_p_mid(mean, sd, c, n2, mid, higher_is_better=True):
     return value
 
 
+def monte_carlo_p_mid(mean, sd, c, n2, mid, higher_is_better=True, draws=1_000_000, seed=7):
+    rng = np.random.default_rng(seed)
+    control = rng.beta(c + 1, n2 - c + 1, draws)
+    pa = special.expit(special.logit(control) + rng.normal(mean, sd, draws))
+    difference = pa - control
+    return float(np.mean(difference >= mid if higher_is_better else difference <= -mid))
+
+
 PILOT = (12, 19, 5, 14)  # the published pilot's recovery: 63% vs 36%
 
 
@@ -108,8 +116,10 @@ def test_log_or_priors_match_hand_posterior_and_integration(counts, prior):
     assert p.posterior_mean == pytest.approx(mean, abs=1e-12)
     assert p.posterior_sd == pytest.approx(sd, abs=1e-12)
     assert p.p_benefit == pytest.approx(stats.norm.sf(0, mean, sd), abs=1e-12)
-    # Monte Carlo with 100,000 draws: standard error at most 0.0016, so 0.006 is nearly 4 SEs.
-    assert p.p_benefit_mid == pytest.approx(integrated_p_mid(mean, sd, c, n2, 0.05), abs=0.006)
+    assert p.p_benefit_mid == pytest.approx(integrated_p_mid(mean, sd, c, n2, 0.05), abs=1e-6)
+    # The design's Monte Carlo recipe: each log-OR draw converted with a control-rate draw (10⁶ draws:
+    # standard error at most 0.0005, so 0.003 is 6 SEs).
+    assert p.p_benefit_mid == pytest.approx(monte_carlo_p_mid(mean, sd, c, n2, 0.05), abs=0.003)
 
 
 def test_pilot_sceptical_values():
@@ -133,8 +143,11 @@ def test_deterioration_benefit_is_a_lower_rate():
     assert worse.priors["enthusiastic"].posterior_mean == pytest.approx(mean)
     expected_mid = dblquad_p_exceeds((5 + 1, 14 - 5 + 1), (2 + 1, 19 - 2 + 1), 0.05)
     assert worse.priors["vague"].p_benefit_mid == pytest.approx(expected_mid, abs=1e-6)
+    sceptical = hand_log_or_posterior(*counts, 0.0)
     assert worse.priors["sceptical"].p_benefit_mid == pytest.approx(
-        integrated_p_mid(*hand_log_or_posterior(*counts, 0.0), 5, 14, 0.05, higher_is_better=False), abs=0.006)
+        integrated_p_mid(*sceptical, 5, 14, 0.05, higher_is_better=False), abs=1e-6)
+    assert worse.priors["sceptical"].p_benefit_mid == pytest.approx(
+        monte_carlo_p_mid(*sceptical, 5, 14, 0.05, higher_is_better=False), abs=0.003)
     assert "lowers the reliable deterioration rate" in worse.sentence()
 
 
@@ -161,16 +174,28 @@ def test_empty_group_is_null_with_reason():
     assert bayes.rate_posterior_density(0, 0, 3, 7).empty
 
 
-def test_monte_carlo_is_seeded_and_needs_enough_draws():
-    first = bayes.rate_benefit(*PILOT).priors["sceptical"].p_benefit_mid
-    again = bayes.rate_benefit(*PILOT).priors["sceptical"].p_benefit_mid
-    assert first == again
-    other_seed = bayes.rate_benefit(*PILOT, seed=1).priors["sceptical"].p_benefit_mid
-    assert other_seed == pytest.approx(first, abs=0.006)
+def test_figures_are_deterministic_and_the_density_is_seeded():
+    assert bayes.rate_benefit(*PILOT).to_dict() == bayes.rate_benefit(*PILOT).to_dict()
+    first = bayes.rate_posterior_density(*PILOT)
+    assert first.equals(bayes.rate_posterior_density(*PILOT))
     with pytest.raises(ValueError, match="100,000"):
-        bayes.rate_benefit(*PILOT, draws=10_000)
+        bayes.rate_posterior_density(*PILOT, draws=10_000)
     with pytest.raises(ValueError):
         bayes.rate_benefit(*PILOT, mid=1.5)
+
+
+def test_mid_of_zero_gives_the_closed_form_chance():
+    result = bayes.rate_benefit(*PILOT, mid=0.0)
+    for prior in bayes.PRIORS:
+        assert result.priors[prior].p_benefit_mid == pytest.approx(result.priors[prior].p_benefit, abs=1e-7)
+
+
+def test_very_large_groups_are_fast_and_sensible():
+    result = bayes.rate_benefit(400_000, 1_000_000, 350_000, 1_000_000)
+    assert result.priors["vague"].p_benefit == pytest.approx(1.0)
+    # the difference is exactly 5 points, so a benefit of at least 5 is even odds
+    assert result.priors["vague"].p_benefit_mid == pytest.approx(0.5, abs=0.01)
+    assert result.priors["sceptical"].p_benefit_mid == pytest.approx(0.5, abs=0.02)
 
 
 def test_mid_changes_only_the_mid_probability():
