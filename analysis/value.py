@@ -227,6 +227,13 @@ def adjusted_differences(adjusted: Mapping[str, Any] | None) -> dict[str, tuple[
     return out
 
 
+def adjusted_from(analysis: Any) -> dict[str, tuple[float | None, Sequence[float] | None]]:
+    """The adjusted differences an analysis carries, if the adjusted analysis ran (its summary blocks,
+    ``analysis.adjusted_blocks["adjusted"]``, design doc shape); empty otherwise."""
+    blocks = getattr(analysis, "adjusted_blocks", None) or {}
+    return adjusted_differences(blocks.get("adjusted") if isinstance(blocks, Mapping) else None)
+
+
 def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: float | None = None,
                     adjusted: Mapping[str, tuple[float | None, Sequence[float] | None]] | None = None,
                     adjusted_label: str = "adjusted (ATT)") -> ValueForMoney:
@@ -277,7 +284,7 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
 
 
 __all__ = ["CURRENCY", "VALUE_METHOD", "NATIONAL_RATES", "NO_PUBLISHED_COST", "OGL_ATTRIBUTION", "CostPerOutcome", "ValueForMoney",
-           "adjusted_differences", "check_cost", "cost_per_extra_outcome", "money", "value_for_money"]
+           "adjusted_differences", "adjusted_from", "check_cost", "cost_per_extra_outcome", "money", "value_for_money"]
 
 
 def text_lines(value_json: Mapping[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from analysis import bayes
 from analysis.disclosure import hidden_outcomes
 from analysis.figures import bayes as figures
 from analysis.schema import GROUPS
-from analysis.value import NATIONAL_RATES, NO_PUBLISHED_COST, money, value_for_money
+from analysis.value import NATIONAL_RATES, NO_PUBLISHED_COST, adjusted_from, money, value_for_money
 from dashboard import state, ui
 
 RATE_MID_KEY = "bayes_mid_rate"  # percentage points
@@ -182,7 +182,7 @@ def value_section(ctx: state.Context, *, where: str) -> None:
                    "recovery (cost ÷ difference in recovery rates, i.e. the number needed to treat × the cost).")
         return
     result = state.session_memo(ctx, ("value", cost, therapy), lambda: value_for_money(
-        ctx.analysis.rates, cost, therapy_cost=therapy))
+        ctx.analysis.rates, cost, therapy_cost=therapy, adjusted=adjusted_from(ctx.analysis)))
     hide = hidden(ctx)
     for name, outcome in result.outcomes.items():
         st.markdown(f"- {figures.HIDDEN_TEXT if name in hide else outcome.statement}")
@@ -203,7 +203,7 @@ def extra_summary(ctx: state.Context) -> dict[str, Any]:
     cost, therapy = st.session_state.get(COST_KEY), st.session_state.get(THERAPY_COST_KEY)
     if cost is not None:
         out["value_for_money"] = state.session_memo(ctx, ("value", cost, therapy), lambda: value_for_money(
-            ctx.analysis.rates, cost, therapy_cost=therapy)).to_dict()
+            ctx.analysis.rates, cost, therapy_cost=therapy, adjusted=adjusted_from(ctx.analysis))).to_dict()
     return out
 
 

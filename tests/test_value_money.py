@@ -91,3 +91,14 @@ def test_zero_control_rate_gives_no_therapy_alone_cost():
     result = value_for_money(rates(recovery=(3, 5, 0, 5)), 100, therapy_cost=800)
     assert result.therapy_context["control"] is None
     assert math.isclose(result.therapy_context["physical_activity"], 900 / 0.6)
+
+
+def test_adjusted_differences_are_read_from_an_analysis_that_has_them():
+    from types import SimpleNamespace
+
+    with_adjusted = SimpleNamespace(adjusted_blocks={"adjusted": {"rates": {
+        "recovery": {"difference": {"estimate": 0.15, "ci95": [0.01, 0.29]}}}}})
+    assert value.adjusted_from(with_adjusted) == {"recovery": (0.15, [0.01, 0.29])}
+    assert value.adjusted_from(SimpleNamespace()) == {}
+    result = value_for_money(rates(), 150, adjusted=value.adjusted_from(with_adjusted))
+    assert result.outcomes["recovery"].estimate == pytest.approx(1000)
