@@ -49,8 +49,9 @@ import pandas as pd
 from scipy import integrate, ndimage, special, stats
 
 from analysis import formatting as fmt
+from analysis.disclosure import HIDDEN_COUNT_REASON, HIDDEN_FIGURE_REASON, register_safe_block, safe_count
 from analysis.outcomes import RATE_DEFINITIONS
-from analysis.schema import GAD7, PHQ9
+from analysis.schema import GAD7, GROUP_CONTROL, GROUP_PA, GROUPS, PHQ9
 
 # --- the fixed choices (design doc); every page, export and the CLI read them from here ----------
 
@@ -100,7 +101,7 @@ METHODS: Final = {
 __all__ = [
     "BenefitResult", "DRAWS", "LOG_OR_PRIOR_SD", "MEASURE_MID_DEFAULTS", "MID_SOURCES", "PRIORS",
     "PRIOR_LABELS", "Probability", "RATE_MID_DEFAULT", "SEED", "ancova_se", "benefit_summary",
-    "chance", "log_or_likelihood", "percent_chance", "result_from_dict", "text_lines", "measure_benefit", "measure_posterior_density", "measure_prior",
+    "basis_is_small", "chance", "log_or_likelihood", "make_bayes_safe", "percent_chance", "safe_basis", "result_from_dict", "text_lines", "measure_benefit", "measure_posterior_density", "measure_prior",
     "measure_robustness", "normal_posterior", "rate_benefit", "rate_log_or_prior",
     "rate_posterior_density", "rate_robustness",
 ]
@@ -147,6 +148,7 @@ class BenefitResult:
     higher_is_better: bool = True
     continuity_correction: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    basis: dict[str, dict[str, int]] = field(default_factory=dict)  # the group counts it rests on
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {prior: self.priors[prior].to_dict() for prior in PRIORS}
@@ -154,7 +156,9 @@ class BenefitResult:
             out["continuity_correction"] = self.continuity_correction
         if self.notes:
             out["notes"] = list(self.notes)
-        return out
+        if self.basis:
+            out["basis"] = {group: dict(counts) for group, counts in self.basis.items()}
+        return out  # every null probability carries its prior's reason
 
     def mid_text(self) -> str:
         """'5 percentage points' / '5 points'."""
@@ -362,11 +366,13 @@ def rate_benefit(count_pa: int, n_pa: int, count_control: int, n_control: int, *
         higher_is_better = definition.higher_is_better if definition else True
     if not 0 <= mid < 1:
         raise ValueError(f"The MID for a rate is a proportion between 0 and 1 (got {mid}).")
+    basis = {GROUP_PA: {"count": int(count_pa), "denominator": int(n_pa)},
+             GROUP_CONTROL: {"count": int(count_control), "denominator": int(n_control)}}
     problem = _check_counts(count_pa, n_pa, count_control, n_control)
     if problem is not None:
         priors = {p: Probability(p, None, None, mid, METHODS["vague_rate" if p == "vague" else "log_or"],
                                  reason=problem) for p in PRIORS}
-        return BenefitResult(rate, label, "rate", mid, priors, higher_is_better)
+        return BenefitResult(rate, label, "rate", mid, priors, higher_is_better, basis=basis)
 
     pa_post, control_post = _beta_posteriors(count_pa, n_pa, count_control, n_control)
     hi, lo = (pa_post, control_post) if higher_is_better else (control_post, pa_post)
@@ -388,7 +394,7 @@ def rate_benefit(count_pa: int, n_pa: int, count_control: int, n_control: int, *
         notes = ("A group had 0% or 100% (a zero cell), so 0.5 was added to each of the four cells for the "
                  "log odds ratio's normal approximation (Haldane–Anscombe); the sceptical and enthusiastic "
                  "figures are approximate.",)
-    return BenefitResult(rate, label, "rate", mid, priors, higher_is_better, corrected, notes)
+    return BenefitResult(rate, label, "rate", mid, priors, higher_is_better, corrected, notes, basis)
 
 
 def rate_robustness(count_pa: int, n_pa: int, count_control: int, n_control: int, *,
@@ -454,8 +460,10 @@ def rate_posterior_density(count_pa: int, n_pa: int, count_control: int, n_contr
 
 
 def measure_benefit(estimate: float | None, se: float | None, *, measure: str, label: str, mid: float,
-                    reason: str | None = None) -> BenefitResult:
-    """P(benefit) and P(benefit ≥ MID) for a measure's ANCOVA difference (PA − control; lower is better)."""
+                    reason: str | None = None, n: Mapping[str, int] | None = None) -> BenefitResult:
+    """P(benefit) and P(benefit ≥ MID) for a measure's ANCOVA difference (PA − control; lower is better).
+
+    ``n``: people per group behind the difference (kept as the result's basis, for safe mode)."""
     if not mid > 0:
         raise ValueError(f"The MID for a measure is a positive number of points (got {mid}).")
     priors: dict[str, Probability] = {}
@@ -467,7 +475,8 @@ def measure_benefit(estimate: float | None, se: float | None, *, measure: str, l
         mean, sd = normal_posterior(*measure_prior(prior, mid), estimate, se)
         priors[prior] = Probability(prior, float(stats.norm.cdf(0, mean, sd)), float(stats.norm.cdf(-mid, mean, sd)),
                                     mid, METHODS["measure"], mean, sd, "difference in last score")
-    return BenefitResult(measure, label, "measure", mid, priors, higher_is_better=False)
+    basis = {group: {"n": int(count)} for group, count in (n or {}).items()}
+    return BenefitResult(measure, label, "measure", mid, priors, higher_is_better=False, basis=basis)
 
 
 def measure_robustness(estimate: float, se: float, *, mid: float,
@@ -504,8 +513,6 @@ def benefit_summary(rates: Mapping[str, Any], measures: Mapping[str, Any], *, ra
     :data:`MEASURE_MID_DEFAULTS` or one given in ``measure_mids``) are included; the rest have no
     amount "that matters" and are left out.
     """
-    from analysis.schema import GROUP_CONTROL, GROUP_PA
-
     rate_mid = RATE_MID_DEFAULT if rate_mid is None else rate_mid
     mids = {**MEASURE_MID_DEFAULTS, **(measure_mids or {})}
     out: dict[str, BenefitResult] = {}
@@ -519,7 +526,7 @@ def benefit_summary(rates: Mapping[str, Any], measures: Mapping[str, Any], *, ra
         a = comparison.ancova
         se = ancova_se(a.estimate, a.ci95, a.df)
         out[key] = measure_benefit(a.estimate, se, measure=key, label=comparison.label, mid=float(mids[key]),
-                                   reason=a.reason)
+                                   reason=a.reason, n={g: comparison.descriptives[g].n for g in GROUPS})
     return out
 
 
@@ -591,3 +598,62 @@ def methods_items() -> list[tuple[str, str]]:
          "Health-Care Evaluation. Wiley, 2004 (sceptical and enthusiastic priors); Gelman A et al. Bayesian "
          "Data Analysis, 3rd ed., 2013 (conjugate updates); Haldane JBS 1940, Anscombe FJ 1956 (0.5 correction)."),
     ]
+
+
+# --- presentation-safe mode (analysis.disclosure's registry of top-level blocks) ------------------
+
+
+def basis_is_small(entry: Mapping[str, Any]) -> bool:
+    """True when any group count an entry rests on (its ``basis``) is missing or would be suppressed."""
+    basis = entry.get("basis") if isinstance(entry, Mapping) else None
+    if not isinstance(basis, Mapping):
+        return True
+    for group in GROUPS:
+        counts = basis.get(group)
+        if not isinstance(counts, Mapping) or not counts or any(safe_count(v) is None for v in counts.values()):
+            return True
+    return False
+
+
+def safe_basis(basis: Any) -> Any:
+    """Basis counts as safe mode shows counts (suppressed below the threshold, rounded), with the reason."""
+    if not isinstance(basis, Mapping):
+        return None
+    out = {}
+    for group, counts in basis.items():
+        shown = {k: safe_count(v) for k, v in counts.items()} if isinstance(counts, Mapping) else {}
+        if any(v is None for v in shown.values()) or not shown:
+            shown["reason"] = HIDDEN_COUNT_REASON
+        out[group] = shown
+    return out
+
+
+def make_bayes_safe(block: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``bayes`` block as presentation-safe mode shows it.
+
+    Probabilities are not counts and pass unchanged, unless the outcome rests on a group count
+    below the threshold (rates: a group's count or denominator; measures: a group's n), when they
+    become null with the reason, and a zero-cell note or flag (which would reveal a count) goes too.
+    The basis counts are suppressed and rounded as counts. MIDs are settings and never change.
+    """
+    out: dict[str, Any] = {}
+    for key, entry in block.items():
+        if not isinstance(entry, Mapping):
+            out[key] = entry
+            continue
+        safe = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in entry.items()}
+        if basis_is_small(entry):
+            for prior in PRIORS:
+                if isinstance(safe.get(prior), dict):
+                    safe[prior].update(p_benefit=None, p_benefit_mid=None, reason=HIDDEN_FIGURE_REASON)
+            safe.pop("notes", None)
+            if "continuity_correction" in safe:
+                safe["continuity_correction"] = None
+            safe["hidden"] = safe["reason"] = HIDDEN_FIGURE_REASON
+        if "basis" in safe:
+            safe["basis"] = safe_basis(entry["basis"])
+        out[key] = safe
+    return out
+
+
+register_safe_block("bayes", make_bayes_safe)

@@ -25,13 +25,16 @@ The project's source documents hold no published cost per recovered patient, so 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from analysis import formatting as fmt
+from analysis.disclosure import HIDDEN_FIGURE_REASON, register_safe_block
 from analysis.outcomes import RATE_DEFINITIONS
+from analysis.results import with_reason
 from analysis.schema import GROUP_CONTROL, GROUP_PA
 
 VALUE_RATES: Final = ("recovery", "reliable_improvement")
@@ -67,17 +70,30 @@ class ContextFigure:
 # stand (NHS England's recovery denominator is not exactly the at-caseness count: 321,061 / 634,248 = 50.6%).
 NATIONAL_RATES: Final = {
     "recovery": ContextFigure("recovery", "National recovery rate, England 2024-25", 0.505,
-                              "50.5% (321,061 of 634,248 people at caseness who finished a course of treatment)",
+                              "50.5% (as published: 321,061 of 634,248 people at caseness who finished a course of treatment)",
                               OGL_ATTRIBUTION),
     "reliable_improvement": ContextFigure("reliable_improvement", "National reliable improvement rate, England "
                                           "2024-25", 0.675,
-                                          "67.5% (452,284 of 670,419 people who finished a course of treatment)",
+                                          "67.5% (as published: 452,284 of 670,419 people who finished a course of treatment)",
                                           OGL_ATTRIBUTION),
 }
 NO_PUBLISHED_COST: Final = ("The project's source documents (the NHS Talking Therapies Manual, the 2022 report "
                             "and its summary, the Community Living Well blog, the evidence brief) give no cost "
                             "per recovered patient, so none is quoted here; enter your service's cost of a "
                             "course of talking therapy to compare like with like.")
+
+
+def explain_nulls(obj: Any, reason: str) -> Any:
+    """Every dict (at any depth) holding a null figure gets ``reason`` beside it unless it has one (the
+    JSON rule: a null carries its reason); lists are searched, values are not changed."""
+    if isinstance(obj, dict):
+        for value in obj.values():
+            explain_nulls(value, obj.get("reason") or reason)
+        with_reason(obj, None if obj.get("reason") else reason)
+    elif isinstance(obj, list):
+        for value in obj:
+            explain_nulls(value, reason)
+    return obj
 
 
 def money(value: float | None) -> str:
@@ -114,13 +130,14 @@ class CostPerOutcome:
     nnt: float | None
     statement: str
     reason: str | None = None
+    basis: dict[str, dict[str, int]] = field(default_factory=dict)  # the group counts it rests on
 
     @property
     def unbounded(self) -> bool:
         return self.ci95 is not None and self.ci95[1] is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "difference": {"estimate": self.difference,
                            "ci95": list(self.difference_ci95) if self.difference_ci95 else None,
                            "source": self.difference_source},
@@ -130,7 +147,9 @@ class CostPerOutcome:
             "includes_no_benefit": self.includes_no_benefit,
             "statement": self.statement,
             **({"reason": self.reason} if self.reason else {}),
+            **({"basis": {g: dict(c) for g, c in self.basis.items()}} if self.basis else {}),
         }
+        return explain_nulls(out, self.reason or self.statement)
 
 
 def cost_per_extra_outcome(cost: float, difference: float | None, ci95: Sequence[float] | None, *,
@@ -195,17 +214,23 @@ class ValueForMoney:
     notes: tuple[str, ...] = (NO_PUBLISHED_COST,)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "cost_per_participant": self.cost,
             "therapy_cost": self.therapy_cost,
             "currency": CURRENCY,
             "outcomes": {name: result.to_dict() for name, result in self.outcomes.items()},
-            "therapy_context": self.therapy_context,
+            "therapy_context": copy.deepcopy(self.therapy_context),
             "context": [{"label": c.label, "value": c.value, "text": c.text, "source": c.source}
                         for c in self.context],
             "notes": list(self.notes),
             "method": VALUE_METHOD,
         }
+        if self.therapy_cost is None:
+            out["reason"] = "No cost of a course of talking therapy was given, so there is no comparison."
+        context = out["therapy_context"]
+        if context and (context.get("control") is None or context.get("physical_activity") is None):
+            context["reason"] = "A group's recovery rate is 0 or not available, so its cost per recovery is unbounded."
+        return explain_nulls(out, "Not available.")
 
     def lines(self) -> list[str]:
         """Plain-English sentences for pages, slides and the text report."""
@@ -213,6 +238,12 @@ class ValueForMoney:
         if self.therapy_context.get("statement"):
             out.append(self.therapy_context["statement"])
         return out
+
+
+def _basis(comparison: Any) -> dict[str, dict[str, int]]:
+    """The counts and denominators per group behind a rate comparison (for safe mode)."""
+    return {g: {"count": int(comparison.groups[g].count), "denominator": int(comparison.groups[g].denominator)}
+            for g in (GROUP_PA, GROUP_CONTROL)}
 
 
 def adjusted_differences(adjusted: Mapping[str, Any] | None) -> dict[str, tuple[float | None, Sequence[float] | None]]:
@@ -256,8 +287,9 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
         else:
             d = rates[name].difference
             estimate, ci, source = d.estimate, d.ci95, "unadjusted (Newcombe)"
-        outcomes[name] = cost_per_extra_outcome(cost, estimate, ci, outcome=name, source=source,
-                                                reason=rates[name].difference.reason)
+        result = cost_per_extra_outcome(cost, estimate, ci, outcome=name, source=source,
+                                        reason=rates[name].difference.reason)
+        outcomes[name] = replace(result, basis=_basis(rates[name]))
     context: dict[str, Any] = {}
     if therapy is not None and "recovery" in rates:
         groups = rates["recovery"].groups
@@ -268,6 +300,7 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
             "physical_activity": (therapy + cost) / pa if pa else None,
             "national": therapy / national,
             "method": "cost per recovered patient = cost per participant ÷ recovery rate",
+            "basis": _basis(rates["recovery"]),
         }
         parts = []
         if context["control"] is not None:
@@ -284,7 +317,7 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
 
 
 __all__ = ["CURRENCY", "VALUE_METHOD", "NATIONAL_RATES", "NO_PUBLISHED_COST", "OGL_ATTRIBUTION", "CostPerOutcome", "ValueForMoney",
-           "adjusted_differences", "adjusted_from", "check_cost", "cost_per_extra_outcome", "money", "value_for_money"]
+           "adjusted_differences", "adjusted_from", "check_cost", "make_value_safe", "cost_per_extra_outcome", "money", "value_for_money"]
 
 
 def text_lines(value_json: Mapping[str, Any]) -> list[str]:
@@ -301,3 +334,49 @@ def text_lines(value_json: Mapping[str, Any]) -> list[str]:
     for note in value_json.get("notes") or []:
         lines.append(f"  Note: {note}")
     return lines
+
+
+def _blank(value: Any) -> Any:
+    """Numbers (and lists of numbers) to None at any depth; text and flags kept."""
+    if isinstance(value, Mapping):
+        return {k: _blank(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return None
+    if isinstance(value, str):
+        return value
+    return None  # numbers, flags (which could reveal a hidden interval's side) and None
+
+
+def make_value_safe(block: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``value_for_money`` block as presentation-safe mode shows it.
+
+    Costs are not counts and pass unchanged, unless the outcome's rates rest on a group count below
+    the threshold (its ``basis``), when every number derived from them becomes null and the statement
+    says it is hidden. The costs the user entered, the published context figures and the basis counts
+    (suppressed and rounded as counts) are kept.
+    """
+    from analysis.bayes import basis_is_small, safe_basis
+
+    out = {k: v for k, v in block.items()}
+    outcomes = {}
+    for name, entry in (block.get("outcomes") or {}).items():
+        if isinstance(entry, Mapping) and basis_is_small(entry):
+            entry = {**_blank({k: v for k, v in entry.items() if k != "basis"}), "statement": HIDDEN_FIGURE_REASON,
+                     "reason": HIDDEN_FIGURE_REASON, "basis": safe_basis(entry.get("basis"))}
+        elif isinstance(entry, Mapping) and "basis" in entry:
+            entry = {**entry, "basis": safe_basis(entry["basis"])}
+        outcomes[name] = entry
+    out["outcomes"] = outcomes
+    context = block.get("therapy_context")
+    if isinstance(context, Mapping) and context:
+        if basis_is_small(context):
+            context = {**_blank({k: v for k, v in context.items() if k not in ("basis", "national")}),
+                       "national": context.get("national"), "statement": HIDDEN_FIGURE_REASON,
+                       "basis": safe_basis(context.get("basis"))}
+        else:
+            context = {**context, "basis": safe_basis(context.get("basis"))}
+        out["therapy_context"] = context
+    return explain_nulls(out, HIDDEN_FIGURE_REASON)
+
+
+register_safe_block("value_for_money", make_value_safe)

@@ -4,7 +4,7 @@ Every number comes from :mod:`analysis.bayes` and :mod:`analysis.value`; this mo
 out. The MIDs and costs a visitor enters are kept in this session's state (``bayes_*`` keys) so they
 follow the visitor from page to page; results are memoised per session (:func:`state.session_memo`).
 Presentation-safe mode: an outcome resting on a group below the disclosure threshold shows no
-probability or cost (the same rule as the CLI, :func:`analysis.disclosure.hidden_outcomes`).
+probability or cost (the same rule as the CLI's JSON, :func:`analysis.bayes.basis_is_small`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 import streamlit as st
 
 from analysis import bayes
-from analysis.disclosure import hidden_outcomes
 from analysis.figures import bayes as figures
 from analysis.schema import GROUPS
 from analysis.value import NATIONAL_RATES, NO_PUBLISHED_COST, adjusted_from, money, value_for_money
@@ -69,15 +68,10 @@ def results(ctx: state.Context) -> dict[str, bayes.BenefitResult]:
 
 
 def hidden(ctx: state.Context) -> frozenset[str]:
-    """Outcomes whose figures safe mode hides (a group's count, denominator or n below 5)."""
+    """Outcomes whose figures safe mode hides (a group's count, denominator or n below the threshold)."""
     if not ctx.safe:
         return frozenset()
-    summary: dict[str, Any] = {
-        "rates": {name: {g: {"count": c.groups[g].count, "denominator": c.groups[g].denominator} for g in GROUPS}
-                  for name, c in ctx.analysis.rates.items()},
-        "measures": {name: {g: {"n": c.descriptives[g].n} for g in GROUPS}
-                     for name, c in ctx.analysis.measures.items()}}
-    return hidden_outcomes(summary)
+    return frozenset(key for key, result in results(ctx).items() if bayes.basis_is_small(result.to_dict()))
 
 
 def sentences(ctx: state.Context, keys: tuple[str, ...], prior: str = "sceptical") -> list[str]:

@@ -83,17 +83,22 @@ def test_safe_mode_hides_figures_resting_on_small_groups():
     assert hidden["sceptical"]["p_benefit"] is None and "presentation-safe" in hidden["sceptical"]["reason"]
     assert hidden["continuity_correction"] is None and "notes" not in hidden
     assert out["bayes"]["recovery"]["sceptical"]["p_benefit"] is not None  # probabilities are not counts
-    small = {"rates": {"recovery": compare_counts("recovery", 3, 4, 1, 4).to_dict()}}
-    from analysis.disclosure import hidden_outcomes, make_summary_safe
+    assert out["bayes"]["recovery"]["basis"]["physical_activity"] == {"count": 10, "denominator": 20}  # rounded
+    from analysis.disclosure import make_summary_safe
     from analysis.value import value_for_money
 
-    assert hidden_outcomes(small) == {"recovery"}
-    small["value_for_money"] = value_for_money({"recovery": compare_counts("recovery", 3, 4, 1, 4)}, 300,
-                                               therapy_cost=900).to_dict()
-    safe = make_summary_safe(small)["value_for_money"]
-    assert safe["outcomes"]["recovery"]["cost_per_extra"]["estimate"] is None
-    assert "presentation-safe" in safe["outcomes"]["recovery"]["statement"]
-    assert safe["therapy_context"]["control"] is None and "£" not in safe["therapy_context"]["statement"]
+    small = {"recovery": compare_counts("recovery", 3, 4, 1, 4)}
+    summary = {"bayes": {"recovery": bayes.rate_benefit(3, 4, 1, 4).to_dict()},
+               "value_for_money": value_for_money(small, 300, therapy_cost=900).to_dict()}
+    safe = make_summary_safe(summary)
+    assert safe["bayes"]["recovery"]["vague"]["p_benefit"] is None
+    assert safe["bayes"]["recovery"]["basis"]["physical_activity"]["count"] is None
+    value = safe["value_for_money"]
+    assert value["outcomes"]["recovery"]["cost_per_extra"]["estimate"] is None
+    assert value["outcomes"]["recovery"]["includes_no_benefit"] is None
+    assert "presentation-safe" in value["outcomes"]["recovery"]["statement"]
+    assert value["cost_per_participant"] == 300  # the user's own figure
+    assert value["therapy_context"]["control"] is None and "£" not in value["therapy_context"]["statement"]
 
 
 @pytest.mark.parametrize("args,message", [(("--cost", "-5"), "0 or more"), (("--cost", "nan"), "finite"),
@@ -119,3 +124,22 @@ def test_value_for_money_prefers_the_adjusted_difference_when_the_summary_has_on
     assert recovery["cost_per_extra"]["ci95"] == pytest.approx([200 / 0.35, 200 / 0.05])
     plain = _benefit_overrides(args, analysis, {})["value_for_money"]["outcomes"]["recovery"]
     assert plain["difference"]["source"].startswith("unadjusted")
+
+
+@pytest.mark.parametrize("safe", [False, True])
+def test_every_null_in_bayes_and_value_for_money_has_a_reason(safe):
+    from analysis.disclosure import make_summary_safe
+    from analysis.summary import analyse
+    from analysis.validate import load_path
+    from analysis.value import value_for_money
+    from tests.test_results_edge_cases import _tiny, unexplained_nulls
+
+    for analysis in (analyse(load_path(SAMPLE).episodes), analyse(_tiny(), source="tiny.csv")):
+        for therapy in (None, 900):
+            summary = analysis.to_dict()
+            summary["value_for_money"] = value_for_money(analysis.rates, 250, therapy_cost=therapy).to_dict()
+            if safe:
+                summary = make_summary_safe(summary)
+            json.dumps(summary, allow_nan=False)
+            assert unexplained_nulls({"bayes": summary["bayes"]}) == 0
+            assert unexplained_nulls({"value": summary["value_for_money"]}) == 0

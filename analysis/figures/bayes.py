@@ -17,12 +17,13 @@ import plotly.graph_objects as go
 
 from analysis import formatting as fmt
 from analysis.bayes import PRIOR_LABELS, PRIORS, BenefitResult, percent_chance
+from analysis.disclosure import HIDDEN_FIGURE_REASON
 from analysis.figures.theme import OKABE_ITO, REFERENCE_COLOUR, apply_theme
 
 PRIOR_COLOURS: Final = {"vague": OKABE_ITO["black"], "sceptical": OKABE_ITO["vermillion"],
                         "enthusiastic": OKABE_ITO["bluish_green"]}
 PRIOR_DASHES: Final = {"vague": "solid", "sceptical": "dash", "enthusiastic": "dot"}
-HIDDEN_TEXT: Final = "Hidden in presentation-safe mode: a group's numbers are small."
+HIDDEN_TEXT: Final = HIDDEN_FIGURE_REASON
 
 
 def _hidden_figure(title: str) -> go.Figure:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from analysis.bayes import METHODS, MID_SOURCES, PRIORS, percent_chance, result_from_dict
-from analysis.disclosure import HIDDEN_DERIVED_TEXT
+from analysis.disclosure import HIDDEN_FIGURE_REASON
 from analysis.figures.theme import OKABE_ITO
 from analysis.report.story import PERCENT_FORMAT, ChartSpec, Slide
 from analysis.value import NO_PUBLISHED_COST
@@ -31,12 +31,12 @@ def chance_slide(summary: Mapping[str, Any]) -> Slide | None:
     hidden = {k for k in keys if block[k].get("hidden")}
 
     def sentence(key: str) -> str:
-        return f"{results[key].label}: {HIDDEN_DERIVED_TEXT}" if key in hidden else results[key].sentence()
+        return f"{results[key].label}: {HIDDEN_FIGURE_REASON}" if key in hidden else results[key].sentence()
 
     def short(key: str) -> str:
         r = results[key]
         if key in hidden:
-            return f"{r.label}: {HIDDEN_DERIVED_TEXT}"
+            return f"{r.label}: {HIDDEN_FIGURE_REASON}"
         p = r.priors["sceptical"]
         if p.p_benefit is None:
             return f"{r.label}: not available ({p.reason})"
