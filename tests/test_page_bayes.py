@@ -124,3 +124,14 @@ def test_a_filter_that_empties_a_group_says_why_instead_of_crashing(page):
     text = page_text(at)
     assert "cannot be worked out" in text
     assert "Under a sceptical prior" not in text
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/recovery.py"])
+def test_safe_mode_with_costs_shows_no_small_or_unrounded_count(page):
+    from analysis.disclosure import SUPPRESS_BELOW
+    from tests.test_results_safe_pages import _texts, shown_counts
+
+    at = open_page(page, {"safe": True, "bayes_pa_cost": 300.0, "bayes_therapy_cost": 1000.0})
+    assert "each additional recovery costs about" in page_text(at)
+    bad = [(n, where) for text in _texts(at) for n, where in shown_counts(text) if n < SUPPRESS_BELOW or n % 5]
+    assert not bad, bad
