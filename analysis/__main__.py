@@ -1,6 +1,8 @@
 """Command line: the same numbers as the dashboard, for reproducibility and batch use.
 
     python -m analysis summarize FILE [--format json|text] [--safe] [--benchmark-org CODE [--benchmark-year YYYY-YY]]
+                                      [--cost POUNDS [--therapy-cost POUNDS]]
+                                      [--mid-rate POINTS] [--mid-phq9 POINTS] [--mid-gad7 POINTS]
     python -m analysis validate FILE
     python -m analysis benchmarks [--org CODE] [--year 2024-25] [--format json|text]
 
@@ -40,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                            help="add a 'benchmark' block: England's and this organisation's published rates "
                                 "(ODS code or name; 'England' for England alone), expected rates and O/E")
     summarize.add_argument("--benchmark-year", metavar="YYYY-YY", help="reporting year (default: the latest)")
+    _add_benefit_arguments(summarize)
     benchmarks = commands.add_parser("benchmarks", help="NHS England's published rates for an organisation")
     benchmarks.add_argument("--org", default="England", help="ODS code or name (default England)")
     benchmarks.add_argument("--year", default=None, help="reporting year, e.g. 2024-25 (default: the latest)")
@@ -50,7 +53,45 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("file")
     report.add_argument("--output", required=True, help="deck.pptx or report.html")
     report.add_argument("--safe", action="store_true")
+    _add_benefit_arguments(report)
     return parser
+
+
+def _add_benefit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Probability of benefit (MIDs) and value for money (costs): the ``bayes`` and ``value_for_money`` keys."""
+    parser.add_argument("--cost", type=float, metavar="POUNDS",
+                        help="cost of the physical activity offer per participant: adds value_for_money "
+                             "(cost per additional recovery and reliable improvement)")
+    parser.add_argument("--therapy-cost", type=float, metavar="POUNDS",
+                        help="cost of a course of talking therapy, for context (with --cost)")
+    parser.add_argument("--mid-rate", type=float, metavar="POINTS",
+                        help="minimal important difference for the rates, in percentage points (default 5)")
+    parser.add_argument("--mid-phq9", type=float, metavar="POINTS", help="MID for PHQ-9 (default 5)")
+    parser.add_argument("--mid-gad7", type=float, metavar="POINTS", help="MID for GAD-7 (default 4)")
+
+
+def _benefit_overrides(args, analysis, summary: dict) -> dict:
+    """The ``bayes`` block with the user's MIDs and, with --cost, ``value_for_money`` (ValueError: a message).
+
+    Value for money uses the adjusted differences when the summary has an ``adjusted`` block (design doc).
+    """
+    out: dict = {}
+    mids = {key: value for key, value in (("phq9", args.mid_phq9), ("gad7", args.mid_gad7)) if value is not None}
+    for name, value in (("--mid-rate", args.mid_rate), ("--mid-phq9", args.mid_phq9), ("--mid-gad7", args.mid_gad7)):
+        if value is not None and not (0 < value < (100 if name == "--mid-rate" else 1e9)):
+            raise ValueError(f"{name} must be a positive number of {'percentage ' if name == '--mid-rate' else ''}"
+                             f"points{' below 100' if name == '--mid-rate' else ''} (got {value:g}).")
+    if args.mid_rate is not None or mids:
+        rate_mid = args.mid_rate / 100 if args.mid_rate is not None else None
+        out["bayes"] = {key: result.to_dict() for key, result in analysis.benefit(rate_mid, mids).items()}
+    if args.therapy_cost is not None and args.cost is None:
+        raise ValueError("--therapy-cost needs --cost (the cost of the physical activity offer per participant).")
+    if args.cost is not None:
+        from analysis.value import adjusted_differences, value_for_money
+
+        out["value_for_money"] = value_for_money(analysis.rates, args.cost, therapy_cost=args.therapy_cost,
+                                                 adjusted=adjusted_differences(summary.get("adjusted"))).to_dict()
+    return out
 
 
 def _problem_lines(report) -> list[str]:
@@ -152,8 +193,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "summarize":
             benchmark = (_benchmark_block(args, analysis, report.episodes)
                          if args.benchmark_org else None)
+            summary = analysis.to_dict()
+            try:
+                summary |= _benefit_overrides(args, analysis, summary)
+            except ValueError as problem:
+                print(f"error: {problem}", file=sys.stderr)
+                return EXIT_ERROR
             if args.format == "json":
-                summary = analysis.to_dict()
                 if args.safe:
                     from analysis.disclosure import make_summary_safe
 
@@ -162,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                     summary["benchmark"] = benchmark
                 print(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False))
             else:
-                print(analysis.to_text(safe=args.safe))
+                print(analysis.to_text(safe=args.safe, summary=summary))
                 if benchmark is not None:
                     from analysis.national import benchmark_text
 
@@ -171,7 +217,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from analysis.report import write_report
 
-            written = write_report(analysis, args.output, safe=args.safe, episodes=report.episodes)
+            try:
+                extra = _benefit_overrides(args, analysis, {})
+            except ValueError as problem:
+                print(f"error: {problem}", file=sys.stderr)
+                return EXIT_ERROR
+            written = write_report(analysis, args.output, safe=args.safe, episodes=report.episodes, extra=extra)
             print(f"wrote {written}")
             return EXIT_OK
     except SystemExit as stop:

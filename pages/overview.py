@@ -107,3 +107,9 @@ if note:  # the test and the interval printed in the same row disagree: say so w
     st.info(note, icon=":material/balance:")
 st.caption("Each p value is two-sided. A p value above 0.05 means the data are compatible with no difference; "
            "it does not show that there is none. See **Methods and definitions** for every method.")
+
+# --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
+from dashboard import benefit  # noqa: E402
+
+benefit.chance_section(ctx, ("recovery", "phq9", "gad7"), where="overview", chart_choice=False)
+benefit.value_section(ctx, where="overview")

@@ -268,3 +268,9 @@ if not chosen.empty:
         st.caption("Source: " + "; ".join(
             _plain(f"{SOURCE_TITLES.get(doc, doc)} — {', '.join(sections)}") for doc, sections in by_document.items())
             + ".")
+
+# --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
+from dashboard import benefit  # noqa: E402
+
+benefit.chance_section(ctx, tuple(rates), where="recovery")
+benefit.value_section(ctx, where="recovery")

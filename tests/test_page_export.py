@@ -35,6 +35,7 @@ APP = str(ROOT / "app.py")
 EXPORT = "pages/export.py"
 TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical activity vs control",
           "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Against national figures",
+          "Chance that physical activity helps",
           "Who took part, and who benefits", "What services told us", "Methods and caveats"]
 
 
