@@ -92,7 +92,14 @@ class Analysis:
                     "No one in the group finished treatment, so there is no completeness."),
                 "notes": list(self.notes),
             },
+            "bayes": {key: result.to_dict() for key, result in self.benefit().items()},
         }
+
+    def benefit(self, rate_mid: float | None = None, measure_mids: dict[str, float] | None = None) -> dict[str, Any]:
+        """Probability of benefit per rate and measure (:func:`analysis.bayes.benefit_summary`; MIDs default)."""
+        from analysis.bayes import benefit_summary
+
+        return benefit_summary(self.rates, self.measures, rate_mid=rate_mid, measure_mids=measure_mids)
 
     def results_table(self, safe: bool = False) -> pd.DataFrame:
         """Every figure of :meth:`to_dict`'s known blocks as one tidy typed table (a row per figure:
@@ -121,9 +128,10 @@ class Analysis:
                 "a real benefit can look like chance, and chance can look like a benefit. Groups were not "
                 "randomised (participants chose physical activity), so differences may reflect who chose it.")
 
-    def to_text(self, safe: bool = False) -> str:
-        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware)."""
-        summary = self.to_dict()
+    def to_text(self, safe: bool = False, summary: dict[str, Any] | None = None) -> str:
+        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware); ``summary``: that
+        dict already made (e.g. with ``bayes`` for other MIDs or ``value_for_money`` added), not made again."""
+        summary = self.to_dict() if summary is None else summary
         if safe:
             from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe
 
@@ -208,6 +216,14 @@ def render_text(summary: dict[str, Any]) -> str:
                          f"seed {pm['seed']})")
         else:
             lines.append(f"    Permutation test: not run ({pm.get('reason') or pm.get('note') or 'not available'})")
+    if summary.get("bayes"):
+        from analysis.bayes import text_lines as bayes_lines
+
+        lines += ["", *bayes_lines(summary["bayes"])]
+    if summary.get("value_for_money"):
+        from analysis.value import text_lines as value_lines
+
+        lines += ["", *value_lines(summary["value_for_money"])]
     return "\n".join(lines)
 
 
