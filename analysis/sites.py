@@ -1,0 +1,384 @@
+"""Several sites in one evaluation: each site's comparison, then a random-effects meta-analysis.
+
+Design doc, "Several sites" (JSON key ``sites``): each site's physical activity − control
+difference — rates: difference in rates with Newcombe's hybrid-score CI; measures: the ANCOVA
+adjusted difference in last score — then a random-effects meta-analysis across the sites
+(``statsmodels.stats.meta_analysis.combine_effects``, Paule–Mandel τ²; the Hartung–Knapp–
+Sidik–Jonkman interval with t on k − 1 df when there are fewer than
+:data:`~analysis.schema.SITES_HKSJ_BELOW` sites): pooled estimate, CI, τ², I², Cochran's Q and
+its p, and a 95% prediction interval for a new site. A site with fewer than
+:data:`~analysis.schema.SITE_MIN_PER_GROUP` people in a group (for that outcome) is listed with
+the reason and left out of the pooling.
+
+Pure functions of a validated episode-level frame: no Streamlit, nothing stored.
+
+References
+----------
+DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Controlled Clinical Trials 7:177–188.
+Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl Bur Stand 87:377–385.
+Hartung J, Knapp G (2001); Sidik K, Jonkman JN (2002): the HKSJ interval.
+Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis. Stat Med 21:1539–1558 (I²).
+Higgins JPT, Thompson SG, Spiegelhalter DJ (2009). A re-evaluation of random-effects meta-analysis.
+JRSS A 172:137–159 (prediction interval, t on k − 2 df).
+Cochrane Handbook for Systematic Reviews of Interventions, §6.5.2.3 (a standard error from a 95% CI).
+Newcombe RG (1998). Interval estimation for the difference between independent proportions. Stat Med 17:873–890.
+
+Hook for the adjusted analysis (``analysis/adjusted.py``, built on another branch): when a data set
+has two or more sites, :func:`site_covariate` gives the site of every row as a categorical, to add
+as a stratum or a fixed-effect covariate there; it is None when there is nothing to adjust for.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis import formatting as fmt
+from analysis.compare import METHODS, ancova, available_measures, measure_for, measure_scores, rate_difference
+from analysis.outcomes import RATE_DEFINITIONS, participant_outcomes, rate_counts
+from analysis.results import Estimate, clean_ci, clean_float
+from analysis.schema import (
+    ALPHA,
+    GROUP_CONTROL,
+    GROUP_LABELS,
+    GROUP_PA,
+    GROUPS,
+    SITE_COLUMN,
+    SITE_MIN_PER_GROUP,
+    SITES_HKSJ_BELOW,
+)
+
+Z95: Final = float(stats.norm.ppf(0.975))
+PM_TOLERANCE: Final = 1e-10  # Paule–Mandel iteration: statsmodels' default (1e-5) moves τ² in the 7th digit
+PM_MAX_ITERATIONS: Final = 500
+META_METHOD: Final = "Random-effects meta-analysis across sites, Paule–Mandel τ² (statsmodels combine_effects)"
+HKSJ_NOTE: Final = (f"Hartung–Knapp–Sidik–Jonkman 95% CI (t on k − 1 df), used with fewer than "
+                    f"{SITES_HKSJ_BELOW} sites")
+WALD_NOTE: Final = "normal-approximation 95% CI"
+PREDICTION_METHOD: Final = "95% prediction interval for a new site: t on k − 2 df (Higgins, Thompson & Spiegelhalter 2009)"
+SE_FROM_CI: Final = {
+    "rate": "each site weighted by 1/(SE² + τ²), SE = width of its Newcombe 95% CI / 3.92 (Cochrane Handbook §6.5.2.3)",
+    "measure": "each site weighted by 1/(SE² + τ²), SE = the ANCOVA group coefficient's standard error",
+}
+
+
+# --- which sites -------------------------------------------------------------------------------
+
+
+def site_labels(episodes: pd.DataFrame) -> list[str]:
+    """The distinct sites of a data set, sorted; empty without a ``site`` column (or when it is blank)."""
+    if SITE_COLUMN not in episodes.columns:
+        return []
+    return sorted({str(v) for v in episodes[SITE_COLUMN].dropna().unique() if str(v).strip()})
+
+
+def has_sites(episodes: pd.DataFrame) -> bool:
+    """True when the data hold two or more sites (the site analysis, slide and report section show)."""
+    return len(site_labels(episodes)) >= 2
+
+
+def site_covariate(episodes: pd.DataFrame) -> pd.Series | None:
+    """The hook for ``analysis/adjusted.py``: each row's site as a categorical (index as ``episodes``)
+    to stratify by or adjust for, or None with fewer than two sites."""
+    if not has_sites(episodes):
+        return None
+    return episodes[SITE_COLUMN].astype("object").astype(pd.CategoricalDtype(site_labels(episodes)))
+
+
+# --- result types -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteEffect:
+    """One site's PA − control difference for one outcome, and whether it enters the pooling."""
+
+    site: str
+    n: dict[str, int]  # people used per group (denominator for a rate, both scores for a measure)
+    estimate: Estimate
+    se: float | None
+    included: bool
+    reason: str | None = None
+    weight: float | None = None  # relative random-effects weight (sums to 1 over included sites)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"site": self.site, "estimate": self.estimate.estimate,
+                "ci95": list(self.estimate.ci95) if self.estimate.ci95 is not None else None,
+                "n": dict(self.n), "se": self.se, "included": self.included, "weight": self.weight,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A random-effects pooled estimate with its heterogeneity (None figures carry ``reason``)."""
+
+    estimate: float | None
+    ci95: tuple[float, float] | None
+    se: float | None
+    p: float | None
+    tau2: float | None
+    i2: float | None
+    q: float | None
+    q_p: float | None
+    k: int
+    prediction95: tuple[float, float] | None
+    method: str
+    interval: str = ""
+    reason: str | None = None
+    prediction_reason: str | None = None
+    fixed_effect: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "estimate": self.estimate, "ci95": list(self.ci95) if self.ci95 is not None else None,
+            "se": self.se, "p": self.p, "tau2": self.tau2, "i2": self.i2, "q": self.q, "q_p": self.q_p,
+            "k": self.k, "prediction_interval": list(self.prediction95) if self.prediction95 is not None else None,
+            "method": self.method, "interval": self.interval}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.prediction_reason:
+            out["prediction_reason"] = self.prediction_reason
+        return out
+
+
+@dataclass(frozen=True)
+class SiteOutcome:
+    """Every site's comparison of one outcome and the pooled effect."""
+
+    outcome: str  # a rate key (recovery, ...) or a measure key (phq9, ...)
+    label: str
+    kind: str  # "rate" (difference in proportions) or "measure" (points on the measure)
+    per_site: tuple[SiteEffect, ...]
+    pooled: Pooled
+
+    @property
+    def excluded(self) -> list[SiteEffect]:
+        return [s for s in self.per_site if not s.included]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "per_site": [s.to_dict() for s in self.per_site],
+                "pooled": self.pooled.to_dict()}
+
+    def table(self) -> pd.DataFrame:
+        """One row per site, then the pooled row: site, n_pa, n_control, estimate, ci_low, ci_high,
+        weight, included, reason (a page and an export lay it out as it is)."""
+        rows = [{"site": s.site, "n_pa": s.n[GROUP_PA], "n_control": s.n[GROUP_CONTROL],
+                 "estimate": s.estimate.estimate,
+                 "ci_low": s.estimate.ci95[0] if s.estimate.ci95 else None,
+                 "ci_high": s.estimate.ci95[1] if s.estimate.ci95 else None,
+                 "weight": s.weight, "included": s.included, "reason": s.reason} for s in self.per_site]
+        frame = pd.DataFrame(rows, columns=["site", "n_pa", "n_control", "estimate", "ci_low", "ci_high",
+                                            "weight", "included", "reason"])
+        for column in ("estimate", "ci_low", "ci_high", "weight"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        return frame
+
+
+@dataclass(frozen=True)
+class SiteAnalysis:
+    """The site-by-site analysis of a data set (see the module docstring)."""
+
+    sites: tuple[str, ...]
+    participants: dict[str, dict[str, int]]  # site -> finishers per group
+    rates: dict[str, SiteOutcome]
+    measures: dict[str, SiteOutcome]
+    excluded: dict[str, str] = field(default_factory=dict)  # site -> why it is out of every pooling
+    reason: str | None = None  # why nothing could be pooled (fewer than two sites), if so
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.sites)
+
+    @property
+    def outcomes(self) -> dict[str, SiteOutcome]:
+        return {**self.rates, **self.measures}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``sites`` block of the JSON summary (design doc shape, plus extra keys)."""
+        out: dict[str, Any] = {
+            "n_sites": self.n_sites,
+            "participants": [{"site": site, "n": dict(n)} for site, n in self.participants.items()],
+            "excluded": [{"site": site, "reason": why} for site, why in self.excluded.items()],
+            "rates": {key: o.to_dict() for key, o in self.rates.items()},
+            "measures": {key: o.to_dict() for key, o in self.measures.items()},
+            "method": META_METHOD,
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+# --- the meta-analysis ---------------------------------------------------------------------------
+
+
+def _unpooled(k: int, reason: str) -> Pooled:
+    return Pooled(estimate=None, ci95=None, se=None, p=None, tau2=None, i2=None, q=None, q_p=None, k=k,
+                  prediction95=None, method=META_METHOD, reason=reason)
+
+
+def random_effects(effects: np.ndarray | list[float], variances: np.ndarray | list[float],
+                   hksj: bool | None = None) -> Pooled:
+    """Random-effects meta-analysis of per-site effects with their sampling variances.
+
+    τ² by Paule–Mandel (``combine_effects(method_re="pm")``); the pooled estimate weights each site by
+    1/(vᵢ + τ²). The 95% CI uses the HKSJ standard error with t on k − 1 df when ``hksj`` (default:
+    fewer than :data:`SITES_HKSJ_BELOW` sites), else the usual standard error with the normal quantile.
+    Heterogeneity: Cochran's Q (fixed-effect weights) with its χ² p on k − 1 df, and
+    I² = max(0, (Q − (k − 1)) / Q). Prediction interval (k ≥ 3): estimate ± t(k − 2)·√(τ² + SE²).
+
+    >>> r = random_effects([0.1, 0.3, 0.5], [0.01, 0.01, 0.01])
+    >>> round(r.estimate, 6), round(r.tau2, 6), round(r.q, 6)
+    (0.3, 0.03, 8.0)
+    """
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y = np.asarray(effects, dtype=float)
+    v = np.asarray(variances, dtype=float)
+    k = len(y)
+    if k < 2:
+        return _unpooled(k, "Pooling needs at least 2 sites with an estimate; "
+                         + ("only one site has one." if k == 1 else "no site has one."))
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v)) and np.all(v > 0)):
+        return _unpooled(k, "A site's estimate or variance is not a positive finite number.")
+    use_hksj = k < SITES_HKSJ_BELOW if hksj is None else hksj
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # combine_effects warns that per-site CIs use the normal distribution
+        result = combine_effects(y, v, method_re="pm", use_t=use_hksj, atol=PM_TOLERANCE, maxiter=PM_MAX_ITERATIONS)
+    estimate = float(result.mean_effect_re)
+    tau2 = max(float(result.tau2), 0.0)
+    if use_hksj:
+        se = float(result.sd_eff_w_re_hksj)
+        crit = float(stats.t.ppf(0.975, k - 1))
+        p = 2 * float(stats.t.sf(abs(estimate / se), k - 1)) if se > 0 else None
+        interval = HKSJ_NOTE
+    else:
+        se = float(result.sd_eff_w_re)
+        crit = Z95
+        p = 2 * float(stats.norm.sf(abs(estimate / se))) if se > 0 else None
+        interval = WALD_NOTE
+    q = float(result.q)
+    q_p = float(stats.chi2.sf(q, k - 1))
+    i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
+    prediction, prediction_reason = None, None
+    if k >= 3:
+        half = float(stats.t.ppf(0.975, k - 2)) * math.sqrt(tau2 + se ** 2)
+        prediction = clean_ci(estimate - half, estimate + half)
+    else:
+        prediction_reason = "A prediction interval needs at least 3 sites (t on k − 2 df)."
+    return Pooled(estimate=clean_float(estimate), ci95=clean_ci(estimate - crit * se, estimate + crit * se),
+                  se=clean_float(se), p=clean_float(p), tau2=clean_float(tau2), i2=clean_float(i2),
+                  q=clean_float(q), q_p=clean_float(q_p), k=k, prediction95=prediction, method=META_METHOD,
+                  interval=interval, prediction_reason=prediction_reason,
+                  fixed_effect=clean_float(result.mean_effect_fe))
+
+
+def _pool(outcome: str, label: str, kind: str, effects: list[SiteEffect]) -> SiteOutcome:
+    included = [s for s in effects if s.included]
+    pooled = random_effects([s.estimate.estimate for s in included], [s.se ** 2 for s in included])  # type: ignore[operator]
+    if pooled.tau2 is not None and included:
+        raw = np.array([1 / (s.se ** 2 + pooled.tau2) for s in included])  # type: ignore[operator]
+        weights = dict(zip([s.site for s in included], (raw / raw.sum()).tolist(), strict=True))
+        effects = [SiteEffect(s.site, s.n, s.estimate, s.se, s.included, s.reason, weights.get(s.site))
+                   for s in effects]
+    method = f"{pooled.method}; {SE_FROM_CI[kind]}"
+    pooled = Pooled(**{**pooled.__dict__, "method": method})
+    return SiteOutcome(outcome=outcome, label=label, kind=kind, per_site=tuple(effects), pooled=pooled)
+
+
+# --- per-site comparisons --------------------------------------------------------------------------
+
+
+def _too_few(n: dict[str, int]) -> str | None:
+    if min(n.values()) >= SITE_MIN_PER_GROUP:
+        return None
+    held = ", ".join(f"{GROUP_LABELS[g].lower()} {n[g]}" for g in GROUPS)
+    return (f"Fewer than {SITE_MIN_PER_GROUP} people in a group ({held}): listed, left out of the pooling.")
+
+
+def site_rate(site: str, counts: dict[str, tuple[int, int]]) -> SiteEffect:
+    """One site's difference in a rate (Newcombe CI) and its SE for pooling (CI width / 3.92)."""
+    (a, n1), (c, n2) = counts[GROUP_PA], counts[GROUP_CONTROL]
+    n = {GROUP_PA: n1, GROUP_CONTROL: n2}
+    difference = rate_difference(a, n1, c, n2)
+    reason = _too_few(n) or (None if difference.ci95 is not None else difference.reason or "No interval.")
+    if reason is not None:
+        return SiteEffect(site, n, difference, None, False, reason)
+    lo, hi = difference.ci95  # type: ignore[misc]
+    return SiteEffect(site, n, difference, (hi - lo) / (2 * Z95), True)
+
+
+def site_measure(site: str, first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> SiteEffect:
+    """One site's ANCOVA adjusted difference in last score and its standard error."""
+    n = {GROUP_PA: int(is_pa.sum()), GROUP_CONTROL: int((~is_pa).sum())}
+    too_few = _too_few(n)
+    if too_few is not None:
+        return SiteEffect(site, n, Estimate.unavailable("Adjusted difference in last score (PA − control)",
+                                                        METHODS["ancova"], too_few, n), None, False, too_few)
+    estimate = ancova(first, last, is_pa.astype(float))
+    if estimate.estimate is None or estimate.ci95 is None or estimate.df is None:
+        return SiteEffect(site, n, estimate, None, False, estimate.reason or "The ANCOVA could not be fitted.")
+    lo, hi = estimate.ci95
+    se = (hi - lo) / (2 * float(stats.t.ppf(0.975, estimate.df)))
+    return SiteEffect(site, n, estimate, se, True)
+
+
+def site_analysis(episodes: pd.DataFrame, flags: pd.DataFrame | None = None,
+                  measures: tuple[str, ...] | None = None) -> SiteAnalysis | None:
+    """Each site's comparison of every rate and measure, and their random-effects pooling.
+
+    None when the data have no ``site`` column (or it is blank throughout): the rest of the dashboard
+    then behaves as for one pilot. With one site the per-site figures are given and the pooling is
+    null with its reason. ``flags``: the data's :func:`~analysis.outcomes.participant_outcomes`,
+    when the caller has them (same index as ``episodes``).
+    """
+    sites = site_labels(episodes)
+    if not sites:
+        return None
+    flags = participant_outcomes(episodes) if flags is None else flags
+    site_of = episodes[SITE_COLUMN].astype("object").to_numpy()
+    finished = flags["finished"].to_numpy(dtype=bool)
+    groups = flags["group"].astype("object").to_numpy()
+    participants = {site: {g: int(((site_of == site) & finished & (groups == g)).sum()) for g in GROUPS}
+                    for site in sites}
+    rates: dict[str, SiteOutcome] = {}
+    for rate, definition in RATE_DEFINITIONS.items():
+        effects = [site_rate(site, rate_counts(flags[site_of == site], rate)) for site in sites]
+        rates[rate] = _pool(rate, definition.label, "rate", effects)
+    keys = measures if measures is not None else tuple(available_measures(episodes))
+    compared: dict[str, SiteOutcome] = {}
+    for key in keys:
+        scores = measure_scores(episodes, key, flags)
+        scores_site = site_of[episodes.index.get_indexer(scores.index)] if len(scores) else np.array([], dtype=object)
+        effects = []
+        for site in sites:
+            mine = scores[scores_site == site]
+            effects.append(site_measure(site, mine["first"].to_numpy(dtype=float), mine["last"].to_numpy(dtype=float),
+                                        (mine["group"].astype("object") == GROUP_PA).to_numpy(dtype=bool)))
+        compared[key] = _pool(key, measure_for(key).label, "measure", effects)
+    excluded = {site: why for site, n in participants.items() if (why := _too_few(n)) is not None}
+    reason = None if len(sites) >= 2 else ("One site only: there is nothing to pool across sites; the figures "
+                                           "are those of the whole data set.")
+    return SiteAnalysis(sites=tuple(sites), participants=participants, rates=rates, measures=compared,
+                        excluded=excluded, reason=reason)
+
+
+def heterogeneity_sentence(outcome: SiteOutcome) -> str:
+    """Plain English on how much the sites differ (I² bands from the Cochrane Handbook §10.10.2)."""
+    p = outcome.pooled
+    if p.i2 is None or p.q_p is None:
+        return f"{outcome.label}: heterogeneity not available ({p.reason or 'too few sites'})."
+    band = ("might not be important" if p.i2 < 0.4 else "may be moderate" if p.i2 < 0.6
+            else "may be substantial" if p.i2 < 0.75 else "may be considerable")
+    head = ("the sites differ by more than chance would explain" if p.q_p < ALPHA
+            else "the sites' differences are within what chance would explain")
+    return (f"{outcome.label}: {head} (Q = {fmt.number(p.q)} on {p.k - 1} df, {fmt.p_value(p.q_p)}); "
+            f"I² = {fmt.percent(p.i2)}: heterogeneity {band}.")
+
+
+__all__ = ["SiteAnalysis", "SiteOutcome", "SiteEffect", "Pooled", "site_analysis", "random_effects",
+           "site_labels", "has_sites", "site_covariate", "site_rate", "site_measure", "heterogeneity_sentence"]
