@@ -104,6 +104,7 @@ PAIRED_COMPLETENESS_STANDARD: Final = 0.90
 SITE_COLUMN: Final = "site"
 SITE_MIN_PER_GROUP: Final = 2
 SITES_HKSJ_BELOW: Final = 10
+SITE_MAX_LEVELS: Final = 50  # a site column is a filter and a subgroup with up to this many sites
 ALPHA: Final = 0.05
 # Scores are compared after rounding to this many decimals, so that 3.10 - 2.37
 # counts as a change of 0.73 (MI) despite binary floating point.

@@ -30,6 +30,7 @@ from analysis.outcomes import (
     participant_outcomes,
 )
 from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
+from analysis.sites import SiteAnalysis, site_analysis
 
 SMALL_SAMPLE_THRESHOLD: Final = 100
 PRIMARY_MEASURES: Final = ("phq9", "gad7")
@@ -49,6 +50,7 @@ class Analysis:
     source: str = ""
     level: str = "episode"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sites: SiteAnalysis | None = None  # several sites (a site column): per-site comparisons and their pooling
 
     @property
     def n_finishers(self) -> dict[str, int]:
@@ -83,7 +85,7 @@ class Analysis:
                     g: completeness.loc[g, "completeness"] for g in (*GROUPS, "all")},
                 "notes": list(self.notes),
             },
-        }
+        } | ({"sites": self.sites.to_dict()} if self.sites is not None else {})
 
     def recovery_verdict(self) -> str:
         return recovery_verdict(self.rates["recovery"], self.n_at_caseness)
@@ -214,6 +216,7 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
         rates=rates,
         measures=compared,
         source=source, level=level, notes=tuple(notes),
+        sites=site_analysis(episodes, flags, keys),
     )
 
 
