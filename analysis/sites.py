@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -105,12 +105,24 @@ class SiteEffect:
     included: bool
     reason: str | None = None
     weight: float | None = None  # relative random-effects weight (sums to 1 over included sites)
+    events: dict[str, int] | None = None  # rates: the numerator per group
 
     def to_dict(self) -> dict[str, Any]:
-        return {"site": self.site, "estimate": self.estimate.estimate,
-                "ci95": list(self.estimate.ci95) if self.estimate.ci95 is not None else None,
-                "n": dict(self.n), "se": self.se, "included": self.included, "weight": self.weight,
-                "reason": self.reason}
+        out = {"site": self.site, "estimate": self.estimate.estimate,
+               "ci95": list(self.estimate.ci95) if self.estimate.ci95 is not None else None,
+               "n": dict(self.n), "se": self.se, "included": self.included, "weight": self.weight,
+               "reason": self.reason}
+        if self.events is not None:
+            out["events"] = dict(self.events)
+        return out
+
+    def hidden(self, safe: bool) -> bool:
+        """True when presentation-safe mode hides this site's figures: a group (or, for a rate, a
+        group's numerator) below :data:`analysis.disclosure.SUPPRESS_BELOW` (disclosure rules 3–4)."""
+        from analysis.disclosure import SUPPRESS_BELOW
+
+        counts = [*self.n.values(), *(self.events or {}).values()]
+        return safe and min(counts) < SUPPRESS_BELOW
 
 
 @dataclass(frozen=True)
@@ -283,10 +295,9 @@ def _pool(outcome: str, label: str, kind: str, effects: list[SiteEffect]) -> Sit
     if pooled.tau2 is not None and included:
         raw = np.array([1 / (s.se ** 2 + pooled.tau2) for s in included])  # type: ignore[operator]
         weights = dict(zip([s.site for s in included], (raw / raw.sum()).tolist(), strict=True))
-        effects = [SiteEffect(s.site, s.n, s.estimate, s.se, s.included, s.reason, weights.get(s.site))
-                   for s in effects]
+        effects = [replace(s, weight=weights.get(s.site)) for s in effects]
     method = f"{pooled.method}; {SE_FROM_CI[kind]}"
-    pooled = Pooled(**{**pooled.__dict__, "method": method})
+    pooled = replace(pooled, method=method)
     return SiteOutcome(outcome=outcome, label=label, kind=kind, per_site=tuple(effects), pooled=pooled)
 
 
@@ -306,10 +317,11 @@ def site_rate(site: str, counts: dict[str, tuple[int, int]]) -> SiteEffect:
     n = {GROUP_PA: n1, GROUP_CONTROL: n2}
     difference = rate_difference(a, n1, c, n2)
     reason = _too_few(n) or (None if difference.ci95 is not None else difference.reason or "No interval.")
+    events = {GROUP_PA: a, GROUP_CONTROL: c}
     if reason is not None:
-        return SiteEffect(site, n, difference, None, False, reason)
+        return SiteEffect(site, n, difference, None, False, reason, events=events)
     lo, hi = difference.ci95  # type: ignore[misc]
-    return SiteEffect(site, n, difference, (hi - lo) / (2 * Z95), True)
+    return SiteEffect(site, n, difference, (hi - lo) / (2 * Z95), True, events=events)
 
 
 def site_measure(site: str, first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> SiteEffect:

@@ -1,0 +1,95 @@
+"""Sites: does it work, does it work everywhere, and which sites are outliers? Each site's comparison and
+the random-effects pooled effect with its heterogeneity (issue 16)."""
+
+from dashboard.entry import require_app
+
+require_app()
+
+import streamlit as st
+
+from analysis import formatting as fmt
+from analysis.figures import sites as fs
+from analysis.schema import SITE_COLUMN, SITE_MIN_PER_GROUP, SITES_HKSJ_BELOW
+from analysis.sites import META_METHOD, PREDICTION_METHOD, SE_FROM_CI, heterogeneity_sentence
+from dashboard import state, ui
+
+ctx = state.context()
+analysis = ctx.analysis
+sites = analysis.sites
+ui.page_header("Sites", ctx, "When a programme pools several sites, three questions follow: does physical activity "
+               "help overall, does it help **everywhere**, and which sites stand out? Each site is compared on its "
+               "own, then the sites are combined by a random-effects meta-analysis.")
+
+if sites is None:
+    ui.not_available(f"These data have no `{SITE_COLUMN}` column, so they are one pilot. To compare sites, add a "
+                     f"`{SITE_COLUMN}` column (the service or clinic each participant was seen at), or map one on "
+                     "the **Data** page; or choose the **Programme** sample in the sidebar (six invented sites).")
+    st.stop()
+if sites.n_sites < 2:
+    only = sites.sites[0] if sites.sites else ""
+    ui.not_available("Only one site is in these data" + (" with the current filters" if ctx.filters else "")
+                     + ": there is nothing to compare across sites. Every other page shows this site's figures.")
+    if only:
+        st.text(f"Site: {only}")  # a site name is user text: shown literally
+    st.stop()
+
+outcomes = sites.outcomes
+choice = st.selectbox("Outcome", list(outcomes), key="sites_outcome", bind="query-params",
+                      format_func=lambda key: outcomes[key].label,
+                      help="The four NHS Talking Therapies rates (difference in rates) and each symptom measure "
+                           "(ANCOVA: difference in last score adjusted for the first).")
+outcome = outcomes[choice]
+pooled = outcome.pooled
+
+# --- headline figures
+unit = "percentage points" if outcome.kind == "rate" else "points"
+scale = 100 if outcome.kind == "rate" else 1
+decimals = 0 if outcome.kind == "rate" else 1
+columns = st.columns(4)
+columns[0].metric("Sites pooled", f"{pooled.k} of {sites.n_sites}")
+columns[1].metric(f"Pooled difference, PA − control ({unit})",
+                  fmt.number(pooled.estimate * scale, decimals) if pooled.estimate is not None else "not available",
+                  help=("95% CI " + (f"{fmt.number(pooled.ci95[0] * scale, decimals)} to "
+                                     f"{fmt.number(pooled.ci95[1] * scale, decimals)}" if pooled.ci95 else "—")
+                        + f"; {pooled.interval}"))
+columns[2].metric("I² (share of variation between sites)", fmt.percent(pooled.i2),
+                  help="Cochrane Handbook: 0–40% might not be important, 30–60% moderate, 50–90% substantial, "
+                       "75–100% considerable.")
+columns[3].metric("Heterogeneity Q", f"{fmt.number(pooled.q)} ({fmt.p_value(pooled.q_p)})" if pooled.q is not None
+                  else "not available", help=f"Cochran's Q on {max(pooled.k - 1, 0)} df; τ² = "
+                  + (fmt.number(pooled.tau2 * scale ** 2, 3) if pooled.tau2 is not None else "—")
+                  + f" ({unit} squared), Paule–Mandel.")
+st.markdown(ui.md_escape(heterogeneity_sentence(outcome)))
+
+# --- forest plot
+figure, takeaway = state.session_memo(ctx, ("sites", "forest", choice, ctx.safe),
+                                      lambda: (fs.forest_plot(outcome, ctx.safe), fs.forest_takeaway(outcome, ctx.safe)))
+ui.chart(figure, f"sites-{choice}", ui.md_escape(takeaway))
+
+# --- sites left out
+left_out = fs.excluded_lines(sites, outcome)
+if left_out:
+    st.subheader("Sites left out of the pooling")
+    st.caption(f"A site is pooled when it has at least {SITE_MIN_PER_GROUP} people in each group for this outcome. "
+               "Its participants still count in every other figure.")
+    st.text("\n".join(left_out))  # site names are user text: shown literally
+
+# --- tables
+st.subheader("Each site")
+ui.table(fs.site_table(outcome, ctx.safe), f"sites-{choice}")
+st.subheader("Every outcome, pooled across sites")
+ui.table(fs.pooled_table(sites), "sites-pooled")
+st.subheader("People per site")
+ui.table(fs.participants_table(sites, ctx.safe), "sites-participants")
+
+with st.expander("Method", expanded=False):
+    st.markdown(
+        f"- Each site: **rates** — difference in rates (PA − control) with Newcombe's hybrid-score 95% CI; "
+        f"**measures** — ANCOVA, the difference in last score adjusted for the first.\n"
+        f"- {META_METHOD}. Rates: {SE_FROM_CI['rate']}. Measures: {SE_FROM_CI['measure']}.\n"
+        f"- With fewer than {SITES_HKSJ_BELOW} sites the pooled 95% CI is the Hartung–Knapp–Sidik–Jonkman interval "
+        f"(t on k − 1 df), which stays honest with few sites; otherwise the normal-approximation interval.\n"
+        f"- Heterogeneity: Cochran's Q and its χ² p; I² = (Q − df)/Q (Higgins & Thompson 2002).\n"
+        f"- {PREDICTION_METHOD}: where the effect in a new, similar site would fall.\n"
+        "- Sites were not randomised and people chose physical activity: a site that stands out may differ in who "
+        "it serves or how it ran the programme, not only in the effect.")
