@@ -55,8 +55,9 @@ from analysis.schema import (
 )
 
 Z95: Final = float(stats.norm.ppf(0.975))
-PM_TOLERANCE: Final = 1e-10  # Paule–Mandel iteration: statsmodels' default (1e-5) moves τ² in the 7th digit
+PM_TOLERANCE: Final = 1e-12  # relative change in τ² at which the Paule–Mandel iteration stops
 PM_MAX_ITERATIONS: Final = 500
+PM_START_BELOW: Final = 1e-9  # combine_effects starts this fraction below the root (see paule_mandel_tau2)
 META_METHOD: Final = "Random-effects meta-analysis across sites, Paule–Mandel τ² (statsmodels combine_effects)"
 HKSJ_NOTE: Final = (f"Hartung–Knapp–Sidik–Jonkman 95% CI (t on k − 1 df), used with fewer than "
                     f"{SITES_HKSJ_BELOW} sites")
@@ -233,11 +234,36 @@ def _unpooled(k: int, reason: str) -> Pooled:
                   prediction95=None, method=META_METHOD, reason=reason)
 
 
+def paule_mandel_tau2(y: np.ndarray, v: np.ndarray) -> float:
+    """Paule–Mandel τ²: the root of Σwᵢ(yᵢ − μ̂)² = k − 1 with wᵢ = 1/(vᵢ + τ²), 0 when Q ≤ k − 1.
+
+    Newton's method from τ² = 0, as statsmodels' ``_fit_tau_iterative`` (DerSimonian & Kacker 2007,
+    appendix 8): the generalised Q is decreasing and convex in τ², so the iterates rise to the root.
+    Safeguarded: statsmodels resets τ² to 0 when rounding makes the equation slightly negative near the
+    root (seen on the bundled programme sample), so here that ends the iteration at the current τ², and
+    ``combine_effects`` is started just below the root (``tau2_start``), where its own check stops at once.
+    """
+    k = len(y)
+    tau2 = 0.0
+    for _ in range(PM_MAX_ITERATIONS):
+        w = 1 / (v + tau2)
+        mu = float(w @ y / w.sum())
+        resid_sq = (y - mu) ** 2
+        excess = float(w @ resid_sq) - (k - 1)
+        if excess <= 0:
+            break
+        step = excess / float((w ** 2) @ resid_sq)
+        tau2 += step
+        if step <= PM_TOLERANCE * max(tau2, 1e-300):
+            break
+    return tau2
+
+
 def random_effects(effects: np.ndarray | list[float], variances: np.ndarray | list[float],
                    hksj: bool | None = None) -> Pooled:
     """Random-effects meta-analysis of per-site effects with their sampling variances.
 
-    τ² by Paule–Mandel (``combine_effects(method_re="pm")``); the pooled estimate weights each site by
+    τ² by Paule–Mandel (:func:`paule_mandel_tau2`, then ``combine_effects(method_re="pm")``); the pooled estimate weights each site by
     1/(vᵢ + τ²). The 95% CI uses the HKSJ standard error with t on k − 1 df when ``hksj`` (default:
     fewer than :data:`SITES_HKSJ_BELOW` sites), else the usual standard error with the normal quantile.
     Heterogeneity: Cochran's Q (fixed-effect weights) with its χ² p on k − 1 df, and
@@ -260,7 +286,9 @@ def random_effects(effects: np.ndarray | list[float], variances: np.ndarray | li
     use_hksj = k < SITES_HKSJ_BELOW if hksj is None else hksj
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # combine_effects warns that per-site CIs use the normal distribution
-        result = combine_effects(y, v, method_re="pm", use_t=use_hksj, atol=PM_TOLERANCE, maxiter=PM_MAX_ITERATIONS)
+        # started a hair below the root, where statsmodels' check (equation ≥ 0 and within 1e-5) stops at once
+        result = combine_effects(y, v, method_re="pm", use_t=use_hksj,
+                                 tau2_start=paule_mandel_tau2(y, v) * (1 - PM_START_BELOW))
     estimate = float(result.mean_effect_re)
     tau2 = max(float(result.tau2), 0.0)
     if use_hksj:

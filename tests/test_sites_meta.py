@@ -257,3 +257,16 @@ def test_site_labels_and_the_adjusted_analysis_hook():
     assert list(covariate.cat.categories) == ["Alpha", "Beta", "Gamma"]
     assert covariate.index.equals(episodes.index)
     assert site_covariate(episodes.assign(site="Only")) is None
+
+
+def test_tau2_is_the_paule_mandel_root_on_six_heterogeneous_sites():
+    """Six sites' PHQ-9 ANCOVA estimates and variances (an earlier draw of the programme sample, on which
+    statsmodels' own iteration, run to a tight tolerance, had reset τ² to 0)."""
+    y = np.array([-4.1476787, 1.33677808, -2.87967585, -3.21107367, -2.72490483, -2.7362001])
+    v = np.array([2.55916481, 0.86645333, 0.71825317, 0.4281248, 0.60802521, 1.25780978])
+    tau2 = paule_mandel(y, v)
+    assert tau2 > 2
+    result = random_effects(y, v)
+    assert result.tau2 == pytest.approx(tau2, rel=1e-6)
+    mu, _ = pooled(y, v, tau2)
+    assert result.estimate == pytest.approx(mu, rel=1e-6)

@@ -32,12 +32,12 @@ FIRST_SEED = 2026
 
 # site -> (participants, share in physical activity, PHQ-9 fall with usual care, added fall with PA)
 SITES = {
-    "Northfield": (220, 0.50, 4.0, 3.0),
-    "Riverside": (160, 0.45, 3.5, 3.5),
-    "Hillcrest": (120, 0.50, 4.5, 2.5),
-    "Eastgate": (110, 0.50, 4.0, -3.0),
-    "Westmoor": (80, 0.55, 3.0, 3.0),
-    "Brookside": (50, 0.50, 4.0, 4.0),
+    "Northfield": (220, 0.50, 7.0, 2.5),
+    "Riverside": (160, 0.45, 6.5, 3.0),
+    "Hillcrest": (120, 0.50, 7.5, 2.0),
+    "Eastgate": (110, 0.50, 7.0, -3.0),
+    "Westmoor": (80, 0.55, 6.0, 2.5),
+    "Brookside": (50, 0.50, 7.0, 3.5),
 }
 OUTLIER = "Eastgate"
 
@@ -57,11 +57,12 @@ def make_programme(seed: int) -> pd.DataFrame:
         for _ in range(size):
             number += 1
             pa = rng.random() < pa_share
-            phq_first = int(np.clip(round(rng.normal(15.5, 4.5)), 4, 27))
-            gad_first = int(np.clip(round(rng.normal(13.5, 4.0)), 3, 21))
+            phq_first = int(np.clip(round(rng.normal(15, 4.0)), 4, 27))
+            gad_first = int(np.clip(round(rng.normal(12.5, 3.5)), 3, 21))
             fall = usual + (added if pa else 0.0)
-            phq_last = int(np.clip(round(phq_first - fall - rng.normal(0, 5.0)), 0, 27))
-            gad_last = int(np.clip(round(gad_first - 0.8 * fall - rng.normal(0, 4.0)), 0, 21))
+            response = rng.normal(0, 4.5)  # how well this person responds, shared by both measures
+            phq_last = int(np.clip(round(phq_first - fall - response - rng.normal(0, 2.5)), 0, 27))
+            gad_last = int(np.clip(round(gad_first - 0.8 * fall - 0.75 * response - rng.normal(0, 2.0)), 0, 21))
             finished = rng.random() > 0.08
             sessions = int(rng.integers(2, 15)) if finished else int(rng.integers(0, 2))
             no_end = not finished and rng.random() < 0.5
