@@ -420,5 +420,48 @@ def heterogeneity_sentence(outcome: SiteOutcome) -> str:
             f"I² = {fmt.percent(p.i2)}: heterogeneity {band}.")
 
 
+def sites_text(block: dict[str, Any]) -> list[str]:
+    """The ``sites`` block of the JSON summary as lines of the CLI's text report (safe-mode aware:
+    it prints what the block holds, so a suppressed figure reads "not shown")."""
+
+    def value(v: float | None, rate: bool) -> str:
+        if v is None:
+            return "not shown"
+        return fmt.number(v * 100, 0) if rate else fmt.number(v, 2)
+
+    def interval(ci: list | None, rate: bool) -> str:
+        return f"{value(ci[0], rate)} to {value(ci[1], rate)}" if ci else "not available"
+
+    def n_text(n: dict) -> str:
+        return " vs ".join("fewer than 5" if n.get(g) is None else fmt.count(n[g]) for g in GROUPS)
+
+    lines = ["", f"Sites ({block['n_sites']}): each site's PA − control difference, pooled by a random-effects "
+             "meta-analysis (rates in percentage points, measures in points):"]
+    if block.get("reason"):
+        lines.append(f"  {block['reason']}")
+    for section, rate in (("rates", True), ("measures", False)):
+        for entry in block.get(section, {}).values():
+            p = entry["pooled"]
+            lines.append(f"  {entry['label']}:")
+            for site in entry["per_site"]:
+                text = (f"    {site['site']} (n {n_text(site['n'])}): {value(site['estimate'], rate)} "
+                        f"({interval(site['ci95'], rate)})")
+                if not site["included"] or site["estimate"] is None:
+                    text += f" — {site.get('reason') or 'not pooled'}"
+                lines.append(text)
+            if p["estimate"] is None:
+                lines.append(f"    Pooled: not available ({p.get('reason')})")
+                continue
+            lines.append(f"    Pooled ({p['k']} sites): {value(p['estimate'], rate)} ({interval(p['ci95'], rate)}), "
+                         f"{fmt.p_value(p['p'])}; τ² = {fmt.number(p['tau2'] * (1e4 if rate else 1), 2)}, "
+                         f"I² = {fmt.percent(p['i2'])}, Q = {fmt.number(p['q'], 2)} ({fmt.p_value(p['q_p'])}); "
+                         f"95% prediction interval {interval(p['prediction_interval'], rate)}")
+    lines.append(f"  Method: {META_METHOD}; {HKSJ_NOTE}; {PREDICTION_METHOD}.")
+    for entry in block.get("excluded", []):
+        lines.append(f"  Not pooled: {entry['site']}: {entry['reason']}")
+    return lines
+
+
 __all__ = ["SiteAnalysis", "SiteOutcome", "SiteEffect", "Pooled", "site_analysis", "random_effects",
-           "site_labels", "has_sites", "site_covariate", "site_rate", "site_measure", "heterogeneity_sentence"]
+           "site_labels", "has_sites", "site_covariate", "site_rate", "site_measure", "heterogeneity_sentence",
+           "paule_mandel_tau2", "sites_text"]

@@ -30,7 +30,7 @@ from analysis.outcomes import (
     participant_outcomes,
 )
 from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
-from analysis.sites import SiteAnalysis, site_analysis
+from analysis.sites import SiteAnalysis, site_analysis, sites_text
 
 SMALL_SAMPLE_THRESHOLD: Final = 100
 PRIMARY_MEASURES: Final = ("phq9", "gad7")
@@ -175,6 +175,8 @@ def render_text(summary: dict[str, Any]) -> str:
                          f"seed {pm['seed']})")
         else:
             lines.append(f"    Permutation test: not run ({pm.get('note') or 'not available'})")
+    if summary.get("sites"):
+        lines += sites_text(summary["sites"])
     return "\n".join(lines)
 
 

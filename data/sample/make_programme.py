@@ -29,6 +29,7 @@ from analysis.sites import site_analysis  # noqa: E402
 OUT = Path(__file__).resolve().parent
 PROGRAMME_FILE = OUT / "synthetic_programme_episodes.csv"
 FIRST_SEED = 2026
+CALIBRATED_SEED = 2103  # the first seed from FIRST_SEED that passes calibrated(): what main() prints and writes
 
 # site -> (participants, share in physical activity, PHQ-9 fall with usual care, added fall with PA)
 SITES = {
@@ -96,7 +97,7 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def calibrated(frame: pd.DataFrame) -> tuple[bool, str]:
     """Recovery and PHQ-9 pooled across sites favour physical activity with intervals above/below zero,
-    the sites differ by more than chance (Q p < 0.05 for PHQ-9), the outlier's interval lies wholly on
+    the sites differ by more than chance (Q p < 0.05 for recovery and PHQ-9), the outlier's interval lies wholly on
     the other side of the pooled estimate and misses it, and every other site's interval contains it."""
     analysis = site_analysis(typed(frame), measures=("phq9",))
     recovery, phq9 = analysis.rates["recovery"], analysis.measures["phq9"]
@@ -108,7 +109,7 @@ def calibrated(frame: pd.DataFrame) -> tuple[bool, str]:
             lo, hi = effect.estimate.ci95
             contains = lo <= p.estimate <= hi
             checks.append(not contains if effect.site == OUTLIER else contains)
-    checks.append(phq9.pooled.q_p < 0.05)
+    checks += [phq9.pooled.q_p < 0.05, recovery.pooled.q_p < 0.05]
     checks.append(phq9.pooled.ci95[1] < 0)
     report = (f"recovery pooled {recovery.pooled.estimate:.3f} {recovery.pooled.ci95}, I2 {recovery.pooled.i2:.2f}; "
               f"PHQ-9 pooled {phq9.pooled.estimate:.2f} {phq9.pooled.ci95}, tau2 {phq9.pooled.tau2:.2f}, "
