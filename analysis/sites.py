@@ -420,6 +420,24 @@ def heterogeneity_sentence(outcome: SiteOutcome) -> str:
             f"I² = {fmt.percent(p.i2)}: heterogeneity {band}.")
 
 
+def method_lines() -> list[str]:
+    """The method in plain sentences (the Sites page and the Methods page render these)."""
+    return [
+        "Each site: **rates** — the difference in rates (PA − control) with Newcombe's hybrid-score 95% CI; "
+        "**measures** — ANCOVA, the difference in last score adjusted for the first.",
+        f"{META_METHOD}. Rates: {SE_FROM_CI['rate']}. Measures: {SE_FROM_CI['measure']}.",
+        f"With fewer than {SITES_HKSJ_BELOW} sites the pooled 95% CI is the Hartung–Knapp–Sidik–Jonkman interval "
+        "(t on k − 1 df), which keeps its coverage with few sites; otherwise the normal-approximation interval.",
+        "Heterogeneity: Cochran's Q with its χ² p on k − 1 df; I² = (Q − (k − 1))/Q (Higgins & Thompson 2002); "
+        "τ² is the between-site variance of the true effects.",
+        f"{PREDICTION_METHOD}: where the effect in a new, similar site would be expected to fall.",
+        f"A site enters the pooling of an outcome with at least {SITE_MIN_PER_GROUP} people in each group for it; "
+        "a site with fewer is listed with the reason, and its participants count in every other figure.",
+        "Sites were not randomised and people chose physical activity: a site that stands out may differ in who it "
+        "serves or how it ran the programme, not only in the effect.",
+    ]
+
+
 def sites_text(block: dict[str, Any]) -> list[str]:
     """The ``sites`` block of the JSON summary as lines of the CLI's text report (safe-mode aware:
     it prints what the block holds, so a suppressed figure reads "not shown")."""
@@ -464,4 +482,4 @@ def sites_text(block: dict[str, Any]) -> list[str]:
 
 __all__ = ["SiteAnalysis", "SiteOutcome", "SiteEffect", "Pooled", "site_analysis", "random_effects",
            "site_labels", "has_sites", "site_covariate", "site_rate", "site_measure", "heterogeneity_sentence",
-           "paule_mandel_tau2", "sites_text"]
+           "paule_mandel_tau2", "sites_text", "method_lines"]

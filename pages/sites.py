@@ -9,8 +9,8 @@ import streamlit as st
 
 from analysis import formatting as fmt
 from analysis.figures import sites as fs
-from analysis.schema import SITE_COLUMN, SITE_MIN_PER_GROUP, SITES_HKSJ_BELOW
-from analysis.sites import META_METHOD, PREDICTION_METHOD, SE_FROM_CI, heterogeneity_sentence
+from analysis.schema import SITE_COLUMN, SITE_MIN_PER_GROUP
+from analysis.sites import heterogeneity_sentence, method_lines
 from dashboard import state, ui
 
 ctx = state.context()
@@ -83,13 +83,4 @@ st.subheader("People per site")
 ui.table(fs.participants_table(sites, ctx.safe), "sites-participants")
 
 with st.expander("Method", expanded=False):
-    st.markdown(
-        f"- Each site: **rates** — difference in rates (PA − control) with Newcombe's hybrid-score 95% CI; "
-        f"**measures** — ANCOVA, the difference in last score adjusted for the first.\n"
-        f"- {META_METHOD}. Rates: {SE_FROM_CI['rate']}. Measures: {SE_FROM_CI['measure']}.\n"
-        f"- With fewer than {SITES_HKSJ_BELOW} sites the pooled 95% CI is the Hartung–Knapp–Sidik–Jonkman interval "
-        f"(t on k − 1 df), which stays honest with few sites; otherwise the normal-approximation interval.\n"
-        f"- Heterogeneity: Cochran's Q and its χ² p; I² = (Q − df)/Q (Higgins & Thompson 2002).\n"
-        f"- {PREDICTION_METHOD}: where the effect in a new, similar site would fall.\n"
-        "- Sites were not randomised and people chose physical activity: a site that stands out may differ in who "
-        "it serves or how it ran the programme, not only in the effect.")
+    st.markdown("\n".join(f"- {line}" for line in method_lines()))

@@ -124,3 +124,15 @@ def test_site_is_a_subgroup_on_who_benefits(programme):
     table = at.dataframe[0].value
     expected = subgroup_analysis(episodes, "site", "recovery", analysis.flags).table["level"].tolist()
     assert [s for s in table["Subgroup"].tolist() if s in expected] == expected == list(analysis.sites.sites)
+
+
+def test_overview_points_to_the_sites_page_and_methods_explains_the_pooling():
+    from analysis.sites import method_lines
+
+    at = open_page("pages/overview.py", {state.SAMPLE_KEY: "Programme"}, from_home=False)
+    assert any("pool **6 sites**" in i.value for i in at.info)
+    pilot = open_page("pages/overview.py", from_home=False)
+    assert not any("sites**" in i.value for i in pilot.info)
+    methods = open_page("pages/methods.py", from_home=False)
+    text = "\n".join(m.value for m in methods.markdown)
+    assert all(line in text for line in method_lines())
