@@ -47,18 +47,20 @@ scale = 100 if outcome.kind == "rate" else 1
 decimals = 0 if outcome.kind == "rate" else 1
 columns = st.columns(4)
 columns[0].metric("Sites pooled", f"{pooled.k} of {sites.n_sites}")
-columns[1].metric(f"Pooled difference, PA − control ({unit})",
-                  fmt.number(pooled.estimate * scale, decimals) if pooled.estimate is not None else "not available",
-                  help=("95% CI " + (f"{fmt.number(pooled.ci95[0] * scale, decimals)} to "
-                                     f"{fmt.number(pooled.ci95[1] * scale, decimals)}" if pooled.ci95 else "—")
-                        + f"; {pooled.interval}"))
-columns[2].metric("I² (share of variation between sites)", fmt.percent(pooled.i2),
-                  help="Cochrane Handbook: 0–40% might not be important, 30–60% moderate, 50–90% substantial, "
-                       "75–100% considerable.")
-columns[3].metric("Heterogeneity Q", f"{fmt.number(pooled.q)} ({fmt.p_value(pooled.q_p)})" if pooled.q is not None
-                  else "not available", help=f"Cochran's Q on {max(pooled.k - 1, 0)} df; τ² = "
+columns[1].metric("Pooled difference", fmt.number(pooled.estimate * scale, decimals) if pooled.estimate is not None
+                  else "not available", help=f"PA − control, in {unit}; random-effects pooled estimate.")
+columns[2].metric("I² (between sites)", fmt.percent(pooled.i2),
+                  help="The share of the variation in the sites' estimates that is real difference between sites "
+                       "rather than chance. Cochrane Handbook: 0–40% might not be important, 30–60% moderate, "
+                       "50–90% substantial, 75–100% considerable.")
+columns[3].metric("Heterogeneity Q", fmt.number(pooled.q) if pooled.q is not None else "not available",
+                  help=f"Cochran's Q on {max(pooled.k - 1, 0)} df ({fmt.p_value(pooled.q_p)}); τ² = "
                   + (fmt.number(pooled.tau2 * scale ** 2, 3) if pooled.tau2 is not None else "—")
                   + f" ({unit} squared), Paule–Mandel.")
+if pooled.estimate is not None:
+    st.caption(f"Pooled difference, PA − control, in {unit}: {fmt.number(pooled.estimate * scale, decimals)} "
+               f"({fmt.ci(pooled.ci95, 'points' if outcome.kind == 'rate' else 'number', decimals)}, "
+               f"{fmt.p_value(pooled.p)}); {pooled.interval}.")
 st.markdown(ui.md_escape(heterogeneity_sentence(outcome)))
 
 # --- forest plot

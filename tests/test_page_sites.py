@@ -41,8 +41,9 @@ def test_the_programme_shows_each_site_the_pooled_effect_and_its_heterogeneity(p
     recovery = analysis.sites.rates["recovery"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Sites pooled"] == "6 of 6"
-    assert metrics["Pooled difference, PA − control (percentage points)"] == f"{recovery.pooled.estimate * 100:.0f}"
-    assert metrics["I² (share of variation between sites)"] == f"{recovery.pooled.i2 * 100:.0f}%"
+    assert metrics["Pooled difference"] == f"{recovery.pooled.estimate * 100:.0f}"
+    assert metrics["I² (between sites)"] == f"{recovery.pooled.i2 * 100:.0f}%"
+    assert metrics["Heterogeneity Q"] == f"{recovery.pooled.q:.1f}"
     markdown = [m.value for m in at.markdown]
     assert md_escape(heterogeneity_sentence(recovery)) in markdown
     assert f"**Takeaway:** {md_escape(fs.forest_takeaway(recovery))}" in markdown
@@ -64,7 +65,7 @@ def test_choosing_a_measure_redraws_for_it(programme):
     assert not at.exception
     phq9 = analysis.sites.measures["phq9"]
     assert f"**Takeaway:** {md_escape(fs.forest_takeaway(phq9))}" in [m.value for m in at.markdown]
-    assert {m.label: m.value for m in at.metric}["Pooled difference, PA − control (points)"] == (
+    assert {m.label: m.value for m in at.metric}["Pooled difference"] == (
         f"{phq9.pooled.estimate:.1f}".replace("-", "−"))
 
 

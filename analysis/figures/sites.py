@@ -152,11 +152,10 @@ def forest_plot(outcome: SiteOutcome, safe: bool = False) -> go.Figure:
     else:
         for row in (POOLED_LABEL, PREDICTION_LABEL):
             annotations.append(_note(y_of[row], "not available: " + _lower(pooled.reason or "too few sites")))
-    direction = ("right = physical activity higher" if outcome.kind == "rate"
-                 else "left = lower (better) with physical activity")
-    what = "difference in rates" if outcome.kind == "rate" else "adjusted difference in last score"
+    title = (f"{outcome.label}: PA − control (percentage points; right = PA higher)" if outcome.kind == "rate"
+             else f"{outcome.label}: adjusted PA − control (points; left = PA lower)")
     figure.update_layout(
-        xaxis=dict(title=f"{outcome.label}: {what}, PA − control ({_unit(outcome)}; {direction})", zeroline=False),
+        xaxis=dict(title=title, zeroline=False),
         yaxis=dict(tickmode="array", tickvals=[y_of[r] for r in rows], ticktext=rows, range=[-0.7, len(rows) - 0.4],
                    automargin=True, title=None, showgrid=False, zeroline=False),
         showlegend=True, shapes=shapes, annotations=annotations)
