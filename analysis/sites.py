@@ -40,8 +40,10 @@ import pandas as pd
 from scipy import stats
 
 from analysis import formatting as fmt
-from analysis.compare import METHODS, ancova, available_measures, measure_for, measure_scores, rate_difference
-from analysis.outcomes import RATE_DEFINITIONS, participant_outcomes, rate_counts
+from analysis.compare import METHODS, ancova, available_measures, measure_for, rate_difference
+from analysis.compare import _measure_rows as measure_rows  # the rows each measure's comparison uses
+from analysis.compare import _score_columns as score_columns
+from analysis.outcomes import RATE_DEFINITIONS, group_positions, participant_outcomes
 from analysis.results import Estimate, clean_ci, clean_float
 from analysis.schema import (
     ALPHA,
@@ -72,11 +74,24 @@ SE_FROM_CI: Final = {
 # --- which sites -------------------------------------------------------------------------------
 
 
+def _site_codes(episodes: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Each row's site as a position in the sorted list of distinct sites (-1: none or blank)."""
+    if SITE_COLUMN not in episodes.columns:
+        return np.full(len(episodes), -1, dtype=np.int64), []
+    codes, uniques = pd.factorize(episodes[SITE_COLUMN], sort=True)  # one hash pass; -1 for missing
+    labels = [str(u) for u in uniques]
+    keep = [i for i, label in enumerate(labels) if label.strip()]
+    if len(keep) < len(labels):  # blank labels (a frame not from validation): no site
+        remap = np.full(len(labels) + 1, -1, dtype=np.int64)
+        remap[keep] = np.arange(len(keep))
+        codes = remap[codes]  # -1 indexes the last entry, itself -1
+        labels = [labels[i] for i in keep]
+    return np.asarray(codes, dtype=np.int64), labels
+
+
 def site_labels(episodes: pd.DataFrame) -> list[str]:
     """The distinct sites of a data set, sorted; empty without a ``site`` column (or when it is blank)."""
-    if SITE_COLUMN not in episodes.columns:
-        return []
-    return sorted({str(v) for v in episodes[SITE_COLUMN].dropna().unique() if str(v).strip()})
+    return _site_codes(episodes)[1]
 
 
 def has_sites(episodes: pd.DataFrame) -> bool:
@@ -376,29 +391,43 @@ def site_analysis(episodes: pd.DataFrame, flags: pd.DataFrame | None = None,
     null with its reason. ``flags``: the data's :func:`~analysis.outcomes.participant_outcomes`,
     when the caller has them (same index as ``episodes``).
     """
-    sites = site_labels(episodes)
+    codes, sites = _site_codes(episodes)
     if not sites:
         return None
     flags = participant_outcomes(episodes) if flags is None else flags
-    site_of = episodes[SITE_COLUMN].astype("object").to_numpy()
-    finished = flags["finished"].to_numpy(dtype=bool)
-    groups = flags["group"].astype("object").to_numpy()
-    participants = {site: {g: int(((site_of == site) & finished & (groups == g)).sum()) for g in GROUPS}
-                    for site in sites}
+    # each row's site and group as positions, then counts per (site, group) cell in one pass each
+    group = group_positions(flags)  # position in GROUPS (physical activity 0, control 1), -1 for neither
+    valid = (codes >= 0) & (group >= 0)
+    cell = np.where(valid, codes * len(GROUPS) + group, 0)
+
+    def per_cell(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(cell[mask & valid], minlength=len(sites) * len(GROUPS)).reshape(len(sites), len(GROUPS))
+
+    def by_group(table: np.ndarray, i: int) -> dict[str, int]:
+        return {g: int(table[i, j]) for j, g in enumerate(GROUPS)}
+
+    finished = per_cell(flags["finished"].to_numpy(dtype=bool))
+    participants = {site: by_group(finished, i) for i, site in enumerate(sites)}
     rates: dict[str, SiteOutcome] = {}
     for rate, definition in RATE_DEFINITIONS.items():
-        effects = [site_rate(site, rate_counts(flags[site_of == site], rate)) for site in sites]
+        denominator = flags[definition.denominator_column].to_numpy(dtype=bool)
+        numerator = per_cell(denominator & flags[definition.numerator_column].to_numpy(dtype=bool))
+        denominator_counts = per_cell(denominator)
+        effects = [site_rate(site, {g: (by_group(numerator, i)[g], by_group(denominator_counts, i)[g]) for g in GROUPS})
+                   for i, site in enumerate(sites)]
         rates[rate] = _pool(rate, definition.label, "rate", effects)
     keys = measures if measures is not None else tuple(available_measures(episodes))
     compared: dict[str, SiteOutcome] = {}
     for key in keys:
-        scores = measure_scores(episodes, key, flags)
-        scores_site = site_of[episodes.index.get_indexer(scores.index)] if len(scores) else np.array([], dtype=object)
-        effects = []
-        for site in sites:
-            mine = scores[scores_site == site]
-            effects.append(site_measure(site, mine["first"].to_numpy(dtype=float), mine["last"].to_numpy(dtype=float),
-                                        (mine["group"].astype("object") == GROUP_PA).to_numpy(dtype=bool)))
+        keep = measure_rows(episodes, key, flags) & valid
+        first, last = (values[keep] for values in score_columns(episodes, key))
+        site_kept, is_pa = codes[keep], group[keep] == 0
+        # the rows in site order (a stable radix sort of small integers), so each site is one slice
+        order = np.argsort(site_kept.astype(np.int32 if len(sites) > 32_000 else np.int16), kind="stable")
+        first, last, is_pa = first[order], last[order], is_pa[order]
+        bounds = np.searchsorted(site_kept[order], np.arange(len(sites) + 1))
+        effects = [site_measure(site, first[bounds[i]:bounds[i + 1]], last[bounds[i]:bounds[i + 1]],
+                                is_pa[bounds[i]:bounds[i + 1]]) for i, site in enumerate(sites)]
         compared[key] = _pool(key, measure_for(key).label, "measure", effects)
     excluded = {site: why for site, n in participants.items() if (why := _too_few(n)) is not None}
     reason = None if len(sites) >= 2 else ("One site only: there is nothing to pool across sites; the figures "

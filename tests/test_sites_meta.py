@@ -161,7 +161,8 @@ def hand_made_sites() -> pd.DataFrame:
                 rows.append({"participant_id": f"{site}-{group}-{i}", "group": group, "site": site,
                              "phq9_first": float(first), "phq9_last": float(last),
                              "gad7_first": 12.0, "gad7_last": 4.0 if done else 11.0})
-    return pd.DataFrame(rows, index=pd.RangeIndex(2, 2 + len(rows), name="file_row"))
+    frame = pd.DataFrame(rows, index=pd.RangeIndex(2, 2 + len(rows), name="file_row"))
+    return frame.sample(frac=1, random_state=3)  # sites interleaved, as in an export
 
 
 def test_each_sites_rate_difference_is_newcombes_and_the_pooling_uses_se_from_its_ci():
