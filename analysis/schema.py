@@ -106,6 +106,8 @@ SITE_MIN_PER_GROUP: Final = 2
 SITES_HKSJ_BELOW: Final = 10
 SITE_MAX_LEVELS: Final = 50  # a site column is a filter and a subgroup with up to this many sites
 ALPHA: Final = 0.05
+PRIMARY_MEASURES: Final = ("phq9", "gad7")  # the measures every outcome rule uses; the headline's measures
+PARALLEL_MIN_ROWS: Final = 50_000  # below this many rows, work is done one piece after another (no threads)
 # Scores are compared after rounding to this many decimals, so that 3.10 - 2.37
 # counts as a change of 0.73 (MI) despite binary floating point.
 SCORE_DECIMALS: Final = 9
