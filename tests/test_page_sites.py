@@ -137,3 +137,21 @@ def test_overview_points_to_the_sites_page_and_methods_explains_the_pooling():
     methods = open_page("pages/methods.py", from_home=False)
     text = "\n".join(m.value for m in methods.markdown)
     assert all(line in text for line in method_lines())
+
+
+@pytest.mark.parametrize("page", ["pages/sites.py", "pages/overview.py", "pages/who_benefits.py"])
+def test_safe_mode_programme_pages_show_no_small_or_unrounded_count(page):
+    from analysis.disclosure import SUPPRESS_BELOW
+    from tests.test_results_safe_pages import _texts, shown_counts
+
+    at = open_page(page, {state.SAMPLE_KEY: "Programme", state.SAFE_KEY: True, "wb_column": "site"},
+                   from_home=False)
+    # metrics that are not counts of people: the number of sites and the pooled difference
+    texts = [t for t in _texts(at) if not t.startswith(("Sites pooled:", "Pooled difference:", "Heterogeneity Q:"))]
+    if page == "pages/sites.py":  # the per-site tables' count columns, scanned as counts
+        texts += [f"n = {cell}" for frame in at.dataframe for column in frame.value.columns
+                  if str(column).startswith(("n ", "Physical activity (", "Control ("))
+                  for cell in frame.value[column].astype(str) if cell.replace(",", "").isdigit()]
+        assert any(t.startswith("n = ") for t in texts)
+    bad = [(n, where) for text in texts for n, where in shown_counts(text) if n < SUPPRESS_BELOW or n % 5]
+    assert not bad, bad
