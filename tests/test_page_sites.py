@@ -155,3 +155,24 @@ def test_safe_mode_programme_pages_show_no_small_or_unrounded_count(page):
         assert any(t.startswith("n = ") for t in texts)
     bad = [(n, where) for text in texts for n, where in shown_counts(text) if n < SUPPRESS_BELOW or n % 5]
     assert not bad, bad
+
+
+def test_presentation_mode_shows_the_sites_slide_with_the_forest_plot(programme):
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from analysis.report.story import build_story
+    from tests.apptest_support import APP
+
+    _, analysis = programme
+    keys = [s.key for s in build_story(analysis)]
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"present": "true", "slide": str(keys.index("sites") + 1), state.SAMPLE_KEY: "Programme"})
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Sites: does it work everywhere? (6 sites)"
+    [chart] = at.get("plotly_chart")
+    spec = json.loads(chart.proto.spec)
+    assert any(trace.get("fill") == "toself" for trace in spec["data"])  # the pooled diamond
+    assert fs.PREDICTION_LABEL in spec["layout"]["yaxis"]["ticktext"]
