@@ -62,7 +62,6 @@ __all__ = [
     "register_safe_block",
     "safe_figure",
     "safe_figures",
-    "safe_sites_block",
     "safe_ci",
     "safe_count",
     "safe_rate",
@@ -315,63 +314,6 @@ def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = value
     out["disclosure_control"] = {"applied": True, "rules": DISCLOSURE_RULES}
     return out
-
-
-# --- several sites ------------------------------------------------------------------------------
-
-SITE_HIDDEN_REASON: Final = "Hidden in presentation-safe mode: a group (or its numerator) is below 5."
-SITE_TOO_FEW_SAFE: Final = "Too few people in a group to compare within this site (counts hidden in presentation-safe mode)."
-
-
-def _site_counts_small(entry: Mapping[str, Any]) -> bool:
-    counts = [*(entry.get("n") or {}).values(), *(entry.get("events") or {}).values()]
-    return any(_is_small(c) for c in counts) or not counts
-
-
-def _safe_counts_dict(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: safe_count(v) if isinstance(v, Integral) and not isinstance(v, bool) else v
-                for k, v in value.items()}
-    return copy.deepcopy(value)
-
-
-def safe_sites_block(block: Mapping[str, Any]) -> dict[str, Any]:
-    """The summary's ``sites`` block (:meth:`analysis.sites.SiteAnalysis.to_dict`) under the same rules.
-
-    Each site's counts (``n`` per group, ``events`` per group for a rate, ``participants``) are
-    suppressed below 5 and rounded to 5 (rules 1–2); a site's comparison (estimate, CI, SE, weight)
-    is null when either group's n or, for a rate, numerator is below 5 (rules 3–4), with a reason
-    that names no count. Reasons naming a site's exact counts (a site left out of the pooling) are
-    replaced by one that does not. The pooled figures combine every site and are kept, as are the
-    number of sites and the method texts.
-    """
-    out: dict[str, Any] = {}
-    for key, value in block.items():
-        if key == "participants" and isinstance(value, list):
-            out[key] = [{**entry, "n": _safe_counts_dict(entry.get("n"))} for entry in value]
-        elif key == "excluded" and isinstance(value, list):
-            out[key] = [{**entry, "reason": SITE_TOO_FEW_SAFE} for entry in value]
-        elif key in ("rates", "measures") and isinstance(value, Mapping):
-            out[key] = {}
-            for name, outcome in value.items():
-                per_site = []
-                for entry in outcome.get("per_site", []):
-                    safe_entry = {**entry, "n": _safe_counts_dict(entry.get("n"))}
-                    if "events" in entry:
-                        safe_entry["events"] = _safe_counts_dict(entry["events"])
-                    if _site_counts_small(entry):
-                        safe_entry.update({k: None for k in ("estimate", "ci95", "se", "weight") if k in entry})
-                        safe_entry["reason"] = SITE_TOO_FEW_SAFE if not entry.get("included") else SITE_HIDDEN_REASON
-                    elif not entry.get("included") and entry.get("reason"):
-                        safe_entry["reason"] = entry["reason"] if "Fewer than" not in entry["reason"] else SITE_TOO_FEW_SAFE
-                    per_site.append(safe_entry)
-                out[key][name] = {**copy.deepcopy(dict(outcome)), "per_site": per_site}
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-register_safe_block("sites", safe_sites_block)
 
 
 # --- tables -----------------------------------------------------------------------------------

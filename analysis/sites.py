@@ -30,9 +30,12 @@ as a stratum or a fixed-effect covariate there; it is None when there is nothing
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from numbers import Integral
 from typing import Any, Final
 
 import numpy as np
@@ -43,6 +46,7 @@ from analysis import formatting as fmt
 from analysis.compare import METHODS, ancova, available_measures, measure_for, rate_difference
 from analysis.compare import _measure_rows as measure_rows  # the rows each measure's comparison uses
 from analysis.compare import _score_columns as score_columns
+from analysis.disclosure import SUPPRESS_BELOW, register_safe_block, safe_count
 from analysis.outcomes import RATE_DEFINITIONS, group_positions, participant_outcomes
 from analysis.results import Estimate, clean_ci, clean_float
 from analysis.schema import (
@@ -135,8 +139,6 @@ class SiteEffect:
     def hidden(self, safe: bool) -> bool:
         """True when presentation-safe mode hides this site's figures: a group (or, for a rate, a
         group's numerator) below :data:`analysis.disclosure.SUPPRESS_BELOW` (disclosure rules 3–4)."""
-        from analysis.disclosure import SUPPRESS_BELOW
-
         counts = [*self.n.values(), *(self.events or {}).values()]
         return safe and min(counts) < SUPPRESS_BELOW
 
@@ -467,6 +469,67 @@ def method_lines() -> list[str]:
     ]
 
 
+# --- presentation-safe mode ------------------------------------------------------------------------
+
+SITE_HIDDEN_REASON: Final = (f"Hidden in presentation-safe mode: a group (or its numerator) is below "
+                             f"{SUPPRESS_BELOW}.")
+SITE_TOO_FEW_SAFE: Final = ("Too few people in a group to compare within this site (counts hidden in "
+                            "presentation-safe mode).")
+
+
+def _site_counts_small(entry: Mapping[str, Any]) -> bool:
+    counts = [*(entry.get("n") or {}).values(), *(entry.get("events") or {}).values()]
+    return not counts or any(c is None or c < SUPPRESS_BELOW for c in counts)
+
+
+def _safe_counts_dict(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: safe_count(v) if isinstance(v, Integral) and not isinstance(v, bool) else v
+                for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+def safe_sites_block(block: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary's ``sites`` block (:meth:`SiteAnalysis.to_dict`) under :mod:`analysis.disclosure`'s rules
+    (registered there for the key ``sites``, so ``make_summary_safe`` and ``summarize --safe`` apply it).
+
+    Each site's counts (``n`` per group, ``events`` per group for a rate, ``participants``) are
+    suppressed below 5 and rounded to 5 (rules 1–2); a site's comparison (estimate, CI, SE, weight)
+    is null when either group's n or, for a rate, numerator is below 5 (rules 3–4), with a reason
+    that names no count. Reasons naming a site's exact counts (a site left out of the pooling) are
+    replaced by one that does not. The pooled figures combine every site and are kept, as are the
+    number of sites and the method texts.
+    """
+    out: dict[str, Any] = {}
+    for key, value in block.items():
+        if key == "participants" and isinstance(value, list):
+            out[key] = [{**entry, "n": _safe_counts_dict(entry.get("n"))} for entry in value]
+        elif key == "excluded" and isinstance(value, list):
+            out[key] = [{**entry, "reason": SITE_TOO_FEW_SAFE} for entry in value]
+        elif key in ("rates", "measures") and isinstance(value, Mapping):
+            out[key] = {}
+            for name, outcome in value.items():
+                per_site = []
+                for entry in outcome.get("per_site", []):
+                    safe_entry = {**entry, "n": _safe_counts_dict(entry.get("n"))}
+                    if "events" in entry:
+                        safe_entry["events"] = _safe_counts_dict(entry["events"])
+                    if _site_counts_small(entry):
+                        safe_entry.update({k: None for k in ("estimate", "ci95", "se", "weight") if k in entry})
+                        safe_entry["reason"] = SITE_TOO_FEW_SAFE if not entry.get("included") else SITE_HIDDEN_REASON
+                    elif not entry.get("included") and entry.get("reason"):
+                        safe_entry["reason"] = entry["reason"] if "Fewer than" not in entry["reason"] else SITE_TOO_FEW_SAFE
+                    per_site.append(safe_entry)
+                out[key][name] = {**copy.deepcopy(dict(outcome)), "per_site": per_site}
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+register_safe_block("sites", safe_sites_block)
+
+
+
 def sites_text(block: dict[str, Any]) -> list[str]:
     """The ``sites`` block of the JSON summary as lines of the CLI's text report (safe-mode aware:
     it prints what the block holds, so a suppressed figure reads "not shown")."""
@@ -511,4 +574,4 @@ def sites_text(block: dict[str, Any]) -> list[str]:
 
 __all__ = ["SiteAnalysis", "SiteOutcome", "SiteEffect", "Pooled", "site_analysis", "random_effects",
            "site_labels", "has_sites", "site_covariate", "site_rate", "site_measure", "heterogeneity_sentence",
-           "paule_mandel_tau2", "sites_text", "method_lines"]
+           "paule_mandel_tau2", "sites_text", "method_lines", "safe_sites_block"]
