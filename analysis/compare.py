@@ -20,6 +20,7 @@ from scipy import stats
 from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 from scipy.stats.contingency import relative_risk as scipy_relative_risk
 
+from analysis import schema
 from analysis.outcomes import (
     RATE_DEFINITIONS,
     MeasureRows,
@@ -771,7 +772,8 @@ def categorical_columns(episodes: pd.DataFrame, max_levels: int = 12) -> list[st
         if pd.api.types.is_numeric_dtype(series):
             continue
         levels = series.dropna().nunique()
-        if 2 <= levels <= max_levels:
+        if 2 <= levels <= (max(max_levels, schema.SITE_MAX_LEVELS) if column == schema.SITE_COLUMN
+                           else max_levels):
             out.append(column)
     return out
 

@@ -120,6 +120,8 @@ _SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
     "gad7": ("gad7", "anxiety"),
     "wsas": ("wsas", "work and social adjustment", "work social adjustment"),
     "adsm": ("adsm", "anxiety disorder specific"),
+    "site": ("site", "site name", "site id", "site code", "service", "service name", "clinic", "centre",
+             "center", "location", "venue", "provider", "trust", "locality", "hub", "team", "area", "borough"),
     "age_band": ("age band", "age group", "age range", "age category", "ageband", "age", "age bracket"),
     "gender": ("gender", "sex", "gender identity"),
     "ethnicity": ("ethnicity", "ethnic group", "ethnic origin", "ethnic category", "ethnic background", "ethnic"),

@@ -99,6 +99,12 @@ FINISHED_MIN_SESSIONS: Final = 2  # treatment_sessions >= 2 is a finished course
 RECOVERY_STANDARD: Final = 0.50  # national recovery standard
 RELIABLE_IMPROVEMENT_REFERENCE: Final = 2 / 3  # "about two in three reliably improve"
 PAIRED_COMPLETENESS_STANDARD: Final = 0.90
+# Several sites (design doc "Several sites"): a site enters the pooling with at least this many
+# participants in each group; the Hartung–Knapp–Sidik–Jonkman interval is used below this many sites.
+SITE_COLUMN: Final = "site"
+SITE_MIN_PER_GROUP: Final = 2
+SITES_HKSJ_BELOW: Final = 10
+SITE_MAX_LEVELS: Final = 50  # a site column is a filter and a subgroup with up to this many sites
 ALPHA: Final = 0.05
 PRIMARY_MEASURES: Final = ("phq9", "gad7")  # the measures every outcome rule uses; the headline's measures
 PARALLEL_MIN_ROWS: Final = 50_000  # below this many rows, work is done one piece after another (no threads)
@@ -135,6 +141,9 @@ EPISODE_COLUMNS: Final = (
     Column("wsas_first", "no", WSAS.range_text, "Work and Social Adjustment Scale at first assessment."),
     Column("wsas_last", "no", WSAS.range_text, "WSAS last available score."),
     Column("pa_sessions", "no", "whole number ≥ 0", "Physical activity sessions attended."),
+    Column("site", "no", "text (a service, clinic or area)",
+           "The site the participant was seen at, when several sites are pooled: each site is compared "
+           "on its own and the sites are combined by a random-effects meta-analysis."),
 )
 REQUIRED_EPISODE_COLUMNS: Final = ("participant_id", "group", "phq9_first", "phq9_last",
                                    "gad7_first", "gad7_last")
@@ -149,6 +158,7 @@ SESSION_COLUMNS: Final = (
     Column("adsm_measure", "no", "as at episode level", "ADSM used for this participant."),
     Column("adsm", "with adsm_measure", "that measure's range", "ADSM at this session."),
     Column("wsas", "no", WSAS.range_text, "WSAS at this session."),
+    Column("site", "no", "text", "The participant's site: the same on each of the participant's rows."),
 )
 REQUIRED_SESSION_COLUMNS: Final = ("participant_id", "group", "phq9", "gad7")
 

@@ -889,6 +889,8 @@ def _check_episode(checker: _Checker) -> pd.DataFrame | None:
             typed[column] = pd.Series(checker.numbers(column).values, index=index, copy=False)
     if groups is not None:
         checker.check_one_group(groups)
+    if schema.SITE_COLUMN in frame:
+        typed[schema.SITE_COLUMN] = _check_sites(checker, groups, None)
     if checker.problems:
         return None
     for column in frame.columns:
@@ -916,6 +918,85 @@ def _duplicate_problems(checker: _Checker, ids: pa.ChunkedArray, blank: np.ndarr
                                for r in checker.rows[idx].tolist()],
                   "Give each participant one row with their own id; if these are sessions of one person, "
                   "upload a session-level file (with session_number) instead.", "duplicate_id")
+
+
+# --- several sites (the optional ``site`` column) ---------------------------------------------
+
+
+def _site_codes(checker: _Checker) -> tuple[np.ndarray, list[str]]:
+    """Each row's site as a position in the list of distinct trimmed site labels (-1: blank)."""
+    encoded = pc.dictionary_encode(checker.trimmed(schema.SITE_COLUMN).combine_chunks())
+    labels = [str(v) if v is not None else "" for v in encoded.dictionary.to_pylist()]
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    blank_label = np.append(np.array([label == "" for label in labels], dtype=bool), True)
+    return np.where(blank_label[codes], -1, codes), labels
+
+
+def _check_sites(checker: _Checker, groups: np.ndarray | None, participants: np.ndarray | None) -> pd.Series:
+    """The ``site`` column: every participant needs one (a problem per participant without), one site
+    per participant (session files), and a site without both groups gets a note naming it (it is left
+    out of the pooled site analysis, where :func:`analysis.sites.site_analysis` lists it with the same
+    reason). A site column left blank throughout is no site at all (as a file without one).
+    ``participants``: each row's participant code, or None at episode level (each row is one
+    participant). Returns the trimmed site per row (blank: missing)."""
+    column = schema.SITE_COLUMN
+    codes, labels = _site_codes(checker)
+    if checker.name(column) in checker.hidden:  # never echo a value from a column flagged as identifiable
+        labels = [HIDDEN] * len(labels)
+
+    def pid(i: int) -> str | None:
+        """Row i's participant id as shown in a message (looked up only for rows that have a problem)."""
+        if "participant_id" not in checker.frame:
+            return None
+        return HIDDEN if checker.name("participant_id") in checker.hidden else checker.trimmed("participant_id")[i].as_py()
+
+    site_text = _series(checker.trimmed(column), checker._index())
+    if not (codes >= 0).any():  # an empty site column (e.g. the template's, left blank): one site, as without it
+        return site_text.where(pd.Series(False, index=checker._index()))
+    if participants is None:  # episode level: each row is a participant, so only a blank site can be wrong
+        first_row = np.ones(len(codes), dtype=bool)
+        lacking = codes < 0
+    else:
+        known = participants >= 0
+        n_people = int(participants.max()) + 1 if known.any() else 0
+        has_site = np.zeros(n_people, dtype=bool)
+        has_site[participants[known & (codes >= 0)]] = True
+        first_row = np.zeros(len(codes), dtype=bool)  # each participant's first row
+        first_row[np.unique(participants, return_index=True)[1]] = True
+        first_row &= known
+        lacking = first_row & ~has_site[np.where(known, participants, 0)]
+        # a participant in two sites (the first site given is the participant's)
+        usable = known & (codes >= 0)
+        first_site = _first_per_participant(participants, codes, usable, n_people)
+        expected = np.where(known, first_site[np.where(known, participants, 0)], -1)
+        first_at = _first_per_participant(participants, checker.rows, usable, n_people)
+        differs = usable & (expected >= 0) & (codes != expected)
+        checker.cells(differs, column,
+                      lambda idx: [f"a participant is in one site only: participant {pid(i)} is at site "
+                                   f"'{labels[expected[i]]}' on row {first_at[participants[i]]} and at another site "
+                                   "here" for i in idx],
+                      "Correct the site on this row so all of the participant's rows agree (or give the two "
+                      "episodes different participant ids).", "site_inconsistent")
+    checker.cells(lacking, column,
+                  lambda idx: [f"site must not be blank when the file has a site column (participant "
+                               f"{pid(i)} has no site on any row)" for i in idx],
+                  "Fill in the participant's site (the service or clinic they were seen at), or exclude "
+                  "this participant.", "site_blank")
+    if groups is not None and not checker.problems:
+        counted = first_row & (codes >= 0) & (groups >= 0)
+        counts = np.bincount(codes[counted] * len(_GROUPS) + groups[counted],
+                             minlength=len(labels) * len(_GROUPS)).reshape(len(labels), len(_GROUPS))
+        for position in np.flatnonzero((counts.sum(axis=1) > 0) & (counts.min(axis=1) < schema.SITE_MIN_PER_GROUP)):
+            first = int(np.argmax(counted & (codes == position)))
+            held = ", ".join(f"{schema.GROUP_LABELS[g].lower()} {int(counts[position, i])}"
+                             for i, g in enumerate(_GROUPS))
+            checker.notes.append(
+                f"Site '{labels[position]}' (column '{checker.name(column)}', first on row "
+                f"{int(checker.rows[first])}, participant {pid(first)}) has {held} participants: a site is compared "
+                f"within itself only with at least {schema.SITE_MIN_PER_GROUP} people in each group, so it is listed "
+                "with this reason and left out of the pooled site analysis; its participants count in every other "
+                "figure.")
+    return site_text.where(pd.Series(codes >= 0, index=checker._index()))
 
 
 # --- session level -------------------------------------------------------------------------
@@ -1044,6 +1125,8 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
                               "or exclude the participant.", "no_scores", value_column=None)
     if groups is not None:
         checker.check_one_group(groups)
+    if schema.SITE_COLUMN in frame:
+        typed[schema.SITE_COLUMN] = _check_sites(checker, groups, codes)
     if checker.problems:
         return None, None
     for column in frame.columns:
@@ -1120,7 +1203,9 @@ def validate(raw: RawTable) -> ValidationReport:
     * sessions: ``session_number`` whole >= 0 and filled / ``session_date`` a
       real date; one row per participant per session; each participant has a
       PHQ-9 and a GAD-7 at some session. Sessions are then reduced with
-      :func:`analysis.io.reduce_sessions`.
+      :func:`analysis.io.reduce_sessions`;
+    * ``site`` (optional; several sites): filled for every participant unless blank throughout,
+      one site per participant; a site without both groups is named in a note.
 
     Examples
     --------

@@ -54,6 +54,10 @@ def render_sidebar() -> None:
             dataset = upload if choice == "upload" else state.sample_dataset()
         else:
             st.caption("Bundled synthetic sample. Upload your own on the **Data** page.")
+        if dataset.is_sample:  # which bundled sample: one pilot, or a programme of several sites
+            st.radio("Sample", list(state.SAMPLE_CHOICES), key=state.SAMPLE_KEY, bind="query-params",
+                     captions=[state.SAMPLE_CAPTIONS[c] for c in state.SAMPLE_CHOICES])
+            dataset = state.sample_dataset()
         measures = state.filter_columns(dataset)
         available = list(dict.fromkeys(["phq9", "gad7", *_dataset_measures(dataset)]))
         _measure_from_url(available)

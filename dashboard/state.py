@@ -26,8 +26,15 @@ SAMPLE_DIR = ROOT / "data" / "sample"
 SAMPLE_FILES = {
     "sample_sessions": SAMPLE_DIR / "synthetic_pilot_sessions.csv",
     "sample_episodes": SAMPLE_DIR / "synthetic_pilot_episodes.csv",
+    "sample_programme": SAMPLE_DIR / "synthetic_programme_episodes.csv",
 }
 SAMPLE_NAME = "Bundled synthetic sample (invented participants, calibrated to the Community Living Well pilot)"
+SAMPLE_NAMES = {"sample_programme": "Bundled synthetic programme (six invented sites, invented participants)"}
+# The sidebar's choice of bundled sample (URL ?sample=Programme): shown label -> SAMPLE_FILES key.
+SAMPLE_KEY = "sample"
+SAMPLE_CHOICES = {"Pilot": "sample_sessions", "Programme": "sample_programme"}
+SAMPLE_CAPTIONS = {"Pilot": "One pilot: 38 people, calibrated to Community Living Well",
+                   "Programme": "Six sites pooled, one an outlier (Sites page)"}
 UPLOAD_KEY = "upload_dataset"  # session_state key holding the user's Dataset
 SOURCE_KEY = "data_source"
 MEASURE_KEY = "measure"
@@ -62,10 +69,13 @@ def _sample(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None, str, tuple[str
     return with_derived_columns(report.episodes), report.sessions, report.level or "episode", tuple(report.notes)
 
 
-def sample_dataset(key: str = "sample_sessions") -> Dataset:
+def sample_dataset(key: str | None = None) -> Dataset:
+    """A bundled sample: ``key`` of :data:`SAMPLE_FILES`, or (None) the one chosen in the sidebar."""
+    if key is None:
+        key = SAMPLE_CHOICES.get(str(st.session_state.get(SAMPLE_KEY) or "Pilot"), "sample_sessions")
     episodes, sessions, level, notes = _sample(key)
-    return Dataset(token=key, name=SAMPLE_NAME, is_sample=True, episodes=episodes, sessions=sessions,
-                   level=level, notes=notes)
+    return Dataset(token=key, name=SAMPLE_NAMES.get(key, SAMPLE_NAME), is_sample=True, episodes=episodes,
+                   sessions=sessions, level=level, notes=notes)
 
 
 def make_upload_dataset(name: str, content: bytes, report, excluded_rows: tuple[int, ...] = ()) -> Dataset:

@@ -47,7 +47,11 @@ def page_header(title: str, ctx: Context, intro: str | None = None) -> None:
 
 def data_banner(ctx: Context) -> None:
     dataset = ctx.dataset
-    if dataset.is_sample:
+    if dataset.is_sample and dataset.token == "sample_programme":
+        st.info("Showing the **bundled synthetic programme**: six invented sites of invented participants, one of "
+                "them calibrated to be an outlier (see the **Sites** page). Choose the pilot sample in the sidebar, "
+                "or upload your own data on the **Data** page.", icon=":material/info:")
+    elif dataset.is_sample:
         st.info("Showing the **bundled synthetic sample**: invented participants calibrated to the published "
                 "Community Living Well pilot figures. Upload your own data on the **Data** page.", icon=":material/info:")
     else:
