@@ -35,6 +35,7 @@ from analysis.mapping import (
     mapping_for_columns,
     mapping_from_json,
     suggest_columns,
+    suggested_mapping,
 )
 from analysis.validate import Problem, ValidationReport, apply_mapping, exclude_rows, validate
 from dashboard import state
@@ -80,6 +81,7 @@ class UploadAttempt:
     mapping_error: str | None = None
     level: str = "episode"
     suggestions: dict[str, str | None] = field(default_factory=dict)
+    preview: ValidationReport | None = field(default=None, repr=False)
 
     @property
     def columns(self) -> list[str]:
@@ -90,6 +92,14 @@ class UploadAttempt:
         """True when columns are missing or group labels are not recognised."""
         codes = {p.code for p in self.report.problems}
         return self.status == PROBLEMS and bool(codes & {"missing_column", "group_unknown", "one_group"})
+
+    @property
+    def lead_with_mapping(self) -> bool:
+        """True when columns or group labels are still unmatched: the Data page then leads with the
+        mapping, and the file is judged as it will be mapped (:attr:`preview`), not as it is named.
+        False when nothing could be matched for the user (no preview): then the missing columns are the news."""
+        codes = {p.code for p in self.report.problems}
+        return self.status == PROBLEMS and bool(codes & {"missing_column", "group_unknown"}) and self.preview is not None
 
     @property
     def can_exclude(self) -> bool:
@@ -125,6 +135,30 @@ def _checked(attempt: UploadAttempt, mapping: SavedMapping) -> UploadAttempt:
         return _refused(attempt.name, attempt.digest, report)
     status = READY if report.usable else PROBLEMS
     return dataclasses.replace(attempt, status=status, report=report, mapping=mapping, mapping_error=None)
+
+
+def with_preview(attempt: UploadAttempt) -> UploadAttempt:
+    """The attempt with :attr:`UploadAttempt.preview`: its validation with the suggested mapping applied
+    (:func:`analysis.mapping.suggested_mapping`), when columns or labels are still unmatched.
+
+    So the page can say what is wrong with the file *as the mapping will use it*, instead of listing
+    every column the file names its own way as an error.
+    """
+    codes = {p.code for p in attempt.report.problems}
+    if attempt.status != PROBLEMS or not codes & {"missing_column", "group_unknown"} or attempt.raw is None:
+        return dataclasses.replace(attempt, preview=None)
+    raw = attempt.raw
+    if not attempt.mapping.empty:
+        try:
+            raw = apply_mapping(raw, attempt.mapping.columns, attempt.mapping.groups)
+        except ValueError:
+            return dataclasses.replace(attempt, preview=None)
+    suggested = suggested_mapping(raw.frame, attempt.mapping.level or attempt.level)
+    try:
+        preview = validate(apply_mapping(raw, suggested.columns, suggested.groups)) if not suggested.empty else None
+    except ValueError:
+        preview = None
+    return dataclasses.replace(attempt, preview=preview)
 
 
 def process_upload(name: str, content: bytes, remembered: SavedMapping | None = None) -> UploadAttempt:
@@ -214,6 +248,7 @@ def _reset_uploader() -> None:
 
 def _store(attempt: UploadAttempt) -> UploadAttempt:
     """Keep the attempt in this session; a usable one becomes the data of every page."""
+    attempt = with_preview(attempt)
     st.session_state[ATTEMPT_KEY] = attempt
     st.session_state.pop(PROBLEMS_MEMO_KEY, None)
     if attempt.status == READY and attempt.content is not None:

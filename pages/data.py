@@ -20,6 +20,7 @@ from analysis.schema import EPISODE_COLUMNS, GROUP_LABELS, GROUPS, SESSION_COLUM
 from dashboard import state, ui, upload
 
 NONE = "(not in my file)"
+WHOLE_FILE = "whole file"
 MAX_PROBLEMS_SHOWN = 1000
 EAGER_DOWNLOAD_ROWS = 2000
 PREVIEW_ROWS = 10
@@ -45,20 +46,25 @@ def template_files(level: str) -> tuple[pd.DataFrame, bytes, bytes, bytes]:
 
 def problems_table(report, safe: bool) -> pd.DataFrame:
     """The report's problems with headings for people (the value column is hidden in safe mode)."""
-    frame = report.problems_frame().rename(columns={"row": "Row in your file", "column": "Column",
-                                                    "value": "Value", "rule": "Problem", "fix": "How to fix"})
-    frame = frame.fillna({"Column": "", "Value": ""})
-    return frame.drop(columns=["Value"]) if safe else frame
+    frame = report.problems_frame().rename(columns={"row": "Row in your file", "participant": "Participant",
+                                                    "column": "Column", "value": "Value", "rule": "Problem",
+                                                    "fix": "How to fix"})
+    # A whole-file problem has no row: say so rather than showing "None".
+    frame["Row in your file"] = frame["Row in your file"].astype("string").fillna(WHOLE_FILE)
+    frame = frame.fillna({"Participant": "", "Column": "", "Value": ""})
+    return frame.drop(columns=["Value", "Participant"]) if safe else frame
 
 
-def problem_downloads(attempt: upload.UploadAttempt, safe: bool):
+def problem_downloads(attempt: upload.UploadAttempt, safe: bool, report=None):
     """The problems table and its CSV/XLSX data, built once per report (kept in this session only).
 
     Large reports get their files built only when the button is clicked (a 50,000-row XLSX takes seconds).
+    ``report``: the report to list (default: the attempt's own).
     """
+    report = attempt.report if report is None else report
     memo = st.session_state.get(upload.PROBLEMS_MEMO_KEY)
-    if memo is None or memo[0] is not attempt.report or memo[1] != safe:
-        frame = problems_table(attempt.report, safe)
+    if memo is None or memo[0] is not report or memo[1] != safe:
+        frame = problems_table(report, safe)
         if len(frame) <= EAGER_DOWNLOAD_ROWS:
             csv_data, xlsx_data = table_to_csv_bytes(frame), table_to_xlsx_bytes(frame, "validation-problems")
         else:
@@ -67,16 +73,17 @@ def problem_downloads(attempt: upload.UploadAttempt, safe: bool):
 
             def xlsx_data() -> bytes:
                 return table_to_xlsx_bytes(frame, "validation-problems")
-        memo = (attempt.report, safe, frame, csv_data, xlsx_data)
+        memo = (report, safe, frame, csv_data, xlsx_data)
         st.session_state[upload.PROBLEMS_MEMO_KEY] = memo
     return memo[2], memo[3], memo[4]
 
 
-def show_problems(attempt: upload.UploadAttempt) -> None:
+def show_problems(attempt: upload.UploadAttempt, report=None) -> None:
     """Every problem at once (the first 1,000 on screen), with CSV/XLSX downloads (formulas neutralised)."""
-    frame, csv_data, xlsx_data = problem_downloads(attempt, ctx.safe)
+    frame, csv_data, xlsx_data = problem_downloads(attempt, ctx.safe, report)
     st.dataframe(frame.head(MAX_PROBLEMS_SHOWN), hide_index=True, column_config={
-        "Row in your file": st.column_config.NumberColumn(width="small"),
+        "Row in your file": st.column_config.TextColumn(width="small"),
+        "Participant": st.column_config.TextColumn(width="small"),
         "Value": st.column_config.TextColumn(width="medium"),
         "Problem": st.column_config.TextColumn(width="large"),
         "How to fix": st.column_config.TextColumn(width="large")})
@@ -89,7 +96,8 @@ def show_problems(attempt: upload.UploadAttempt) -> None:
     right.download_button("Download XLSX", xlsx_data, file_name="validation-problems.xlsx", mime=_XLSX,
                           key="problems-xlsx", on_click="ignore")
     if ctx.safe:
-        st.caption("Presentation-safe mode hides the values from your file; turn it off to see them.")
+        st.caption("Presentation-safe mode hides the values and participant ids from your file; turn it off to "
+                   "see them.")
 
 
 def show_notes(notes) -> None:
@@ -173,6 +181,36 @@ def mapping_section(attempt: upload.UploadAttempt) -> None:
         st.text(attempt.mapping_error)  # names the file's columns
 
 
+def mapping_first(attempt: upload.UploadAttempt) -> None:
+    """Columns or group labels still unmatched: lead with the mapping, and judge the file as it will be mapped.
+
+    A file that only names its columns its own way is not an error: the page says what to do first,
+    then lists only the problems the file has with the suggested columns (``attempt.preview``).
+    """
+    st.info("Your file names its columns (or its groups) its own way. Match them to the dashboard's first: "
+            "the likely matches are already chosen below. Check them and press **Use these columns**; the file "
+            "is then checked as it will be used.", icon=":material/swap_horiz:")
+    st.text(f"File: {attempt.name}")
+    if not ctx.dataset.is_sample:
+        st.caption("Until then, the pages keep showing the data named at the top of this page.")
+    show_notes(attempt.report.notes)
+    mapping_section(attempt)
+    st.subheader("What the check finds with these columns")
+    preview = attempt.preview
+    if preview is None:
+        st.markdown("No column of your file could be matched for you. What the dashboard needs and did not find:")
+        show_problems(attempt)
+    elif not preview.problems:
+        st.success("With the columns suggested above, the check finds no problem in your file: press **Use these "
+                   "columns** to analyse it.", icon=":material/check_circle:")
+    else:
+        count = len(preview.problems)
+        st.warning(f"With the columns suggested above, the check finds {count:,} problem{'s' if count != 1 else ''} "
+                   "to fix (or to match above). Each is listed with its row as numbered in your file.",
+                   icon=":material/warning:")
+        show_problems(attempt, preview)
+
+
 def exclusion_section(attempt: upload.UploadAttempt) -> None:
     rows = attempt.report.row_problem_rows
     st.subheader("Or analyse the rest")
@@ -243,6 +281,8 @@ elif attempt.status == upload.UNREADABLE:
     st.error("This file cannot be read as a table.", icon=":material/block:")
     st.text(f"File: {attempt.name}")
     show_problems(attempt)
+elif attempt.status == upload.PROBLEMS and attempt.lead_with_mapping:
+    mapping_first(attempt)
 elif attempt.status == upload.PROBLEMS:
     count = len(attempt.report.problems)
     st.error(f"{count:,} problem{'s' if count != 1 else ''} found: the file is not analysed until "
