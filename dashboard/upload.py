@@ -161,18 +161,20 @@ def with_preview(attempt: UploadAttempt) -> UploadAttempt:
     return dataclasses.replace(attempt, preview=preview)
 
 
-def process_upload(name: str, content: bytes, remembered: SavedMapping | None = None) -> UploadAttempt:
+def process_upload(name: str, content: bytes, remembered: SavedMapping | None = None,
+                   header_row: int | None = None) -> UploadAttempt:
     """Read and check an uploaded file; never raises for bad input.
 
     Identifiable data is looked for in the file *as uploaded* (before any mapping renames a
     column), so ``Surname`` mapped to ``participant_id`` is still refused. A file that is
     valid as it is is used as it is; otherwise the part of ``remembered`` (the mapping
-    confirmed earlier in this session) that fits the file's columns is applied.
+    confirmed earlier in this session) that fits the file's columns is applied. ``header_row``: the
+    row of the column headings the user chose (None: found by :func:`analysis.io.read_table`).
     """
     name = str(name)
     digest = hashlib.sha256(content).hexdigest()
     try:
-        raw = read_table(content, name)
+        raw = read_table(content, name, header_row)
         report = validate(raw)
     except DataFileError as error:
         return _failed(name, digest, error.message, error.fix, "unreadable")
@@ -260,9 +262,16 @@ def _store(attempt: UploadAttempt) -> UploadAttempt:
     return attempt
 
 
-def handle_upload(name: str, content: bytes) -> UploadAttempt:
+def handle_upload(name: str, content: bytes, header_row: int | None = None) -> UploadAttempt:
     """Check a newly uploaded file and update this session (see :func:`process_upload`)."""
-    return _store(process_upload(name, content, remembered_mapping()))
+    return _store(process_upload(name, content, remembered_mapping(), header_row))
+
+
+def reread_with_header(header_row: int) -> None:
+    """Callback: read the current upload again with its column headings on ``header_row``."""
+    attempt = current_attempt()
+    if attempt is not None and attempt.content is not None:
+        handle_upload(attempt.name, attempt.content, int(header_row))
 
 
 def on_file_change() -> None:

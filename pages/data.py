@@ -194,6 +194,7 @@ def mapping_first(attempt: upload.UploadAttempt) -> None:
     if not ctx.dataset.is_sample:
         st.caption("Until then, the pages keep showing the data named at the top of this page.")
     show_notes(attempt.report.notes)
+    header_section(attempt)
     mapping_section(attempt)
     st.subheader("What the check finds with these columns")
     preview = attempt.preview
@@ -209,6 +210,23 @@ def mapping_first(attempt: upload.UploadAttempt) -> None:
                    "to fix (or to match above). Each is listed with its row as numbered in your file.",
                    icon=":material/warning:")
         show_problems(attempt, preview)
+
+
+def header_section(attempt: upload.UploadAttempt) -> None:
+    """Where the column headings were read from, and a way to choose another row (title rows above them)."""
+    raw = attempt.raw
+    if raw is None or raw.file_format == "parquet":
+        return
+    where = "line" if raw.file_format == "csv" else "row"
+    ragged = any(p.code == "ragged_row" for p in attempt.report.problems)
+    with st.expander(f"Column headings: read from {where} {raw.header_row} of your file", expanded=ragged):
+        st.caption("Exports from reporting systems often have a title or notes above the headings. They were looked "
+                   "for and left out (the notes above say so); if the wrong row was taken, say where the headings are.")
+        key = f"header_row_{attempt.digest[:12]}"
+        chosen = st.number_input(f"The column headings are on {where}", min_value=1, step=1,
+                                 value=int(raw.header_row), key=key)
+        st.button("Read the file again from there", key=f"{key}_apply", on_click=upload.reread_with_header,
+                  args=(chosen,), disabled=int(chosen) == raw.header_row)
 
 
 def exclusion_section(attempt: upload.UploadAttempt) -> None:
@@ -244,6 +262,7 @@ def ready_section(attempt: upload.UploadAttempt) -> None:
         st.warning(f"{len(dataset.excluded_rows):,} row(s) with problems were excluded at your request; every page "
                    "says so.")
     show_notes(attempt.report.notes)
+    header_section(attempt)
     left, middle, right = st.columns(3)
     if in_use:
         left.button("Return to the bundled sample", on_click=state.use_sample, key="use_sample")
@@ -293,6 +312,7 @@ elif attempt.status == upload.PROBLEMS:
         st.caption("Until then, the pages keep showing the data named at the top of this page.")
     show_problems(attempt)
     show_notes(attempt.report.notes)
+    header_section(attempt)
     if attempt.needs_mapping:
         mapping_section(attempt)
     if attempt.can_exclude:
