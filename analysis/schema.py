@@ -153,6 +153,19 @@ REQUIRED_SESSION_COLUMNS: Final = ("participant_id", "group", "phq9", "gad7")
 # Categorical columns the dashboard offers as subgroups when present.
 KNOWN_SUBGROUP_COLUMNS: Final = ("age_band", "gender", "ethnicity", "ltc", "problem_descriptor",
                                  "baseline_severity")
+# How a subgroup column is named to people, wherever it appears (sidebar filter, banner, charts,
+# tables, deck); any other column: its name with spaces, first letter capital (column_label).
+COLUMN_LABELS: Final = {"ltc": "Long-term condition", "baseline_severity": "Baseline severity (PHQ-9 band)",
+                        "age_band": "Age band", "problem_descriptor": "Problem descriptor"}
+
+
+def column_label(column: str) -> str:
+    """The one label of a data column for people: ``ltc`` -> ``Long-term condition``.
+
+    >>> column_label("ltc"), column_label("problem_descriptor"), column_label("site_name")
+    ('Long-term condition', 'Problem descriptor', 'Site name')
+    """
+    return COLUMN_LABELS.get(column, column.replace("_", " ").capitalize())
 
 # Column names that identify a person (compared after lower-casing and removing
 # spaces, hyphens and underscores).

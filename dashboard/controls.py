@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.compare import measure_for
+from analysis.schema import column_label
 from dashboard import state
 
 
@@ -62,15 +63,26 @@ def render_sidebar() -> None:
                      help="Used on the Symptom change and Who benefits pages. " + "; ".join(
                          f"{measure_for(k).label}: {measure_for(k).full_name}" for k in available) + ".")
         _measure_to_url()  # keep the URL showing the measure on every page
-        with st.expander("Filters", expanded=bool(state.active_filters(dataset))):
+        # Open when filters are active, also on a shared link's first run (before the widgets read the URL).
+        with st.expander("Filters", expanded=bool(state.active_filters(dataset)) or state.filters_in_url(dataset)):
             st.caption("Leave a filter empty to include everyone.")
+            all_levels = state.filter_levels(dataset)
             for column in measures:
-                levels = sorted(dataset.episodes[column].dropna().astype(str).unique())
-                st.multiselect(column.replace("_", " ").capitalize(), levels, key=state.FILTER_PREFIX + column,
-                               bind="query-params")
+                levels = all_levels[column]
+                # No "Select all": every level is the same as none (everyone), and would fill the URL.
+                st.multiselect(column_label(column), levels, key=state.FILTER_PREFIX + column,
+                               bind="query-params", select_all=False, on_change=_everyone_is_no_filter,
+                               args=(state.FILTER_PREFIX + column, tuple(levels)))
         st.toggle("Presentation-safe numbers", key=state.SAFE_KEY, bind="query-params",
                   help="Suppress counts below 5 and round other counts to the nearest 5 "
                        "(NHS England's disclosure control), on every page and export.")
+
+
+def _everyone_is_no_filter(key: str, levels: tuple[str, ...]) -> None:
+    """A filter set to every level keeps everyone: empty it, so it is not shown as active nor kept in the URL."""
+    chosen = st.session_state.get(key) or []
+    if chosen and set(map(str, chosen)) == set(levels):
+        st.session_state[key] = []
 
 
 def _dataset_measures(dataset: state.Dataset) -> list[str]:

@@ -110,14 +110,36 @@ def filter_columns(dataset: Dataset) -> list[str]:
     return list(memo[dataset.token])
 
 
+def filter_levels(dataset: Dataset) -> dict[str, list[str]]:
+    """{subgroup column: its levels, sorted}, worked out once per data set (as :func:`filter_columns`)."""
+    memo: dict = st.session_state.setdefault("_filter_levels_memo", {})
+    if dataset.token not in memo:
+        memo.clear()
+        memo[dataset.token] = {column: sorted(dataset.episodes[column].dropna().astype(str).unique())
+                               for column in filter_columns(dataset)}
+    return {column: list(levels) for column, levels in memo[dataset.token].items()}
+
+
 def active_filters(dataset: Dataset) -> dict[str, tuple[str, ...]]:
-    """{column: selected levels} for every filter with a selection (empty = everyone)."""
+    """{column: selected levels} for every filter with a selection (empty = everyone).
+
+    A filter that selects every level keeps everyone, so it is not active (no "Filter active" banner).
+    """
     out = {}
+    levels = filter_levels(dataset)
     for column in filter_columns(dataset):
         chosen = st.session_state.get(FILTER_PREFIX + column) or []
-        if chosen:
+        if chosen and set(map(str, chosen)) != set(levels.get(column, ())):
             out[column] = tuple(sorted(str(v) for v in chosen))
     return out
+
+
+def filters_in_url(dataset: Dataset) -> bool:
+    """Whether the page's address asks for a filter of this data set (a shared link), before the
+    filter widgets have read it."""
+    columns = set(filter_columns(dataset))
+    return any(key.startswith(FILTER_PREFIX) and key[len(FILTER_PREFIX):] in columns
+               and any(str(v).strip() for v in st.query_params.get_all(key)) for key in st.query_params)
 
 
 def apply_filters(episodes: pd.DataFrame, filters: dict[str, tuple[str, ...]]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from analysis.disclosure import SAFE_MODE_NOTE, safe_count, safe_rate
 from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
 from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
 from analysis.figures.theme import chart_config
+from analysis.schema import column_label
 from dashboard.state import Context
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
@@ -57,7 +58,7 @@ def data_banner(ctx: Context) -> None:
                    f"(file rows {', '.join(map(str, dataset.excluded_rows[:20]))}"
                    f"{'…' if len(dataset.excluded_rows) > 20 else ''}).")
     if ctx.filters:
-        parts = [f"{md_escape(column.replace('_', ' '))} = {', '.join(md_escape(v) for v in levels)}"
+        parts = [f"{md_escape(column_label(column))} = {', '.join(md_escape(v) for v in levels)}"
                  for column, levels in ctx.filters.items()]
         st.warning("Filter active: " + "; ".join(parts) + f" — {count_text(ctx, len(ctx.episodes))} of "
                    f"{count_text(ctx, len(dataset.episodes))} participants shown.", icon=":material/filter_alt:")
