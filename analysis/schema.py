@@ -90,6 +90,11 @@ def normalise_adsm(value: object) -> str | None:
     return ADSM_ALIASES.get(key)
 
 
+# A measure is offered for comparing the groups when each group has at least this many finishers
+# with both its scores (fewer: no spread within a group, so no test or interval; PHQ-9 and GAD-7,
+# the primary measures, are always offered and say why when they cannot be compared).
+MIN_COMPARABLE_PER_GROUP: Final = 2
+
 # Continuous measures that have first/last columns at episode level.
 EPISODE_MEASURES: Final = {"phq9": PHQ9, "gad7": GAD7, "wsas": WSAS}
 

@@ -41,8 +41,17 @@ def _measure_to_url() -> None:
         del st.query_params[state.MEASURE_KEY]
 
 
-def render_sidebar() -> None:
-    """Draw the shared controls. Call once per run, before the page runs."""
+# The pages that show one outcome measure at a time (their url_path): the sidebar's measure control is
+# drawn there only. Elsewhere (Overview shows PHQ-9 and GAD-7 side by side) it would change nothing.
+MEASURE_PAGES = ("symptom_change", "recovery", "who_benefits", "planning")
+
+
+def render_sidebar(page_path: str | None = None) -> None:
+    """Draw the shared controls. Call once per run, before the page runs.
+
+    ``page_path``: the url_path of the page about to run; the outcome measure is offered only on
+    :data:`MEASURE_PAGES` (None: everywhere). The choice is kept, and stays in the URL, on every page.
+    """
     dataset = state.current_dataset()
     with st.sidebar:
         st.markdown("### Data")
@@ -56,12 +65,16 @@ def render_sidebar() -> None:
         else:
             st.caption("Bundled synthetic sample. Upload your own on the **Data** page.")
         measures = state.filter_columns(dataset)
-        available = list(dict.fromkeys(["phq9", "gad7", *_dataset_measures(dataset)]))
+        available = state.measure_keys(dataset)  # only measures both groups can be compared on
         _measure_from_url(available)
-        st.selectbox("Outcome measure", available, key=state.MEASURE_KEY, format_func=_measure_label,
-                     on_change=_measure_to_url,
-                     help="Used on the Symptom change and Who benefits pages. " + "; ".join(
-                         f"{measure_for(k).label}: {measure_for(k).full_name}" for k in available) + ".")
+        if page_path is None or page_path in MEASURE_PAGES:
+            # persist_state: the choice survives the pages that do not draw this control
+            st.selectbox("Outcome measure", available, key=state.MEASURE_KEY, format_func=_measure_label,
+                         on_change=_measure_to_url, persist_state="session",
+                         help="The measure shown on Symptom change, Recovery (first against last), Who benefits "
+                              "and Planning. Only measures both groups have enough people with to compare are "
+                              "offered. " + "; ".join(f"{measure_for(k).label}: {measure_for(k).full_name}"
+                                                      for k in available) + ".")
         _measure_to_url()  # keep the URL showing the measure on every page
         # Open when filters are active, also on a shared link's first run (before the widgets read the URL).
         with st.expander("Filters", expanded=bool(state.active_filters(dataset)) or state.filters_in_url(dataset)):
@@ -83,9 +96,3 @@ def _everyone_is_no_filter(key: str, levels: tuple[str, ...]) -> None:
     chosen = st.session_state.get(key) or []
     if chosen and set(map(str, chosen)) == set(levels):
         st.session_state[key] = []
-
-
-def _dataset_measures(dataset: state.Dataset) -> list[str]:
-    from analysis.compare import available_measures
-
-    return available_measures(dataset.episodes)

@@ -17,7 +17,7 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from analysis.compare import available_measures, categorical_columns
+from analysis.compare import categorical_columns, comparable_measures
 from analysis.outcomes import with_derived_columns
 from analysis.summary import Analysis, analyse
 
@@ -110,6 +110,16 @@ def filter_columns(dataset: Dataset) -> list[str]:
     return list(memo[dataset.token])
 
 
+def measure_keys(dataset: Dataset) -> list[str]:
+    """The outcome measures offered for this data set (:func:`analysis.compare.comparable_measures`),
+    worked out once per data set."""
+    memo: dict = st.session_state.setdefault("_measure_keys_memo", {})
+    if dataset.token not in memo:
+        memo.clear()
+        memo[dataset.token] = comparable_measures(dataset.episodes)
+    return list(memo[dataset.token])
+
+
 def filter_levels(dataset: Dataset) -> dict[str, list[str]]:
     """{subgroup column: its levels, sorted}, worked out once per data set (as :func:`filter_columns`)."""
     memo: dict = st.session_state.setdefault("_filter_levels_memo", {})
@@ -189,7 +199,7 @@ def context() -> Context:
     filters = active_filters(dataset)
     episodes = apply_filters(dataset.episodes, filters)
     analysis = current_analysis(dataset, filters)
-    measures = available_measures(dataset.episodes)
+    measures = measure_keys(dataset)
     measure = st.session_state.get(MEASURE_KEY) or "phq9"
     if measure not in measures:
         measure = "phq9"
