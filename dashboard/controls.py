@@ -52,6 +52,7 @@ def render_sidebar(page_path: str | None = None) -> None:
     ``page_path``: the url_path of the page about to run; the outcome measure is offered only on
     :data:`MEASURE_PAGES` (None: everywhere). The choice is kept, and stays in the URL, on every page.
     """
+    state.track_upload_in_url()  # before the filters: they drop values the sample does not have
     dataset = state.current_dataset()
     with st.sidebar:
         st.markdown("### Data")
@@ -62,6 +63,9 @@ def render_sidebar(page_path: str | None = None) -> None:
                               else "Bundled synthetic sample")
             st.text(upload.name)  # a file name is user text: shown literally, never as Markdown
             dataset = upload if choice == "upload" else state.sample_dataset()
+        elif state.upload_lost():
+            st.caption("Your uploaded file is not in this session any more (see the note on the page): the "
+                       "bundled synthetic sample is shown.")
         else:
             st.caption("Bundled synthetic sample. Upload your own on the **Data** page.")
         measures = state.filter_columns(dataset)

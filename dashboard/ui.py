@@ -18,7 +18,7 @@ from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
 from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
 from analysis.figures.theme import chart_config
 from analysis.schema import column_label
-from dashboard.state import Context
+from dashboard.state import Context, upload_lost
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
 
@@ -47,6 +47,8 @@ def page_header(title: str, ctx: Context, intro: str | None = None) -> None:
 
 def data_banner(ctx: Context) -> None:
     dataset = ctx.dataset
+    if upload_lost():
+        st.warning(UPLOAD_LOST, icon=":material/sync_problem:")
     if dataset.is_sample:
         st.info("Showing the **bundled synthetic sample**: invented participants calibrated to the published "
                 "Community Living Well pilot figures. Upload your own data on the **Data** page.", icon=":material/info:")
@@ -64,6 +66,12 @@ def data_banner(ctx: Context) -> None:
                    f"{count_text(ctx, len(dataset.episodes))} participants shown.", icon=":material/filter_alt:")
     if ctx.safe:
         st.success(SAFE_MODE_NOTE, icon=":material/shield:")
+
+
+UPLOAD_LOST = ("**Your uploaded file is no longer in this session.** Refreshing the page or opening a link "
+               "starts a new session, and an upload is kept only in the session that received it (it is never "
+               "saved). These pages show the bundled synthetic sample until you upload the file again on the "
+               "**Data** page; this page and the link's filters are kept for it.")
 
 
 def count_text(ctx: Context, n: int | None) -> str:

@@ -288,7 +288,10 @@ st.file_uploader("CSV, Excel (.xlsx) or Parquet: one row per participant, or one
                  help="Pseudonymised data only: files with names, NHS numbers, dates of birth, postcodes, e-mail "
                       "addresses or phone numbers are refused.")
 attempt = upload.current_attempt()
-if attempt is None:
+if attempt is None and state.upload_lost():
+    st.markdown("Choose the same file again above to carry on where you were, or carry on with the sample.")
+    st.button("Carry on with the bundled sample", on_click=state.continue_with_sample, key="continue_with_sample")
+elif attempt is None:
     st.caption("No file uploaded in this session: every page shows the bundled synthetic sample.")
 elif attempt.status == upload.REFUSED:
     st.error("This file was refused because it contains identifiable data. Nothing from it has been shown, "
