@@ -82,8 +82,8 @@ def show_problems(attempt: upload.UploadAttempt, report=None) -> None:
     """Every problem at once (the first 1,000 on screen), with CSV/XLSX downloads (formulas neutralised)."""
     frame, csv_data, xlsx_data = problem_downloads(attempt, ctx.safe, report)
     st.dataframe(frame.head(MAX_PROBLEMS_SHOWN), hide_index=True, column_config={
-        "Row in your file": st.column_config.TextColumn(width="small"),
-        "Participant": st.column_config.TextColumn(width="small"),
+        "Row in your file": st.column_config.TextColumn("Row", width=60, help="The row as numbered in your file"),
+        "Participant": st.column_config.TextColumn(width=100, help="The row's participant_id"),
         "Value": st.column_config.TextColumn(width="medium"),
         "Problem": st.column_config.TextColumn(width="large"),
         "How to fix": st.column_config.TextColumn(width="large")})
@@ -187,9 +187,12 @@ def mapping_first(attempt: upload.UploadAttempt) -> None:
     A file that only names its columns its own way is not an error: the page says what to do first,
     then lists only the problems the file has with the suggested columns (``attempt.preview``).
     """
-    st.info("Your file names its columns (or its groups) its own way. Match them to the dashboard's first: "
-            "the likely matches are already chosen below. Check them and press **Use these columns**; the file "
-            "is then checked as it will be used.", icon=":material/swap_horiz:")
+    codes = {p.code for p in attempt.report.problems}
+    what = ("its columns and its groups" if {"missing_column", "group_unknown"} <= codes
+            else "its columns" if "missing_column" in codes else "its groups")
+    st.info(f"Your file names {what} its own way. Match them to the dashboard's first: the likely matches are "
+            "already chosen below. Check them and press **Use these columns**; the file is then checked as it "
+            "will be used.", icon=":material/swap_horiz:")
     st.text(f"File: {attempt.name}")
     if not ctx.dataset.is_sample:
         st.caption("Until then, the pages keep showing the data named at the top of this page.")
@@ -218,7 +221,10 @@ def header_section(attempt: upload.UploadAttempt) -> None:
     if raw is None or raw.file_format == "parquet":
         return
     where = "line" if raw.file_format == "csv" else "row"
-    ragged = any(p.code == "ragged_row" for p in attempt.report.problems)
+    codes = {p.code for p in attempt.report.problems}
+    ragged = "ragged_row" in codes
+    if raw.header_row == 1 and not codes & {"ragged_row", "missing_column"}:
+        return  # headings on the first row and nothing to suggest otherwise: nothing to choose
     with st.expander(f"Column headings: read from {where} {raw.header_row} of your file", expanded=ragged):
         st.caption("Exports from reporting systems often have a title or notes above the headings. They were looked "
                    "for and left out (the notes above say so); if the wrong row was taken, say where the headings are.")
