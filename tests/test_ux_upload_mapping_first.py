@@ -96,3 +96,15 @@ def test_only_the_problems_of_the_mapped_file_are_listed() -> None:
     assert len(table) == 1
     assert (table.iloc[0]["Row in your file"], table.iloc[0]["Participant"], table.iloc[0]["Column"]) == (
         "3", "C02", "phq9_first")
+
+
+def test_the_problems_table_names_the_participant_except_in_safe_mode() -> None:
+    text = RENAMED.replace("Client ID", "participant_id").replace("Arm", "group").replace("PHQ9 Start", "phq9_first")
+    text = text.replace("Exercise", "PA").replace("TAU", "control").replace("C02,control,18,", "C02,control,31,")
+    at = upload_bytes(new_session(), "ids.csv", text.encode())
+    table = problems(at)
+    row = table[table["Column"] == "phq9_first"].iloc[0]
+    assert (row["Row in your file"], row["Participant"]) == ("3", "C02")
+    assert "None" not in set(table["Row in your file"])  # a whole-file problem says so instead
+    safe = upload_bytes(new_session(safe=True), "ids.csv", text.encode())
+    assert "Participant" not in problems(safe).columns and "Value" not in problems(safe).columns
