@@ -69,7 +69,7 @@ def render_sidebar(page_path: str | None = None) -> None:
         else:
             st.caption("Bundled synthetic sample. Upload your own on the **Data** page.")
         measures = state.filter_columns(dataset)
-        available = state.measure_keys(dataset)  # only measures both groups can be compared on
+        available = list(dict.fromkeys(["phq9", "gad7", *_dataset_measures(dataset)]))
         _measure_from_url(available)
         if page_path is None or page_path in MEASURE_PAGES:
             # persist_state: the choice survives the pages that do not draw this control
@@ -83,9 +83,8 @@ def render_sidebar(page_path: str | None = None) -> None:
         # Open when filters are active, also on a shared link's first run (before the widgets read the URL).
         with st.expander("Filters", expanded=bool(state.active_filters(dataset)) or state.filters_in_url(dataset)):
             st.caption("Leave a filter empty to include everyone.")
-            all_levels = state.filter_levels(dataset)
             for column in measures:
-                levels = all_levels[column]
+                levels = state.filter_levels(dataset, column)
                 # No "Select all": every level is the same as none (everyone), and would fill the URL.
                 st.multiselect(column_label(column), levels, key=state.FILTER_PREFIX + column,
                                bind="query-params", select_all=False, on_change=_everyone_is_no_filter,
@@ -100,3 +99,7 @@ def _everyone_is_no_filter(key: str, levels: tuple[str, ...]) -> None:
     chosen = st.session_state.get(key) or []
     if chosen and set(map(str, chosen)) == set(levels):
         st.session_state[key] = []
+
+
+def _dataset_measures(dataset: state.Dataset) -> list[str]:
+    return state.dataset_measures(dataset)  # only measures both groups can be compared on

@@ -179,24 +179,25 @@ def filter_columns(dataset: Dataset) -> list[str]:
     return list(memo[dataset.token])
 
 
-def measure_keys(dataset: Dataset) -> list[str]:
-    """The outcome measures offered for this data set (:func:`analysis.compare.comparable_measures`),
-    worked out once per data set."""
-    memo: dict = st.session_state.setdefault("_measure_keys_memo", {})
+def dataset_measures(dataset: Dataset) -> list[str]:
+    """The outcome measures offered for this data set, worked out once per data set: those both
+    groups can be compared on (:func:`analysis.compare.comparable_measures`)."""
+    memo: dict = st.session_state.setdefault("_measures_memo", {})
     if dataset.token not in memo:
         memo.clear()
-        memo[dataset.token] = comparable_measures(dataset.episodes)
+        memo[dataset.token] = tuple(comparable_measures(dataset.episodes))
     return list(memo[dataset.token])
 
 
-def filter_levels(dataset: Dataset) -> dict[str, list[str]]:
-    """{subgroup column: its levels, sorted}, worked out once per data set (as :func:`filter_columns`)."""
+def filter_levels(dataset: Dataset, column: str) -> list[str]:
+    """The levels a filter offers (sorted text), worked out once per data set and column."""
     memo: dict = st.session_state.setdefault("_filter_levels_memo", {})
-    if dataset.token not in memo:
+    if memo.get("token") != dataset.token:
         memo.clear()
-        memo[dataset.token] = {column: sorted(dataset.episodes[column].dropna().astype(str).unique())
-                               for column in filter_columns(dataset)}
-    return {column: list(levels) for column, levels in memo[dataset.token].items()}
+        memo["token"] = dataset.token
+    if column not in memo:
+        memo[column] = tuple(sorted(dataset.episodes[column].dropna().astype(str).unique()))
+    return list(memo[column])
 
 
 def active_filters(dataset: Dataset) -> dict[str, tuple[str, ...]]:
@@ -205,10 +206,9 @@ def active_filters(dataset: Dataset) -> dict[str, tuple[str, ...]]:
     A filter that selects every level keeps everyone, so it is not active (no "Filter active" banner).
     """
     out = {}
-    levels = filter_levels(dataset)
     for column in filter_columns(dataset):
         chosen = st.session_state.get(FILTER_PREFIX + column) or []
-        if chosen and set(map(str, chosen)) != set(levels.get(column, ())):
+        if chosen and set(map(str, chosen)) != set(filter_levels(dataset, column)):
             out[column] = tuple(sorted(str(v) for v in chosen))
     return out
 
@@ -268,7 +268,7 @@ def context() -> Context:
     filters = active_filters(dataset)
     episodes = apply_filters(dataset.episodes, filters)
     analysis = current_analysis(dataset, filters)
-    measures = measure_keys(dataset)
+    measures = dataset_measures(dataset)
     measure = st.session_state.get(MEASURE_KEY) or "phq9"
     if measure not in measures:
         measure = "phq9"
