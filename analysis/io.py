@@ -48,6 +48,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from analysis.schema import PARALLEL_MIN_ROWS  # noqa: F401 (read at call time; tests patch it here)
+
 __all__ = [
     "DataFileError",
     "RawTable",
@@ -742,7 +744,6 @@ def _xlsx_row(number: int, cells: list[str | None], width: int, rows: list, row_
 # --- Parquet -----------------------------------------------------------------------
 
 
-PARALLEL_MIN_ROWS: Final = 50_000  # below this, columns are handled one after another
 
 
 _Column = TypeVar("_Column")
