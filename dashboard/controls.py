@@ -102,4 +102,4 @@ def _everyone_is_no_filter(key: str, levels: tuple[str, ...]) -> None:
 
 
 def _dataset_measures(dataset: state.Dataset) -> list[str]:
-    return state.dataset_measures(dataset)  # only measures both groups can be compared on
+    return state.dataset_measures(dataset)
