@@ -41,6 +41,13 @@ def _measure_to_url() -> None:
         del st.query_params[state.MEASURE_KEY]
 
 
+def _everyone_is_no_filter(key: str, levels: tuple[str, ...]) -> None:
+    """A filter set to every level keeps everyone: empty it, so it is not shown as active nor kept in the URL."""
+    chosen = st.session_state.get(key) or []
+    if chosen and set(map(str, chosen)) == set(levels):
+        st.session_state[key] = []
+
+
 # The pages that show one outcome measure at a time (their url_path): the sidebar's measure control is
 # drawn there only. Elsewhere (Overview shows PHQ-9 and GAD-7 side by side) it would change nothing.
 MEASURE_PAGES = ("symptom_change", "recovery", "who_benefits", "planning")
@@ -92,13 +99,6 @@ def render_sidebar(page_path: str | None = None) -> None:
         st.toggle("Presentation-safe numbers", key=state.SAFE_KEY, bind="query-params",
                   help="Suppress counts below 5 and round other counts to the nearest 5 "
                        "(NHS England's disclosure control), on every page and export.")
-
-
-def _everyone_is_no_filter(key: str, levels: tuple[str, ...]) -> None:
-    """A filter set to every level keeps everyone: empty it, so it is not shown as active nor kept in the URL."""
-    chosen = st.session_state.get(key) or []
-    if chosen and set(map(str, chosen)) == set(levels):
-        st.session_state[key] = []
 
 
 def _dataset_measures(dataset: state.Dataset) -> list[str]:

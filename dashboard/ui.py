@@ -43,13 +43,13 @@ def page_header(title: str, ctx: Context, intro: str | None = None) -> None:
     st.title(title)
     if intro:
         st.markdown(intro)
+    if upload_lost():  # a refresh or a link started a new session without the file: say so
+        st.warning(UPLOAD_LOST, icon=":material/sync_problem:")
     data_banner(ctx)
 
 
 def data_banner(ctx: Context) -> None:
     dataset = ctx.dataset
-    if upload_lost():
-        st.warning(UPLOAD_LOST, icon=":material/sync_problem:")
     if dataset.is_sample:
         st.info("Showing the **bundled synthetic sample**: invented participants calibrated to the published "
                 "Community Living Well pilot figures. Upload your own data on the **Data** page.", icon=":material/info:")
