@@ -82,6 +82,7 @@ class UploadAttempt:
     level: str = "episode"
     suggestions: dict[str, str | None] = field(default_factory=dict)
     preview: ValidationReport | None = field(default=None, repr=False)
+    preview_mapping: SavedMapping | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -146,19 +147,28 @@ def with_preview(attempt: UploadAttempt) -> UploadAttempt:
     """
     codes = {p.code for p in attempt.report.problems}
     if attempt.status != PROBLEMS or not codes & {"missing_column", "group_unknown"} or attempt.raw is None:
-        return dataclasses.replace(attempt, preview=None)
+        return dataclasses.replace(attempt, preview=None, preview_mapping=None)
     raw = attempt.raw
     if not attempt.mapping.empty:
         try:
             raw = apply_mapping(raw, attempt.mapping.columns, attempt.mapping.groups)
         except ValueError:
-            return dataclasses.replace(attempt, preview=None)
+            return dataclasses.replace(attempt, preview=None, preview_mapping=None)
     suggested = suggested_mapping(raw.frame, attempt.mapping.level or attempt.level)
     try:
         preview = validate(apply_mapping(raw, suggested.columns, suggested.groups)) if not suggested.empty else None
     except ValueError:
         preview = None
-    return dataclasses.replace(attempt, preview=preview)
+    return dataclasses.replace(attempt, preview=preview, preview_mapping=suggested if preview is not None else None)
+
+
+def column_names_in_file(attempt: UploadAttempt, report: ValidationReport | None = None) -> dict[str, str]:
+    """{column as validation names it: the file's own column} for a report of the mapped file, so a
+    problem can name the column the person will look for (``PHQ9 Start``, read as ``phq9_first``)."""
+    renames = dict(attempt.mapping.columns)
+    if report is not None and report is attempt.preview and attempt.preview_mapping is not None:
+        renames.update(attempt.preview_mapping.columns)
+    return {target: source for source, target in renames.items() if source != target}
 
 
 def process_upload(name: str, content: bytes, remembered: SavedMapping | None = None,

@@ -44,7 +44,7 @@ def template_files(level: str) -> tuple[pd.DataFrame, bytes, bytes, bytes]:
             table_to_csv_bytes(dictionary))
 
 
-def problems_table(report, safe: bool) -> pd.DataFrame:
+def problems_table(report, safe: bool, names_in_file: dict[str, str] | None = None) -> pd.DataFrame:
     """The report's problems with headings for people (the value column is hidden in safe mode)."""
     frame = report.problems_frame().rename(columns={"row": "Row in your file", "participant": "Participant",
                                                     "column": "Column", "value": "Value", "rule": "Problem",
@@ -52,6 +52,8 @@ def problems_table(report, safe: bool) -> pd.DataFrame:
     # A whole-file problem has no row: say so rather than showing "None".
     frame["Row in your file"] = frame["Row in your file"].astype("string").fillna(WHOLE_FILE)
     frame = frame.fillna({"Participant": "", "Column": "", "Value": ""})
+    if names_in_file:  # a mapped column is named as in the file, then as the dashboard reads it
+        frame["Column"] = [f"{names_in_file[c]} (read as {c})" if c in names_in_file else c for c in frame["Column"]]
     return frame.drop(columns=["Value", "Participant"]) if safe else frame
 
 
@@ -64,7 +66,7 @@ def problem_downloads(attempt: upload.UploadAttempt, safe: bool, report=None):
     report = attempt.report if report is None else report
     memo = st.session_state.get(upload.PROBLEMS_MEMO_KEY)
     if memo is None or memo[0] is not report or memo[1] != safe:
-        frame = problems_table(report, safe)
+        frame = problems_table(report, safe, upload.column_names_in_file(attempt, report))
         if len(frame) <= EAGER_DOWNLOAD_ROWS:
             csv_data, xlsx_data = table_to_csv_bytes(frame), table_to_xlsx_bytes(frame, "validation-problems")
         else:

@@ -95,7 +95,7 @@ def test_only_the_problems_of_the_mapped_file_are_listed() -> None:
     table = problems(at)
     assert len(table) == 1
     assert (table.iloc[0]["Row in your file"], table.iloc[0]["Participant"], table.iloc[0]["Column"]) == (
-        "3", "C02", "phq9_first")
+        "3", "C02", "PHQ9 Start (read as phq9_first)")  # the column as the person will look for it
 
 
 def test_the_problems_table_names_the_participant_except_in_safe_mode() -> None:
@@ -108,3 +108,11 @@ def test_the_problems_table_names_the_participant_except_in_safe_mode() -> None:
     assert "None" not in set(table["Row in your file"])  # a whole-file problem says so instead
     safe = upload_bytes(new_session(safe=True), "ids.csv", text.encode())
     assert "Participant" not in problems(safe).columns and "Value" not in problems(safe).columns
+
+
+def test_after_the_mapping_is_used_problems_name_the_files_own_column() -> None:
+    at = upload_bytes(new_session(), "renamed.csv", RENAMED.replace("C02,TAU,18,", "C02,TAU,31,").encode())
+    button(at, "Use these columns").click().run()
+    assert not at.exception and at.error  # a real problem now: the file is not analysed
+    row = problems(at).iloc[0]
+    assert (row["Participant"], row["Column"]) == ("C02", "PHQ9 Start (read as phq9_first)")
