@@ -96,6 +96,9 @@ def render_sidebar(page_path: str | None = None) -> None:
                 st.multiselect(column_label(column), levels, key=state.FILTER_PREFIX + column,
                                bind="query-params", select_all=False, on_change=_everyone_is_no_filter,
                                args=(state.FILTER_PREFIX + column, tuple(levels)))
+        from dashboard import national as national_controls
+
+        national_controls.render_year_control()
         st.toggle("Presentation-safe numbers", key=state.SAFE_KEY, bind="query-params",
                   help="Suppress counts below 5 and round other counts to the nearest 5 "
                        "(NHS England's disclosure control), on every page and export.")
