@@ -98,6 +98,8 @@ def _problem_lines(report) -> list[str]:
     lines = []
     for problem in report.problems:
         where = f"row {problem.row}" if problem.row is not None else "file"
+        if problem.participant:
+            where += f" (participant {problem.participant})"
         column = f", column '{problem.column}'" if problem.column else ""
         value = f", value {problem.value!r}" if problem.value is not None else ""
         lines.append(f"- {where}{column}{value}: {problem.rule}" + (f" Fix: {problem.fix}" if problem.fix else ""))
