@@ -23,6 +23,7 @@ from analysis.compare import (
     compare_measure,
     compare_rates,
 )
+from analysis.disclosure import FEWER_THAN, count_shown
 from analysis.outcomes import (
     RATE_DEFINITIONS,
     finisher_counts,
@@ -112,8 +113,6 @@ class Analysis:
         return measure_verdict(self.measures[measure])
 
     def small_sample_caution(self, safe: bool = False) -> str:
-        from analysis.disclosure import count_shown
-
         total = count_shown(sum(self.n_finishers.values()), safe)
         if not self.small_sample:
             return ("Groups were not randomised, so differences may reflect who chose physical activity "
@@ -136,8 +135,8 @@ class Analysis:
 
 
 def _value(value: Any, kind: str = "number", decimals: int = 1) -> str:
-    if value is None:
-        return "not available"
+    if value is None:  # a count is null only when safe mode suppressed it
+        return FEWER_THAN if kind == "count" else "not available"
     if kind == "percent":
         return fmt.percent(value)
     if kind == "points":
@@ -330,8 +329,6 @@ def recovery_verdict(recovery: RateComparison, n_at_caseness: int | None, safe: 
     difference could be chance (Fisher's exact test p = 0.17; Newcombe 95% CI −6 to 54 includes no
     difference)." ``safe``: the number at caseness as presentation-safe mode shows it.
     """
-    from analysis.disclosure import count_shown
-
     pa, control = recovery.groups[GROUP_PA], recovery.groups[GROUP_CONTROL]
     d = recovery.difference
     if d.estimate is None:
