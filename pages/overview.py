@@ -8,9 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from analysis import formatting as fmt
+from analysis.disclosure import SUPPRESS_BELOW
+from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import rate_chart, rate_takeaway
+from analysis.national import ATTRIBUTION, england_recovery
 from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
+from analysis.summary import rate_evidence_note
 from analysis.survey import headline
+from dashboard import national as national_controls
 from dashboard import state, ui
 
 ctx = state.context()
@@ -29,33 +34,43 @@ columns[2].metric("Not finished", ui.count_text(ctx, sum(not_finished.values()))
 columns[3].metric("At caseness", ui.count_text(ctx, analysis.n_at_caseness),
                   help="Finishers at clinical caseness at the start: the recovery denominator.")
 
+if analysis.sites is not None and analysis.sites.n_sites >= 2:  # a programme: point to the site-by-site view
+    st.info(f"These data pool **{analysis.sites.n_sites} sites**. The figures below combine every participant; "
+            "the **Sites** page compares each site and pools them with a random-effects meta-analysis.",
+            icon=":material/location_on:")
+
 # --- the headline: outcomes beside the survey
 recovery = analysis.rates["recovery"]
-hidden = frozenset(g for g in GROUPS if ctx.safe and ui.rate_text(ctx, recovery.groups[g].count,
-                   recovery.groups[g].denominator, recovery.groups[g].rate).startswith("hidden"))
+hidden = ui.hidden_groups(ctx, recovery.groups)
 outcome_col, survey_col = st.columns([3, 2])
 with outcome_col:
     st.subheader("Outcome headline")
     if hidden:
         ui.not_available("Presentation-safe mode hides the recovery verdict because a group's numbers are small.")
     else:
-        st.markdown(f"#### {analysis.recovery_verdict()}")
+        st.markdown(f"#### {analysis.recovery_verdict(safe=ctx.safe)}")
     for key in ("phq9", "gad7"):
         if key in analysis.measures:
             st.markdown(analysis.measure_verdict(key))
-    st.caption(analysis.small_sample_caution())
+    st.caption(analysis.small_sample_caution(safe=ctx.safe))
 with survey_col:
     st.subheader("What services told us")
     survey = headline()
     st.markdown(f"**{survey.sentence}**")
     st.caption(f"{survey.detail} Source: stakeholder surveys, December 2022 report (see **Survey findings**).")
 
-# --- recovery against the national standard
+# --- recovery against England's published rate for the chosen year (analysis.national)
 chart_col, change_col = st.columns([1, 1])
 with chart_col:
-    figure = rate_chart(recovery.groups, "Recovery rate by group (95% CI)", hidden=hidden)
+    national_year = national_controls.chosen_year()
+    england_rate, england_label = england_recovery(national_year)
+    figure = add_attribution(rate_chart(recovery.groups, "Recovery rate by group (95% CI)", reference=england_rate,
+                                        reference_label=england_label, hidden=hidden), y=-0.1, width=60)
     ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
-             f" The dashed line is the national standard of {fmt.percent(RECOVERY_STANDARD)}.")
+             f" The dashed line is England's published recovery rate for {national_year} "
+             f"({england_rate * 100:.1f}%); the national standard is {fmt.percent(RECOVERY_STANDARD)}.")
+    st.caption(f"England's rate: NHS England, {national_year} (change the year in the sidebar; more on "
+               f"**Against national figures**). {ATTRIBUTION}")
 with change_col:
     st.subheader("Mean change in symptoms")
     rows, sizes = [], []
@@ -66,7 +81,7 @@ with change_col:
         row = {"Measure": comparison.label}
         for group in GROUPS:
             d = comparison.descriptives[group]
-            small = ctx.safe and d.n < 5
+            small = ctx.safe and d.n < SUPPRESS_BELOW
             row[GROUP_LABELS[group]] = fmt.MISSING if small else (
                 f"{fmt.number(d.mean_change)} ({fmt.ci(d.ci95_change).removeprefix('95% CI ')})")
             sizes.append(f"{comparison.label} {GROUP_LABELS[group].lower()} {ui.count_text(ctx, d.n)}")
@@ -77,7 +92,8 @@ with change_col:
 
 # --- primary tests
 st.subheader("Primary comparisons")
-primary = [{"Outcome": "Recovery (finishers at caseness)", "Analysis": "Difference in rates, Fisher's exact test",
+primary = [{"Outcome": "Recovery (finishers at caseness)",
+            "Analysis": "Difference in rates (Newcombe 95% CI), Fisher's exact test p",
             "Estimate (PA − control)": "hidden" if hidden else f"{fmt.points(recovery.difference.estimate)} points",
             "95% CI": "hidden" if hidden else fmt.ci(recovery.difference.ci95, "points").removeprefix("95% CI "),
             "p": "hidden" if hidden else fmt.p_value(recovery.fisher.p).removeprefix("p = ")}]
@@ -91,5 +107,14 @@ for key in ("phq9", "gad7"):
                     "95% CI": fmt.ci(a.ci95).removeprefix("95% CI "),
                     "p": fmt.p_value(a.p).removeprefix("p = ")})
 ui.table(pd.DataFrame(primary), "primary-comparisons")
+note = None if hidden else rate_evidence_note("Recovery", recovery)
+if note:  # the test and the interval printed in the same row disagree: say so where it happens
+    st.info(note, icon=":material/balance:")
 st.caption("Each p value is two-sided. A p value above 0.05 means the data are compatible with no difference; "
            "it does not show that there is none. See **Methods and definitions** for every method.")
+
+# --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
+from dashboard import benefit  # noqa: E402
+
+benefit.chance_section(ctx, ("recovery", "phq9", "gad7"), where="overview", chart_choice=False)
+benefit.value_section(ctx, where="overview")

@@ -10,7 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from analysis import formatting as fmt
-from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS
+from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS, measure_for
+from analysis.disclosure import FEWER_THAN
+from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import (
     first_last_scatter,
     first_last_scatter_takeaway,
@@ -19,17 +21,17 @@ from analysis.figures.outcomes import (
     rates_chart,
     rates_takeaway,
 )
+from analysis.national import ATTRIBUTION, rate_references
 from analysis.outcomes import OUTCOME_CATEGORIES, RATE_DEFINITIONS, outcome_category_counts
 from analysis.schema import (
-    GAD7,
     GROUP_LABELS,
     GROUP_PA,
     GROUPS,
     PAIRED_COMPLETENESS_STANDARD,
-    PHQ9,
     RECOVERY_STANDARD,
     RELIABLE_IMPROVEMENT_REFERENCE,
 )
+from analysis.summary import rate_evidence_note
 from analysis.survey import SOURCE_TITLES, load_recommendations
 from analysis.trajectories import (
     CASENESS_STATES,
@@ -38,11 +40,11 @@ from analysis.trajectories import (
     jacobson_truax_counts,
     pool_small_categories,
 )
+from dashboard import national as national_controls
 from dashboard import state, ui
 
 # Recommendation 1's solutions that ask for evidence on clinical outcomes (survey_recommendations.csv).
 OUTCOME_RECOMMENDATION_IDS = ("R1-S1", "R1-L2")
-SCATTER_MEASURES = {"phq9": PHQ9, "gad7": GAD7}
 
 
 def _plain(text: str) -> str:
@@ -59,16 +61,7 @@ ui.page_header("Recovery and reliable change", ctx, "The NHS Talking Therapies o
                "(both recovered and reliably improved).")
 
 
-def _hidden(rate: str) -> frozenset[str]:
-    """Groups whose rate safe mode hides (numerator or denominator below 5)."""
-    if not ctx.safe:
-        return frozenset()
-    groups = rates[rate].groups
-    return frozenset(g for g in GROUPS if ui.rate_text(ctx, groups[g].count, groups[g].denominator,
-                                                       groups[g].rate).startswith("hidden"))
-
-
-hidden = {rate: _hidden(rate) for rate in rates}
+hidden = {rate: ui.hidden_groups(ctx, comparison.groups) for rate, comparison in rates.items()}
 empty_groups = [g for g in GROUPS if analysis.n_finishers[g] == 0]
 
 # --- the verdict
@@ -79,13 +72,16 @@ if empty_groups:
 elif hidden["recovery"]:
     ui.not_available("Presentation-safe mode hides the recovery verdict because a group's numbers are small.")
 else:
-    st.markdown(f"#### {analysis.recovery_verdict()}")
-st.caption(analysis.small_sample_caution())
+    st.markdown(f"#### {analysis.recovery_verdict(safe=ctx.safe)}")
+st.caption(analysis.small_sample_caution(safe=ctx.safe))
 
 # --- the four rates
 st.subheader("The four outcome rates")
-figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe), lambda: (
-    rates_chart(rates, hidden), rates_takeaway(rates, hidden)))
+national_year = national_controls.chosen_year()  # England's published rates as the reference lines
+references = rate_references(national_year)
+figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), lambda: (
+    add_attribution(rates_chart(rates, hidden, references)),
+    rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
 ui.chart(figure, "outcome rates by group", takeaway)
 with st.expander("What each rate counts"):
     ui.static_table(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
@@ -95,6 +91,8 @@ with st.expander("What each rate counts"):
                f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
                "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
                "Whiskers are Wilson 95% CIs.")
+    st.caption(f"Reference lines: England's published rates, {national_year} (change the year in the sidebar). "
+               + ATTRIBUTION)
 
 
 # --- the comparison table, one column per rate
@@ -135,7 +133,7 @@ st.subheader("Comparison of each rate")
 table: dict[str, list[str]] = {"Figure": [
     f"{GROUP_LABELS[GROUPS[0]]} (Wilson 95% CI)", f"{GROUP_LABELS[GROUPS[1]]} (Wilson 95% CI)",
     "Difference, points (Newcombe 95% CI)", "Fisher's exact p", "Odds ratio (95% CI)", "Odds ratio method",
-    "Relative risk (Katz 95% CI)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
+    "Relative risk (95% CI: Katz; MOVER-R at 0% or 100%)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
 for key, comparison in rates.items():
     label = RATE_DEFINITIONS[key].label
     column = [_rate_cell(key, g) for g in GROUPS]
@@ -160,6 +158,10 @@ st.caption("Differences are physical activity minus control. Odds ratios and rel
            "the outcome (or, marked 'control higher', one fewer); when the difference's CI includes zero the "
            f"NNT's CI runs through infinity. Odds ratio methods: {METHODS['odds_ratio_exact']}, up to "
            f"{EXACT_ODDS_RATIO_MAX_N:,} people; above that, {METHODS['odds_ratio_woolf'].split(';')[0]}.")
+for key, comparison in rates.items():  # where a test and an interval in the table disagree, say so beside it
+    note = None if hidden[key] else rate_evidence_note(RATE_DEFINITIONS[key].label, comparison)
+    if note:
+        st.info(note, icon=":material/balance:")
 
 # --- outcome categories
 st.subheader("What happened to every finisher")
@@ -167,11 +169,11 @@ counts = outcome_category_counts(analysis.flags)
 drawn = pool_small_categories(counts) if ctx.safe else counts
 if drawn.empty or drawn["denominator"].max() == 0:
     ui.not_available("No one in the current selection finished treatment (or, in presentation-safe mode, "
-                     "each group has fewer than 5 finishers), so there are no outcome categories to draw.")
+                     f"each group has {FEWER_THAN} finishers), so there are no outcome categories to draw.")
 else:
     figure, takeaway = state.session_memo(ctx, ("categories", ctx.safe), lambda: (
         outcome_categories_chart(drawn), outcome_categories_takeaway(drawn)
-        + (" Categories with fewer than 5 people are pooled (hatched grey)." if ctx.safe else "")))
+        + (f" Categories with {FEWER_THAN} people are pooled (hatched grey)." if ctx.safe else "")))
     ui.chart(figure, "outcome categories by group", takeaway)
 rows = []
 for category in OUTCOME_CATEGORIES:
@@ -187,9 +189,16 @@ if ctx.safe:
 
 # --- first vs last scatter
 st.subheader("First against last score")
-choice = st.radio("Measure", list(SCATTER_MEASURES), format_func=lambda k: SCATTER_MEASURES[k].label,
-                  horizontal=True, key="recovery_scatter_measure")
-scatter_measure = SCATTER_MEASURES[choice]
+# One control: the sidebar's outcome measure (in the URL). The plot needs a caseness cut-off and a
+# reliable change index, which WSAS has not: then PHQ-9 is drawn, and the page says so.
+chosen_measure = measure_for(ctx.measure)
+choice = ctx.measure if chosen_measure.caseness is not None and chosen_measure.reliable_change is not None else "phq9"
+scatter_measure = measure_for(choice)
+if choice != ctx.measure:
+    st.caption(f"{chosen_measure.label}, the outcome measure chosen in the sidebar, has no caseness cut-off or "
+               f"reliable change index, so this plot shows {scatter_measure.label}.")
+else:
+    st.caption(f"{scatter_measure.label}: the outcome measure chosen in the sidebar.")
 measure_comparison = analysis.measures.get(choice)
 if measure_comparison is None or measure_comparison.scores is None or measure_comparison.scores.empty:
     ui.not_available(f"No finisher in the current selection has both {scatter_measure.label} scores.")
@@ -263,3 +272,9 @@ if not chosen.empty:
         st.caption("Source: " + "; ".join(
             _plain(f"{SOURCE_TITLES.get(doc, doc)} — {', '.join(sections)}") for doc, sections in by_document.items())
             + ".")
+
+# --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
+from dashboard import benefit  # noqa: E402
+
+benefit.chance_section(ctx, tuple(rates), where="recovery")
+benefit.value_section(ctx, where="recovery")

@@ -25,17 +25,25 @@ import pandas as pd
 
 from analysis import formatting as fmt
 from analysis.compare import SMD_IMBALANCE, SUBGROUP_CAUTION, baseline_balance, measure_for
-from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe, safe_count
+from analysis.disclosure import FEWER_THAN, SAFE_MODE_NOTE, SUPPRESS_BELOW, count_shown, make_summary_safe
 from analysis.figures.outcomes import RATE_REFERENCES
 from analysis.figures.theme import GROUP_COLOURS, OKABE_ITO
 from analysis.outcomes import RATE_DEFINITIONS
-from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, RECOVERY_STANDARD
-from analysis.summary import Analysis, recovery_verdict
+from analysis.schema import (
+    ALPHA,
+    GROUP_CONTROL,
+    GROUP_LABELS,
+    GROUP_PA,
+    GROUPS,
+    PRIMARY_MEASURES,
+    RECOVERY_STANDARD,
+)
+from analysis.schema import column_label as schema_column_label
+from analysis.summary import BORDERLINE, CLEAR, Analysis, evidence, rate_evidence_note
 
 HIDDEN: Final = "hidden (small numbers)"
 NOT_AVAILABLE: Final = "not available"
 REPORT_TITLE: Final = "Physical activity in NHS Talking Therapies"
-PRIMARY_MEASURES: Final = ("phq9", "gad7")
 BALANCE_SHOWN: Final = 5  # largest baseline differences drawn on the "who benefits" slide
 SURVEY_COLOUR: Final = OKABE_ITO["bluish_green"]  # not a group colour: survey respondents are neither group
 BALANCE_COLOUR: Final = OKABE_ITO["grey"]
@@ -100,17 +108,12 @@ def _group(group: str) -> str:
 
 def _shown_count(n: int | None, safe: bool) -> str:
     """A count as text: rounded/suppressed in safe mode ('fewer than 5')."""
-    if n is None:
-        return fmt.MISSING
-    if not safe:
-        return fmt.count(int(n))
-    shown = safe_count(int(n))
-    return "fewer than 5" if shown is None else fmt.count(shown)
+    return fmt.MISSING if n is None else count_shown(int(n), safe)
 
 
 def _summary_count(value: int | None) -> str:
     """A count already passed through the safe summary (None = suppressed)."""
-    return "fewer than 5" if value is None else fmt.count(value)
+    return FEWER_THAN if value is None else fmt.count(value)
 
 
 def _percent_value(rate: float | None) -> float | None:
@@ -145,7 +148,7 @@ def filters_text(filters: Mapping[str, tuple[str, ...]] | None) -> str:
     """'none (everyone)' or 'gender = Female; age band = 18-25, 26-35'."""
     if not filters:
         return "none (everyone in the data)"
-    return "; ".join(f"{column.replace('_', ' ')} = {', '.join(map(str, levels))}"
+    return "; ".join(f"{schema_column_label(column)} = {', '.join(map(str, levels))}"
                      for column, levels in filters.items())
 
 
@@ -218,12 +221,8 @@ def _recovery_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
                    + (": " + ", ".join(standard) if standard else ""))
     if hidden:
         takeaway = "Recovery is hidden for at least one group because the numbers are small (presentation-safe mode)."
-    elif safe:  # the verdict names how many were at caseness: a count, so rounded like every other
-        total = safe_count(analysis.n_at_caseness)
-        takeaway = (recovery_verdict(exact, total) if total is not None else
-                    "Recovery cannot be shown: fewer than 5 people were at caseness (presentation-safe mode).")
-    else:
-        takeaway = analysis.recovery_verdict()
+    else:  # the verdict names how many were at caseness: a count, so rounded like every other in safe mode
+        takeaway = analysis.recovery_verdict(safe=safe)
     values = {_group(g): (_percent_value(entry[g]["rate"]),) for g in GROUPS}
     chart = ChartSpec(kind="recovery", categories=("Recovery",), series=values,
                       colours={_group(g): GROUP_COLOURS[g] for g in GROUPS}, number_format=PERCENT_FORMAT,
@@ -275,7 +274,7 @@ def _measure_bullets(analysis: Analysis, summary: dict, key: str) -> list[str]:
     m = summary["measures"][key]
     label = analysis.measures[key].label
     if any(m[g]["n"] is None for g in GROUPS) and m["ancova"]["difference"] is None:
-        return [f"{label}: {HIDDEN} (a group has fewer than 5 people with both scores)"]
+        return [f"{label}: {HIDDEN} (a group has {FEWER_THAN} people with both scores)"]
     changes = " vs ".join(fmt.number(m[g]["mean_change"]) if m[g]["mean_change"] is not None else NOT_AVAILABLE
                           for g in GROUPS)
     bullets = [f"{label} mean change: {changes}"]
@@ -321,7 +320,7 @@ def _change_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
 
 def _rates_takeaway(summary: dict) -> str:
     """Which rates favour physical activity, and which differences Fisher's test calls more than chance."""
-    better, worse, shown, clear = [], [], 0, []
+    better, worse, shown, clear, borderline = [], [], 0, [], []
     deterioration = ""
     for key, entry in summary["rates"].items():
         pa, control = entry[GROUP_PA]["rate"], entry[GROUP_CONTROL]["rate"]
@@ -329,8 +328,12 @@ def _rates_takeaway(summary: dict) -> str:
             continue
         shown += 1
         label = RATE_DEFINITIONS[key].label.lower()
-        if entry["fisher_p"] is not None and entry["fisher_p"] < ALPHA:
+        ci = entry["difference"]["ci95"]
+        verdict = evidence(entry["fisher_p"], tuple(ci) if ci else None)
+        if verdict == CLEAR:
             clear.append(label)
+        elif verdict == BORDERLINE:
+            borderline.append(label)
         if pa == control:
             continue
         if not RATE_DEFINITIONS[key].higher_is_better:
@@ -349,13 +352,30 @@ def _rates_takeaway(summary: dict) -> str:
         text = "The physical activity group's rates were the same as control's"
     if deterioration:
         text += f", and {deterioration}"
+    # The verdict reads both Fisher's exact p and the Newcombe CI of the difference (never one alone).
     if clear:
-        return text + f"; only {_join(clear)} differed by more than chance would easily explain (p < {ALPHA:g})."
-    return text + "; none of these differences is clearly more than chance (each p ≥ 0.05)."
+        text += (f"; only {_join(clear)} differed by more than chance would easily explain (Fisher's p < {ALPHA:g}, "
+                 "Newcombe CI excludes 0)")
+    if borderline:  # the slide's notes say why (rate_evidence_note)
+        text += f"; borderline for {_join(borderline)} (Newcombe CI excludes 0; Fisher's p ≥ {ALPHA:g})"
+    if not clear and not borderline:
+        text += f"; none is clearly more than chance (each Fisher's p ≥ {ALPHA:g}, each Newcombe CI includes 0)"
+    return text + "."
 
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _evidence_notes(analysis: Analysis, summary: dict) -> list[str]:
+    """Where a rate's Fisher p and an interval disagree, why (only for rates the summary shows)."""
+    notes = []
+    for key, entry in summary["rates"].items():
+        if entry["fisher_p"] is not None and key in analysis.rates:
+            note = rate_evidence_note(RATE_DEFINITIONS[key].label, analysis.rates[key])
+            if note:
+                notes.append(note)
+    return notes
 
 
 def _rates_slide(analysis: Analysis, summary: dict) -> Slide:
@@ -391,8 +411,9 @@ def _rates_slide(analysis: Analysis, summary: dict) -> Slide:
     bullets.append("Recovery rates count finishers at caseness; improvement and deterioration, all finishers.")
     return Slide(key="rates", title="Recovery and reliable change", takeaway=_rates_takeaway(summary),
                  bullets=tuple(bullets), chart=chart if chart.has_values else None,
-                 notes="Reliable change: PHQ-9 by 6 or more, GAD-7 by 4 or more (ADSM thresholds where used). "
-                       "Fisher's exact test per rate; Wilson 95% CIs.")
+                 notes=" ".join(["Reliable change: PHQ-9 by 6 or more, GAD-7 by 4 or more (ADSM thresholds where "
+                                 "used). Fisher's exact test per rate; Wilson 95% CIs; differences with Newcombe's "
+                                 "hybrid-score 95% CI.", *_evidence_notes(analysis, summary)]))
 
 
 def _balance_rows(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool) -> tuple[list[dict], int, int]:
@@ -416,9 +437,10 @@ def _balance_rows(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool)
                   "control": getattr(row, GROUP_CONTROL), "smd": float(row.smd), "imbalanced": bool(row.imbalanced)}
         if safe and level != "mean":
             counts = [round(record["pa"] * finishers[GROUP_PA]), round(record["control"] * finishers[GROUP_CONTROL])]
-            if min(counts) < 5 or min(finishers[GROUP_PA] - counts[0], finishers[GROUP_CONTROL] - counts[1]) < 5:
+            if min(counts) < SUPPRESS_BELOW or min(finishers[GROUP_PA] - counts[0],
+                                                   finishers[GROUP_CONTROL] - counts[1]) < SUPPRESS_BELOW:
                 continue
-        if safe and min(finishers.values()) < 5:
+        if safe and min(finishers.values()) < SUPPRESS_BELOW:
             continue
         rows.append(record)
     rows.sort(key=lambda r: abs(r["smd"]), reverse=True)
@@ -434,7 +456,7 @@ def _balance_label(row: Mapping[str, Any]) -> str:
         except KeyError:
             label = name.replace("_", " ")
         return f"Mean first {label}" if variable.endswith("_first") else f"Mean {label}"
-    return f"{variable.replace('_', ' ').capitalize()} — {row['level']}"
+    return f"{schema_column_label(variable)} — {row['level']}"
 
 
 def _balance_values(row: Mapping[str, Any]) -> str:
@@ -473,7 +495,7 @@ def _balance_slide(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool
                           number_format="0.00", axis_title="Standardised mean difference",
                           axis_min=-bound, axis_max=bound, horizontal=True)
     if safe:
-        bullets.insert(len(bullets) - 1, "Characteristics of fewer than 5 people in a group are not shown.")
+        bullets.insert(len(bullets) - 1, f"Characteristics of {FEWER_THAN} people in a group are not shown.")
     return Slide(key="who_benefits", title=BALANCE_TITLE, takeaway=takeaway,
                  bullets=tuple(bullets), chart=chart,
                  notes="Standardised mean difference (Austin 2009): means for scores, shares for category levels; "
@@ -523,7 +545,7 @@ def _methods_slide(analysis: Analysis, summary: dict, safe: bool, synthetic: boo
         if small else "Sample size: large enough for reasonably narrow intervals.",
         "Self-selected groups: people chose physical activity, so the groups may differ in other ways too.",
     ]
-    if completeness is not None and total >= 5:
+    if completeness is not None and total >= SUPPRESS_BELOW:
         bullets.append(f"Paired first and last scores: {fmt.percent(completeness)} of finishers (standard: 90% or "
                        "more).")
     if synthetic:
@@ -540,12 +562,66 @@ def _methods_slide(analysis: Analysis, summary: dict, safe: bool, synthetic: boo
                  notes=" ".join(notes))
 
 
+def _sites_slides(analysis: Analysis, summary: dict, safe: bool) -> list[Slide]:
+    """A "Sites" slide when the data hold two or more sites (none otherwise): recovery by site with the
+    pooled random-effects estimate, heterogeneity and the prediction interval; figures from the
+    (safe) summary's ``sites`` block, so the slide matches ``summarize --safe``."""
+    from analysis.figures.sites import POOLED_LABEL, forest_takeaway
+    from analysis.sites import META_METHOD, PREDICTION_METHOD, heterogeneity_sentence
+
+    sites = analysis.sites
+    block = summary.get("sites")
+    if sites is None or block is None or sites.n_sites < 2:
+        return []
+    recovery = block["rates"]["recovery"]
+    pooled = recovery["pooled"]
+    bullets = []
+    for site in recovery["per_site"]:
+        n = " vs ".join(_summary_count(site["n"][g]) for g in GROUPS)
+        if site["estimate"] is None:
+            figure = HIDDEN if safe and site["included"] else (site.get("reason") or NOT_AVAILABLE)
+        else:
+            figure = f"{fmt.points(site['estimate'])} points ({_ci(site['ci95'], 'points')})"
+            if not site["included"]:
+                figure += f"; not pooled: {site.get('reason')}"
+        bullets.append(f"{site['site']} (n {n}): {figure}")
+    if pooled["estimate"] is not None:
+        bullets.append(f"{POOLED_LABEL}: {fmt.points(pooled['estimate'])} points ({_ci(pooled['ci95'], 'points')}), "
+                       f"{fmt.p_value(pooled['p'])}; I² {fmt.percent(pooled['i2'])}; a new site: "
+                       + (f"{fmt.points(pooled['prediction_interval'][0])} to "
+                          f"{fmt.points(pooled['prediction_interval'][1])} points"
+                          if pooled["prediction_interval"] else NOT_AVAILABLE))
+    else:
+        bullets.append(f"{POOLED_LABEL}: {NOT_AVAILABLE} ({pooled.get('reason')})")
+    bullets.append(heterogeneity_sentence(sites.rates["recovery"]))
+    primary = sites.measures.get("phq9")
+    if primary is not None and primary.pooled.estimate is not None:
+        bullets.append(forest_takeaway(primary, safe).split(". ")[0] + ".")
+    series = tuple(None if site["estimate"] is None else round(site["estimate"] * 100, 1)
+                   for site in recovery["per_site"])
+    series += (None if pooled["estimate"] is None else round(pooled["estimate"] * 100, 1),)
+    chart = ChartSpec(kind="sites", categories=(*[site["site"] for site in recovery["per_site"]], POOLED_LABEL),
+                      series={"Recovery: PA − control": series}, colours={"Recovery: PA − control": BALANCE_COLOUR},
+                      number_format="0", axis_title="Recovery, PA − control (percentage points)", horizontal=True)
+    return [Slide(key="sites", title=f"Sites: does it work everywhere? ({sites.n_sites} sites)",
+                  takeaway=forest_takeaway(sites.rates["recovery"], safe), bullets=tuple(bullets),
+                  chart=chart if chart.has_values else None,
+                  notes=f"Each site's difference in recovery (Newcombe 95% CI), pooled by {META_METHOD}. "
+                        f"{PREDICTION_METHOD}. The Sites page shows every rate and measure.",
+                  meta={"outcome": "recovery", "safe": safe})]
+
+
 def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tuple[str, ...]] | None = None,
                 source: str | None = None, excluded_rows: tuple[int, ...] = (), *,
                 episodes: pd.DataFrame | None = None, synthetic: bool | None = None,
-                generated: date | None = None) -> list[Slide]:
-    """The slides, in order: title, headline (recovery), symptom change, rates, who benefits,
-    survey, methods and caveats.
+                generated: date | None = None, national_year: str | None = None,
+                extra: Mapping[str, Any] | None = None) -> list[Slide]:
+    """The slides, in order: title, headline (recovery), symptom change, rates, against national
+    figures (NHS England's published rates for ``national_year``, default the latest), chance of
+    benefit (and value for money when ``extra`` has it), who benefits, survey, methods and caveats.
+
+    ``extra``: top-level summary keys added to (or replacing) :meth:`Analysis.to_dict`'s before safe
+    mode applies, e.g. ``bayes`` with the user's MIDs and ``value_for_money`` with their costs.
 
     ``source`` defaults to ``analysis.source``; ``synthetic`` (the bundled sample) is detected
     from the source name when not given; ``episodes`` (the same filtered episode frame the
@@ -555,14 +631,21 @@ def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tu
     source = analysis.source if source is None else source
     synthetic = is_synthetic_source(source) if synthetic is None else synthetic
     generated = generated or date.today()
-    summary = analysis.to_dict()
+    summary = analysis.to_dict() | dict(extra or {})
     if safe:
         summary = make_summary_safe(summary)
+    from analysis.report.bayes_slides import chance_slide, value_slide
+    from analysis.report.national_slide import national_slide  # imports this module's Slide
+
+    benefit_slides = [slide for slide in (chance_slide(summary), value_slide(summary)) if slide is not None]
     return [
         _title_slide(summary, safe, filters, source, tuple(excluded_rows), generated, synthetic),
         _recovery_slide(analysis, summary, safe),
         _change_slide(analysis, summary, safe),
         _rates_slide(analysis, summary),
+        *_sites_slides(analysis, summary, safe),
+        national_slide(analysis, summary, safe, episodes, national_year),
+        *benefit_slides,
         _balance_slide(analysis, episodes, safe),
         _survey_slide(),
         _methods_slide(analysis, summary, safe, synthetic),
