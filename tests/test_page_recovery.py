@@ -36,7 +36,7 @@ def _open(**state) -> AppTest:
 
 def _charts(at: AppTest) -> dict[str, dict]:
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    return {spec["layout"]["title"]["text"]: spec for spec in specs}
+    return {spec["layout"]["title"]["text"].replace("<br>", " "): spec for spec in specs}  # titles wrap to fit
 
 
 def _table(at: AppTest, first_column: str, first_value: str):

@@ -45,7 +45,7 @@ def _charts(at: AppTest) -> list[dict]:
 
 
 def _titles(at: AppTest) -> list[str]:
-    return [spec["layout"]["title"]["text"] for spec in _charts(at)]
+    return [spec["layout"]["title"]["text"].replace("<br>", " ") for spec in _charts(at)]  # titles wrap to fit
 
 
 @pytest.fixture(scope="module")

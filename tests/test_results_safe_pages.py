@@ -27,7 +27,7 @@ NUMBER = r"(\d[\d,]*)"
 # Phrases that state how many people: "n = 19", "38 people", "12 of 19" (not "6 of 6 levels").
 COUNT_PHRASES = (
     re.compile(rf"\bn\s*=\s*{NUMBER}"),
-    re.compile(rf"(?<![\d.,])(?<!than )(?<!least ){NUMBER}\s+(?:people|participants|finishers|persons?)\b"),
+    re.compile(rf"(?<![\d.,])(?<!than )(?<!least )(?<!most ){NUMBER}\s+(?:people|participants|finishers|persons?)\b"),
     re.compile(rf"(?<![\d.,]){NUMBER} of {NUMBER}\b(?!\s*(?:levels|characteristics|baseline|slides?|the))"),
 )
 # Published survey figures and the published pilot are not participant data (their own sources).
@@ -40,7 +40,7 @@ def _texts(at: AppTest) -> list[str]:
     texts += [i.value for i in at.info] + [s.value for s in at.success]
     texts += [f"{m.label}: n = {m.value}" if re.fullmatch(r"[\d,]+", str(m.value)) else f"{m.label}: {m.value}"
               for m in at.metric]
-    for frame in at.dataframe:
+    for frame in [*at.table, *at.dataframe]:
         table = frame.value
         for column in table.columns:
             count_column = str(column).strip().lower() in {"n", "finishers", "with paired scores", "count", "people"}
