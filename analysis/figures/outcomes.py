@@ -26,7 +26,6 @@ from analysis.figures.theme import (
     GROUP_COLOURS,
     GROUP_INK,
     GROUP_ORDER,
-    GROUP_TEXT_COLOURS,
     REFERENCE_COLOUR,
     apply_theme,
 )
