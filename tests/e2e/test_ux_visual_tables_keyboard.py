@@ -125,6 +125,7 @@ def _blend(rgb: str, opacity: float) -> str:
 @pytest.mark.parametrize("path", ["/", "/symptom_change", "/recovery", "/who_benefits", "/planning"])
 def test_charts_have_a_text_equivalent_and_captions_are_readable(app_page, app_url, path):
     open_app(app_page, app_url, path)
+    app_page.locator('[data-testid="stPlotlyChart"]').first.wait_for()  # charts draw after the script ends
     alts = app_page.evaluate(_CHART_ALTS)
     assert alts, f"{path}: no chart"
     for role, label in alts:
