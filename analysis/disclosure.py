@@ -336,6 +336,10 @@ def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
         elif key == "data" and isinstance(value, Mapping):
             out[key] = {name: (_round_all_whole_numbers(copy.deepcopy(entry)) if name in _DATA_COUNT_KEYS
                                else copy.deepcopy(entry)) for name, entry in value.items()}
+        elif key == "adjusted" and isinstance(value, Mapping):
+            from analysis.adjusted import make_adjusted_safe
+
+            out[key] = make_adjusted_safe(value)
         else:
             out[key] = copy.deepcopy(value)
     out["disclosure_control"] = {"applied": True, "rules": DISCLOSURE_RULES}

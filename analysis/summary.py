@@ -7,9 +7,11 @@ the exports, so they all print the same numbers.
 
 from __future__ import annotations
 
+import copy
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 import pandas as pd
@@ -49,6 +51,14 @@ class Analysis:
     source: str = ""
     level: str = "episode"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    episodes: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # for the adjusted analysis
+
+    @cached_property
+    def adjusted_blocks(self) -> dict[str, Any]:
+        """The summary's ``adjusted`` and ``e_values`` keys (:mod:`analysis.adjusted`), computed once."""
+        from analysis.adjusted import summary_blocks
+
+        return summary_blocks(self.episodes, self.flags, self.rates, self.measures)
 
     @property
     def n_finishers(self) -> dict[str, int]:
@@ -83,6 +93,7 @@ class Analysis:
                     g: completeness.loc[g, "completeness"] for g in (*GROUPS, "all")},
                 "notes": list(self.notes),
             },
+            **copy.deepcopy(self.adjusted_blocks),
         }
 
     def recovery_verdict(self) -> str:
@@ -173,6 +184,9 @@ def render_text(summary: dict[str, Any]) -> str:
                          f"seed {pm['seed']})")
         else:
             lines.append(f"    Permutation test: not run ({pm.get('note') or 'not available'})")
+    from analysis.adjusted import adjusted_text
+
+    lines += adjusted_text(summary)
     return "\n".join(lines)
 
 
@@ -213,7 +227,7 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
         completeness=paired_completeness(flags, rows.group),
         rates=rates,
         measures=compared,
-        source=source, level=level, notes=tuple(notes),
+        source=source, level=level, notes=tuple(notes), episodes=episodes,
     )
 
 
