@@ -63,7 +63,6 @@ MIN_LEVEL_COUNT: Final = 5  # category levels with fewer people are pooled into 
 DEFAULT_PER_PARAMETER: Final = 5  # the default covariates keep ≥ 5 people of the smaller group per parameter
 PRIMARY_PER_PARAMETER: Final = 10  # ≥ 10 per parameter in the smaller group: a primary analysis (Peduzzi 1996)
 EXTREME_PROPENSITY: Final = 0.05  # scores below this or above 1 − this are shown as limited overlap
-SEPARATION_PROPENSITY: Final = 1e-6  # a fitted score this close to 0 or 1: the groups are separated
 MIN_GROUP: Final = 2  # fewer people than this in a group: nothing is estimated
 E_VALUE_SMD_FACTOR: Final = 0.91  # RR ≈ exp(0.91·d) for a standardised mean difference d (VanderWeele & Ding)
 OTHER_LEVEL: Final = "Other (levels with fewer than 5 people)"
@@ -413,8 +412,9 @@ def _fit_propensity(X: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray | No
             return None, f"The propensity model could not be fitted ({error})."
     params = np.asarray(result.params, dtype=float)
     ps = 1 / (1 + np.exp(-(X @ params)))
+    # Separation: statsmodels' warning, or fitted scores of exactly 0 or 1 in floating point.
     separated = any(issubclass(w.category, PerfectSeparationWarning) for w in caught) or (
-        ps.min() < SEPARATION_PROPENSITY or ps.max() > 1 - SEPARATION_PROPENSITY)
+        ps.min() <= 0 or ps.max() >= 1)
     if separated or not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(params)):
         return None, (f"The chosen characteristics predict the group (almost) exactly (perfect separation: "
                       f"{X.shape[1]} model parameters for {len(treated)} people), so no weighting can make the "
@@ -594,7 +594,6 @@ def _bootstrap(design: _Design, treated: np.ndarray, outcomes: list[_Outcome], s
         c = counts[lo:lo + chunk]
         beta, ok = _batched_logit(design.X, treated, c, start, pairs=x_pairs)
         ps = 1 / (1 + np.exp(-np.clip(beta @ design.X.T, -30, 30)))
-        ok &= (ps.min(axis=1) > SEPARATION_PROPENSITY) & (ps.max(axis=1) < 1 - SEPARATION_PROPENSITY)
         if estimand == ESTIMAND_ATO:
             w, t = np.where(treated, 1 - ps, ps), ps * (1 - ps)
         else:
