@@ -44,6 +44,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from analysis import formatting as fmt
 from analysis.compare import SMD_IMBALANCE, categorical_columns, measure_for
 from analysis.outcomes import RATE_DEFINITIONS, participant_outcomes
 from analysis.results import Estimate, clean_ci, clean_float
@@ -290,7 +291,8 @@ def _unavailable(reason: str, estimand: str, covariates: tuple[str, ...], n: dic
                  excluded: dict[str, int], notes: list[str], trim: float | None = None) -> Adjustment:
     return Adjustment(estimand=estimand, covariates=covariates, n=n, excluded=excluded,
                       ess={g: None for g in GROUPS},
-                      balance=pd.DataFrame(columns=["covariate", "level", "label", "smd_before", "smd_after"]),
+                      balance=pd.DataFrame(columns=["covariate", "level", "label", "n_pa", "n_control",
+                                                    "smd_before", "smd_after"]),
                       propensity=pd.DataFrame(columns=["group", "propensity"]), trim=trim,
                       notes=tuple(notes), reason=reason, role="unavailable", role_reason=reason)
 
@@ -457,9 +459,12 @@ def _balance(design: _Design, treated: np.ndarray, w: np.ndarray) -> pd.DataFram
         before = np.average(pa) - np.average(control)
         after = np.average(pa, weights=w[treated]) - np.average(control, weights=w[~treated])
         rows.append({"covariate": covariate, "level": level, "label": _label(covariate, level),
+                     "n_pa": int(pa.sum()) if level else len(pa),
+                     "n_control": int(control.sum()) if level else len(control),
                      "smd_before": before / sd if sd > 0 else (0.0 if before == 0 else None),
                      "smd_after": after / sd if sd > 0 else (0.0 if abs(after) < 1e-12 else None)})
-    table = pd.DataFrame(rows, columns=["covariate", "level", "label", "smd_before", "smd_after"])
+    table = pd.DataFrame(rows, columns=["covariate", "level", "label", "n_pa", "n_control", "smd_before",
+                                        "smd_after"])
     for column in ("smd_before", "smd_after"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
     return table
@@ -1001,3 +1006,55 @@ def adjusted_text(summary: dict[str, Any]) -> list[str]:
         f"{key} {num(v.get('unadjusted', {}).get('estimate'), decimals=2)}" for key, v in evalues.items()
         if isinstance(v, dict) and "unadjusted" in v))
     return lines
+
+
+# --- words ---------------------------------------------------------------------------------------
+
+CANNOT_FIX: Final = (
+    "Characteristics that were not measured (motivation, fitness, support at home, how services offered "
+    "physical activity) are not adjusted for: the E-value says how strong such a difference would have to be.",
+    "Characteristics measured badly or coarsely (an age band rather than an age) are adjusted for only as "
+    "recorded.",
+    "Anything that happened after people chose (how many sessions they attended, dropping out) is not, and "
+    "should not be, adjusted for; people who did not finish treatment are not in these figures.",
+    "People with no comparable person in the other group (no overlap) can only be compared by extrapolation; "
+    "trimming them changes who the answer is about.",
+    "With few people the weights rest on a few individuals (see the effective sample size) and the intervals "
+    "are wide: adjustment cannot add information the data do not hold.",
+    "It is not a randomised trial: a well-balanced comparison is evidence, not proof, that physical activity "
+    "caused the difference.",
+)
+
+
+def _covariate_phrase(covariates: tuple[str, ...]) -> str:
+    names = [_label(c, "").replace(" first score", "") if c.endswith("_first") else _label(c, "").lower()
+             for c in covariates]
+    scores = [n for c, n in zip(covariates, names, strict=True) if c.endswith("_first")]
+    others = [n for c, n in zip(covariates, names, strict=True) if not c.endswith("_first")]
+    parts = []
+    if scores:
+        joined = ", ".join(scores[:-1]) + " and " + scores[-1] if len(scores) > 1 else scores[0]
+        parts.append(joined + (" first scores" if len(scores) > 1 else " first score"))
+    parts += others
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else (parts[0] if parts else "nothing")
+
+
+def adjusted_verdict(adjustment: Adjustment, unadjusted_difference: float | None, outcome: str = "recovery") -> str:
+    """One plain sentence: the adjusted difference in a rate beside the unadjusted one."""
+    label = RATE_DEFINITIONS[outcome].label.lower() if outcome in RATE_DEFINITIONS else outcome
+    if not adjustment.available:
+        return f"The adjusted comparison is not available: {adjustment.reason}"
+    effect = adjustment.effects.get(outcome)
+    if effect is None or effect.difference.estimate is None:
+        reason = effect.difference.reason if effect is not None else "no such outcome"
+        return f"The adjusted {label} comparison is not available: {reason}"
+    d = effect.difference
+    direction = "higher" if d.estimate > 0 else "lower"
+    text = (f"After adjusting for who chose physical activity ({_covariate_phrase(adjustment.covariates)}), "
+            f"{label} was {fmt.points(abs(d.estimate))} points {direction} in the physical activity group "
+            f"({fmt.ci(d.ci95, 'points')})")
+    if unadjusted_difference is not None:
+        text += f", against {fmt.points(unadjusted_difference)} points before adjusting"
+    if d.ci95 and d.ci95[0] <= 0 <= d.ci95[1]:
+        text += "; the interval includes no difference"
+    return text + "."
