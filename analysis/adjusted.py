@@ -1041,20 +1041,30 @@ def _covariate_phrase(covariates: tuple[str, ...]) -> str:
 
 def adjusted_verdict(adjustment: Adjustment, unadjusted_difference: float | None, outcome: str = "recovery") -> str:
     """One plain sentence: the adjusted difference in a rate beside the unadjusted one."""
+    return verdict_from_summary(adjustment.to_dict(), unadjusted_difference, outcome)
+
+
+def verdict_from_summary(block: dict[str, Any], unadjusted_difference: float | None, outcome: str = "recovery",
+                         name_covariates: bool = True) -> str:
+    """:func:`adjusted_verdict` from the summary's ``adjusted`` block (so a safe-mode block says "hidden");
+    ``name_covariates=False`` leaves out the list of characteristics (a slide names them in a bullet)."""
     label = RATE_DEFINITIONS[outcome].label.lower() if outcome in RATE_DEFINITIONS else outcome
-    if not adjustment.available:
-        return f"The adjusted comparison is not available: {adjustment.reason}"
-    effect = adjustment.effects.get(outcome)
-    if effect is None or effect.difference.estimate is None:
-        reason = effect.difference.reason if effect is not None else "no such outcome"
-        return f"The adjusted {label} comparison is not available: {reason}"
-    d = effect.difference
-    direction = "higher" if d.estimate > 0 else "lower"
-    text = (f"After adjusting for who chose physical activity ({_covariate_phrase(adjustment.covariates)}), "
-            f"{label} was {fmt.points(abs(d.estimate))} points {direction} in the physical activity group "
-            f"({fmt.ci(d.ci95, 'points')})")
+    if block.get("reason"):
+        return f"The adjusted comparison is not available: {block['reason']}"
+    entry = (block.get("rates") or {}).get(outcome)
+    if entry is None:
+        return f"The adjusted {label} comparison is not available."
+    d = entry["difference"]
+    if d["estimate"] is None:
+        return f"The adjusted {label} comparison is not available: {d.get('reason') or 'not computable'}"
+    estimate, ci = d["estimate"], tuple(d["ci95"]) if d.get("ci95") else None
+    direction = "higher" if estimate > 0 else "lower"
+    which = f" ({_covariate_phrase(tuple(block['covariates']))})" if name_covariates else ""
+    text = (f"After adjusting for who chose physical activity{which}, "
+            f"{label} was {fmt.points(abs(estimate))} points {direction} in the physical activity group "
+            f"({fmt.ci(ci, 'points')})")
     if unadjusted_difference is not None:
         text += f", against {fmt.points(unadjusted_difference)} points before adjusting"
-    if d.ci95 and d.ci95[0] <= 0 <= d.ci95[1]:
+    if ci and ci[0] <= 0 <= ci[1]:
         text += "; the interval includes no difference"
     return text + "."
