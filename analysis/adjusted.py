@@ -1068,3 +1068,31 @@ def verdict_from_summary(block: dict[str, Any], unadjusted_difference: float | N
     if ci and ci[0] <= 0 <= ci[1]:
         text += "; the interval includes no difference"
     return text + "."
+
+
+def methods_lines() -> list[str]:
+    """The Methods page's account of the adjusted analysis, from this module's constants."""
+    return [
+        f"**Estimand**: {ESTIMANDS[ESTIMAND_ATT]}; overlap weights (Li, Morgan & Zaslavsky 2018) are an option, "
+        "and trimming extreme propensity scores is done only when asked, saying that the estimand changed.",
+        "**Propensity score**: logistic regression (statsmodels `Logit`) of choosing physical activity on the chosen "
+        "baseline characteristics, among finishers with all of them present (complete cases; the excluded count is "
+        f"shown). Category levels with fewer than {MIN_LEVEL_COUNT} people are pooled; a level found in one group "
+        "only is left out with a note (for PA-only levels the estimand changes); perfect separation is reported, "
+        "not fitted.",
+        f"**Default characteristics**: {', '.join(DEFAULT_ORDER)} (those present), kept while the model has at "
+        f"least {DEFAULT_PER_PARAMETER} people of the smaller group per parameter. With at least "
+        f"{PRIMARY_PER_PARAMETER} per parameter (Peduzzi et al. 1996) the adjusted analysis is called primary, "
+        "otherwise a sensitivity analysis, and the page says what size would make it primary.",
+        "**Weights**: ATT, 1 for physical activity and ps/(1 − ps) for control; overlap, 1 − ps and ps; "
+        "normalised within group. **Effective sample size** (Kish): (Σw)²/Σw² per group.",
+        f"**Balance**: standardised mean difference of every characteristic (each category level) before and "
+        f"after weighting, over the unweighted pooled SD; |SMD| above {SMD_IMBALANCE:g} is imbalance "
+        "(Austin 2009).",
+        f"**Adjusted effect**: {METHOD}. Rates: difference and relative risk; symptom measures: difference in the "
+        "last score, with the measure's own first score always in its outcome model.",
+        f"**95% CI**: {CI_METHODS['bootstrap']} ({BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}; no CI "
+        f"when more than {BOOTSTRAP_MAX_FAILED:.0%} of resamples cannot be fitted); above {BOOTSTRAP_MAX_N:,} "
+        f"people, {CI_METHODS['sandwich']}.",
+        f"**{E_VALUE_METHOD}**, for every primary result, unadjusted and adjusted.",
+    ]

@@ -43,6 +43,13 @@ for area, rows in methods.groupby("Area", sort=False):
 with st.expander("All methods as a table (download)"):
     ui.table(methods, "statistical-methods")
 
+# --- adjusting for who chose physical activity (analysis/adjusted.py)
+st.subheader("Adjusting for who chose physical activity")
+from analysis.adjusted import CANNOT_FIX, methods_lines  # noqa: E402
+
+st.markdown("\n".join(f"- {line}" for line in methods_lines()))
+st.markdown("**What adjustment cannot fix**:\n" + "\n".join(f"- {line}" for line in CANNOT_FIX))
+
 # --- data dictionary
 st.subheader("Data dictionary")
 st.markdown(f"A file can be **episode level** (one row per participant; required columns: "

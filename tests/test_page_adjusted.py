@@ -89,3 +89,13 @@ def test_rerun_uses_the_session_memo(sample, monkeypatch):
     at.run()
     assert not calls  # the rerun drew from this session's memo, with no new analysis
     assert at.title[0].value == "Accounting for who took part"
+
+
+def test_methods_page_describes_the_adjusted_analysis_from_the_constants():
+    from analysis.adjusted import BOOTSTRAP_RESAMPLES, methods_lines
+
+    at = open_page("pages/methods.py", {}, from_home=False)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Adjusting for who chose physical activity" in [s.value for s in at.subheader]
+    assert all(f"- {line}" in text for line in methods_lines())
+    assert f"{BOOTSTRAP_RESAMPLES:,} resamples" in text
