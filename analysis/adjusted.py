@@ -631,45 +631,68 @@ def _percentile(values: np.ndarray, resamples: int) -> tuple[tuple[float, float]
 # --- M-estimation (sandwich) ----------------------------------------------------------------
 
 
-def _sandwich(design: _Design, treated: np.ndarray, gamma: np.ndarray, outcome: _Outcome, beta1: np.ndarray,
-              beta0: np.ndarray, mu1: float, mu0: float, estimand: str) -> np.ndarray:
+@dataclass(frozen=True)
+class _Shared:
+    """What the sandwich needs of the propensity model, worked out once for every outcome."""
+
+    ps: np.ndarray
+    weights: np.ndarray
+    d_weights: np.ndarray
+    target: np.ndarray
+    d_target: np.ndarray
+    j_gamma: np.ndarray  # −Xᵀ diag(ps(1 − ps)) X
+    psi_gamma: np.ndarray  # X (a − ps), n × p
+
+    @classmethod
+    def of(cls, X: np.ndarray, treated: np.ndarray, gamma: np.ndarray, estimand: str) -> _Shared:
+        ps = 1 / (1 + np.exp(-(X @ gamma)))
+        d_weights, d_target = _derivatives(ps, treated, estimand)
+        return cls(ps=ps, weights=_weights(ps, treated, estimand), d_weights=d_weights,
+                   target=_target(ps, treated, estimand), d_target=d_target,
+                   j_gamma=-(X * (ps * (1 - ps))[:, None]).T @ X, psi_gamma=X * (treated - ps)[:, None])
+
+
+def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _Outcome, beta1: np.ndarray,
+              beta0: np.ndarray, mu1: float, mu0: float) -> np.ndarray:
     """Covariance of (mu1, mu0) from the stacked estimating equations of the propensity model, both
-    outcome models and the two target means (empirical sandwich, Stefanski & Boos 2002)."""
+    outcome models and the two target means (empirical sandwich, Stefanski & Boos 2002).
+
+    θ = (γ, β₁, β₀, μ₁, μ₀); ψ = (X(a − ps), a·w·Z(y − Zβ₁), (1 − a)·w·Z(y − Zβ₀), t(Zβ₁ − μ₁), t(Zβ₀ − μ₀)),
+    restricted to the outcome's population except for the propensity rows. Each person's influence on
+    (μ₁, μ₀) is the last two rows of J⁻¹ applied to their ψ; the blocks are built on the rows where they are
+    not zero."""
     X, Z = design.X, outcome.Z
     n, p = X.shape
     q = Z.shape[1]
-    eta = X @ gamma
-    ps = 1 / (1 + np.exp(-eta))
-    a = treated.astype(float)
-    m = outcome.member.astype(float)
-    y = np.nan_to_num(outcome.y)
-    w = _weights(ps, treated, estimand)
-    dw, dt = _derivatives(ps, treated, estimand)
-    t = _target(ps, treated, estimand) * m
-    dt = dt * m
-    r1, r0 = (y - Z @ beta1) * a * m, (y - Z @ beta0) * (1 - a) * m
-    f1, f0 = Z @ beta1, Z @ beta0
     k = p + 2 * q + 2
-    J = np.zeros((k, k))
     s1, s2, s3 = slice(0, p), slice(p, p + q), slice(p + q, p + 2 * q)
-    J[s1, s1] = -(X * (ps * (1 - ps))[:, None]).T @ X
-    if np.any(dw * r1):  # zero for the ATT (PA weights are 1)
-        J[s2, s1] = (Z * (dw * r1)[:, None]).T @ X
-    J[s2, s2] = -(Z * (w * a * m)[:, None]).T @ Z
-    J[s3, s1] = (Z * (dw * r0)[:, None]).T @ X
-    J[s3, s3] = -(Z * (w * (1 - a) * m)[:, None]).T @ Z
-    J[k - 2, s1] = (dt * (f1 - mu1)) @ X
-    J[k - 2, s2] = t @ Z
-    J[k - 2, k - 2] = -t.sum()
-    J[k - 1, s1] = (dt * (f0 - mu0)) @ X
-    J[k - 1, s3] = t @ Z
-    J[k - 1, k - 1] = -t.sum()
-    # Influence of each person on (mu1, mu0): the last two rows of −J⁻¹ applied to their ψ, built
-    # block by block (never the n × k matrix of ψ).
-    rows = np.linalg.pinv(J / n)[k - 2:]
-    influence = ((X * (a - ps)[:, None]) @ rows[:, s1].T + (Z * (w * r1)[:, None]) @ rows[:, s2].T
-                 + (Z * (w * r0)[:, None]) @ rows[:, s3].T
-                 + np.column_stack([t * (f1 - mu1), t * (f0 - mu0)]) @ rows[:, k - 2:].T)
+    member = outcome.member
+    y = np.nan_to_num(outcome.y)
+    J = np.zeros((k, k))
+    J[s1, s1] = shared.j_gamma
+    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for rows_mask, beta, block in ((member & treated, beta1, s2), (member & ~treated, beta0, s3)):
+        rows = np.flatnonzero(rows_mask)
+        Zr = Z[rows]
+        residual = y[rows] - Zr @ beta
+        w, dw = shared.weights[rows], shared.d_weights[rows]
+        if np.any(dw):
+            J[block, s1] = (Zr.T * (dw * residual)) @ (Zr if Z is X else X[rows])
+        J[block, block] = -(Zr.T * w) @ Zr
+        parts[block.start] = (rows, Zr, w * residual)  # ψ rows = Zr · (w·residual)
+    rows = np.flatnonzero(member & (shared.target != 0))
+    Zt, t, dt = Z[rows], shared.target[rows], shared.d_target[rows]
+    f1, f0 = Zt @ beta1, Zt @ beta0
+    if np.any(dt):
+        J[k - 2, s1] = (dt * (f1 - mu1)) @ X[rows]
+        J[k - 1, s1] = (dt * (f0 - mu0)) @ X[rows]
+    J[k - 2, s2] = J[k - 1, s3] = t @ Zt
+    J[k - 2, k - 2] = J[k - 1, k - 1] = -t.sum()
+    last = np.linalg.pinv(J / n)[k - 2:]
+    influence = shared.psi_gamma @ last[:, s1].T
+    for start, (part_rows, Zr, scale) in parts.items():
+        influence[part_rows] += (Zr @ last[:, start:start + q].T) * scale[:, None]
+    influence[rows] += np.column_stack([t * (f1 - mu1), t * (f0 - mu0)]) @ last[:, k - 2:].T
     return influence.T @ influence / n / n
 
 
@@ -816,6 +839,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
     if use_bootstrap and valid:
         draws, failed = _bootstrap(design, treated, valid, gamma, estimand, resamples, seed)
     effects = {}
+    shared: _Shared | None = None
     for o in outcomes:
         in_pa, in_control = int((o.member & treated).sum()), int((o.member & ~treated).sum())
         counts = {GROUP_PA: in_pa, GROUP_CONTROL: in_control}
@@ -839,7 +863,8 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                 ratio = np.where((b0 > 0) & (b1 > 0), b1 / b0, np.nan)
             rr_ci, rr_reason = _percentile(ratio, resamples)
         else:
-            cov = _sandwich(design, treated, gamma, o, beta1, beta0, mu1, mu0, estimand)
+            shared = shared or _Shared.of(design.X, treated, gamma, estimand)
+            cov = _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0)
             se = math.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
             diff_ci = clean_ci(mu1 - mu0 - 1.96 * se, mu1 - mu0 + 1.96 * se)
             if rr_estimate is not None:
