@@ -582,38 +582,58 @@ def _bootstrap(design: _Design, treated: np.ndarray, outcomes: list[_Outcome], s
     """(mu1, mu0) per resample for each outcome (NaN where the resample failed), and the failed count.
 
     Resamples are drawn within each group (the group sizes stay fixed) and handled in chunks, each
-    chunk's fits at once: the weighted Gram matrices of all its resamples are one matrix product."""
+    chunk's fits at once: the weighted Gram matrices of all its resamples are one matrix product over
+    the rows that enter each fit."""
     rng = np.random.default_rng(seed)
-    n, p = design.X.shape
+    n = design.X.shape[0]
     counts = np.zeros((resamples, n))
     for rows in (np.flatnonzero(treated), np.flatnonzero(~treated)):
         counts[:, rows] = rng.multinomial(len(rows), np.full(len(rows), 1 / len(rows)), size=resamples)
     x_pairs = _pairs(design.X)
-    z_pairs = {o.key: (x_pairs if o.Z is design.X else _pairs(o.Z)) for o in outcomes}
-    widest = max([p, *(o.Z.shape[1] for o in outcomes)])
-    chunk = max(1, min(resamples, int(4e6 // (n * widest))))  # B × n × widest temporaries near 30 MB
+    group_index = (np.flatnonzero(treated), np.flatnonzero(~treated))
+    fits = []  # per outcome and group: (member mask within the group, Z, y, pairs of Z) on the rows of that fit
+    for o in outcomes:
+        y = np.nan_to_num(o.y)
+        groups = []
+        for index in group_index:
+            inside = o.member[index]
+            Zg = o.Z[index[inside]]
+            groups.append((None if inside.all() else inside, Zg, y[index[inside]], _pairs(Zg)))
+        fits.append((o, groups))
+    chunk = max(1, min(resamples, int(5e6 // n)))  # B × n arrays near 40 MB
     out = {o.key: (np.full(resamples, np.nan), np.full(resamples, np.nan)) for o in outcomes}
     failed = np.zeros(resamples, dtype=bool)
-    as_float = treated.astype(float)
     for lo in range(0, resamples, chunk):
         c = counts[lo:lo + chunk]
         beta, ok = _batched_logit(design.X, treated, c, start, pairs=x_pairs)
-        ps = 1 / (1 + np.exp(-np.clip(beta @ design.X.T, -30, 30)))
-        if estimand == ESTIMAND_ATO:
-            w, t = np.where(treated, 1 - ps, ps), ps * (1 - ps)
-        else:
-            w, t = np.where(treated, 1.0, ps / (1 - ps)), np.broadcast_to(as_float, ps.shape)
         failed[lo:lo + chunk] |= ~ok
-        for o in outcomes:
-            m = o.member.astype(float)
-            y = np.nan_to_num(o.y)
-            tw = c * t * m
+        ps = 1 / (1 + np.exp(-np.clip(beta @ design.X.T, -30, 30)))
+        by_group = []  # (counts, fit weights × counts, target weights × counts) on each group's rows
+        for g, index in enumerate(group_index):
+            cg, pg = c[:, index], ps[:, index]
+            if estimand == ESTIMAND_ATO:
+                by_group.append((cg, cg * (1 - pg if g == 0 else pg), cg * pg * (1 - pg)))
+            else:
+                by_group.append((cg, cg if g == 0 else cg * (pg / (1 - pg)), cg if g == 0 else None))
+        for o, groups in fits:
             mus = []
             enough = ok.copy()
-            for group_rows in (treated, ~treated):
-                enough &= (c * (m * group_rows) > 0).sum(axis=1) >= MIN_GROUP
-                coefficients = _batched_wls(o.Z, y, c * w * (m * group_rows), z_pairs[o.key])
-                mus.append((tw @ o.Z * coefficients).sum(axis=1) / np.maximum(tw.sum(axis=1), 1e-300))
+            target_sum = np.zeros(len(c))
+            target_z = []
+            for (inside, Zg, _, _), (_, _, tg) in zip(groups, by_group, strict=True):
+                if tg is not None:
+                    tg = tg if inside is None else tg[:, inside]
+                    target_sum += tg.sum(axis=1)
+                    target_z.append(tg @ Zg)
+            weighted_z = sum(target_z) / np.maximum(target_sum, 1e-300)[:, None]
+            for g, ((inside, Zg, yg, pairs), (cg, fit_w, _)) in enumerate(zip(groups, by_group, strict=True)):
+                cg_in, w_in = (cg, fit_w) if inside is None else (cg[:, inside], fit_w[:, inside])
+                enough &= (cg_in > 0).sum(axis=1) >= MIN_GROUP
+                if g == 0 and estimand == ESTIMAND_ATT:
+                    # the PA model (weights 1, intercept) averaged over the PA group is the PA group's mean
+                    mus.append(cg_in @ yg / np.maximum(cg_in.sum(axis=1), 1e-300))
+                    continue
+                mus.append((weighted_z * _batched_wls(Zg, yg, w_in, pairs)).sum(axis=1))
             out[o.key][0][lo:lo + chunk] = np.where(enough, mus[0], np.nan)
             out[o.key][1][lo:lo + chunk] = np.where(enough, mus[1], np.nan)
     return out, int(failed.sum())
