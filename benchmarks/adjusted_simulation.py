@@ -147,11 +147,21 @@ def cli_time(n: int = 100_000, rounds: int = 3) -> tuple[list[float], list[float
     return cli, alone
 
 
+def page_times(n: int = 100_000, reruns: int = 3) -> list[tuple[str, float, float]]:
+    """(page, first visit s, median rerun s) for the Overview and the adjusted page on an n-episode upload."""
+    from benchmarks.app_timing import page_timings
+    from benchmarks.generate import episode_files
+
+    path, _ = episode_files(n, parquet=False)
+    timings, _ = page_timings(reruns=reruns, upload=path, pages=["pages/overview.py", "pages/adjusted.py"])
+    return [(t.page, t.first_load, float(np.median(t.reruns))) for t in timings]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.adjusted_simulation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small study (CI smoke test)")
     parser.add_argument("--replicates", type=int, default=None)
-    parser.add_argument("--skip-cli", action="store_true", help="skip the 100,000-person CLI timing")
+    parser.add_argument("--skip-cli", action="store_true", help="skip the 100,000-person CLI and page timings")
     args = parser.parse_args(argv)
     replicates = args.replicates or (20 if args.quick else 300)
     print("Simulation study of the adjusted analysis (python -m benchmarks.adjusted_simulation)")
@@ -165,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{s:.1f} s" for s in cli) + f" (median {np.median(cli):.1f} s)")
         print("adjust() alone on the same data: " + ", ".join(f"{s:.2f} s" for s in alone)
               + f" (median {np.median(alone):.2f} s)")
+        for page, first, rerun in page_times(n, reruns=1 if args.quick else 3):
+            print(f"{page} on a {n:,}-episode upload: first visit {first:.2f} s, rerun {rerun:.3f} s (median)")
     return 0
 
 
