@@ -207,6 +207,16 @@ def _estimate_dict(e: Estimate) -> dict[str, Any]:
     out: dict[str, Any] = {"estimate": e.estimate, "ci95": list(e.ci95) if e.ci95 is not None else None}
     if e.reason:
         out["reason"] = e.reason
+    elif e.estimate is None or e.ci95 is None:
+        out["reason"] = "Not computable: the result is not a finite number."
+    return out
+
+
+def _counts_with_reason(counts: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A dict of per-group figures; a sibling reason when any is null."""
+    out = dict(counts)
+    if any(v is None for v in out.values()):
+        out["reason"] = reason
     return out
 
 
@@ -260,23 +270,28 @@ class Adjustment:
         return {g: int((extreme & (ps["group"] == g)).sum()) for g in GROUPS}
 
     def to_dict(self) -> dict[str, Any]:
-        balance = [{"covariate": r["covariate"], "level": r["level"], "smd_before": clean_float(r["smd_before"]),
-                    "smd_after": clean_float(r["smd_after"])} for r in self.balance.to_dict("records")]
+        balance = []
+        for r in self.balance.to_dict("records"):
+            row = {"covariate": r["covariate"], "level": r["level"], "smd_before": clean_float(r["smd_before"]),
+                   "smd_after": clean_float(r["smd_after"])}
+            if row["smd_before"] is None or row["smd_after"] is None:
+                row["reason"] = "The characteristic does not vary within the groups, so it has no SMD."
+            balance.append(row)
         out: dict[str, Any] = {
             "estimand": self.estimand if self.trim is None else f"{self.estimand} (trimmed)",
             "estimand_text": self.estimand_text,
             "covariates": list(self.covariates),
             "n": dict(self.n),
             "excluded": dict(self.excluded),
-            "ess": {g: clean_float(v) for g, v in self.ess.items()},
+            "ess": _counts_with_reason({g: clean_float(v) for g, v in self.ess.items()},
+                                       self.reason or "No weights in this group."),
             "balance": balance,
             "rates": {k: e.to_dict() for k, e in self.effects.items() if e.kind == "rate"},
             "measures": {k: e.to_dict() for k, e in self.effects.items() if e.kind == "measure"},
             "method": self.method,
             "ci_method": CI_METHODS.get(self.ci_method, self.ci_method),
-            "n_resamples": self.n_resamples,
-            "seed": self.seed,
-            "failed_resamples": self.failed_resamples,
+            **({"n_resamples": self.n_resamples, "seed": self.seed, "failed_resamples": self.failed_resamples}
+               if self.n_resamples is not None else {}),
             "propensity_parameters": self.parameters,
             "role": self.role,
             "role_reason": self.role_reason,
@@ -919,8 +934,11 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
 
 def _e_block(point: float | None, ci: float | None, source: float | None) -> dict[str, Any]:
     out: dict[str, Any] = {"estimate": clean_float(point), "ci": clean_float(ci)}
-    if point is None:
-        out["reason"] = "No finite effect estimate to transform." if source is None else "Not computable."
+    if out["estimate"] is None:
+        out["reason"] = ("No finite effect estimate to transform." if source is None else
+                         "Not computable (the relative risk is not finite, or the outcome's SD is zero).")
+    elif out["ci"] is None:
+        out["reason"] = "The estimate has no 95% CI, so its E-value has none."
     return out
 
 
@@ -944,6 +962,9 @@ def e_values(rates: dict[str, Any], measures: dict[str, Any], adjustment: Adjust
         rr = comparison.relative_risk
         entry = {"unadjusted": _e_block(*e_value_rr(rr.estimate, *(rr.ci95 or (None, None))), rr.estimate)}
         effect = adjustment.effects.get(key) if adjustment is not None else None
+        entry["n"] = {g: comparison.groups[g].denominator for g in GROUPS}
+        if effect is not None:
+            entry["n_adjusted"] = dict(effect.n)
         if effect is not None and effect.relative_risk is not None and effect.relative_risk.estimate is not None:
             a = effect.relative_risk
             entry["adjusted"] = _e_block(*e_value_rr(a.estimate, *(a.ci95 or (None, None))), a.estimate)
@@ -960,6 +981,9 @@ def e_values(rates: dict[str, Any], measures: dict[str, Any], adjustment: Adjust
         a = comparison.ancova
         entry = {"unadjusted": _e_block(*e_value_difference(a.estimate, a.ci95, sd), a.estimate)}
         effect = adjustment.effects.get(key) if adjustment is not None else None
+        entry["n"] = {g: comparison.descriptives[g].n for g in GROUPS}
+        if effect is not None:
+            entry["n_adjusted"] = dict(effect.n)
         if effect is not None and effect.difference.estimate is not None:
             d = effect.difference
             entry["adjusted"] = _e_block(*e_value_difference(d.estimate, d.ci95, sd), d.estimate)
@@ -992,19 +1016,54 @@ def make_adjusted_safe(block: dict[str, Any]) -> dict[str, Any]:
     from analysis.disclosure import SUPPRESS_BELOW, safe_count
 
     out = copy.deepcopy(dict(block))
+    hidden_count = f"Hidden: fewer than {SUPPRESS_BELOW}."
     for key in ("n", "excluded"):
         if isinstance(out.get(key), dict):
-            out[key] = {g: safe_count(v) for g, v in out[key].items()}
+            out[key] = _counts_with_reason({g: safe_count(v) for g, v in out[key].items() if g in GROUPS},
+                                           hidden_count)
     for section in ("rates", "measures"):
         for entry in (out.get(section) or {}).values():
             counts = entry.get("n") or {}
             small = any(v is None or v < SUPPRESS_BELOW for v in counts.values())
-            entry["n"] = {g: safe_count(v) for g, v in counts.items()}
+            entry["n"] = _counts_with_reason({g: safe_count(v) for g, v in counts.items()}, hidden_count)
             if small:
                 for name in ("difference", "relative_risk"):
                     if name in entry:
                         entry[name] = {"estimate": None, "ci95": None, "reason": "Hidden: small numbers."}
     return out
+
+
+def make_e_values_safe(block: dict[str, Any]) -> dict[str, Any]:
+    """The ``e_values`` block under presentation-safe rules: its counts (``n``, ``n_adjusted``) suppressed below 5
+    and rounded to 5, and an E-value resting on a group of fewer than 5 hidden with its reason."""
+    import copy
+
+    from analysis.disclosure import SUPPRESS_BELOW, safe_count
+
+    out = copy.deepcopy(dict(block))
+    for entry in out.values():
+        if not isinstance(entry, dict):
+            continue
+        for counts_key, which in (("n", ("unadjusted", "adjusted")), ("n_adjusted", ("adjusted",))):
+            counts = entry.get(counts_key)
+            if not isinstance(counts, dict):
+                continue
+            if any(v is None or v < SUPPRESS_BELOW for v in counts.values()):
+                for name in which:
+                    entry[name] = {"estimate": None, "ci": None, "reason": "Hidden: small numbers."}
+            entry[counts_key] = _counts_with_reason({g: safe_count(v) for g, v in counts.items() if g in GROUPS},
+                                                    f"Hidden: fewer than {SUPPRESS_BELOW}.")
+    return out
+
+
+def _register_safe_blocks() -> None:
+    """Declare this module's summary blocks to presentation-safe mode (:mod:`analysis.disclosure`)."""
+    from analysis import disclosure
+
+    register = getattr(disclosure, "register_safe_block", None)
+    if register is not None:
+        register("adjusted", make_adjusted_safe)
+        register("e_values", make_e_values_safe)
 
 
 def adjusted_text(summary: dict[str, Any]) -> list[str]:
@@ -1141,3 +1200,6 @@ def methods_lines() -> list[str]:
         f"people, {CI_METHODS['sandwich']}.",
         f"**{E_VALUE_METHOD}**, for every primary result, unadjusted and adjusted.",
     ]
+
+
+_register_safe_blocks()

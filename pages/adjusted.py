@@ -107,11 +107,11 @@ for column, group in zip(metrics[:2], GROUPS, strict=True):
     column.metric(f"{GROUP_LABELS[group]} in the analysis", ui.count_text(ctx, result.n[group]),
                   help="Finishers with every chosen characteristic present.")
 metrics[2].metric("Effective size of the weighted control group",
-                  "—" if result.ess[GROUP_CONTROL] is None else f"{result.ess[GROUP_CONTROL]:,.0f}",
+                  "—" if result.ess[GROUP_CONTROL] is None else f"{result.ess[GROUP_CONTROL]:,.1f}",
                   help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
                        "not a count.")
 metrics[3].metric("Characteristics imbalanced after weighting",
-                  f"{result.imbalanced['after']} of {len(result.balance)}",
+                  f"{result.imbalanced['after']} of {len(result.balance)} characteristics",
                   delta=f"{result.imbalanced['before']} before", delta_color="off",
                   help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
 

@@ -321,8 +321,9 @@ def test_safe_mode_rounds_and_suppresses_the_adjusted_counts():
              "measures": {"phq9": {"n": {GROUP_PA: 19, GROUP_CONTROL: 12},
                                    "difference": {"estimate": -1.0, "ci95": [-2, 0]}}}}
     safe = make_summary_safe({"adjusted": block})["adjusted"]
-    assert safe["n"] == {GROUP_PA: 20, GROUP_CONTROL: None}
-    assert safe["excluded"] == {GROUP_PA: None, GROUP_CONTROL: 5}
+    hidden = "Hidden: fewer than 5."
+    assert safe["n"] == {GROUP_PA: 20, GROUP_CONTROL: None, "reason": hidden}
+    assert safe["excluded"] == {GROUP_PA: None, GROUP_CONTROL: 5, "reason": hidden}
     assert safe["ess"] == {GROUP_PA: 19.0, GROUP_CONTROL: 2.4}  # an estimate, not a count
     assert safe["rates"]["recovery"]["difference"]["estimate"] is None
     assert safe["measures"]["phq9"]["n"] == {GROUP_PA: 20, GROUP_CONTROL: 10}
@@ -339,3 +340,21 @@ def test_cli_prints_adjusted_json_and_text(capsys):
     assert main(["summarize", SAMPLE, "--format", "text", "--safe"]) == 0
     text = capsys.readouterr().out
     assert "Adjusted for who chose physical activity" in text and "E-value" in text
+
+
+def test_safe_summary_keeps_the_adjusted_blocks_under_their_own_rules(sample):
+    from analysis.disclosure import make_summary_safe
+
+    episodes, _ = sample
+    summary = analyse(episodes, source="sample").to_dict()
+    safe = make_summary_safe(summary)
+    assert safe["adjusted"]["n"] == {GROUP_PA: 20, GROUP_CONTROL: 20}  # 19 and 19, rounded
+    assert safe["adjusted"]["rates"]["recovery"]["difference"]["estimate"] == pytest.approx(
+        summary["adjusted"]["rates"]["recovery"]["difference"]["estimate"])
+    assert safe["e_values"]["recovery"]["n"] == {GROUP_PA: 20, GROUP_CONTROL: 15}  # 19 and 14 at caseness
+    assert safe["e_values"]["recovery"]["adjusted"]["estimate"] == summary["e_values"]["recovery"]["adjusted"]["estimate"]
+    small = {"recovery": {"unadjusted": {"estimate": 2.0, "ci": 1.0}, "adjusted": {"estimate": 1.5, "ci": 1.0},
+                          "n": {GROUP_PA: 12, GROUP_CONTROL: 4}, "n_adjusted": {GROUP_PA: 12, GROUP_CONTROL: 4}}}
+    hidden = make_summary_safe({"e_values": small})["e_values"]["recovery"]
+    assert hidden["unadjusted"]["estimate"] is None and hidden["adjusted"]["estimate"] is None
+    assert hidden["n"] == {GROUP_PA: 10, GROUP_CONTROL: None, "reason": "Hidden: fewer than 5."}

@@ -152,7 +152,8 @@ def effects_takeaway(rows: pd.DataFrame, kind: str) -> str:
     crossing = [label for label in dict.fromkeys(part["label"]) if _includes_zero(part, label)]
     text = "Unadjusted → adjusted difference (PA − control): " + "; ".join(parts)
     if crossing:
-        text += f". The adjusted 95% CI includes no difference for {len(crossing)} of {len(parts)}"
+        text += (". The adjusted 95% CI includes no difference for " +
+                 ("every outcome shown" if len(crossing) == len(parts) else f"{len(crossing)} of these outcomes"))
     return text + "."
 
 
@@ -244,8 +245,8 @@ def love_takeaway(rows: pd.DataFrame, adjustment: Adjustment) -> str:
             f"{fmt.number(float(worst['smd_after']), 2)})")
     ess = adjustment.ess
     if all(v is not None for v in ess.values()):
-        text += (f". The weighted control group counts like {fmt.number(ess[GROUP_CONTROL], 0)} people "
-                 f"(effective sample size), the physical activity group like {fmt.number(ess[GROUP_PA], 0)}")
+        text += (f". Effective sample size (an estimate, not a count): weighted control group "
+                 f"{fmt.number(ess[GROUP_CONTROL], 1)}, physical activity group {fmt.number(ess[GROUP_PA], 1)}")
     hidden = int(rows["hidden"].astype(bool).sum()) if "hidden" in rows else 0
     if hidden:
         text += f". {hidden} {'is' if hidden == 1 else 'are'} hidden in presentation-safe mode"
