@@ -335,6 +335,11 @@ def _label(covariate: str, level: str) -> str:
     return f"{name}: {level}"
 
 
+def covariate_label(covariate: str, level: str = "") -> str:
+    """'phq9_first' -> 'PHQ-9 first score'; a category level -> 'Gender: Male'."""
+    return _label(covariate, level)
+
+
 def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.ndarray,
              notes: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int]]:
     """Complete cases, pooled rare levels and levels in one group only. Returns (keep mask, the

@@ -17,9 +17,9 @@ from analysis.adjusted import (
     adjust,
     adjusted_verdict,
     candidate_covariates,
+    covariate_label,
     default_covariates,
 )
-from analysis.adjusted import _label as covariate_label
 from analysis.figures import adjusted as fa
 from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
 from dashboard import state, ui
