@@ -324,15 +324,13 @@ class _Design:
 
 
 def _label(covariate: str, level: str) -> str:
-    if not level:
-        if covariate.endswith("_first"):
-            try:
-                return f"{measure_for(covariate.removesuffix('_first')).label} first score"
-            except KeyError:
-                pass
-        return covariate.replace("_", " ").capitalize()
+    if not level and covariate.endswith("_first"):
+        try:
+            return f"{measure_for(covariate.removesuffix('_first')).label} first score"
+        except KeyError:
+            pass
     name = {"ltc": "Long-term condition"}.get(covariate, covariate.replace("_", " ").capitalize())
-    return f"{name}: {level}"
+    return f"{name}: {level}" if level else name
 
 
 def covariate_label(covariate: str, level: str = "") -> str:
