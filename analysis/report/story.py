@@ -215,7 +215,7 @@ def _recovery_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
 def _adjusted_slide(summary: dict) -> Slide:
     """Recovery (and PHQ-9, GAD-7) unadjusted beside adjusted for who chose physical activity, with E-values
     (from the summary's ``adjusted`` and ``e_values`` keys, so safe mode is already applied)."""
-    from analysis.adjusted import CANNOT_FIX, e_value_sentence, verdict_from_summary
+    from analysis.adjusted import CANNOT_FIX, covariate_label, e_value_sentence, verdict_from_summary
 
     block, evalues = summary.get("adjusted") or {}, summary.get("e_values") or {}
     recovery = summary["rates"]["recovery"]["difference"]
@@ -225,7 +225,7 @@ def _adjusted_slide(summary: dict) -> Slide:
     measures_note = ""
     if block and not block.get("reason"):
         adjusted = block["rates"]["recovery"]["difference"]
-        bullets.append("Adjusted for: " + ", ".join(c.replace("_", " ") for c in block.get("covariates", [])))
+        bullets.append("Adjusted for: " + ", ".join(covariate_label(c) for c in block.get("covariates", [])))
         bullets.append(f"Recovery: {fmt.points(recovery['estimate'])} points unadjusted "
                        f"({_ci(recovery['ci95'], 'points')}); {fmt.points(adjusted['estimate'])} adjusted "
                        f"({_ci(adjusted['ci95'], 'points')})")
