@@ -27,6 +27,7 @@ PAGES = {
     "Context and planning": [
         st.Page("pages/survey.py", title="Survey findings", icon=":material/forum:", url_path="survey"),
         st.Page("pages/planning.py", title="Planning the next evaluation", icon=":material/calculate:", url_path="planning"),
+        st.Page("pages/national.py", title="Against national figures", icon=":material/public:", url_path="national"),
     ],
     "Your data and exports": [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),

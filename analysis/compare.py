@@ -593,7 +593,8 @@ class RateComparison:
         out["odds_ratio"] = with_reason({"estimate": self.odds_ratio.estimate, "ci95": _list(self.odds_ratio.ci95),
                                          "method": self.odds_ratio.method}, self.odds_ratio.reason)
         out["fisher_p"] = self.fisher.p
-        out["relative_risk"] = _estimate_block(self.relative_risk, "estimate", ci=True)
+        out["relative_risk"] = _estimate_block(self.relative_risk, "estimate", ci=True,
+                                               method=self.relative_risk.method)
         nnt = self.nnt
         out["nnt"] = with_reason({"estimate": nnt.estimate, "ci95": _list(nnt.ci95), "note": nnt.reason},
                                  nnt.reason if nnt.estimate is None else

@@ -22,9 +22,13 @@ data quality and disclosure control notes); it stops small cells being identifie
 keeping the rates accurate. These rules change what is *shown*; the analysis always runs on
 the exact data.
 
-Functions: :func:`safe_count`, :func:`safe_rate`, :func:`safe_ci` for single figures,
-:func:`make_summary_safe` for the CLI's JSON summary and :func:`safe_table` for page tables
-and exports. :data:`SAFE_MODE_NOTE` is the text to show wherever safe mode is on.
+Functions: :func:`safe_count`, :func:`safe_rate`, :func:`safe_ci` for single figures and
+:func:`count_shown` for a count in a sentence; :func:`safe_figures` applies the rules once, by
+KIND (count, proportion, estimate, p value, parameter, text), to the typed results table
+(:mod:`analysis.results`), and :func:`make_summary_safe` renders the CLI's JSON summary from it
+(a new top-level block declares its own rule with :func:`register_safe_block`, or is withheld);
+:func:`safe_table` for page tables and exports. :data:`SAFE_MODE_NOTE` is the text to show
+wherever safe mode is on.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from analysis.compare import (
     compare_measure,
     compare_rates,
 )
+from analysis.disclosure import FEWER_THAN, count_shown
 from analysis.outcomes import (
     RATE_DEFINITIONS,
     finisher_counts,
@@ -101,8 +102,15 @@ class Analysis:
                     "No one in the group finished treatment, so there is no completeness."),
                 "notes": list(self.notes),
             },
+            "bayes": {key: result.to_dict() for key, result in self.benefit().items()},
             **copy.deepcopy(self.adjusted_blocks),
         }
+
+    def benefit(self, rate_mid: float | None = None, measure_mids: dict[str, float] | None = None) -> dict[str, Any]:
+        """Probability of benefit per rate and measure (:func:`analysis.bayes.benefit_summary`; MIDs default)."""
+        from analysis.bayes import benefit_summary
+
+        return benefit_summary(self.rates, self.measures, rate_mid=rate_mid, measure_mids=measure_mids)
 
     def results_table(self, safe: bool = False) -> pd.DataFrame:
         """Every figure of :meth:`to_dict`'s known blocks as one tidy typed table (a row per figure:
@@ -123,8 +131,6 @@ class Analysis:
         return measure_verdict(self.measures[measure])
 
     def small_sample_caution(self, safe: bool = False) -> str:
-        from analysis.disclosure import count_shown
-
         total = count_shown(sum(self.n_finishers.values()), safe)
         if not self.small_sample:
             return ("Groups were not randomised, so differences may reflect who chose physical activity "
@@ -133,9 +139,10 @@ class Analysis:
                 "a real benefit can look like chance, and chance can look like a benefit. Groups were not "
                 "randomised (participants chose physical activity), so differences may reflect who chose it.")
 
-    def to_text(self, safe: bool = False) -> str:
-        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware)."""
-        summary = self.to_dict()
+    def to_text(self, safe: bool = False, summary: dict[str, Any] | None = None) -> str:
+        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware); ``summary``: that
+        dict already made (e.g. with ``bayes`` for other MIDs or ``value_for_money`` added), not made again."""
+        summary = self.to_dict() if summary is None else summary
         if safe:
             from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe
 
@@ -147,8 +154,8 @@ class Analysis:
 
 
 def _value(value: Any, kind: str = "number", decimals: int = 1) -> str:
-    if value is None:
-        return "not available"
+    if value is None:  # a count is null only when safe mode suppressed it
+        return FEWER_THAN if kind == "count" else "not available"
     if kind == "percent":
         return fmt.percent(value)
     if kind == "points":
@@ -220,6 +227,14 @@ def render_text(summary: dict[str, Any]) -> str:
                          f"seed {pm['seed']})")
         else:
             lines.append(f"    Permutation test: not run ({pm.get('reason') or pm.get('note') or 'not available'})")
+    if summary.get("bayes"):
+        from analysis.bayes import text_lines as bayes_lines
+
+        lines += ["", *bayes_lines(summary["bayes"])]
+    if summary.get("value_for_money"):
+        from analysis.value import text_lines as value_lines
+
+        lines += ["", *value_lines(summary["value_for_money"])]
     from analysis.adjusted import adjusted_text
 
     lines += adjusted_text(summary)
@@ -344,8 +359,6 @@ def recovery_verdict(recovery: RateComparison, n_at_caseness: int | None, safe: 
     difference could be chance (Fisher's exact test p = 0.17; Newcombe 95% CI −6 to 54 includes no
     difference)." ``safe``: the number at caseness as presentation-safe mode shows it.
     """
-    from analysis.disclosure import count_shown
-
     pa, control = recovery.groups[GROUP_PA], recovery.groups[GROUP_CONTROL]
     d = recovery.difference
     if d.estimate is None:

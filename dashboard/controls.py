@@ -68,6 +68,9 @@ def render_sidebar() -> None:
                 levels = sorted(dataset.episodes[column].dropna().astype(str).unique())
                 st.multiselect(column.replace("_", " ").capitalize(), levels, key=state.FILTER_PREFIX + column,
                                bind="query-params")
+        from dashboard import national as national_controls
+
+        national_controls.render_year_control()
         st.toggle("Presentation-safe numbers", key=state.SAFE_KEY, bind="query-params",
                   help="Suppress counts below 5 and round other counts to the nearest 5 "
                        "(NHS England's disclosure control), on every page and export.")

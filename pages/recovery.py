@@ -12,6 +12,7 @@ import streamlit as st
 from analysis import formatting as fmt
 from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS
 from analysis.disclosure import FEWER_THAN
+from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import (
     first_last_scatter,
     first_last_scatter_takeaway,
@@ -20,6 +21,7 @@ from analysis.figures.outcomes import (
     rates_chart,
     rates_takeaway,
 )
+from analysis.national import ATTRIBUTION, rate_references
 from analysis.outcomes import OUTCOME_CATEGORIES, RATE_DEFINITIONS, outcome_category_counts
 from analysis.schema import (
     GAD7,
@@ -40,6 +42,7 @@ from analysis.trajectories import (
     jacobson_truax_counts,
     pool_small_categories,
 )
+from dashboard import national as national_controls
 from dashboard import state, ui
 
 # Recommendation 1's solutions that ask for evidence on clinical outcomes (survey_recommendations.csv).
@@ -77,8 +80,11 @@ st.caption(analysis.small_sample_caution(safe=ctx.safe))
 
 # --- the four rates
 st.subheader("The four outcome rates")
-figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe), lambda: (
-    rates_chart(rates, hidden), rates_takeaway(rates, hidden)))
+national_year = national_controls.chosen_year()  # England's published rates as the reference lines
+references = rate_references(national_year)
+figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), lambda: (
+    add_attribution(rates_chart(rates, hidden, references)),
+    rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
 ui.chart(figure, "outcome rates by group", takeaway)
 with st.expander("What each rate counts"):
     st.dataframe(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
@@ -88,6 +94,8 @@ with st.expander("What each rate counts"):
                f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
                "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
                "Whiskers are Wilson 95% CIs.")
+    st.caption(f"Reference lines: England's published rates, {national_year} (change the year in the sidebar). "
+               + ATTRIBUTION)
 
 
 # --- the comparison table, one column per rate
@@ -260,3 +268,9 @@ if not chosen.empty:
         st.caption("Source: " + "; ".join(
             _plain(f"{SOURCE_TITLES.get(doc, doc)} — {', '.join(sections)}") for doc, sections in by_document.items())
             + ".")
+
+# --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
+from dashboard import benefit  # noqa: E402
+
+benefit.chance_section(ctx, tuple(rates), where="recovery")
+benefit.value_section(ctx, where="recovery")

@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 EXPORT = "pages/export.py"
 TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical activity vs control",
-          "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Who took part, and who benefits",
-          "What services told us", "Methods and caveats"]
+          "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Against national figures",
+          "Chance that physical activity helps",
+          "Who took part, and who benefits", "What services told us", "Methods and caveats"]
 
 
 class _ServerLikePagesManager(PagesManager):

@@ -285,3 +285,27 @@ def test_methods_page_rules_state_the_precedence_and_the_session_rule_from_the_c
     positions = [category.index(label) for _, label in CATEGORY_PRECEDENCE]
     assert positions == sorted(positions)
     assert rules["Session-level files"] == SESSION_REDUCTION_RULE
+
+
+def test_results_table_is_one_typed_row_per_figure(sample_analysis):
+    table = sample_analysis.results_table()
+    assert list(table.columns) == ["section", "item", "part", "detail", "key", "value", "kind", "basis", "reason"]
+    row = table[(table["item"] == "recovery") & (table["part"] == "difference") & (table["key"] == "estimate")]
+    assert row["kind"].item() == "estimate" and row["value"].item() == pytest.approx(12 / 19 - 5 / 14)
+    assert row["basis"].item() == (12, 19, 5, 14)
+    kinds = table.set_index(["item", "part", "key"])["kind"]
+    assert kinds[("phq9", "permutation", "n_resamples")] == "parameter"
+    assert kinds[("phq9", "physical_activity", "n")] == "count"
+    assert kinds[("recovery", "physical_activity", "rate")] == "proportion"
+    assert kinds[("phq9", "ancova", "p")] == "p value"
+    # Safe mode is the same table with the rule applied by kind, once.
+    safe = sample_analysis.results_table(safe=True).set_index(["item", "part", "key"])["value"]
+    assert safe[("phq9", "permutation", "n_resamples")] == 9999
+    assert safe[("recovery", "control", "count")] == 5 and safe[("recovery", "physical_activity", "count")] == 10
+    assert safe[("reliable_deterioration", "difference", "estimate")] is None
+
+
+def test_json_names_the_method_behind_the_relative_risk(sample_analysis):
+    summary = sample_analysis.to_dict()
+    assert "Katz" in summary["rates"]["recovery"]["relative_risk"]["method"]
+    assert "MOVER" in summary["rates"]["reliable_deterioration"]["relative_risk"]["method"]  # 0 events in PA

@@ -575,9 +575,14 @@ def _methods_slide(analysis: Analysis, summary: dict, safe: bool, synthetic: boo
 def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tuple[str, ...]] | None = None,
                 source: str | None = None, excluded_rows: tuple[int, ...] = (), *,
                 episodes: pd.DataFrame | None = None, synthetic: bool | None = None,
-                generated: date | None = None) -> list[Slide]:
-    """The slides, in order: title, headline (recovery), symptom change, rates, who benefits,
-    survey, methods and caveats.
+                generated: date | None = None, national_year: str | None = None,
+                extra: Mapping[str, Any] | None = None) -> list[Slide]:
+    """The slides, in order: title, headline (recovery), symptom change, rates, against national
+    figures (NHS England's published rates for ``national_year``, default the latest), chance of
+    benefit (and value for money when ``extra`` has it), who benefits, survey, methods and caveats.
+
+    ``extra``: top-level summary keys added to (or replacing) :meth:`Analysis.to_dict`'s before safe
+    mode applies, e.g. ``bayes`` with the user's MIDs and ``value_for_money`` with their costs.
 
     ``source`` defaults to ``analysis.source``; ``synthetic`` (the bundled sample) is detected
     from the source name when not given; ``episodes`` (the same filtered episode frame the
@@ -587,15 +592,21 @@ def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tu
     source = analysis.source if source is None else source
     synthetic = is_synthetic_source(source) if synthetic is None else synthetic
     generated = generated or date.today()
-    summary = analysis.to_dict()
+    summary = analysis.to_dict() | dict(extra or {})
     if safe:
         summary = make_summary_safe(summary)
+    from analysis.report.bayes_slides import chance_slide, value_slide
+    from analysis.report.national_slide import national_slide  # imports this module's Slide
+
+    benefit_slides = [slide for slide in (chance_slide(summary), value_slide(summary)) if slide is not None]
     return [
         _title_slide(summary, safe, filters, source, tuple(excluded_rows), generated, synthetic),
         _recovery_slide(analysis, summary, safe),
         _adjusted_slide(summary),
         _change_slide(analysis, summary, safe),
         _rates_slide(analysis, summary),
+        national_slide(analysis, summary, safe, episodes, national_year),
+        *benefit_slides,
         _balance_slide(analysis, episodes, safe),
         _survey_slide(),
         _methods_slide(analysis, summary, safe, synthetic),
