@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -310,6 +311,33 @@ def _unavailable(reason: str, estimand: str, covariates: tuple[str, ...], n: dic
                                                     "smd_before", "smd_after"]),
                       propensity=pd.DataFrame(columns=["group", "propensity"]), trim=trim,
                       notes=tuple(notes), reason=reason, role="unavailable", role_reason=reason)
+
+
+def role_text(role: str, parameters: int, smaller: int | None, safe: bool = False) -> str:
+    """Why the adjusted analysis is primary or a sensitivity analysis (``smaller``: the smaller group's
+    size, shown as presentation-safe mode shows counts when ``safe``)."""
+    from analysis.disclosure import count_shown
+
+    needed = PRIMARY_PER_PARAMETER * max(parameters, 1)
+    size = count_shown(smaller, safe)
+    if role == "primary":
+        return (f"{size} people in the smaller group, at least {PRIMARY_PER_PARAMETER} per propensity-model "
+                f"parameter ({parameters}).")
+    return (f"A sensitivity analysis: with {parameters} propensity-model parameter(s) a primary analysis needs at "
+            f"least {needed:,} people in each group ({PRIMARY_PER_PARAMETER} per parameter, Peduzzi et al. 1996); "
+            f"the smaller group has {size}.")
+
+
+_NOTE_COUNT = re.compile(r"(?<![\w.,])(\d[\d,]*)(?= (?:physical activity|control|people|person|participant))")
+
+
+def safe_note(text: str) -> str:
+    """A note with each count of people in it as presentation-safe mode shows counts (suppressed below 5,
+    rounded to 5): the counts this module writes precede "physical activity", "control", "people" or
+    "participant"."""
+    from analysis.disclosure import count_shown
+
+    return _NOTE_COUNT.sub(lambda m: count_shown(int(m.group(1).replace(",", "")), True), text)
 
 
 # --- preparing the design -----------------------------------------------------------------------
@@ -847,22 +875,12 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
     else:
         trim = None
     w = _weights(ps, treated, estimand)
-    w_norm = w.copy()
-    for rows in (treated, ~treated):
-        w_norm[rows] = w[rows] / w[rows].sum() * rows.sum()
     ess = {GROUP_PA: _ess(w[treated]), GROUP_CONTROL: _ess(w[~treated])}
     balance = _balance(design, treated, w)
     parameters = design.X.shape[1] - 1
     smaller = min(n.values())
-    needed = PRIMARY_PER_PARAMETER * max(parameters, 1)
-    if smaller >= needed:
-        role, role_reason = "primary", (f"{smaller:,} people in the smaller group, at least {PRIMARY_PER_PARAMETER} "
-                                        f"per propensity-model parameter ({parameters}).")
-    else:
-        role, role_reason = "sensitivity", (
-            f"A sensitivity analysis: with {parameters} propensity-model parameter(s) a primary analysis needs at "
-            f"least {needed:,} people in each group ({PRIMARY_PER_PARAMETER} per parameter, Peduzzi et al. 1996); "
-            f"the smaller group has {smaller:,}.")
+    role = "primary" if smaller >= PRIMARY_PER_PARAMETER * max(parameters, 1) else "sensitivity"
+    role_reason = role_text(role, parameters, smaller)
     extreme = int(((ps < EXTREME_PROPENSITY) | (ps > 1 - EXTREME_PROPENSITY)).sum())
     if extreme:
         notes.append(f"{extreme} people have a propensity score below {EXTREME_PROPENSITY:g} or above "
@@ -1020,6 +1038,11 @@ def make_adjusted_safe(block: dict[str, Any]) -> dict[str, Any]:
 
     out = copy.deepcopy(dict(block))
     hidden_count = f"Hidden: fewer than {SUPPRESS_BELOW}."
+    out["notes"] = [safe_note(note) for note in out.get("notes", [])]
+    if out.get("role") in ("primary", "sensitivity") and isinstance(out.get("n"), dict):
+        sizes = [v for g, v in out["n"].items() if g in GROUPS]
+        smaller = min(sizes) if all(isinstance(v, int) for v in sizes) and sizes else None
+        out["role_reason"] = role_text(out["role"], int(out.get("propensity_parameters") or 0), smaller, safe=True)
     for key in ("n", "excluded"):
         if isinstance(out.get(key), dict):
             out[key] = _counts_with_reason({g: safe_count(v) for g, v in out[key].items() if g in GROUPS},

@@ -19,6 +19,8 @@ from analysis.adjusted import (
     candidate_covariates,
     covariate_label,
     default_covariates,
+    role_text,
+    safe_note,
 )
 from analysis.figures import adjusted as fa
 from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
@@ -86,7 +88,7 @@ result, drawn = state.session_memo(
 if not result.available:
     ui.not_available(f"The adjusted comparison cannot be computed: {result.reason}")
     for note in result.notes:
-        st.text(note)  # notes name category levels from the data file: shown as text
+        st.text(safe_note(note) if ctx.safe else note)  # notes name category levels from the data file: as text
     st.stop()
 
 rows, figures, texts, tables = drawn
@@ -98,10 +100,11 @@ if recovery_hidden:
     ui.not_available("Presentation-safe mode hides the recovery comparison because a group's numbers are small.")
 else:
     st.markdown("#### " + ui.md_escape(adjusted_verdict(result, analysis.rates["recovery"].difference.estimate)))
+role_reason = role_text(result.role, result.parameters, min(result.n.values()), safe=ctx.safe)
 if result.role == "sensitivity":
-    st.warning(result.role_reason, icon=":material/science:")
+    st.warning(role_reason, icon=":material/science:")
 else:
-    st.success("A primary analysis: " + result.role_reason, icon=":material/verified:")
+    st.success("A primary analysis: " + role_reason, icon=":material/verified:")
 metrics = st.columns(4)
 for column, group in zip(metrics[:2], GROUPS, strict=True):
     column.metric(f"{GROUP_LABELS[group]} in the analysis", ui.count_text(ctx, result.n[group]),
@@ -155,7 +158,7 @@ st.markdown("\n".join(f"- {line}" for line in CANNOT_FIX))
 if result.notes:
     st.markdown("**Notes on this analysis**")
     for note in result.notes:
-        st.text(note)  # may name category levels from the data file: shown as text
+        st.text(safe_note(note) if ctx.safe else note)  # may name category levels from the data file: as text
 weights = ("weight 1; {control}: ps/(1 − ps)" if result.estimand == ESTIMAND_ATT else "weight 1 − ps; {control}: ps")
 st.caption(f"Weights: {GROUP_LABELS[GROUP_PA].lower()} " + weights.format(control=GROUP_LABELS[GROUP_CONTROL].lower())
            + ", normalised within group; ps is the propensity score. See **Methods and definitions**.")

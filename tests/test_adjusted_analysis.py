@@ -358,3 +358,19 @@ def test_safe_summary_keeps_the_adjusted_blocks_under_their_own_rules(sample):
     hidden = make_summary_safe({"e_values": small})["e_values"]["recovery"]
     assert hidden["unadjusted"]["estimate"] is None and hidden["adjusted"]["estimate"] is None
     assert hidden["n"] == {GROUP_PA: 10, GROUP_CONTROL: None, "reason": "Hidden: fewer than 5."}
+
+
+def test_safe_mode_rounds_counts_in_the_notes_and_the_role_sentence(sample):
+    from analysis.adjusted import safe_note
+    from analysis.disclosure import make_summary_safe
+
+    episodes, flags = sample
+    block = adjust(episodes, flags, covariates=["phq9_first", "ethnicity"], resamples=100).to_dict()
+    assert "the smaller group has 14." in block["role_reason"]
+    safe = make_summary_safe({"adjusted": block})["adjusted"]
+    assert "the smaller group has 15." in safe["role_reason"]
+    note = next(n for n in safe["notes"] if "Asian or Asian British" in n)
+    assert note.startswith("Ethnicity: Asian or Asian British: 5 physical activity")  # 5 stays 5
+    assert safe_note("3 physical activity and 12 control finishers; 2 people") == (
+        "fewer than 5 physical activity and 10 control finishers; fewer than 5 people")
+    assert safe_note("Age band: 18-25: pooled (fewer than 5 people)") == "Age band: 18-25: pooled (fewer than 5 people)"
