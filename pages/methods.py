@@ -10,6 +10,7 @@ from analysis import dictionary as dd
 from analysis import national, survey
 from analysis.outcomes import SESSION_REDUCTION_RULE
 from analysis.schema import PHQ9
+from analysis.sites import method_lines
 from dashboard import state, ui
 
 ctx = state.context()
@@ -43,6 +44,11 @@ for area, rows in methods.groupby("Area", sort=False):
     st.markdown("\n".join(f"- *{row['Method']}*: " + dd.method_sentence(row) for _, row in rows.iterrows()))
 with st.expander("All methods as a table (download)"):
     ui.table(methods, "statistical-methods")
+
+# --- several sites
+st.subheader("Several sites")
+st.markdown("When the data have a `site` column, each site is compared on its own and the sites are pooled "
+            "(the **Sites** page):\n" + "\n".join(f"- {line}" for line in method_lines()))
 
 # --- data dictionary
 st.subheader("Data dictionary")
