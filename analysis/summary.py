@@ -42,6 +42,7 @@ from analysis.schema import (
     PARALLEL_MIN_ROWS,
     PRIMARY_MEASURES,  # noqa: F401 (re-exported: pages and the story read it from here or schema)
 )
+from analysis.sites import SiteAnalysis, site_analysis, sites_text
 
 SMALL_SAMPLE_THRESHOLD: Final = 100
 MAX_MEASURE_THREADS: Final = 4
@@ -59,6 +60,7 @@ class Analysis:
     source: str = ""
     level: str = "episode"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sites: SiteAnalysis | None = None  # several sites (a site column): per-site comparisons and their pooling
     episodes: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # for the adjusted analysis
 
     @cached_property
@@ -104,7 +106,7 @@ class Analysis:
             },
             "bayes": {key: result.to_dict() for key, result in self.benefit().items()},
             **copy.deepcopy(self.adjusted_blocks),
-        }
+        } | ({"sites": self.sites.to_dict()} if self.sites is not None else {})
 
     def benefit(self, rate_mid: float | None = None, measure_mids: dict[str, float] | None = None) -> dict[str, Any]:
         """Probability of benefit per rate and measure (:func:`analysis.bayes.benefit_summary`; MIDs default)."""
@@ -227,6 +229,8 @@ def render_text(summary: dict[str, Any]) -> str:
                          f"seed {pm['seed']})")
         else:
             lines.append(f"    Permutation test: not run ({pm.get('reason') or pm.get('note') or 'not available'})")
+    if summary.get("sites"):
+        lines += sites_text(summary["sites"])
     if summary.get("bayes"):
         from analysis.bayes import text_lines as bayes_lines
 
@@ -279,6 +283,7 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
         rates=rates,
         measures=compared,
         source=source, level=level, notes=tuple(notes), episodes=episodes,
+        sites=site_analysis(episodes, flags, keys),
     )
 
 

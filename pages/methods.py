@@ -10,6 +10,7 @@ from analysis import dictionary as dd
 from analysis import national, survey
 from analysis.outcomes import SESSION_REDUCTION_RULE
 from analysis.schema import PHQ9
+from analysis.sites import method_lines
 from dashboard import state, ui
 
 ctx = state.context()
@@ -50,6 +51,11 @@ from analysis.adjusted import CANNOT_FIX, methods_lines  # noqa: E402
 
 st.markdown("\n".join(f"- {line}" for line in methods_lines()))
 st.markdown("**What adjustment cannot fix**:\n" + "\n".join(f"- {line}" for line in CANNOT_FIX))
+
+# --- several sites
+st.subheader("Several sites")
+st.markdown("When the data have a `site` column, each site is compared on its own and the sites are pooled "
+            "(the **Sites** page):\n" + "\n".join(f"- {line}" for line in method_lines()))
 
 # --- data dictionary
 st.subheader("Data dictionary")

@@ -34,6 +34,11 @@ columns[2].metric("Not finished", ui.count_text(ctx, sum(not_finished.values()))
 columns[3].metric("At caseness", ui.count_text(ctx, analysis.n_at_caseness),
                   help="Finishers at clinical caseness at the start: the recovery denominator.")
 
+if analysis.sites is not None and analysis.sites.n_sites >= 2:  # a programme: point to the site-by-site view
+    st.info(f"These data pool **{analysis.sites.n_sites} sites**. The figures below combine every participant; "
+            "the **Sites** page compares each site and pools them with a random-effects meta-analysis.",
+            icon=":material/location_on:")
+
 # --- the headline: outcomes beside the survey
 recovery = analysis.rates["recovery"]
 hidden = ui.hidden_groups(ctx, recovery.groups)

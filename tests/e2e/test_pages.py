@@ -37,6 +37,7 @@ PAGES = [
     ("data", "pages/data.py"),
     ("export", "pages/export.py"),
     ("methods", "pages/methods.py"),
+    ("sites", "pages/sites.py"),
 ]
 
 
