@@ -54,7 +54,7 @@ def test_a_site_with_one_group_is_named_in_a_note_and_the_file_stays_usable():
     assert report.usable, report.problems
     [note] = [n for n in report.notes if n.startswith("Site ")]
     assert "'East'" in note and "row 10" in note and "participant P9" in note
-    assert "physical activity 2, control 0" in note
+    assert "fewer than 2 control participants" in note
     assert f"at least {schema.SITE_MIN_PER_GROUP} people in each group" in note
 
 
@@ -78,8 +78,8 @@ def test_a_session_file_may_give_the_site_on_one_row_only_and_counts_people_not_
         "P1": "North", "P2": "North", "P3": "North", "P4": "West"}
     notes = [n for n in report.notes if n.startswith("Site ")]
     assert len(notes) == 2  # North has one control participant (not two rows), West no control
-    assert any("'North'" in n and "physical activity 2, control 1" in n for n in notes)
-    assert any("'West'" in n and "physical activity 1, control 0" in n for n in notes)
+    assert any("'North'" in n and "fewer than 2 control participants" in n for n in notes)
+    assert any("'West'" in n and "fewer than 2 physical activity and control participants" in n for n in notes)
 
 
 def test_a_session_participant_with_no_site_on_any_row_is_named_once():
