@@ -41,7 +41,7 @@ PAGES = {
 presenting = presentation.is_presenting()  # ?present=true: the story full-screen, controls hidden
 # Pages in the top bar, so the sidebar's shared controls are on the first screen of a projector.
 page = st.navigation(PAGES, position="hidden" if presenting else "top")
-controls.render_sidebar()  # also when presenting (hidden by CSS): the URL-bound filters must stay drawn
+controls.render_sidebar(page.url_path)  # also when presenting (hidden by CSS): the URL-bound filters must stay drawn
 if presenting:
     presentation.render_presentation()
 else:

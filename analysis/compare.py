@@ -106,6 +106,36 @@ def available_measures(episodes: pd.DataFrame, rows: MeasureRows | None = None) 
     return keys
 
 
+def comparable_measures(episodes: pd.DataFrame) -> list[str]:
+    """The measures the groups can be compared on, for the outcome-measure control.
+
+    Rule: PHQ-9 and GAD-7 always (the primary measures); then each other measure of
+    :func:`available_measures` (each ADSM used, WSAS) only when both groups have at least
+    :data:`~analysis.schema.MIN_COMPARABLE_PER_GROUP` finishers with its first and last scores.
+    A measure with 1 person against 0 cannot be compared, so it is not offered.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"participant_id": ["a", "b", "c", "d"], "group": ["physical_activity", "control"] * 2,
+    ...     "phq9_first": [12, 14, 15, 11], "phq9_last": [6, 9, 8, 10], "gad7_first": [10, 9, 11, 12],
+    ...     "gad7_last": [5, 8, 6, 9], "treatment_sessions": [6, 5, 7, 4], "adsm_measure": ["SPIN", None, None, None],
+    ...     "adsm_first": [30, None, None, None], "adsm_last": [20, None, None, None]})
+    >>> comparable_measures(frame)
+    ['phq9', 'gad7']
+    """
+    flags = participant_outcomes(episodes)
+    keys = available_measures(episodes)
+    out = []
+    for key in keys:
+        if key in ("phq9", "gad7"):
+            out.append(key)
+            continue
+        counts = measure_scores(episodes, key, flags)["group"].value_counts()
+        if all(int(counts.get(group, 0)) >= schema.MIN_COMPARABLE_PER_GROUP for group in GROUPS):
+            out.append(key)
+    return out
+
+
 def measure_scores(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | None = None) -> pd.DataFrame:
     """First, last and change of one measure for finishers with both scores.
 

@@ -888,6 +888,16 @@ def make_benchmark_safe(block: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _register_disclosure_rule() -> None:
+    """The ``benchmark`` block declares its own presentation-safe rule (:func:`make_benchmark_safe`)."""
+    from analysis.disclosure import register_safe_block
+
+    register_safe_block("benchmark", make_benchmark_safe)
+
+
+_register_disclosure_rule()
+
+
 def benchmark_text(block: dict[str, Any]) -> str:
     """The ``benchmark`` block as readable text (the CLI's ``--format text``)."""
     lines = [f"National figures, {block['year']} (NHS England)"]

@@ -90,6 +90,11 @@ def normalise_adsm(value: object) -> str | None:
     return ADSM_ALIASES.get(key)
 
 
+# A measure is offered for comparing the groups when each group has at least this many finishers
+# with both its scores (fewer: no spread within a group, so no test or interval; PHQ-9 and GAD-7,
+# the primary measures, are always offered and say why when they cannot be compared).
+MIN_COMPARABLE_PER_GROUP: Final = 2
+
 # Continuous measures that have first/last columns at episode level.
 EPISODE_MEASURES: Final = {"phq9": PHQ9, "gad7": GAD7, "wsas": WSAS}
 
@@ -165,6 +170,19 @@ REQUIRED_SESSION_COLUMNS: Final = ("participant_id", "group", "phq9", "gad7")
 # Categorical columns the dashboard offers as subgroups when present.
 KNOWN_SUBGROUP_COLUMNS: Final = ("age_band", "gender", "ethnicity", "ltc", "problem_descriptor",
                                  "baseline_severity")
+# How a subgroup column is named to people, wherever it appears (sidebar filter, banner, charts,
+# tables, deck); any other column: its name with spaces, first letter capital (column_label).
+COLUMN_LABELS: Final = {"ltc": "Long-term condition", "baseline_severity": "Baseline severity (PHQ-9 band)",
+                        "age_band": "Age band", "problem_descriptor": "Problem descriptor"}
+
+
+def column_label(column: str) -> str:
+    """The one label of a data column for people: ``ltc`` -> ``Long-term condition``.
+
+    >>> column_label("ltc"), column_label("problem_descriptor"), column_label("site_name")
+    ('Long-term condition', 'Problem descriptor', 'Site name')
+    """
+    return COLUMN_LABELS.get(column, column.replace("_", " ").capitalize())
 
 # Column names that identify a person (compared after lower-casing and removing
 # spaces, hyphens and underscores).

@@ -140,6 +140,9 @@ class Problem:
     rule : the rule broken, in plain English ("PHQ-9 must be a whole number from 0 to 27").
     fix : what to do about it.
     code : a stable machine-readable kind (``"out_of_range"``, ``"identifiable"``, ...).
+    participant : the row's participant_id as in the file (trimmed), so a row can be found again
+        after the file is sorted; None for whole-file problems, a blank id, or when the file has no
+        participant_id column; ``"(hidden)"`` when the id column itself looks identifying.
 
     Examples
     --------
@@ -153,6 +156,7 @@ class Problem:
     rule: str
     fix: str
     code: str = ""
+    participant: str | None = None
 
 
 @dataclass
@@ -203,16 +207,17 @@ class ValidationReport:
         return sorted({p.row for p in self.problems if p.row is not None})
 
     def problems_frame(self) -> pd.DataFrame:
-        """The problems as a table with columns row, column, value, rule, fix."""
+        """The problems as a table with columns row, participant, column, value, rule, fix."""
         frame = pd.DataFrame(
             {
                 "row": pd.array([p.row for p in self.problems], dtype="Int64"),
+                "participant": pd.array([p.participant for p in self.problems], dtype=_STR_DTYPE),
                 "column": pd.array([p.column for p in self.problems], dtype=_STR_DTYPE),
                 "value": pd.array([p.value for p in self.problems], dtype=_STR_DTYPE),
                 "rule": pd.array([p.rule for p in self.problems], dtype=_STR_DTYPE),
                 "fix": pd.array([p.fix for p in self.problems], dtype=_STR_DTYPE),
             },
-            columns=["row", "column", "value", "rule", "fix"],
+            columns=["row", "participant", "column", "value", "rule", "fix"],
         )
         return frame
 
@@ -634,9 +639,24 @@ class _Checker:
         rules = rule(idx) if callable(rule) else [rule] * idx.size
         fixes = fix(idx) if callable(fix) else [fix] * idx.size
         shown = self.name(column) if column is not None else None
+        people = self.participants(idx)
         self.problems.extend(
-            Problem(r, shown, v, ru, fx, code) for r, v, ru, fx in zip(rows, values, rules, fixes, strict=True)
+            Problem(r, shown, v, ru, fx, code, who)
+            for r, v, ru, fx, who in zip(rows, values, rules, fixes, people, strict=True)
         )
+
+    def participants(self, idx: np.ndarray) -> list[str | None]:
+        """The participant_id (trimmed) of each row position, for naming the participant beside the row.
+
+        None where the id is blank or the file has no participant_id column; ``(hidden)`` when the id
+        column was found to hold identifying values (it is never echoed).
+        """
+        if "participant_id" not in self.frame.columns:
+            return [None] * idx.size
+        if self.name("participant_id") in self.hidden:
+            return [HIDDEN] * idx.size
+        ids = self.trimmed("participant_id").take(pa.array(idx)).to_pylist()
+        return _hide_values([v if v else None for v in ids])
 
     # -- shared checks
     def check_scores(self, column: str, measure: schema.Measure, required: bool, what: str) -> None:
@@ -745,6 +765,10 @@ class _Checker:
                        "out_of_range")
 
     def check_one_group(self, groups: np.ndarray) -> None:
+        """Both groups must be present. Not judged while some labels are not recognised (reported as
+        such): an unmatched label such as ``Exercise`` may well be the other group."""
+        if self.coded("group").unknown.any():
+            return
         present = np.flatnonzero(np.bincount(groups[groups >= 0], minlength=len(_GROUPS)))
         if len(present) == 1:
             group = _GROUPS[int(present[0])]
@@ -1071,8 +1095,13 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
         typed["session_number"] = pd.Series(values, index=index, copy=False)
     if "session_date" in frame:
         dates, blank, bad = checker.dates("session_date")
-        checker.cells(bad, "session_date", "session_date must be a date such as 2024-03-31 or 31/03/2024",
-                      "Write the date as YYYY-MM-DD (or DD/MM/YYYY) and check it exists.", "date_invalid")
+        day_first, month_first = _date_orders(checker.trimmed("session_date"), blank, bad)
+        checker.cells(bad, "session_date",
+                      lambda idx: [_DATE_RULE + (_MONTH_FIRST_RULE if month_first[i] else "") for i in idx],
+                      lambda idx: [_MONTH_FIRST_FIX if month_first[i] else _DATE_FIX for i in idx], "date_invalid")
+        note = _date_note(checker.name("session_date"), int(day_first.sum()), int(month_first.sum()))
+        if note:
+            checker.notes.append(note)
         if "session_number" not in frame:
             checker.cells(blank, "session_date", "session_date must not be blank",
                           "Fill in the date of the session (sessions are ordered by it).", "session_blank")
@@ -1138,6 +1167,50 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
     checker.notes.append(f"{n} session rows from {count} participant{'s' if count != 1 else ''} "
                          "were combined into one row per participant (first and last available scores).")
     return sessions, episodes
+
+
+_DATE_RULE = "session_date must be a date such as 2024-03-31 or 31/03/2024"
+_DATE_FIX = "Write the date as YYYY-MM-DD (or DD/MM/YYYY) and check it exists."
+_MONTH_FIRST_RULE = (": dates with slashes are read day/month/year (UK order), and this one only makes sense "
+                     "month first (US order, e.g. 03/31/2024)")
+_MONTH_FIRST_FIX = ("Save the dates day first (DD/MM/YYYY) or as YYYY-MM-DD: in Excel, format the column as a "
+                    "date with the English (United Kingdom) locale, then save the file again.")
+_SLASHED_RE = r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?:\d{2}|\d{4})(?:[ T].*)?$"
+
+
+def _date_orders(trimmed: pa.ChunkedArray, blank: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row masks: (dates written with the day first that were read day/month/year,
+    dates that failed and only make sense month first, e.g. 03/31/2024).
+
+    Rule: a date written ``a/b/yyyy`` (or with ``-`` or ``.``) is read day/month/year, as in the UK
+    (:data:`DATE_FORMATS`). One that could not be read, whose first number is 1-12 and second 13-31,
+    looks like a US (month-first) date.
+    """
+    parts = pc.extract_regex(trimmed, _SLASHED_RE)
+    slashed = _np(pc.is_valid(parts))
+    day_first = slashed & ~blank & ~bad
+    month_first = np.zeros(len(trimmed), dtype=bool)
+    candidates = np.flatnonzero(slashed & bad)
+    if candidates.size:
+        fields = parts.take(pa.array(candidates)).combine_chunks()
+        first = np.asarray(pc.cast(fields.field("a"), pa.int64()).to_numpy(zero_copy_only=False))
+        second = np.asarray(pc.cast(fields.field("b"), pa.int64()).to_numpy(zero_copy_only=False))
+        month_first[candidates] = (first >= 1) & (first <= 12) & (second >= 13) & (second <= 31)
+    return day_first, month_first
+
+
+def _date_note(column: str, day_first: int, month_first: int) -> str | None:
+    """How the session dates were read, said once (None when no date was written with slashes)."""
+    if not day_first and not month_first:
+        return None
+    note = (f"Dates in '{column}' written with slashes were read day/month/year, the UK order "
+            f"(03/04/2024 is 3 April 2024): {day_first:,} date{'s' if day_first != 1 else ''} read this way.")
+    if month_first:
+        many = month_first != 1
+        note += (f" {month_first:,} date{'s' if many else ''} only make{'' if many else 's'} sense month first "
+                 f"(US order) and {'are listed as problems' if many else 'is listed as a problem'}: check which order the "
+                 "column uses.")
+    return note
 
 
 def _repeated_sessions(codes: np.ndarray, key: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import formatting as fmt
-from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS
+from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS, measure_for
 from analysis.disclosure import FEWER_THAN
 from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import (
@@ -24,12 +24,10 @@ from analysis.figures.outcomes import (
 from analysis.national import ATTRIBUTION, rate_references
 from analysis.outcomes import OUTCOME_CATEGORIES, RATE_DEFINITIONS, outcome_category_counts
 from analysis.schema import (
-    GAD7,
     GROUP_LABELS,
     GROUP_PA,
     GROUPS,
     PAIRED_COMPLETENESS_STANDARD,
-    PHQ9,
     RECOVERY_STANDARD,
     RELIABLE_IMPROVEMENT_REFERENCE,
 )
@@ -47,7 +45,6 @@ from dashboard import state, ui
 
 # Recommendation 1's solutions that ask for evidence on clinical outcomes (survey_recommendations.csv).
 OUTCOME_RECOMMENDATION_IDS = ("R1-S1", "R1-L2")
-SCATTER_MEASURES = {"phq9": PHQ9, "gad7": GAD7}
 
 
 def _plain(text: str) -> str:
@@ -136,7 +133,7 @@ st.subheader("Comparison of each rate")
 table: dict[str, list[str]] = {"Figure": [
     f"{GROUP_LABELS[GROUPS[0]]} (Wilson 95% CI)", f"{GROUP_LABELS[GROUPS[1]]} (Wilson 95% CI)",
     "Difference, points (Newcombe 95% CI)", "Fisher's exact p", "Odds ratio (95% CI)", "Odds ratio method",
-    "Relative risk (Katz 95% CI)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
+    "Relative risk (95% CI: Katz; MOVER-R at 0% or 100%)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
 for key, comparison in rates.items():
     label = RATE_DEFINITIONS[key].label
     column = [_rate_cell(key, g) for g in GROUPS]
@@ -192,9 +189,16 @@ if ctx.safe:
 
 # --- first vs last scatter
 st.subheader("First against last score")
-choice = st.radio("Measure", list(SCATTER_MEASURES), format_func=lambda k: SCATTER_MEASURES[k].label,
-                  horizontal=True, key="recovery_scatter_measure")
-scatter_measure = SCATTER_MEASURES[choice]
+# One control: the sidebar's outcome measure (in the URL). The plot needs a caseness cut-off and a
+# reliable change index, which WSAS has not: then PHQ-9 is drawn, and the page says so.
+chosen_measure = measure_for(ctx.measure)
+choice = ctx.measure if chosen_measure.caseness is not None and chosen_measure.reliable_change is not None else "phq9"
+scatter_measure = measure_for(choice)
+if choice != ctx.measure:
+    st.caption(f"{chosen_measure.label}, the outcome measure chosen in the sidebar, has no caseness cut-off or "
+               f"reliable change index, so this plot shows {scatter_measure.label}.")
+else:
+    st.caption(f"{scatter_measure.label}: the outcome measure chosen in the sidebar.")
 measure_comparison = analysis.measures.get(choice)
 if measure_comparison is None or measure_comparison.scores is None or measure_comparison.scores.empty:
     ui.not_available(f"No finisher in the current selection has both {scatter_measure.label} scores.")

@@ -140,10 +140,10 @@ def test_downloads_follow_safe_mode_and_filters():
     name, _, data = download(at, "Download slide deck")
     assert name.endswith("-safe.pptx")
     slides = deck_texts(data)
-    assert "Filters: gender = Female" in slides[0] and "Presentation-safe numbers: on" in slides[0]
+    assert "Filters: Gender = Female" in slides[0] and "Presentation-safe numbers: on" in slides[0]
     assert "(12 of 19" not in "\n".join(slides)
     html_name, _, html = download(at, "Download offline report")
-    assert html_name.endswith("-safe.html") and b"Filters: gender = Female" in html
+    assert html_name.endswith("-safe.html") and b"Filters: Gender = Female" in html
     assert "f_gender=Female" in at.code[0].value and "safe=true" in at.code[0].value
 
 
@@ -231,7 +231,7 @@ def test_presentation_keeps_filters_and_safe_mode():
     at.button(key="present-previous").click().run()
     at.button(key="present-previous").click().run()
     assert shown_title(at) == TITLES[0]
-    assert "Filters: gender = Female" in texts(at) and "Presentation-safe numbers: on" in texts(at)
+    assert "Filters: Gender = Female" in texts(at) and "Presentation-safe numbers: on" in texts(at)
     assert at.session_state[state.FILTER_PREFIX + "gender"] == ["Female"]
 
 

@@ -109,6 +109,17 @@ def test_overview_reference_line_is_englands_rate_for_the_chosen_year():
     text = page_text(at)
     assert "England's published recovery rate for 2023-24 (50.1%)" in text
     assert "the national standard is 50%" in text
+    notes = " ".join(a.get("text", "") for a in chart["layout"]["annotations"]).replace("<br>", " ")
+    assert national.ATTRIBUTION in notes  # the chart's PNG/SVG carries the attribution
+
+
+def test_recovery_page_reference_lines_name_englands_year():
+    at = open_page("pages/recovery.py", {national_controls.YEAR_KEY: "2022-23"}, from_home=False)
+    chart = _charts(at)["Outcome rates by group"]
+    assert [round(s["y0"], 1) for s in chart["layout"]["shapes"]] == [49.9, 66.5]
+    assert "The reference lines mark England's published rates for 2022-23 (49.9% for recovery, 66.5% for " \
+           "reliable improvement)" in page_text(at)
+    assert "Open Government Licence v3.0" in " ".join(a.get("text", "") for a in chart["layout"]["annotations"])
 
 
 def test_svg_download_of_a_national_chart_carries_the_attribution(svg_chromium):

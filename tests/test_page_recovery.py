@@ -113,7 +113,7 @@ def test_survey_recommendation_callout_uses_the_data_file(page):
 
 def test_switching_the_scatter_to_gad7(expected):
     at = _open()
-    at.radio(key="recovery_scatter_measure").set_value("gad7").run()
+    at.sidebar.selectbox(key="measure").set_value("gad7").run()  # the sidebar's measure (issue 18 item 8)
     assert_clean(at)
     charts = _charts(at)
     assert "GAD-7: first against last score" in charts and "PHQ-9: first against last score" not in charts

@@ -233,7 +233,7 @@ def test_title_and_methods_slides_describe_the_data(sample_analysis, sample_epis
     title = text_of(presentation.slides[0], "Figures")
     assert "Data: pilot <export>.csv" in title  # user text, literally
     assert "Generated: 14 March 2025" in title
-    assert "Filters: gender = Female, Male" in title
+    assert "Filters: Gender = Female, Male" in title  # the one label of the column (schema.column_label)
     assert "Presentation-safe numbers: off" in title
     assert "excluded at your request: 2 (file rows 4, 9)" in title
     assert "physical activity 19, control 19" in title

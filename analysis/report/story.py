@@ -37,6 +37,7 @@ from analysis.schema import (
     PRIMARY_MEASURES,
     RECOVERY_STANDARD,
 )
+from analysis.schema import column_label as schema_column_label
 from analysis.summary import BORDERLINE, CLEAR, Analysis, evidence, rate_evidence_note
 
 HIDDEN: Final = "hidden (small numbers)"
@@ -125,7 +126,7 @@ def filters_text(filters: Mapping[str, tuple[str, ...]] | None) -> str:
     """'none (everyone)' or 'gender = Female; age band = 18-25, 26-35'."""
     if not filters:
         return "none (everyone in the data)"
-    return "; ".join(f"{column.replace('_', ' ')} = {', '.join(map(str, levels))}"
+    return "; ".join(f"{schema_column_label(column)} = {', '.join(map(str, levels))}"
                      for column, levels in filters.items())
 
 
@@ -420,7 +421,7 @@ def _balance_label(row: Mapping[str, Any]) -> str:
         except KeyError:
             label = name.replace("_", " ")
         return f"Mean first {label}" if variable.endswith("_first") else f"Mean {label}"
-    return f"{variable.replace('_', ' ').capitalize()} — {row['level']}"
+    return f"{schema_column_label(variable)} — {row['level']}"
 
 
 def _balance_values(row: Mapping[str, Any]) -> str:
