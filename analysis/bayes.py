@@ -656,4 +656,4 @@ def make_bayes_safe(block: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-register_safe_block("bayes", make_bayes_safe)
+register_safe_block("bayes", lambda block, summary: make_bayes_safe(block))

@@ -892,7 +892,7 @@ def _register_disclosure_rule() -> None:
     """The ``benchmark`` block declares its own presentation-safe rule (:func:`make_benchmark_safe`)."""
     from analysis.disclosure import register_safe_block
 
-    register_safe_block("benchmark", make_benchmark_safe)
+    register_safe_block("benchmark", lambda block, summary: make_benchmark_safe(block))
 
 
 _register_disclosure_rule()

@@ -526,7 +526,7 @@ def safe_sites_block(block: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-register_safe_block("sites", safe_sites_block)
+register_safe_block("sites", lambda block, summary: safe_sites_block(block))
 
 
 

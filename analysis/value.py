@@ -379,4 +379,4 @@ def make_value_safe(block: Mapping[str, Any]) -> dict[str, Any]:
     return explain_nulls(out, HIDDEN_FIGURE_REASON)
 
 
-register_safe_block("value_for_money", make_value_safe)
+register_safe_block("value_for_money", lambda block, summary: make_value_safe(block))

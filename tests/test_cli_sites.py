@@ -112,7 +112,7 @@ def test_validate_names_a_participant_in_two_sites(tmp_path):
                     encoding="utf-8")
     result = run("validate", str(path))
     assert result.returncode == 1
-    assert "row 3, column 'site', value 'South'" in result.stdout and "participant P1" in result.stdout
+    assert "row 3 (participant P1), column 'site', value 'South'" in result.stdout
 
 
 def test_the_deck_and_the_report_have_a_sites_slide_only_with_several_sites(tmp_path):
