@@ -996,14 +996,14 @@ def _check_sites(checker: _Checker, groups: np.ndarray | None, participants: np.
         first_at = _first_per_participant(participants, checker.rows, usable, n_people)
         differs = usable & (expected >= 0) & (codes != expected)
         checker.cells(differs, column,
-                      lambda idx: [f"a participant is in one site only: participant {pid(i)} is at site "
+                      lambda idx: [f"a participant is in one site only: this participant is at site "
                                    f"'{labels[expected[i]]}' on row {first_at[participants[i]]} and at another site "
                                    "here" for i in idx],
                       "Correct the site on this row so all of the participant's rows agree (or give the two "
                       "episodes different participant ids).", "site_inconsistent")
     checker.cells(lacking, column,
-                  lambda idx: [f"site must not be blank when the file has a site column (participant "
-                               f"{pid(i)} has no site on any row)" for i in idx],
+                  "site must not be blank when the file has a site column (this participant has no site on "
+                  "any row)",
                   "Fill in the participant's site (the service or clinic they were seen at), or exclude "
                   "this participant.", "site_blank")
     if groups is not None and not checker.problems:

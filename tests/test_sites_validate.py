@@ -38,7 +38,7 @@ def test_a_blank_site_is_a_named_problem_with_row_participant_and_rule():
     assert not report.usable
     [problem] = report.problems
     assert (problem.row, problem.column, problem.code) == (10, "site", "site_blank")
-    assert "P9" in problem.rule and "must not be blank" in problem.rule
+    assert problem.participant == "P9" and "must not be blank" in problem.rule
 
 
 def test_a_site_column_blank_throughout_is_no_site():
@@ -65,7 +65,7 @@ def test_a_participant_in_two_sites_is_a_named_problem_in_a_session_file():
     assert not report.usable
     [problem] = report.problems
     assert (problem.row, problem.column, problem.value, problem.code) == (3, "site", "South", "site_inconsistent")
-    assert "participant P1" in problem.rule and "'North' on row 2" in problem.rule
+    assert problem.participant == "P1" and "'North' on row 2" in problem.rule
 
 
 def test_a_session_file_may_give_the_site_on_one_row_only_and_counts_people_not_rows():
@@ -92,7 +92,7 @@ def test_site_values_of_an_identifiable_id_column_are_never_echoed():
     rows = ["943 476 5919,PA,15,5,12,4,North", "943 476 5870,control,14,10,11,9,", "P3,PA,15,5,12,4,North"]
     report = load_bytes(_episodes(rows), "sites.csv")
     assert report.identifiable
-    assert all("943" not in (p.rule or "") and "943" not in (p.value or "") for p in report.problems)
+    assert all("943" not in f"{p.rule} {p.value} {p.participant}" for p in report.problems)
 
 
 def test_site_is_in_the_contract_template_dictionary_and_mapping():
