@@ -473,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="an app (or a proxy) already running; default: start `streamlit run app.py`")
     parser.add_argument("--server-pid", type=int, action="append", default=[],
                         help="with --url: a server process whose CPU and memory to report (repeatable)")
-    parser.add_argument("--port", type=int, help="port for the server this command starts (default: a free one)")
+    parser.add_argument("--port", type=int,
+                        help="port for the dashboard's server (the baseline's: the next one); default: free ones")
     parser.add_argument("--no-baseline", action="store_true", help="skip the one-headline baseline app")
     parser.add_argument("--sticky", action="store_true",
                         help="drop and reopen each websocket with its session id: the session must come back")
@@ -510,7 +511,8 @@ def main(argv: list[str] | None = None) -> int:
                 measure(server.url, [server.process.pid], rounds, args.visitors, False)
         if not args.no_baseline and not args.url:
             log = ROOT / "benchmarks" / "out" / "protocol-baseline.log"
-            with Server(log, script="benchmarks/baseline_app.py", port=args.port, extra_args=extra) as server:
+            port = args.port + 1 if args.port else None  # never the port the dashboard's server just left
+            with Server(log, script="benchmarks/baseline_app.py", port=port, extra_args=extra) as server:
                 _warm(server.url, [BASELINE_PAGE], args.filter, args.timeout)
                 measure(server.url, [server.process.pid], [[BASELINE_PAGE]], args.visitors, True)
     except Exception as error:  # noqa: BLE001 - a message, not a traceback

@@ -65,7 +65,7 @@ def render_sidebar() -> None:
         with st.expander("Filters", expanded=bool(state.active_filters(dataset))):
             st.caption("Leave a filter empty to include everyone.")
             for column in measures:
-                levels = sorted(dataset.episodes[column].dropna().astype(str).unique())
+                levels = state.filter_levels(dataset, column)
                 st.multiselect(column.replace("_", " ").capitalize(), levels, key=state.FILTER_PREFIX + column,
                                bind="query-params")
         st.toggle("Presentation-safe numbers", key=state.SAFE_KEY, bind="query-params",

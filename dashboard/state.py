@@ -1,9 +1,10 @@
 """Shared state: which data is shown, the filters, the measure and safe mode.
 
 Privacy: an uploaded file lives only in this user's ``st.session_state`` (never on
-disk, in a module global or in a cache shared between sessions). Only the bundled
-synthetic sample goes through ``st.cache_data``, because it is not patient data.
-Analyses of an upload are memoised in the session's own state.
+disk, in a module global or in a cache shared between sessions). Only shared data (the
+bundled synthetic sample; an operator's workshop data set) go through the process-wide
+``shared_cache``, built once for every visitor. Analyses of an upload, and what is built
+from them, are memoised in the session's own state.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import streamlit as st
 from analysis.compare import available_measures, categorical_columns
 from analysis.outcomes import with_derived_columns
 from analysis.summary import Analysis, analyse
+from dashboard import shared_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -49,10 +51,15 @@ class Dataset:
     level: str = "episode"
     notes: tuple[str, ...] = ()
     excluded_rows: tuple[int, ...] = ()
+    shared: bool = False  # the same for every visitor (sample, workshop data set): served from shared_cache
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
 def _sample(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None, str, tuple[str, ...]]:
+    """The bundled sample, read and validated once per server process (read-only for every session)."""
+    return shared_cache.get_or_build(("sample", key), lambda: _load_sample(key))
+
+
+def _load_sample(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None, str, tuple[str, ...]]:
     """The bundled synthetic sample (not patient data, so a shared cache is fine)."""
     from analysis.validate import load_path
 
@@ -65,7 +72,7 @@ def _sample(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None, str, tuple[str
 def sample_dataset(key: str = "sample_sessions") -> Dataset:
     episodes, sessions, level, notes = _sample(key)
     return Dataset(token=key, name=SAMPLE_NAME, is_sample=True, episodes=episodes, sessions=sessions,
-                   level=level, notes=notes)
+                   level=level, notes=notes, shared=True)
 
 
 def make_upload_dataset(name: str, content: bytes, report, excluded_rows: tuple[int, ...] = ()) -> Dataset:
@@ -103,6 +110,9 @@ def forget_upload() -> None:
 def filter_columns(dataset: Dataset) -> list[str]:
     """The subgroup columns of a data set, worked out once per data set (the sidebar, the filters
     and every page ask for them on each rerun; counting levels scans every text column)."""
+    if dataset.shared:
+        return list(shared_cache.get_or_build(("filter-columns", dataset.token),
+                                              lambda: tuple(categorical_columns(dataset.episodes))))
     memo: dict = st.session_state.setdefault("_filter_columns_memo", {})
     if dataset.token not in memo:
         memo.clear()  # only the data set in use is kept
@@ -127,18 +137,48 @@ def apply_filters(episodes: pd.DataFrame, filters: dict[str, tuple[str, ...]]) -
     return episodes[keep.to_numpy(dtype=bool)]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _sample_analysis(key: str, filters: tuple[tuple[str, tuple[str, ...]], ...]) -> Analysis:
-    dataset = sample_dataset(key)
-    episodes = apply_filters(dataset.episodes, dict(filters))
-    return analyse(episodes, source=dataset.name, level=dataset.level, notes=dataset.notes)
+def filter_levels(dataset: Dataset, column: str) -> list[str]:
+    """The levels a filter offers (sorted text), worked out once per data set and column."""
+    def build() -> tuple[str, ...]:
+        return tuple(sorted(dataset.episodes[column].dropna().astype(str).unique()))
+
+    if dataset.shared:
+        return list(shared_cache.get_or_build(("filter-levels", dataset.token, column), build))
+    memo: dict = st.session_state.setdefault("_filter_levels_memo", {})
+    if memo.get("token") != dataset.token:
+        memo.clear()
+        memo["token"] = dataset.token
+    if column not in memo:
+        memo[column] = build()
+    return list(memo[column])
+
+
+def filtered_episodes(dataset: Dataset, filters: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """``apply_filters`` once per data set and filter (shared data: once for every visitor)."""
+    frozen = tuple(sorted(filters.items()))
+    if not filters:
+        return dataset.episodes
+    if dataset.shared:
+        return shared_cache.get_or_build(("episodes", dataset.token, frozen),
+                                         lambda: apply_filters(dataset.episodes, filters))
+    memo: dict = st.session_state.setdefault("_filtered_memo", {})
+    if memo.get("key") != (dataset.token, frozen):
+        memo.clear()  # only the current view of the data in use is kept
+        memo["key"], memo["episodes"] = (dataset.token, frozen), apply_filters(dataset.episodes, filters)
+    return memo["episodes"]
+
+
+def _shared_analysis(dataset: Dataset, filters: tuple[tuple[str, tuple[str, ...]], ...]) -> Analysis:
+    """The analysis of shared data, once per data set and filter for every visitor (read-only)."""
+    return shared_cache.get_or_build(("analysis", dataset.token, filters), lambda: analyse(
+        filtered_episodes(dataset, dict(filters)), source=dataset.name, level=dataset.level, notes=dataset.notes))
 
 
 def current_analysis(dataset: Dataset, filters: dict[str, tuple[str, ...]]) -> Analysis:
     """The analysis of the filtered data: shared cache for the sample, session memo for uploads."""
     frozen = tuple(sorted(filters.items()))
-    if dataset.is_sample:
-        return _sample_analysis(dataset.token, frozen)
+    if dataset.shared:
+        return _shared_analysis(dataset, frozen)
     memo: dict = st.session_state.setdefault(_ANALYSIS_CACHE_KEY, {})
     key = (dataset.token, frozen)
     if key not in memo:
@@ -165,7 +205,7 @@ class Context:
 def context() -> Context:
     dataset = current_dataset()
     filters = active_filters(dataset)
-    episodes = apply_filters(dataset.episodes, filters)
+    episodes = filtered_episodes(dataset, filters)
     analysis = current_analysis(dataset, filters)
     measures = available_measures(dataset.episodes)
     measure = st.session_state.get(MEASURE_KEY) or "phq9"
@@ -196,6 +236,8 @@ def session_memo(ctx: Context, key: tuple, build: Callable[[], _Built]) -> _Buil
     for stale in [k for k in memo if str(k[0]).startswith("upload-") and k[0] != current_upload]:
         memo.pop(stale, None)
     full = (ctx.dataset.token, tuple(sorted(ctx.filters.items())), *key)
+    if ctx.dataset.shared:  # the same for every visitor: built once in this server process
+        return shared_cache.get_or_build(("page", *full), build)
     if full not in memo:
         if len(memo) >= _PAGE_MEMO_SIZE:
             memo.pop(next(iter(memo)))

@@ -53,7 +53,8 @@ with survey_col:
 # --- recovery against the national standard
 chart_col, change_col = st.columns([1, 1])
 with chart_col:
-    figure = rate_chart(recovery.groups, "Recovery rate by group (95% CI)", hidden=hidden)
+    figure = state.session_memo(ctx, ("overview-recovery", hidden), lambda: rate_chart(
+        recovery.groups, "Recovery rate by group (95% CI)", hidden=hidden))
     ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
              f" The dashed line is the national standard of {fmt.percent(RECOVERY_STANDARD)}.")
 with change_col:
