@@ -33,6 +33,7 @@ in the same run, and the ratio of the p95s is reported.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -387,19 +388,22 @@ async def visit(base: str, number: int, page: str, query: str, filter_query: str
 
 
 async def run_protocol(base: str, visitors: int, pages: list[str], query: str = "",
-                       filter_query: str = "f_gender=Female", ramp_s: float = 0.0, timeout_s: float = 120.0,
-                       server_pids: list[int] | None = None, sticky: bool = False) -> ProtocolResult:
-    """``visitors`` protocol visitors against ``base``; visitor i opens ``pages[i % len(pages)]``.
+                       filter_query: str | list[str] = "f_gender=Female", ramp_s: float = 0.0,
+                       timeout_s: float = 120.0, server_pids: list[int] | None = None,
+                       sticky: bool = False) -> ProtocolResult:
+    """``visitors`` protocol visitors against ``base``; visitor i opens ``pages[i % len(pages)]`` and
+    changes to ``filter_query[i % len(filter_query)]`` (a list: a room trying different filters).
 
     ``ramp_s`` spreads the arrivals evenly over that many seconds (0: all at once).
     """
     pids = server_pids or []
+    filters = [filter_query] if isinstance(filter_query, str) else list(filter_query)
     gate, done, through = asyncio.Event(), asyncio.Event(), _Countdown(visitors)
-    tasks = [asyncio.create_task(visit(base, i + 1, pages[i % len(pages)], query, filter_query, timeout_s,
+    tasks = [asyncio.create_task(visit(base, i + 1, pages[i % len(pages)], query, filters[i % len(filters)], timeout_s,
                                        ramp_s * i / max(visitors, 1), gate, done, sticky, through))
              for i in range(visitors)]
     result = ProtocolResult(url=base, page=",".join(pages), visitors=visitors, ramp_s=ramp_s, query=query,
-                            filter_query=filter_query)
+                            filter_query=" | ".join(filters))
     result.server_rss_before_mb = rss_mb(pids)
     cpu_before = cpu_seconds(pids)
     start = time.perf_counter()
@@ -468,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"page to open: {', '.join(PAGES)}; 'all' = each of {', '.join(WORKSHOP_PAGES)} "
                              "in turn; 'mixed' = visitors spread over them")
     parser.add_argument("--ramp", type=float, default=0.0, help="spread arrivals over this many seconds (default 0)")
-    parser.add_argument("--filter", default="f_gender=Female", help="the filter change, as a URL query")
+    parser.add_argument("--filter", action="append", default=[],
+                        help="the filter change, as a URL query (default f_gender=Female); repeat it and visitor i "
+                             "takes the i-th (modulo): a room trying different filters")
     parser.add_argument("--query", default="", help="the first view's URL query (default none)")
     parser.add_argument("--url", help="an app (or a proxy) already running; default: start `streamlit run app.py`")
     parser.add_argument("--server-pid", type=int, action="append", default=[],
@@ -483,53 +489,56 @@ def main(argv: list[str] | None = None) -> int:
                         help="a `streamlit run` option for the servers started here, e.g. runner.postScriptGC=true")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
+    args.filter = args.filter or ["f_gender=Female"]
     pages = list(WORKSHOP_PAGES) if args.page in ("all", "mixed") else [args.page]
     if any(p not in PAGES for p in pages):
         parser.error(f"unknown page {args.page!r}")
     extra = [f"--{o}" if "=" in o else o for o in args.server_option]
     rounds = [[p] for p in pages] if args.page == "all" else [pages]
     results: dict[str, dict] = {}
-    out: list[str] = []
-    try:
-        def measure(url: str, pids: list[int], label_pages: list[list[str]], visitors: int, baseline: bool) -> None:
-            for round_pages in label_pages:
-                label = "baseline" if baseline else ",".join(round_pages)
-                r = _run_sync(run_protocol(url, visitors, round_pages, args.query, args.filter, args.ramp,
-                                           args.timeout, pids, args.sticky))
-                results[label] = r.to_dict()
-                text = report(r, label)
-                out.append(text)
-                print(text, flush=True)
 
-        if args.url:
-            _warm(args.url, pages, args.filter, args.timeout)
-            measure(args.url, args.server_pid, rounds, args.visitors, False)
-        else:
-            log = ROOT / "benchmarks" / "out" / "protocol-streamlit.log"
-            with Server(log, port=args.port, extra_args=extra) as server:
-                _warm(server.url, pages, args.filter, args.timeout)
-                measure(server.url, [server.process.pid], rounds, args.visitors, False)
-        if not args.no_baseline and not args.url:
-            log = ROOT / "benchmarks" / "out" / "protocol-baseline.log"
-            port = args.port + 1 if args.port else None  # never the port the dashboard's server just left
-            with Server(log, script="benchmarks/baseline_app.py", port=port, extra_args=extra) as server:
-                _warm(server.url, [BASELINE_PAGE], args.filter, args.timeout)
-                measure(server.url, [server.process.pid], [[BASELINE_PAGE]], args.visitors, True)
+    # the baseline app has one filter, gender: other filters are measured on it as its gender filter
+    base_filters = [f for f in args.filter if f.startswith("f_gender=")] or ["f_gender=Female"]
+
+    def measure(url: str, pids: list[int], round_pages: list[str], label: str, filters: list[str] | None = None) -> dict:
+        cpu = time.process_time()
+        r = _run_sync(run_protocol(url, args.visitors, round_pages, args.query, filters or args.filter, args.ramp,
+                                   args.timeout, pids, args.sticky))
+        results[label] = r.to_dict() | {"harness_cpu_s": time.process_time() - cpu}
+        print(report(r, label) + f"\n  this harness's own CPU {results[label]['harness_cpu_s']:.1f} s", flush=True)
+        return results[label]
+
+    try:
+        with contextlib.ExitStack() as stack:
+            if args.url:
+                url, pids, base_url, base_pids = args.url, args.server_pid, None, []
+            else:
+                server = stack.enter_context(Server(ROOT / "benchmarks" / "out" / "protocol-streamlit.log",
+                                                    port=args.port, extra_args=extra))
+                url, pids, base_url, base_pids = server.url, [server.process.pid], None, []
+                if not args.no_baseline:  # both servers up: each round measures the baseline right after
+                    baseline = stack.enter_context(Server(
+                        ROOT / "benchmarks" / "out" / "protocol-baseline.log", script="benchmarks/baseline_app.py",
+                        port=args.port + 1 if args.port else None, extra_args=extra))
+                    base_url, base_pids = baseline.url, [baseline.process.pid]
+                    _warm(base_url, [BASELINE_PAGE], base_filters[0], args.timeout)
+            _warm(url, pages, args.filter[0], args.timeout)  # the first filter only: the others are new to the server
+            for round_pages in rounds:
+                label = ",".join(round_pages)
+                mine = measure(url, pids, round_pages, label)
+                if base_url is None:
+                    continue
+                base = measure(base_url, base_pids, [BASELINE_PAGE], f"baseline after {label}", base_filters)
+                for step in ("first", "filtered"):
+                    if mine[step]["p95"] is not None and base[step]["p95"]:
+                        ratio = mine[step]["p95"] / base[step]["p95"]
+                        mine.setdefault("ratio_to_baseline", {})[step] = ratio
+                        print(f"  {label} {step}: p95 {mine[step]['p95']:.2f} s = {ratio:.1f}× the baseline's "
+                              f"{base[step]['p95']:.2f} s (measured right after)", flush=True)
     except Exception as error:  # noqa: BLE001 - a message, not a traceback
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
     ok = all(not r["errors"] for r in results.values())
-    if "baseline" in results:
-        base = results["baseline"]
-        for label, r in results.items():
-            if label == "baseline":
-                continue
-            for step in ("first", "filtered"):
-                if r[step]["p95"] is not None and base[step]["p95"]:
-                    ratio = r[step]["p95"] / base[step]["p95"]
-                    r.setdefault("ratio_to_baseline", {})[step] = ratio
-                    print(f"{label} {step}: p95 {r[step]['p95']:.2f} s = {ratio:.1f}× the baseline's "
-                          f"{base[step]['p95']:.2f} s")
     print(f"errors in all: {sum(len(r['errors']) for r in results.values())}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

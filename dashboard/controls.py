@@ -74,6 +74,4 @@ def render_sidebar() -> None:
 
 
 def _dataset_measures(dataset: state.Dataset) -> list[str]:
-    from analysis.compare import available_measures
-
-    return available_measures(dataset.episodes)
+    return state.dataset_measures(dataset)

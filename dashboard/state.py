@@ -153,6 +153,18 @@ def filter_levels(dataset: Dataset, column: str) -> list[str]:
     return list(memo[column])
 
 
+def dataset_measures(dataset: Dataset) -> list[str]:
+    """``available_measures`` once per data set (the sidebar and every page ask on each rerun)."""
+    if dataset.shared:
+        return list(shared_cache.get_or_build(("measures", dataset.token),
+                                              lambda: tuple(available_measures(dataset.episodes))))
+    memo: dict = st.session_state.setdefault("_measures_memo", {})
+    if dataset.token not in memo:
+        memo.clear()
+        memo[dataset.token] = tuple(available_measures(dataset.episodes))
+    return list(memo[dataset.token])
+
+
 def filtered_episodes(dataset: Dataset, filters: dict[str, tuple[str, ...]]) -> pd.DataFrame:
     """``apply_filters`` once per data set and filter (shared data: once for every visitor)."""
     frozen = tuple(sorted(filters.items()))
@@ -207,7 +219,7 @@ def context() -> Context:
     filters = active_filters(dataset)
     episodes = filtered_episodes(dataset, filters)
     analysis = current_analysis(dataset, filters)
-    measures = available_measures(dataset.episodes)
+    measures = dataset_measures(dataset)
     measure = st.session_state.get(MEASURE_KEY) or "phq9"
     if measure not in measures:
         measure = "phq9"

@@ -11,7 +11,7 @@ from analysis import formatting as fmt
 from analysis.figures.outcomes import rate_chart, rate_takeaway
 from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
 from analysis.survey import headline
-from dashboard import state, ui
+from dashboard import shared_cache, state, ui
 
 ctx = state.context()
 analysis = ctx.analysis
@@ -46,7 +46,7 @@ with outcome_col:
     st.caption(analysis.small_sample_caution())
 with survey_col:
     st.subheader("What services told us")
-    survey = headline()
+    survey = shared_cache.get_or_build(("survey-headline",), headline)  # published findings, not patient data
     st.markdown(f"**{survey.sentence}**")
     st.caption(f"{survey.detail} Source: stakeholder surveys, December 2022 report (see **Survey findings**).")
 
