@@ -2,7 +2,7 @@
 
     python -m benchmarks.load --protocol --visitors 50 --page symptom_change            # all at once
     python -m benchmarks.load --protocol --visitors 50 --page all --ramp 10             # a room arriving over 10 s
-    python -m benchmarks.load --protocol --visitors 100 --url http://127.0.0.1:8690 --sticky   # through a proxy
+    python -m benchmarks.load --protocol --visitors 100 --page mixed --proxy 2 --sticky      # 2 processes behind nginx
 
 What the server does for a room of people, and nothing of what their laptops' browsers do. Each
 visitor is what the Streamlit 1.67 frontend is on the wire:
@@ -481,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --url: a server process whose CPU and memory to report (repeatable)")
     parser.add_argument("--port", type=int,
                         help="port for the dashboard's server (the baseline's: the next one); default: free ones")
+    parser.add_argument("--proxy", type=int, metavar="N",
+                        help="start N streamlit processes behind nginx (deploy/nginx.conf.template) and visit through "
+                             "it; --port is then nginx's, the processes take the next N ports")
     parser.add_argument("--no-baseline", action="store_true", help="skip the one-headline baseline app")
     parser.add_argument("--sticky", action="store_true",
                         help="drop and reopen each websocket with its session id: the session must come back")
@@ -512,6 +515,15 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             if args.url:
                 url, pids, base_url, base_pids = args.url, args.server_pid, None, []
+            elif args.proxy:
+                from benchmarks.proxy import Proxy
+
+                ports = [args.port + 1 + i for i in range(args.proxy)] if args.port else None
+                proxy = stack.enter_context(Proxy(args.proxy, ROOT / "benchmarks" / "out", port=args.port,
+                                                  server_ports=ports, extra_args=extra))
+                url, pids, base_url, base_pids = proxy.url, proxy.server_pids, None, []
+                for server in proxy.servers:  # each process opened once, as by the organiser
+                    _warm(server.url, pages, args.filter[0], args.timeout)
             else:
                 server = stack.enter_context(Server(ROOT / "benchmarks" / "out" / "protocol-streamlit.log",
                                                     port=args.port, extra_args=extra))
