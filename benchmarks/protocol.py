@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="port for the dashboard's server (the baseline's: the next one); default: free ones")
     parser.add_argument("--proxy", type=int, metavar="N",
                         help="start N streamlit processes behind nginx (deploy/nginx.conf.template) and visit through "
-                             "it; --port is then nginx's, the processes take the next N ports")
+                             "it; --port is then nginx's (the processes take free ports)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the one-headline baseline app")
     parser.add_argument("--sticky", action="store_true",
                         help="drop and reopen each websocket with its session id: the session must come back")
@@ -518,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
             elif args.proxy:
                 from benchmarks.proxy import Proxy
 
-                ports = [args.port + 1 + i for i in range(args.proxy)] if args.port else None
+                ports = None  # free ports for the processes; --port is nginx's
                 proxy = stack.enter_context(Proxy(args.proxy, ROOT / "benchmarks" / "out", port=args.port,
                                                   server_ports=ports, extra_args=extra))
                 url, pids, base_url, base_pids = proxy.url, proxy.server_pids, None, []
