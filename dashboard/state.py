@@ -10,6 +10,7 @@ from them, are memoised in the session's own state.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,11 +85,105 @@ def make_upload_dataset(name: str, content: bytes, report, excluded_rows: tuple[
 
 
 def current_dataset() -> Dataset:
-    """The data every page shows: this session's upload when chosen, else the sample."""
+    """The data every page shows: this session's upload when chosen, else the shared data set
+    (the operator's workshop data set when one is configured, else the sample)."""
     upload = st.session_state.get(UPLOAD_KEY)
     if upload is not None and st.session_state.get(SOURCE_KEY, "upload") == "upload":
         return upload
-    return sample_dataset()
+    return shared_dataset()
+
+
+# --- an operator's workshop data set (issue 17) ------------------------------------------------------------
+# One file on the server, named in .streamlit/secrets.toml (workshop_data = "/path/file.csv") or the
+# WORKSHOP_DATA environment variable: read and validated once per server process, shared read-only by every
+# session (shared_cache), shown with presentation-safe numbers forced on. An analyst who enters
+# analyst_passcode (secrets.toml) may turn them off in their own session. The file itself is never sent,
+# shown by name, logged or written anywhere; its problems are never shown (they quote its values).
+
+WORKSHOP_SECRET = "workshop_data"
+WORKSHOP_ENV = "WORKSHOP_DATA"
+WORKSHOP_NAME = "Workshop data set (shared by the organiser)"
+ANALYST_SECRET = "analyst_passcode"
+ANALYST_KEY = "_analyst_unlocked"
+
+
+def _secret(name: str) -> str | None:
+    try:
+        value = st.secrets.get(name)
+    except Exception:  # no secrets file at all
+        return None
+    return str(value) if value else None
+
+
+def workshop_path() -> Path | None:
+    """The configured workshop data file (the environment variable wins), or None."""
+    value = os.environ.get(WORKSHOP_ENV, "").strip() or (_secret(WORKSHOP_SECRET) or "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _load_workshop(path: Path) -> Dataset | str:
+    """The workshop Dataset, or the reason it cannot be used (never quoting the file's content)."""
+    from analysis.validate import load_path
+
+    if not path.is_file():
+        return "the file named by the organiser does not exist on the server"
+    report = load_path(path)
+    if not report.usable:
+        return (f"it did not pass validation ({len(report.problems):,} problem(s)); the organiser can list them "
+                "on the server with `python -m analysis validate FILE`")
+    digest = hashlib.sha256(f"{path.resolve()}|{path.stat().st_mtime_ns}|{path.stat().st_size}".encode()).hexdigest()
+    return Dataset(token="workshop-" + digest[:16], name=WORKSHOP_NAME, is_sample=False,
+                   episodes=with_derived_columns(report.episodes), sessions=report.sessions,
+                   level=report.level or "episode", notes=tuple(report.notes), shared=True)
+
+
+def workshop_status() -> Dataset | str | None:
+    """The workshop Dataset, the reason it cannot be used, or None when none is configured.
+
+    Loaded once per server process and file version (a replaced file is read again)."""
+    path = workshop_path()
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None
+    return shared_cache.get_or_build(("workshop", str(path), version), lambda: _load_workshop(path))
+
+
+def workshop_dataset() -> Dataset | None:
+    status = workshop_status()
+    return status if isinstance(status, Dataset) else None
+
+
+def shared_dataset() -> Dataset:
+    """What a session shows without an upload: the workshop data set when usable, else the sample."""
+    return workshop_dataset() or sample_dataset()
+
+
+def is_workshop(dataset: Dataset) -> bool:
+    return dataset.shared and dataset.token.startswith("workshop-")
+
+
+def analyst_unlocked() -> bool:
+    return bool(st.session_state.get(ANALYST_KEY))
+
+
+def unlock_analyst(given: str) -> bool:
+    """True (and this session unlocked) when ``given`` is the configured analyst passcode."""
+    from dashboard.access import passcode_matches
+
+    expected = _secret(ANALYST_SECRET)
+    if expected is None or not passcode_matches(given, expected):
+        return False
+    st.session_state[ANALYST_KEY] = True
+    return True
+
+
+def safe_forced(dataset: Dataset) -> bool:
+    """Presentation-safe numbers are forced on for the workshop data set, unless this session's analyst unlocked."""
+    return is_workshop(dataset) and not analyst_unlocked()
 
 
 def use_upload(dataset: Dataset) -> None:
@@ -224,7 +319,7 @@ def context() -> Context:
     if measure not in measures:
         measure = "phq9"
     return Context(dataset=dataset, filters=filters, episodes=episodes, analysis=analysis, measure=measure,
-                   measures=measures, safe=bool(st.session_state.get(SAFE_KEY, False)))
+                   measures=measures, safe=safe_forced(dataset) or bool(st.session_state.get(SAFE_KEY, False)))
 
 
 _PAGE_MEMO_KEY = "_page_memo"
