@@ -16,6 +16,8 @@ from dashboard import access, controls, presentation  # noqa: E402  (after set_p
 
 dashboard.server_fixes.apply()  # reconnects without a file-watcher walk of sys.modules (dashboard/server_fixes.py)
 
+if not access.sign_in_ok():  # optional: [auth] in secrets.toml (st.login, e.g. Microsoft Entra ID)
+    st.stop()
 if not access.passcode_ok():
     st.stop()
 
