@@ -29,7 +29,7 @@ from analysis.outcomes import (
     rate_counts,
     wilson_rate,
 )
-from analysis.results import Estimate, Rate, clean_ci, clean_float
+from analysis.results import Estimate, Rate, clean_ci, clean_float, with_reason
 from analysis.schema import ADSMS, EPISODE_MEASURES, GROUP_CONTROL, GROUP_PA, GROUPS, Measure
 
 PERMUTATION_RESAMPLES: Final = 9999
@@ -37,11 +37,20 @@ PERMUTATION_SEED: Final = 20240817
 PERMUTATION_MAX_N: Final = 5000  # above this the t-based tests are accurate; the resampling is skipped
 PERMUTATION_BATCH: Final = 1000  # resamples evaluated at a time (memory; see permutation_test)
 EXACT_ODDS_RATIO_MAX_N: Final = 1000  # design doc: exact conditional CI up to 1,000 people
+MANN_WHITNEY_EXACT_MAX_N: Final = 8  # a group this small (scipy's own exact limit): exact/permutation p, not normal
+PERFECT_FIT_TOLERANCE: Final = 1e-10  # residual variance below this share of the outcome's variance: a perfect fit
 SMD_IMBALANCE: Final = 0.1  # |SMD| above 0.1 is conventionally called imbalance (Austin 2009)
+
+PERFECT_FIT_REASON: Final = (
+    "The first score and group predict every last score exactly (residual variance below "
+    f"{PERFECT_FIT_TOLERANCE:g} of the last score's variance), so there is no error left to test against: a p "
+    "value here would be rounding noise.")
 
 METHODS: Final = {
     "welch": "Welch's t test on change, Welch–Satterthwaite df, t-based 95% CI (Welch 1947)",
     "mann_whitney": "Mann–Whitney U test on change, two-sided; U is the PA group's (Mann & Whitney 1947)",
+    "mann_whitney_exact": "Mann–Whitney U test on change, two-sided, p from the exact permutation distribution "
+                          "of U (ties at small n); U is the PA group's (Mann & Whitney 1947)",
     "hedges_g": "Hedges' g: difference in mean change / pooled SD, small-sample corrected; "
                 "normal-approximation 95% CI (Hedges & Olkin 1985)",
     "ancova": "ANCOVA: OLS of last score on group and first score, classical SEs (Vickers & Altman 2001)",
@@ -55,6 +64,8 @@ METHODS: Final = {
     "odds_ratio_woolf": "Sample odds ratio ad/bc with Woolf's log 95% CI (Woolf 1955); "
                         "used above 1,000 people, where the exact CI is too slow",
     "relative_risk": "Relative risk with Katz's log 95% CI (Katz et al. 1978)",
+    "relative_risk_mover": "Relative risk with the MOVER-R 95% CI from each group's Wilson interval, used when a "
+                           "rate is 0% or 100% (Zou & Donner 2008; Fagerland, Lydersen & Laake 2015)",
     "nnt": "Number needed to treat = 1 / rate difference; CI by inverting Newcombe's CI (Altman 1998)",
     "smd": "Standardised mean difference: (mean PA − mean control) / √((SD²PA + SD²control)/2); "
            "for a category level, the same with p(1−p) variances (Austin 2009)",
@@ -156,8 +167,10 @@ class GroupDescriptives:
     ci95_change: tuple[float, float] | None = None
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("n", "mean_first", "sd_first", "mean_last", "sd_last",
-                                              "mean_change", "sd_change")}
+        return with_reason({k: getattr(self, k) for k in ("n", "mean_first", "sd_first", "mean_last", "sd_last",
+                                                          "mean_change", "sd_change")},
+                           "No one in this group has both scores." if self.n == 0 else
+                           "An SD needs at least 2 people with both scores.")
 
 
 def _mean_sd_ci(values: np.ndarray) -> tuple[float | None, float | None, tuple[float, float] | None]:
@@ -193,7 +206,7 @@ def _too_small(name: str, method: str, pa: np.ndarray, control: np.ndarray, mini
     if len(pa) < minimum or len(control) < minimum:
         return Estimate.unavailable(
             name, method,
-            f"Needs at least {minimum} participants with both scores in each group "
+            f"Needs at least {minimum} participant{'s' if minimum > 1 else ''} with both scores in each group "
             f"(physical activity {len(pa)}, control {len(control)}).",
             _n(pa, control))
     return None
@@ -225,7 +238,13 @@ def welch_test(pa_change: np.ndarray, control_change: np.ndarray) -> Estimate:
 
 
 def mann_whitney(pa_change: np.ndarray, control_change: np.ndarray) -> Estimate:
-    """Mann–Whitney U on change, two-sided, scipy defaults; U is the PA sample's.
+    """Mann–Whitney U on change, two-sided; U is the PA sample's.
+
+    scipy's defaults (exact without ties when a group has at most 8, else the normal approximation
+    with tie and continuity corrections), except that with ties in a group of at most
+    :data:`MANN_WHITNEY_EXACT_MAX_N` the p value comes from the permutation distribution of U
+    (exact enumeration when there are at most 9,999 splits): the normal approximation is poor there.
+    The method name says which.
 
     The estimate is the probability of superiority U / (n₁n₂): the chance that a random PA
     participant's change is larger (worse) than a random control's, ties counting half.
@@ -234,14 +253,50 @@ def mann_whitney(pa_change: np.ndarray, control_change: np.ndarray) -> Estimate:
     name = "Mann–Whitney U (PA sample)"
     if (small := _too_small(name, METHODS["mann_whitney"], pa, control, minimum=1)) is not None:
         return small
+    method = METHODS["mann_whitney"]
+    options: dict = {}
+    if min(len(pa), len(control)) <= MANN_WHITNEY_EXACT_MAX_N and len(np.unique(np.concatenate([pa, control]))) < (
+            len(pa) + len(control)):
+        # Ties at pilot sizes: scipy's default falls back to the normal approximation (3 vs 3 completely
+        # separated gives p = 0.047 where the exact distribution gives 0.1). The permutation distribution of
+        # U is enumerated exactly when the splits are at most PERMUTATION_RESAMPLES, else sampled (seeded).
+        splits = math.comb(len(pa) + len(control), len(pa))
+        if splits <= PERMUTATION_RESAMPLES:
+            u = float(stats.mannwhitneyu(pa, control, alternative="two-sided").statistic)
+            return Estimate(name=name, estimate=u, method=METHODS["mann_whitney_exact"], statistic=u,
+                            statistic_name="U", p=_exact_mann_whitney_p(pa, control), n=_n(pa, control),
+                            extra={"probability_of_superiority": u / (len(pa) * len(control))})
+        if min(len(pa), len(control)) >= 2:
+            options["method"] = stats.PermutationMethod(n_resamples=PERMUTATION_RESAMPLES,
+                                                        rng=np.random.default_rng(PERMUTATION_SEED))
+            method = (METHODS["mann_whitney_exact"].replace("exact permutation distribution",
+                                                            "permutation distribution")
+                      + f"; {PERMUTATION_RESAMPLES:,} random splits, seed {PERMUTATION_SEED}")
+    elif min(len(pa), len(control)) <= MANN_WHITNEY_EXACT_MAX_N:
+        method = METHODS["mann_whitney_exact"].replace(" (ties at small n)", "")  # scipy's exact method, no ties
     # Each sample is sorted first. Speed only: U, the tie counts and p do not depend on the order within
     # a sample (the rank sum of half-integers is exact), so the result is bit-identical, and scipy's
     # stable argsort of the pooled data becomes a merge of two sorted runs.
-    result = stats.mannwhitneyu(np.sort(pa), np.sort(control), alternative="two-sided")
+    result = stats.mannwhitneyu(np.sort(pa), np.sort(control), alternative="two-sided", **options)
     u = float(result.statistic)
-    return Estimate(name=name, estimate=u, method=METHODS["mann_whitney"], statistic=u, statistic_name="U",
+    return Estimate(name=name, estimate=u, method=method, statistic=u, statistic_name="U",
                     p=clean_float(result.pvalue), n=_n(pa, control),
                     extra={"probability_of_superiority": u / (len(pa) * len(control))})
+
+
+def _exact_mann_whitney_p(pa: np.ndarray, control: np.ndarray) -> float:
+    """Two-sided p of U from every split of the pooled (mid-ranked) data: the share of splits whose U is
+    at least as far from n₁n₂/2 as the observed one (exact under ties; Mann & Whitney 1947)."""
+    from itertools import combinations
+
+    ranks = stats.rankdata(np.concatenate([pa, control]))
+    n1 = len(pa)
+    offset = n1 * (n1 + 1) / 2
+    centre = n1 * len(control) / 2
+    observed = abs(float(ranks[:n1].sum()) - offset - centre)
+    chosen = np.fromiter((i for combo in combinations(range(len(ranks)), n1) for i in combo), dtype=np.int64)
+    u = ranks[chosen.reshape(-1, n1)].sum(axis=1) - offset
+    return float(np.mean(np.abs(u - centre) >= observed - 1e-9))
 
 
 def hedges_g(pa_change: np.ndarray, control_change: np.ndarray) -> Estimate:
@@ -285,10 +340,14 @@ def ancova(first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> Estimate:
     n − 3 df. ``extra`` carries the adjusted (least-squares) mean last score per group at the
     overall mean first score.
 
-    >>> e = ancova(np.array([10., 12, 14, 10, 12, 14]), np.array([5., 7, 9, 8, 10, 12]),
+    A fit with no residual error (residual variance below :data:`PERFECT_FIT_TOLERANCE` of the last
+    score's variance, e.g. identical change scores) has no test: None with that reason, not a p value
+    made of rounding noise.
+
+    >>> e = ancova(np.array([10., 12, 14, 10, 12, 14]), np.array([5., 8, 9, 8, 10, 12]),
     ...            np.array([1, 1, 1, 0, 0, 0]))
     >>> round(e.estimate, 6)
-    -3.0
+    -2.666667
     """
     first = np.asarray(first, float)
     last = np.asarray(last, float)
@@ -323,6 +382,9 @@ def ancova(first: np.ndarray, last: np.ndarray, is_pa: np.ndarray) -> Estimate:
     residual = last - params[0] - params[1] * is_pa - params[2] * centred
     df = total - 3
     sigma2 = _dot(residual, residual) / df
+    outcome_ss = _dot(last - last.mean(), last - last.mean())
+    if sigma2 * df <= PERFECT_FIT_TOLERANCE * outcome_ss or outcome_ss == 0:
+        return Estimate.unavailable(name, METHODS["ancova"], PERFECT_FIT_REASON, n)
     se = math.sqrt(sigma2 * inverse[1, 1])
     if not np.isfinite(se) or se == 0:
         return Estimate.unavailable(name, METHODS["ancova"], "Too few participants to estimate the model.", n)
@@ -402,41 +464,85 @@ def odds_ratio(count_pa: int, n_pa: int, count_control: int, n_control: int) -> 
     """Odds ratio (PA vs control) with 95% CI.
 
     Up to 1,000 people: conditional MLE with exact CI
-    (``scipy.stats.contingency.odds_ratio(kind="conditional")``); above: sample OR ad/bc with
-    Woolf's CI. None when not finite or a cell is zero.
+    (``scipy.stats.contingency.odds_ratio(kind="conditional")``), as R's ``fisher.test``: a zero cell
+    gives the estimate 0 with its finite exact upper bound (e.g. 0, 95% CI 0 to 3.18 for
+    [[0, 5], [3, 4]]); an infinite estimate (or one a table with no information cannot give) is None
+    with the reason. Above 1,000: sample OR ad/bc with Woolf's CI, None when a cell is zero.
     """
     name = "Odds ratio (PA vs control)"
     n = {GROUP_PA: n_pa, GROUP_CONTROL: n_control}
     a, b, c, d = count_pa, n_pa - count_pa, count_control, n_control - count_control
     exact = n_pa + n_control <= EXACT_ODDS_RATIO_MAX_N
     method = METHODS["odds_ratio_exact" if exact else "odds_ratio_woolf"]
-    if min(a, b, c, d) == 0:
-        return Estimate.unavailable(name, method, "A cell of the 2×2 table is zero, so the odds ratio "
-                                    "is not finite.", n)
+    if n_pa == 0 or n_control == 0:
+        return Estimate.unavailable(name, method, "A group has no one in the denominator.", n)
     if exact:
+        if (a + c == 0) or (b + d == 0):
+            return Estimate.unavailable(name, method, "No one (or everyone) in both groups has the outcome, so "
+                                        "the table holds no information on the odds ratio.", n)
         result = scipy_odds_ratio([[a, b], [c, d]], kind="conditional")
         ci = result.confidence_interval(0.95)
-        estimate, interval = clean_float(result.statistic), clean_ci(ci.low, ci.high)
-    else:
-        estimate = (a * d) / (b * c)
-        se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
-        interval = (math.exp(math.log(estimate) - 1.96 * se), math.exp(math.log(estimate) + 1.96 * se))
-    if estimate is None:
-        return Estimate.unavailable(name, method, "The odds ratio is not finite.", n)
+        estimate = clean_float(result.statistic)
+        if estimate is None:
+            return Estimate.unavailable(name, method, "A cell of the 2×2 table is zero and the conditional "
+                                        "estimate is infinite" + (f" (exact 95% CI from {clean_float(ci.low):.3g} "
+                                        "to infinity)" if clean_float(ci.low) is not None else "") + ".", n)
+        return Estimate(name=name, estimate=estimate, ci95=clean_ci(ci.low, ci.high), method=method, n=n)
+    if min(a, b, c, d) == 0:
+        return Estimate.unavailable(name, method, "A cell of the 2×2 table is zero, so the sample odds ratio "
+                                    "is not finite.", n)
+    estimate = (a * d) / (b * c)
+    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    interval = (math.exp(math.log(estimate) - 1.96 * se), math.exp(math.log(estimate) + 1.96 * se))
     return Estimate(name=name, estimate=estimate, ci95=interval, method=method, n=n)
 
 
+def _mover_ratio_ci(count_pa: int, n_pa: int, count_control: int, n_control: int) -> tuple[float, float] | None:
+    """MOVER-R 95% CI of p₁/p₂ from the Wilson intervals (l, u) of each rate (Zou & Donner 2008).
+
+    L = (p₁p₂ − √((p₁p₂)² − l₁u₂(2p₁ − l₁)(2p₂ − u₂))) / (u₂(2p₂ − u₂)),
+    U = (p₁p₂ + √((p₁p₂)² − u₁l₂(2p₁ − u₁)(2p₂ − l₂))) / (l₂(2p₂ − l₂)); None when p₂ = 0.
+    It stays inside the possible values at 0% and 100% (1 of 1 has a Wilson interval 21% to 100%).
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    if count_control == 0:
+        return None
+    p1, p2 = count_pa / n_pa, count_control / n_control
+    l1, u1 = (float(v) for v in proportion_confint(count_pa, n_pa, method="wilson"))
+    l2, u2 = (float(v) for v in proportion_confint(count_control, n_control, method="wilson"))
+    low = (p1 * p2 - math.sqrt(max((p1 * p2) ** 2 - l1 * u2 * (2 * p1 - l1) * (2 * p2 - u2), 0.0))) / (
+        u2 * (2 * p2 - u2))
+    high = (p1 * p2 + math.sqrt(max((p1 * p2) ** 2 - u1 * l2 * (2 * p1 - u1) * (2 * p2 - l2), 0.0))) / (
+        l2 * (2 * p2 - l2))
+    return clean_ci(low if low > 0 else 0.0, high)  # never −0.0
+
+
 def relative_risk(count_pa: int, n_pa: int, count_control: int, n_control: int) -> Estimate:
-    """Relative risk (PA rate / control rate) with Katz's log 95% CI."""
+    """Relative risk (PA rate / control rate) with a 95% CI.
+
+    Katz's log CI (``scipy.stats.contingency.relative_risk``) when both rates are strictly between 0%
+    and 100%; when either is 0% or 100% (where Katz's interval collapses to a point, e.g. 1.00 to 1.00
+    at 100% vs 100%, or ignores the uncertainty of 1 of 1), the MOVER-R interval built from the two
+    Wilson intervals (:func:`_mover_ratio_ci`). None with the reason when the control rate is 0%
+    (the ratio is infinite or undefined).
+    """
     name = "Relative risk (PA / control)"
     n = {GROUP_PA: n_pa, GROUP_CONTROL: n_control}
-    if n_pa == 0 or n_control == 0 or count_pa == 0 or count_control == 0:
-        return Estimate.unavailable(name, METHODS["relative_risk"], "A group has no events or no one in "
-                                    "the denominator, so the relative risk is not finite.", n)
-    result = scipy_relative_risk(count_pa, n_pa, count_control, n_control)
-    ci = result.confidence_interval(0.95)
-    return Estimate(name=name, estimate=clean_float(result.relative_risk), ci95=clean_ci(ci.low, ci.high),
-                    method=METHODS["relative_risk"], n=n)
+    if n_pa == 0 or n_control == 0:
+        return Estimate.unavailable(name, METHODS["relative_risk"], "A group has no one in the denominator, so "
+                                    "there is no relative risk.", n)
+    if count_control == 0:
+        return Estimate.unavailable(name, METHODS["relative_risk_mover"], "No one in the control group has the "
+                                    "outcome, so the relative risk is infinite or undefined.", n)
+    if 0 < count_pa < n_pa and count_control < n_control:
+        result = scipy_relative_risk(count_pa, n_pa, count_control, n_control)
+        ci = result.confidence_interval(0.95)
+        return Estimate(name=name, estimate=clean_float(result.relative_risk), ci95=clean_ci(ci.low, ci.high),
+                        method=METHODS["relative_risk"], n=n)
+    return Estimate(name=name, estimate=(count_pa / n_pa) / (count_control / n_control),
+                    ci95=_mover_ratio_ci(count_pa, n_pa, count_control, n_control),
+                    method=METHODS["relative_risk_mover"], n=n)
 
 
 def number_needed_to_treat(difference: Estimate) -> Estimate:
@@ -483,17 +589,30 @@ class RateComparison:
 
     def to_dict(self) -> dict:
         out: dict = {group: self.groups[group].to_dict() for group in GROUPS}
-        out["difference"] = {"estimate": self.difference.estimate, "ci95": _list(self.difference.ci95)}
-        out["odds_ratio"] = {"estimate": self.odds_ratio.estimate, "ci95": _list(self.odds_ratio.ci95),
-                             "method": self.odds_ratio.method}
+        out["difference"] = _estimate_block(self.difference, "estimate", ci=True)
+        out["odds_ratio"] = with_reason({"estimate": self.odds_ratio.estimate, "ci95": _list(self.odds_ratio.ci95),
+                                         "method": self.odds_ratio.method}, self.odds_ratio.reason)
         out["fisher_p"] = self.fisher.p
-        out["relative_risk"] = {"estimate": self.relative_risk.estimate, "ci95": _list(self.relative_risk.ci95)}
-        out["nnt"] = {"estimate": self.nnt.estimate, "ci95": _list(self.nnt.ci95), "note": self.nnt.reason}
-        return out
+        out["relative_risk"] = _estimate_block(self.relative_risk, "estimate", ci=True)
+        nnt = self.nnt
+        out["nnt"] = with_reason({"estimate": nnt.estimate, "ci95": _list(nnt.ci95), "note": nnt.reason},
+                                 nnt.reason if nnt.estimate is None else
+                                 "The 95% CI of the rate difference includes zero, so the NNT's CI runs "
+                                 "through infinity (see note).")
+        return with_reason(out, self.fisher.reason and f"Fisher's exact test: {self.fisher.reason}")
 
 
 def _list(ci: tuple[float, float] | None) -> list[float] | None:
     return list(ci) if ci is not None else None
+
+
+def _estimate_block(e: Estimate, key: str, ci: bool = False, **extra) -> dict:
+    """``{key: estimate, "ci95": [...], **extra}`` with the estimate's reason beside a null figure."""
+    block = {key: e.estimate}
+    if ci:
+        block["ci95"] = _list(e.ci95)
+    block.update(extra)
+    return with_reason(block, e.reason or ("The 95% CI is not available." if e.estimate is not None else None))
 
 
 def compare_counts(rate: str, count_pa: int, n_pa: int, count_control: int, n_control: int) -> RateComparison:
@@ -556,21 +675,23 @@ class MeasureComparison:
     def to_dict(self) -> dict:
         out: dict = {group: self.descriptives[group].to_dict() for group in GROUPS}
         w = self.welch
-        out["welch"] = {"difference": w.estimate, "ci95": _list(w.ci95), "t": w.statistic, "df": w.df, "p": w.p}
-        out["mann_whitney"] = {"u": self.mann_whitney.statistic, "p": self.mann_whitney.p}
-        out["hedges_g"] = {"estimate": self.hedges_g.estimate, "ci95": _list(self.hedges_g.ci95)}
+        out["welch"] = _estimate_block(w, "difference", ci=True, t=w.statistic, df=w.df, p=w.p)
+        mw = self.mann_whitney
+        out["mann_whitney"] = with_reason({"u": mw.statistic, "p": mw.p}, mw.reason)
+        out["hedges_g"] = _estimate_block(self.hedges_g, "estimate", ci=True)
         a = self.ancova
-        out["ancova"] = {"difference": a.estimate, "ci95": _list(a.ci95), "p": a.p,
-                         "adjusted_mean_last": a.extra.get("adjusted_mean_last")}
+        out["ancova"] = _estimate_block(a, "difference", ci=True, p=a.p,
+                                        adjusted_mean_last=a.extra.get("adjusted_mean_last"))
         p = self.permutation
-        out["permutation"] = {"difference": p.estimate, "p": p.p, "n_resamples": p.extra.get("n_resamples"),
-                              "seed": p.extra.get("seed"), "note": p.reason}
+        out["permutation"] = with_reason({"difference": p.estimate, "p": p.p,
+                                          "n_resamples": p.extra.get("n_resamples"), "seed": p.extra.get("seed"),
+                                          "note": p.reason}, p.reason)
         if self.mcid is not None:
-            out["mcid"] = {"threshold": measure_for(self.measure).mcid,
-                           **{g: self.mcid.groups[g].to_dict() for g in GROUPS},
-                           "difference": {"estimate": self.mcid.difference.estimate,
-                                          "ci95": _list(self.mcid.difference.ci95)},
-                           "fisher_p": self.mcid.fisher.p}
+            out["mcid"] = with_reason({"threshold": measure_for(self.measure).mcid,
+                                       **{g: self.mcid.groups[g].to_dict() for g in GROUPS},
+                                       "difference": _estimate_block(self.mcid.difference, "estimate", ci=True),
+                                       "fisher_p": self.mcid.fisher.p},
+                                      self.mcid.fisher.reason and f"Fisher's exact test: {self.mcid.fisher.reason}")
         return out
 
     def table(self) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis import compare, disclosure, power
 from analysis.formatting import percent
-from analysis.outcomes import PHQ9_SEVERITY_BANDS, RATE_DEFINITIONS
+from analysis.outcomes import CATEGORY_PRECEDENCE, PHQ9_SEVERITY_BANDS, RATE_DEFINITIONS, SESSION_REDUCTION_RULE
 from analysis.schema import (
     ADSMS,
     ALPHA,
@@ -185,6 +185,11 @@ def flag_rules() -> list[tuple[str, str]]:
          f"paired, (PHQ-9 rose by ≥ {phq_rc} or anxiety rose by ≥ its index) and neither fell by ≥ its index."),
         ("Reliable recovery", "recovered and reliably improved."),
         ("No reliable change", "paired and neither reliably improved nor reliably deteriorated."),
+        ("Outcome category (every finisher in exactly one, for the category charts)",
+         "the first that applies: " + " → ".join(label for _, label in CATEGORY_PRECEDENCE) + ". A reliably "
+         "deteriorated finisher is never shown as recovered or improved, even when the recovery flag (which the "
+         "recovery rate counts) is set."),
+        ("Session-level files", SESSION_REDUCTION_RULE),
         ("Change", "last − first, so a negative change (and a negative difference in change) is an improvement. "
                    "Continuous analyses use finishers with both scores of that measure."),
         ("Reference lines",
@@ -200,7 +205,9 @@ _METHOD_LABELS: Final = {
     "permutation": "Permutation test", "mcid": "Minimal clinically important difference",
     "wilson": "Wilson interval", "newcombe": "Difference in rates", "fisher": "Fisher's exact test",
     "odds_ratio_exact": "Odds ratio (exact)", "odds_ratio_woolf": "Odds ratio (large samples)",
-    "relative_risk": "Relative risk", "nnt": "Number needed to treat", "smd": "Standardised mean difference",
+    "relative_risk": "Relative risk", "nnt": "Number needed to treat",
+    "mann_whitney_exact": "Mann–Whitney U (small groups with ties)",
+    "relative_risk_mover": "Relative risk at 0% or 100%", "smd": "Standardised mean difference",
     "interaction": "Subgroup interaction test",
 }
 
@@ -229,7 +236,12 @@ def _method_setting(key: str) -> str:
     if key == "smd":
         return f"|SMD| > {compare.SMD_IMBALANCE:g} is flagged as imbalance."
     if key == "ancova":
-        return "Primary analysis for continuous outcomes; the other continuous methods are sensitivity analyses."
+        return ("Primary analysis for continuous outcomes; the other continuous methods are sensitivity analyses. "
+                f"Not reported (null with the reason) when the residual variance is below "
+                f"{compare.PERFECT_FIT_TOLERANCE:g} of the last score's variance (a perfect fit).")
+    if key == "mann_whitney_exact":
+        return (f"Used when a group has at most {compare.MANN_WHITNEY_EXACT_MAX_N} people and there are ties; exact "
+                f"enumeration up to {compare.PERMUTATION_RESAMPLES:,} splits, else that many random splits.")
     return ""
 
 

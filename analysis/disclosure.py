@@ -31,21 +31,37 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any, Final
 
 import pandas as pd
 
+from analysis.results import (
+    COUNT,
+    ESTIMATE,
+    P_VALUE,
+    PROPORTION,
+    TEXT,
+    UNDECLARED,
+    Figure,
+    render_figures,
+    summary_figures,
+)
 from analysis.schema import GROUPS
 
 __all__ = [
-    "COUNT_KEYS",
     "DISCLOSURE_RULES",
     "ROUND_TO",
     "SAFE_MODE_NOTE",
     "SUPPRESS_BELOW",
+    "FEWER_THAN",
+    "count_shown",
     "make_summary_safe",
+    "register_safe_block",
+    "safe_figure",
+    "safe_figures",
     "safe_ci",
     "safe_count",
     "safe_rate",
@@ -54,6 +70,7 @@ __all__ = [
 
 SUPPRESS_BELOW: Final = 5
 ROUND_TO: Final = 5
+FEWER_THAN: Final = f"fewer than {SUPPRESS_BELOW}"  # how a suppressed count reads in a sentence
 
 DISCLOSURE_RULES: Final = (
     f"Counts below {SUPPRESS_BELOW} (including 0) are suppressed (null); other counts are rounded to the "
@@ -73,17 +90,6 @@ SAFE_MODE_NOTE: Final = (
     "of 10 and 20). Group comparisons, means and SDs resting on fewer than "
     f"{SUPPRESS_BELOW} people are hidden too."
 )
-
-# Keys whose whole-number values are treated as counts wherever they appear inside the
-# summary's "participants", "rates" and "measures" sections: "count", "denominator", "n", and
-# any key starting with "n_" (e.g. "n_paired"). "nnt" is a ratio, not a count.
-COUNT_KEYS: Final = frozenset({"count", "denominator", "n"})
-_COUNT_PREFIX: Final = "n_"
-# Top-level keys of the summary whose whole-number values (at any depth) are all counts.
-_COUNT_SECTIONS: Final = frozenset({"participants", "excluded", "not_finished", "finishers"})
-# Count blocks inside the summary's ``data`` section (every whole number in them is a count).
-_DATA_COUNT_KEYS: Final = frozenset({"participants_total", "not_finished", "at_caseness", "excluded_rows_count"})
-
 
 # --- single figures ---------------------------------------------------------------------------
 
@@ -172,141 +178,112 @@ def safe_ci(
     return tuple(ci)
 
 
-# --- the JSON summary ---------------------------------------------------------------------------
+def count_shown(n: int | None, safe: bool) -> str:
+    """A count as a sentence shows it: exact ('1,234'), or in safe mode rounded ('1,235') or
+    'fewer than 5'; '—' when missing. Every sentence, caption, takeaway and hover text with a count
+    goes through this (or :func:`safe_count`), so the rule is applied in one place.
 
-
-def _is_count_key(key: object) -> bool:
-    return isinstance(key, str) and (key in COUNT_KEYS or key.startswith(_COUNT_PREFIX))
-
-
-def _is_whole(value: object) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def _round_counts(value: Any) -> Any:
-    """Round every recognised count (by key name) at any depth; everything else unchanged."""
-    if isinstance(value, Mapping):
-        return {k: (safe_count(v) if _is_count_key(k) and _is_whole(v) else _round_counts(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_round_counts(v) for v in value]
-    return value
-
-
-def _round_all_whole_numbers(value: Any) -> Any:
-    """Round every whole number at any depth (for sections made of counts); other numbers
-    (e.g. a proportion) and text pass through."""
-    if _is_whole(value) or (isinstance(value, float) and value.is_integer()):
-        return safe_count(value)
-    if isinstance(value, Mapping):
-        return {k: _round_all_whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_round_all_whole_numbers(v) for v in value]
-    return value
-
-
-def _blank_numbers(value: Any) -> Any:
-    """Replace every number at any depth by None; keep text and flags. A list of numbers
-    (an interval) becomes a single None."""
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    if isinstance(value, Real):
-        return None
-    if isinstance(value, Mapping):
-        return {k: _blank_numbers(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        if all(v is None or (isinstance(v, Real) and not isinstance(v, bool)) for v in value):
-            return None
-        return [_blank_numbers(v) for v in value]
-    return value
-
-
-def _safe_rate_block(block: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-    """One group's {"count", "denominator", "rate", "ci95", ...}; returns (safe block, hidden)."""
-    hidden = _is_small(block.get("count")) or _is_small(block.get("denominator"))
-    out: dict[str, Any] = {}
-    for key, value in block.items():
-        if _is_count_key(key) and _is_whole(value):
-            out[key] = safe_count(value)
-        elif key in ("count", "denominator"):
-            out[key] = None if value is None else safe_count(value)
-        elif hidden:
-            out[key] = _blank_numbers(value)
-        else:
-            out[key] = _round_counts(value)
-    return out, hidden
-
-
-def _safe_measure_block(block: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-    """One group's {"n", "mean_first", "sd_first", ...}; returns (safe block, hidden)."""
-    hidden = _is_small(block.get("n"))
-    out: dict[str, Any] = {}
-    for key, value in block.items():
-        if key == "n" or (_is_count_key(key) and _is_whole(value)):
-            out[key] = safe_count(value)
-        elif hidden:
-            out[key] = _blank_numbers(value)
-        else:
-            out[key] = _round_counts(value)
-    return out, hidden
-
-
-def _safe_comparison_entry(entry: Any, group_rule: Any) -> Any:
-    """A rates or measures entry: its two group blocks plus between-group figures.
-
-    Every key other than the group blocks is treated as a between-group comparison — the
-    documented ones and any added later — because any such figure could reveal a hidden one.
-    When either group is hidden (or missing), the comparisons' numbers become None (their
-    text, e.g. a method or reason, is kept); otherwise only recognised counts are rounded.
+    >>> count_shown(33, False), count_shown(33, True), count_shown(3, True)
+    ('33', '35', 'fewer than 5')
     """
-    if not isinstance(entry, Mapping):
-        return copy.deepcopy(entry)
-    out: dict[str, Any] = {}
-    any_hidden = False
-    for group in GROUPS:
-        block = entry.get(group)
-        if isinstance(block, Mapping):
-            out[group], hidden = group_rule(block)
-            any_hidden = any_hidden or hidden
-        else:
-            any_hidden = True
-            if group in entry:
-                out[group] = _blank_numbers(block)
-    for key, value in entry.items():
-        if key in GROUPS:
-            continue
-        if _is_count_key(key) and _is_whole(value):
-            out[key] = safe_count(value)  # a count is rounded, never blanked as a comparison
-        else:
-            out[key] = _blank_numbers(value) if any_hidden else _round_counts(value)
-    return {key: out[key] for key in entry}  # keep the input's key order
+    if n is None:
+        return "—"
+    shown = safe_count(n) if safe else _as_count(n)
+    return FEWER_THAN if shown is None else f"{shown:,}"
+
+
+# --- the results table and the JSON summary ---------------------------------------------------
+
+FREE_TEXT_KEYS: Final = frozenset({"note", "reason"})  # text written from the data, which may quote counts
+HIDDEN_COUNT_REASON: Final = (f"Suppressed in presentation-safe mode: a count below {SUPPRESS_BELOW}.")
+HIDDEN_FIGURE_REASON: Final = (f"Hidden in presentation-safe mode: it rests on a count below {SUPPRESS_BELOW}.")
+UNDECLARED_REASON: Final = ("Withheld in presentation-safe mode: no disclosure rule is declared for this "
+                            "figure.")
+
+# Top-level summary blocks that apply their own disclosure control: key -> function(block) -> safe block.
+# A module that adds a block to ``Analysis.to_dict`` registers here (see :func:`register_safe_block`).
+SAFE_BLOCKS: dict[str, Callable[[Any], Any]] = {}
+
+
+def register_safe_block(key: str, make_safe: Callable[[Any], Any]) -> None:
+    """Declare how the top-level summary block ``key`` is made presentation-safe.
+
+    ``make_safe(block)`` returns the safe copy of the block. The easiest way to write it is with
+    :func:`safe_figures`: list the block's figures as :class:`~analysis.results.Figure` rows, each
+    with its kind (count, proportion, estimate, p value, parameter, text) and the exact counts it
+    rests on, and render them back with :func:`~analysis.results.render_figures`. A block with no
+    registered rule is withheld in safe mode (replaced by ``{"reason": ...}``), never shown unchecked.
+    Registering is idempotent (a module may be imported twice).
+    """
+    SAFE_BLOCKS[key] = make_safe
+
+
+def _small(n: int | None) -> bool:
+    return n is None or n < SUPPRESS_BELOW
+
+
+def _blank(value: Any) -> Any:
+    """None for a number or a list of numbers; a dict keeps its keys with numbers blanked."""
+    if isinstance(value, Mapping):
+        return {k: (v if isinstance(v, str) else _blank(v)) for k, v in value.items()}
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def safe_figure(row: Figure) -> Figure:
+    """One figure as presentation-safe mode shows it, decided by its KIND, never by its name.
+
+    - count: suppressed below 5 (None) and rounded to the nearest 5;
+    - proportion, estimate, p value: hidden (None) when any count it rests on (``basis``) is below 5
+      or unknown; otherwise unchanged (computed from the exact counts);
+    - parameter, text: unchanged (a number of resamples or a seed is a setting, not a count);
+    - undeclared: withheld (None), because nobody said what it is.
+    """
+    if row.kind == COUNT:
+        if row.value is None or isinstance(row.value, (Mapping, list, str, bool)):
+            return row if not isinstance(row.value, (Mapping, list)) else replace(
+                row, value=_blank(row.value), reason=HIDDEN_COUNT_REASON)
+        shown = safe_count(row.value)
+        return replace(row, value=shown, reason=row.reason if shown is not None or row.value is None
+                       else HIDDEN_COUNT_REASON)
+    small_basis = any(_small(n) for n in row.basis)
+    if row.kind in (PROPORTION, ESTIMATE, P_VALUE):
+        if small_basis:  # a reason written from the exact data (e.g. "1 and 3 people") is replaced too
+            return replace(row, value=_blank(row.value), reason=HIDDEN_FIGURE_REASON)
+        return row
+    if row.kind == TEXT and row.key in FREE_TEXT_KEYS and small_basis and isinstance(row.value, str):
+        return replace(row, value=HIDDEN_FIGURE_REASON)
+    if row.kind == UNDECLARED and row.value is not None and not isinstance(row.value, str):
+        return replace(row, value=_blank(row.value), reason=UNDECLARED_REASON)
+    return row
+
+
+def safe_figures(rows: Iterable[Figure]) -> list[Figure]:
+    """The results table with disclosure control applied once, row by row, by kind (:func:`safe_figure`)."""
+    return [safe_figure(row) for row in rows]
 
 
 def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The CLI's JSON summary with NHS England's disclosure control applied; a new dict.
 
-    Method (see the module docstring for the rules and their source):
+    Method: the summary's known blocks (``participants``, ``rates``, ``measures``, ``data``) become
+    the typed results table (:func:`analysis.results.summary_figures`, where each figure's kind is
+    declared once), :func:`safe_figures` applies the rules by kind, and the table is rendered back
+    to the same JSON shape, with a ``"reason"`` beside every object holding a hidden figure. So:
 
-    - ``participants`` (and top-level ``excluded``, ``not_finished``, ``finishers`` if
-      present): every whole number is a count — suppressed below 5, else rounded to 5.
-    - ``rates.<rate>.<group>``: ``count`` and ``denominator`` rounded/suppressed; ``rate`` and
-      ``ci95`` become null when the unrounded count or denominator is below 5.
-    - ``rates.<rate>``'s other keys (``difference``, ``odds_ratio``, ``fisher_p``, and any
-      other such as ``relative_risk`` or ``nnt``) are comparisons: their numbers become null
-      when either group's rate is hidden.
-    - ``measures.<measure>.<group>``: ``n`` rounded/suppressed; when the unrounded n is below 5
-      every other number of that group (means, SDs) becomes null.
-    - ``measures.<measure>``'s other keys (``welch``, ``mann_whitney``, ``hedges_g``,
-      ``ancova`` and any other) become null-valued when either group's n is below 5.
-    - Recognised counts are whole numbers under the keys ``count``, ``denominator``, ``n`` or
-      ``n_*`` inside ``participants``, ``rates`` and ``measures``; they are rounded wherever
-      they are shown. Nothing else in those sections is rounded.
-    - ``data.participants_total``, ``data.not_finished`` and ``data.at_caseness`` are counts too.
-    - Any other top-level key passes through unchanged (copied), and
-      ``"disclosure_control": {"applied": true, "rules": ...}`` is added.
+    - counts (``participants``, a group's ``count``/``denominator``/``n``, the ``data`` count blocks)
+      are suppressed below 5 and rounded to 5;
+    - a group's ``rate`` and ``ci95`` are hidden when its count or denominator is below 5;
+    - every between-group figure (difference, odds ratio, relative risk, NNT, Fisher's p, Welch,
+      Mann–Whitney, Hedges' g, ANCOVA, permutation, MCID) is hidden when either group's counts are;
+    - means and SDs of a group with n below 5 are hidden;
+    - parameters (``n_resamples``, ``seed``, the MCID ``threshold``) and text are never changed.
 
-    Suppressed values are None (JSON null); dict shapes are kept, so ``difference`` stays
-    ``{"estimate": null, "ci95": null}``. The input is never modified.
+    Any other top-level block is made safe by the function registered for it
+    (:func:`register_safe_block`); a block with none is withheld (``{"reason": ...}``), never shown
+    unchecked. ``"disclosure_control": {"applied": true, "rules": ...}`` is added. The input is
+    never modified.
 
     Examples
     --------
@@ -320,24 +297,21 @@ def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
     {'physical_activity': 20, 'control': 15}
     >>> safe["rates"]["recovery"]["physical_activity"]
     {'count': 10, 'denominator': 20, 'rate': 0.632, 'ci95': [0.41, 0.81]}
-    >>> safe["rates"]["recovery"]["control"]
-    {'count': None, 'denominator': 15, 'rate': None, 'ci95': None}
-    >>> safe["rates"]["recovery"]["difference"], safe["rates"]["recovery"]["fisher_p"]
-    ({'estimate': None, 'ci95': None}, None)
+    >>> safe["rates"]["recovery"]["control"]["rate"], safe["rates"]["recovery"]["fisher_p"]
+    (None, None)
     """
+    summary = copy.deepcopy(dict(summary))
+    rows, others = summary_figures(summary, GROUPS)
+    known = render_figures(safe_figures(rows))
     out: dict[str, Any] = {}
     for key, value in summary.items():
-        if key in _COUNT_SECTIONS:
-            out[key] = _round_all_whole_numbers(copy.deepcopy(value))
-        elif key == "rates" and isinstance(value, Mapping):
-            out[key] = {name: _safe_comparison_entry(entry, _safe_rate_block) for name, entry in value.items()}
-        elif key == "measures" and isinstance(value, Mapping):
-            out[key] = {name: _safe_comparison_entry(entry, _safe_measure_block) for name, entry in value.items()}
-        elif key == "data" and isinstance(value, Mapping):
-            out[key] = {name: (_round_all_whole_numbers(copy.deepcopy(entry)) if name in _DATA_COUNT_KEYS
-                               else copy.deepcopy(entry)) for name, entry in value.items()}
-        else:
-            out[key] = copy.deepcopy(value)
+        if key in others:
+            rule = SAFE_BLOCKS.get(key)
+            out[key] = rule(value) if rule is not None else {"reason": UNDECLARED_REASON}
+        elif key in known:
+            out[key] = known[key]
+        else:  # a known block that rendered to nothing (e.g. empty)
+            out[key] = value
     out["disclosure_control"] = {"applied": True, "rules": DISCLOSURE_RULES}
     return out
 

@@ -40,13 +40,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+
+from analysis.schema import PARALLEL_MIN_ROWS  # noqa: F401 (read at call time; tests patch it here)
 
 __all__ = [
     "DataFileError",
@@ -632,7 +634,6 @@ def _read_xlsx(data: bytes, filename: str) -> RawTable:
 # --- Parquet -----------------------------------------------------------------------
 
 
-PARALLEL_MIN_ROWS: Final = 50_000  # below this, columns are handled one after another
 
 
 _Column = TypeVar("_Column")

@@ -61,7 +61,7 @@ RATE_DEFINITIONS: Final = {
                                              "reliable_deterioration", False),
 }
 
-# Mutually exclusive outcome categories for stacked bars (all finishers), in order.
+# Mutually exclusive outcome categories for stacked bars (all finishers), in display order.
 OUTCOME_CATEGORIES: Final = (
     "Reliable recovery",
     "Recovered, not reliably improved",
@@ -70,6 +70,49 @@ OUTCOME_CATEGORIES: Final = (
     "Reliable deterioration",
     "Not paired (no end scores)",
 )
+
+# Outcome categories (design doc, "Outcome categories"): every finisher is in exactly one, the first
+# that applies in this order. A reliably deteriorated finisher is never shown as recovered or improved,
+# even when the recovery flag (which the recovery rate counts) is set.
+#   1. not paired                        -> Not paired (no end scores)
+#   2. reliably deteriorated             -> Reliable deterioration
+#   3. reliably recovered                -> Reliable recovery
+#   4. recovered                         -> Recovered, not reliably improved
+#   5. reliably improved                 -> Reliable improvement, not recovered
+#   6. otherwise                         -> No reliable change
+CATEGORY_PRECEDENCE: Final = (
+    ("not_paired", "Not paired (no end scores)"),
+    ("reliable_deterioration", "Reliable deterioration"),
+    ("reliable_recovery", "Reliable recovery"),
+    ("recovered", "Recovered, not reliably improved"),
+    ("reliable_improvement", "Reliable improvement, not recovered"),
+    ("finished", "No reliable change"),
+)
+
+# Session-level files (one row per participant per session) become one episode per participant
+# (design doc, "Input"; analysis.io does it, vectorised, tested equal to this rule on random files):
+#   first  = the score at the earliest session that has one (per measure);
+#   last   = the score at the latest session that has one, if that is a later session than the first
+#            (else blank: one score is not a change);
+#   treatment_sessions = the participant's number of session rows.
+SESSION_REDUCTION_RULE: Final = (
+    "Per measure, first = the score at the earliest session that has one; last = the score at the latest "
+    "session that has one, if that is a later session than the first (else blank); treatment sessions = "
+    "the participant's number of session rows.")
+
+
+def outcome_category_codes(finished: np.ndarray, paired: np.ndarray, deteriorated: np.ndarray,
+                           reliable_recovery: np.ndarray, recovered: np.ndarray,
+                           improved: np.ndarray) -> np.ndarray:
+    """Per row, the index into :data:`OUTCOME_CATEGORIES` by :data:`CATEGORY_PRECEDENCE` (-1: not a finisher).
+
+    The first rule that applies wins (``np.select`` takes the first true condition).
+    """
+    flags = {"not_paired": ~paired, "reliable_deterioration": deteriorated, "reliable_recovery": reliable_recovery,
+             "recovered": recovered, "reliable_improvement": improved, "finished": finished}
+    conditions = [finished & flags[flag] for flag, _ in CATEGORY_PRECEDENCE]
+    choices = [OUTCOME_CATEGORIES.index(label) for _, label in CATEGORY_PRECEDENCE]
+    return np.select(conditions, choices, default=-1).astype(np.int32)
 
 PHQ9_SEVERITY_BANDS: Final = (
     (0, 4, "Minimal (0–4)"),
@@ -116,18 +159,6 @@ def _severity_codes(phq9_first: pd.Series) -> np.ndarray:
     codes = np.searchsorted(bins, values, side="left") - 1
     codes[np.isnan(values) | (codes < 0) | (codes >= len(_SEVERITY_LABELS))] = -1
     return codes
-
-
-def phq9_severity_band(phq9_first: pd.Series) -> pd.Series:
-    """Baseline PHQ-9 severity band (Kroenke, Spitzer & Williams 2001).
-
-    The band whose range holds the score (``pd.cut`` with bins at −0.5, 4.5, 9.5, 14.5,
-    19.5, 27.5); missing outside 0–27 or when blank. Returned with pandas' ``"string"`` dtype.
-    """
-    index = phq9_first.index if isinstance(phq9_first, pd.Series) else None
-    codes = _severity_codes(phq9_first)
-    return pd.Series(_labelled(codes, _SEVERITY_LABELS, pd.StringDtype("pyarrow")), index=index,
-                     name=getattr(phq9_first, "name", None), copy=False)
 
 
 def _category_positions(column: pd.Series, categories: list[str]) -> np.ndarray:
@@ -240,13 +271,7 @@ def participant_outcomes(episodes: pd.DataFrame, rows: MeasureRows | None = None
     reliable_recovery = recovered & improved
     no_change = paired & ~improved & ~deteriorated
 
-    category = np.full(n, -1, dtype=np.int32)  # index into OUTCOME_CATEGORIES; -1: not a finisher
-    category[finished & ~paired] = 5
-    category[no_change] = 3
-    category[deteriorated] = 4
-    category[improved & ~recovered] = 2
-    category[recovered & ~improved] = 1
-    category[reliable_recovery] = 0
+    category = outcome_category_codes(finished, paired, deteriorated, reliable_recovery, recovered, improved)
 
     return pd.DataFrame(
         {
@@ -310,16 +335,6 @@ def rate_counts(flags: pd.DataFrame, rate: str, positions: np.ndarray | None = N
         numerator = denominator & flags[definition.numerator_column].to_numpy(dtype=bool)
         out[group] = (int(numerator.sum()), int(denominator.sum()))
     return out
-
-
-def outcome_rates(flags: pd.DataFrame) -> dict[str, dict[str, Rate]]:
-    """The four NHS Talking Therapies rates per group, each with its Wilson CI."""
-    positions = group_positions(flags)
-    return {
-        rate: {group: wilson_rate(*counts, group=group)
-               for group, counts in rate_counts(flags, rate, positions).items()}
-        for rate in RATE_DEFINITIONS
-    }
 
 
 def finisher_counts(flags: pd.DataFrame, positions: np.ndarray | None = None) -> pd.DataFrame:

@@ -100,6 +100,8 @@ RECOVERY_STANDARD: Final = 0.50  # national recovery standard
 RELIABLE_IMPROVEMENT_REFERENCE: Final = 2 / 3  # "about two in three reliably improve"
 PAIRED_COMPLETENESS_STANDARD: Final = 0.90
 ALPHA: Final = 0.05
+PRIMARY_MEASURES: Final = ("phq9", "gad7")  # the measures every outcome rule uses; the headline's measures
+PARALLEL_MIN_ROWS: Final = 50_000  # below this many rows, work is done one piece after another (no threads)
 # Scores are compared after rounding to this many decimals, so that 3.10 - 2.37
 # counts as a change of 0.73 (MI) despite binary floating point.
 SCORE_DECIMALS: Final = 9

@@ -29,11 +29,18 @@ from analysis.outcomes import (
     paired_completeness,
     participant_outcomes,
 )
-from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
+from analysis.results import clean_float, figures_frame, summary_figures, with_reason
+from analysis.schema import (
+    ALPHA,
+    GROUP_CONTROL,
+    GROUP_LABELS,
+    GROUP_PA,
+    GROUPS,
+    PARALLEL_MIN_ROWS,
+    PRIMARY_MEASURES,  # noqa: F401 (re-exported: pages and the story read it from here or schema)
+)
 
 SMALL_SAMPLE_THRESHOLD: Final = 100
-PRIMARY_MEASURES: Final = ("phq9", "gad7")
-PARALLEL_MIN_ROWS: Final = 50_000  # below this the measures are compared one after another
 MAX_MEASURE_THREADS: Final = 4
 
 
@@ -79,20 +86,35 @@ class Analysis:
                 "participants_total": {g: int(self.finishers.loc[g, "participants"]) for g in GROUPS},
                 "not_finished": self.n_not_finished,
                 "at_caseness": {g: int(self.finishers.loc[g, "at_caseness"]) for g in GROUPS},
-                "paired_completeness": {
-                    g: completeness.loc[g, "completeness"] for g in (*GROUPS, "all")},
+                "paired_completeness": with_reason({
+                    g: clean_float(completeness.loc[g, "completeness"]) for g in (*GROUPS, "all")},
+                    "No one in the group finished treatment, so there is no completeness."),
                 "notes": list(self.notes),
             },
         }
 
-    def recovery_verdict(self) -> str:
-        return recovery_verdict(self.rates["recovery"], self.n_at_caseness)
+    def results_table(self, safe: bool = False) -> pd.DataFrame:
+        """Every figure of :meth:`to_dict`'s known blocks as one tidy typed table (a row per figure:
+        section, item, part, key, value, kind, basis, reason), with disclosure control applied by
+        kind when ``safe`` (:func:`analysis.disclosure.safe_figures`)."""
+        rows, _ = summary_figures(self.to_dict(), GROUPS)
+        if safe:
+            from analysis.disclosure import safe_figures
+
+            rows = safe_figures(rows)
+        return figures_frame(rows)
+
+    def recovery_verdict(self, safe: bool = False) -> str:
+        """The recovery sentence; ``safe``: the number at caseness as presentation-safe mode shows it."""
+        return recovery_verdict(self.rates["recovery"], self.n_at_caseness, safe=safe)
 
     def measure_verdict(self, measure: str) -> str:
         return measure_verdict(self.measures[measure])
 
-    def small_sample_caution(self) -> str:
-        total = sum(self.n_finishers.values())
+    def small_sample_caution(self, safe: bool = False) -> str:
+        from analysis.disclosure import count_shown
+
+        total = count_shown(sum(self.n_finishers.values()), safe)
         if not self.small_sample:
             return ("Groups were not randomised, so differences may reflect who chose physical activity "
                     "rather than its effect.")
@@ -129,28 +151,41 @@ def _ci(ci: Any, kind: str = "number", decimals: int = 1) -> str:
     return fmt.ci(tuple(ci), kind, decimals) if ci else "95% CI not available"
 
 
+def _why(*blocks: Any) -> str:
+    """' [not available: <reason>]' for the first block holding a null figure with its reason (JSON rule)."""
+    for block in blocks:
+        if isinstance(block, dict) and block.get("reason"):
+            return f" [{block['reason']}]"
+    return ""
+
+
 def render_text(summary: dict[str, Any]) -> str:
-    """Render the machine-readable summary as a plain-text report (one source of figures)."""
+    """Render the machine-readable summary as a plain-text report (one source of figures); every figure
+    that is not available carries its reason in brackets, as the JSON does."""
     data = summary.get("data", {})
     lines = [f"Physical activity in NHS Talking Therapies — summary of {data.get('source') or 'data'}",
              f"Data level: {data.get('level', 'episode')}", "",
              "Participants who finished treatment (2+ sessions):"]
     for g in GROUPS:
         lines.append(f"  {GROUP_LABELS[g]}: {_value(summary['participants'][g], 'count')} "
-                     f"({_value(data.get('not_finished', {}).get(g), 'count')} not finished, excluded)")
+                     f"({_value(data.get('not_finished', {}).get(g), 'count')} not finished, excluded)"
+                     + (_why(summary["participants"], data.get("not_finished")) if summary["participants"][g] is None
+                        or data.get("not_finished", {}).get(g) is None else ""))
     lines += ["", "Outcome rates (Wilson 95% CIs):"]
     for name, rate in summary["rates"].items():
         lines.append(f"  {RATE_DEFINITIONS[name].label}:")
         for g in GROUPS:
             r = rate[g]
             lines.append(f"    {GROUP_LABELS[g]}: {_value(r['count'], 'count')}/{_value(r['denominator'], 'count')}"
-                         f" = {_value(r['rate'], 'percent')} ({_ci(r['ci95'], 'percent')})")
+                         f" = {_value(r['rate'], 'percent')} ({_ci(r['ci95'], 'percent')}){_why(r)}")
         d = rate["difference"]
-        lines.append(f"    Difference: {_value(d['estimate'], 'points')} points ({_ci(d['ci95'], 'points')}); "
-                     f"Fisher's exact {fmt.p_value(rate['fisher_p'])}")
+        lines.append(f"    Difference: {_value(d['estimate'], 'points')} points ({_ci(d['ci95'], 'points')}){_why(d)}; "
+                     f"Fisher's exact {fmt.p_value(rate['fisher_p'])}"
+                     + (_why(rate) if rate["fisher_p"] is None else ""))
         o, rr = rate["odds_ratio"], rate.get("relative_risk", {})
-        lines.append(f"    Odds ratio: {_value(o['estimate'], decimals=2)} ({_ci(o['ci95'], decimals=2)}); "
-                     f"relative risk: {_value(rr.get('estimate'), decimals=2)} ({_ci(rr.get('ci95'), decimals=2)})")
+        lines.append(f"    Odds ratio: {_value(o['estimate'], decimals=2)} ({_ci(o['ci95'], decimals=2)}){_why(o)}; "
+                     f"relative risk: {_value(rr.get('estimate'), decimals=2)} ({_ci(rr.get('ci95'), decimals=2)})"
+                     f"{_why(rr)}")
     lines += ["", "Symptom change (last − first; negative = improvement):"]
     for key, m in summary["measures"].items():
         lines.append(f"  {_measure_label(key)}:")
@@ -158,21 +193,22 @@ def render_text(summary: dict[str, Any]) -> str:
             d = m[g]
             lines.append(f"    {GROUP_LABELS[g]} (n={_value(d['n'], 'count')}): first {_value(d['mean_first'])} "
                          f"(SD {_value(d['sd_first'])}), last {_value(d['mean_last'])} (SD {_value(d['sd_last'])}), "
-                         f"change {_value(d['mean_change'])} (SD {_value(d['sd_change'])})")
+                         f"change {_value(d['mean_change'])} (SD {_value(d['sd_change'])}){_why(d)}")
         a, w = m["ancova"], m["welch"]
         lines.append(f"    ANCOVA (primary): {_value(a['difference'], decimals=2)} ({_ci(a['ci95'], decimals=2)}), "
-                     f"{fmt.p_value(a['p'])}")
+                     f"{fmt.p_value(a['p'])}{_why(a)}")
         lines.append(f"    Welch: {_value(w['difference'], decimals=2)} ({_ci(w['ci95'], decimals=2)}), "
-                     f"t = {_value(w['t'], decimals=2)}, df = {_value(w['df'])}, {fmt.p_value(w['p'])}")
-        lines.append(f"    Mann–Whitney: U = {_value(m['mann_whitney']['u'])}, {fmt.p_value(m['mann_whitney']['p'])}")
+                     f"t = {_value(w['t'], decimals=2)}, df = {_value(w['df'])}, {fmt.p_value(w['p'])}{_why(w)}")
+        mw = m["mann_whitney"]
+        lines.append(f"    Mann–Whitney: U = {_value(mw['u'])}, {fmt.p_value(mw['p'])}{_why(mw)}")
         lines.append(f"    Hedges' g: {_value(m['hedges_g']['estimate'], decimals=2)} "
-                     f"({_ci(m['hedges_g']['ci95'], decimals=2)})")
+                     f"({_ci(m['hedges_g']['ci95'], decimals=2)}){_why(m['hedges_g'])}")
         pm = m.get("permutation", {})
         if pm.get("p") is not None:
             lines.append(f"    Permutation test: {fmt.p_value(pm['p'])} ({pm['n_resamples']:,} resamples, "
                          f"seed {pm['seed']})")
         else:
-            lines.append(f"    Permutation test: not run ({pm.get('note') or 'not available'})")
+            lines.append(f"    Permutation test: not run ({pm.get('reason') or pm.get('note') or 'not available'})")
     return "\n".join(lines)
 
 
@@ -234,12 +270,68 @@ def compare_measures(episodes: pd.DataFrame, keys: tuple[str, ...]) -> dict[str,
         return {key: future.result() for key, future in futures.items()}
 
 
-def recovery_verdict(recovery: RateComparison, n_at_caseness: int) -> str:
+CLEAR: Final = "clear"  # the test's p is below ALPHA and the interval excludes no difference
+CHANCE: Final = "chance"  # p at or above ALPHA and the interval includes no difference
+BORDERLINE: Final = "borderline"  # the test and the interval disagree (near the threshold)
+
+
+def evidence(p: float | None, ci: tuple[float, float] | None, null: float = 0.0) -> str | None:
+    """How strong the evidence of a difference is, judged from BOTH the test's p and the interval.
+
+    ``clear`` when p < :data:`~analysis.schema.ALPHA` and the 95% CI excludes ``null`` (0 for a
+    difference, 1 for a ratio); ``chance`` when p ≥ ALPHA and the CI includes it; ``borderline``
+    when they disagree, which happens near the threshold when the p and the CI come from different
+    methods (Fisher's exact test is conservative; Newcombe's interval is not its inversion). None
+    when there is neither. A verdict is never worded from one of them alone.
+
+    >>> evidence(0.07, (0.02, 0.63)), evidence(0.01, (0.1, 0.5)), evidence(0.3, (-0.1, 0.4))
+    ('borderline', 'clear', 'chance')
+    """
+    if p is None and ci is None:
+        return None
+    excludes = None if ci is None else (ci[0] > null or ci[1] < null)
+    significant = None if p is None else p < ALPHA
+    if significant is None:
+        return CLEAR if excludes else CHANCE
+    if excludes is None or excludes == significant:
+        return CLEAR if significant else CHANCE
+    return BORDERLINE
+
+
+def evidence_clause(p: float | None, ci: tuple[float, float] | None, test: str, interval: str,
+                    kind: str = "points", null: float = 0.0) -> str:
+    """The clause that states the evidence, naming the method behind each number, e.g.
+    "this difference could be chance (Fisher's exact test p = 0.17; Newcombe 95% CI −6 to 54 includes no
+    difference)"; where the two disagree it says so, and why."""
+    verdict = evidence(p, ci, null)
+    p_text = f"{test} {fmt.p_value(p)}" if p is not None else f"{test}: p not available"
+    ci_text = f"{interval} {fmt.ci(ci, kind).removeprefix('95% CI ')}" if ci is not None else f"{interval}: not available"
+    none = "no difference" if null == 0 else "no difference (1)"
+    if verdict == CLEAR:
+        return f"this difference is unlikely to be chance alone ({p_text}; {ci_text} excludes {none})"
+    if verdict == CHANCE:
+        return f"this difference could be chance ({p_text}; {ci_text} includes {none})"
+    if verdict == BORDERLINE:
+        if p is not None and p >= ALPHA:
+            return (f"the evidence is borderline: the {ci_text} excludes {none}, but {p_text} is not below "
+                    f"{ALPHA:g}. The two methods differ near the threshold (Fisher's exact test is conservative "
+                    "with small numbers), so read this as weak evidence, not proof")
+        return (f"the evidence is borderline: {p_text} is below {ALPHA:g}, but the {ci_text} includes {none}. "
+                "The two methods differ near the threshold, so read this as weak evidence, not proof")
+    return "there is no test of this difference"
+
+
+def recovery_verdict(recovery: RateComparison, n_at_caseness: int | None, safe: bool = False) -> str:
     """Plain-English verdict on the recovery comparison, generated from the numbers.
 
-    e.g. "Recovery was 27 points higher in the physical activity group (95% CI −6 to 54);
-    with 33 people at caseness this difference could be chance (p = 0.17)."
+    The wording comes from both Fisher's exact p and the Newcombe 95% CI of the difference
+    (:func:`evidence`), each named; when they disagree the sentence says so. e.g. "Recovery was 27
+    points higher in the physical activity group (63% vs 36%); with 33 people at caseness this
+    difference could be chance (Fisher's exact test p = 0.17; Newcombe 95% CI −6 to 54 includes no
+    difference)." ``safe``: the number at caseness as presentation-safe mode shows it.
     """
+    from analysis.disclosure import count_shown
+
     pa, control = recovery.groups[GROUP_PA], recovery.groups[GROUP_CONTROL]
     d = recovery.difference
     if d.estimate is None:
@@ -249,14 +341,41 @@ def recovery_verdict(recovery: RateComparison, n_at_caseness: int) -> str:
         head = "Recovery was about the same in both groups"
     else:
         head = f"Recovery was {fmt.points(abs(d.estimate))} points {direction} in the physical activity group"
-    head += (f" ({fmt.percent(pa.rate)} vs {fmt.percent(control.rate)}; difference {fmt.ci(d.ci95, 'points')})")
+    head += f" ({fmt.percent(pa.rate)} vs {fmt.percent(control.rate)})"
     p = recovery.fisher.p
-    if p is None:
+    if p is None and d.ci95 is None:
         return head + "."
-    if p < ALPHA:
-        return (head + f"; with {n_at_caseness:,} people at caseness this difference is unlikely to be chance "
-                f"alone ({fmt.p_value(p)}), though the groups were self-selected.")
-    return head + f"; with {n_at_caseness:,} people at caseness this difference could be chance ({fmt.p_value(p)})."
+    clause = evidence_clause(p, d.ci95, "Fisher's exact test", "Newcombe 95% CI")
+    at_caseness = "" if n_at_caseness is None else f"with {count_shown(n_at_caseness, safe)} people at caseness "
+    ending = ", though the groups were self-selected." if evidence(p, d.ci95) == CLEAR else "."
+    return f"{head}; {at_caseness}{clause}{ending}"
+
+
+def rate_evidence_note(label: str, comparison: RateComparison) -> str | None:
+    """Where Fisher's exact p and an interval printed beside it disagree about chance, one sentence
+    saying so and why; None where they agree. The intervals checked are those the pages print: the
+    Newcombe CI of the difference (against 0), the odds ratio's and the relative risk's (against 1).
+    """
+    p = comparison.fisher.p
+    if p is None:
+        return None
+    intervals = [("Newcombe 95% CI of the difference", comparison.difference.ci95, 0.0, "points"),
+                 ("odds ratio's 95% CI", comparison.odds_ratio.ci95, 1.0, "number"),
+                 ("relative risk's 95% CI", comparison.relative_risk.ci95, 1.0, "number")]
+    disagree = [(name, ci, kind) for name, ci, null, kind in intervals
+                if ci is not None and evidence(p, ci, null) == BORDERLINE]
+    if not disagree:
+        return None
+    listed = " and ".join(f"the {name} ({fmt.ci(ci, kind, 2 if kind == 'number' else 0).removeprefix('95% CI ')})"
+                       for name, ci, kind in disagree)
+    if p >= ALPHA:
+        return (f"{label}: {listed} {'excludes' if len(disagree) == 1 else 'exclude'} no difference, but Fisher's "
+                f"exact test gives {fmt.p_value(p)}, not below {ALPHA:g}. The methods differ near the threshold "
+                "(Fisher's exact test is conservative with small numbers), so this is borderline: weak evidence "
+                "of a difference, not proof.")
+    return (f"{label}: Fisher's exact test gives {fmt.p_value(p)}, below {ALPHA:g}, but {listed} "
+            f"{'includes' if len(disagree) == 1 else 'include'} no difference. The methods differ near the "
+            "threshold, so this is borderline: weak evidence of a difference, not proof.")
 
 
 def measure_verdict(comparison: MeasureComparison) -> str:
@@ -274,13 +393,17 @@ def measure_verdict(comparison: MeasureComparison) -> str:
     if a.estimate is None:
         return text + f"; the adjusted comparison is not available ({a.reason})."
     lower = "lower" if a.estimate < 0 else "higher"
-    text += (f". Adjusted for the first score, the physical activity group ended {fmt.number(abs(a.estimate))} "
-             f"points {lower} ({fmt.ci(a.ci95)}, {fmt.p_value(a.p)})")
-    if a.p is not None and a.p >= ALPHA:
+    text += (f". Adjusted for the first score (ANCOVA), the physical activity group ended "
+             f"{fmt.number(abs(a.estimate))} points {lower} ({fmt.ci(a.ci95)}, {fmt.p_value(a.p)})")
+    verdict = evidence(a.p, a.ci95)  # one model gives both, so they agree but for rounding at the threshold
+    if verdict == CHANCE:
         text += ": this could be chance."
+    elif verdict == BORDERLINE:
+        text += ": borderline, at the threshold of chance."
     else:
         text += "."
     return text
 
 
-__all__ = ["Analysis", "analyse", "compare_measures", "recovery_verdict", "measure_verdict", "render_text"]
+__all__ = ["Analysis", "analyse", "compare_measures", "evidence", "evidence_clause", "measure_verdict",
+           "rate_evidence_note", "recovery_verdict", "render_text"]

@@ -13,10 +13,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import formatting as fmt
-from analysis.disclosure import SAFE_MODE_NOTE, safe_count, safe_rate
+from analysis.disclosure import SAFE_MODE_NOTE, count_shown, safe_rate
 from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
 from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
 from analysis.figures.theme import chart_config
+from analysis.results import Rate
 from dashboard.state import Context
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
@@ -70,10 +71,18 @@ def data_banner(ctx: Context) -> None:
 
 def count_text(ctx: Context, n: int | None) -> str:
     """A count as shown: suppressed/rounded in safe mode."""
-    if n is None:
-        return fmt.MISSING
-    shown = safe_count(n) if ctx.safe else n
-    return "fewer than 5" if shown is None else fmt.count(shown)
+    return fmt.MISSING if n is None else count_shown(n, ctx.safe)
+
+
+def rate_hidden(ctx: Context, rate: Rate) -> bool:
+    """True when safe mode hides this rate (its count or denominator is below 5): decided by the
+    disclosure rule on the numbers, never by testing formatted text."""
+    return ctx.safe and rate.rate is not None and safe_rate(rate.count, rate.denominator, rate.rate) is None
+
+
+def hidden_groups(ctx: Context, groups: dict[str, Rate]) -> frozenset[str]:
+    """The groups whose rate safe mode hides (:func:`rate_hidden`)."""
+    return frozenset(g for g, rate in groups.items() if rate_hidden(ctx, rate))
 
 
 def rate_text(ctx: Context, count: int, denominator: int, rate: float | None) -> str:

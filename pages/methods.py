@@ -8,6 +8,7 @@ import streamlit as st
 
 from analysis import dictionary as dd
 from analysis import survey
+from analysis.outcomes import SESSION_REDUCTION_RULE
 from analysis.schema import PHQ9
 from dashboard import state, ui
 
@@ -48,7 +49,7 @@ st.subheader("Data dictionary")
 st.markdown(f"A file can be **episode level** (one row per participant; required columns: "
             f"{dd.required_columns_text('episode')}) or **session level** (one row per participant per session; "
             f"required: {dd.required_columns_text('session')}). Session-level files are reduced to one row per "
-            "participant: the first score is the earliest session's and the last the latest session's, if later. "
+            f"participant: {SESSION_REDUCTION_RULE[0].lower()}{SESSION_REDUCTION_RULE[1:]} "
             "Any other column is kept and can be used as a filter or subgroup.")
 ui.table(dd.full_dictionary(), "data-dictionary")
 st.caption("The same table is in data/sample/reference/data_dictionary.csv (made by python -m analysis.dictionary).")

@@ -8,8 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from analysis import formatting as fmt
+from analysis.disclosure import SUPPRESS_BELOW
 from analysis.figures.outcomes import rate_chart, rate_takeaway
 from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
+from analysis.summary import rate_evidence_note
 from analysis.survey import headline
 from dashboard import shared_cache, state, ui
 
@@ -31,19 +33,18 @@ columns[3].metric("At caseness", ui.count_text(ctx, analysis.n_at_caseness),
 
 # --- the headline: outcomes beside the survey
 recovery = analysis.rates["recovery"]
-hidden = frozenset(g for g in GROUPS if ctx.safe and ui.rate_text(ctx, recovery.groups[g].count,
-                   recovery.groups[g].denominator, recovery.groups[g].rate).startswith("hidden"))
+hidden = ui.hidden_groups(ctx, recovery.groups)
 outcome_col, survey_col = st.columns([3, 2])
 with outcome_col:
     st.subheader("Outcome headline")
     if hidden:
         ui.not_available("Presentation-safe mode hides the recovery verdict because a group's numbers are small.")
     else:
-        st.markdown(f"#### {analysis.recovery_verdict()}")
+        st.markdown(f"#### {analysis.recovery_verdict(safe=ctx.safe)}")
     for key in ("phq9", "gad7"):
         if key in analysis.measures:
             st.markdown(analysis.measure_verdict(key))
-    st.caption(analysis.small_sample_caution())
+    st.caption(analysis.small_sample_caution(safe=ctx.safe))
 with survey_col:
     st.subheader("What services told us")
     survey = shared_cache.get_or_build(("survey-headline",), headline)  # published findings, not patient data
@@ -67,7 +68,7 @@ with change_col:
         row = {"Measure": comparison.label}
         for group in GROUPS:
             d = comparison.descriptives[group]
-            small = ctx.safe and d.n < 5
+            small = ctx.safe and d.n < SUPPRESS_BELOW
             row[GROUP_LABELS[group]] = fmt.MISSING if small else (
                 f"{fmt.number(d.mean_change)} ({fmt.ci(d.ci95_change).removeprefix('95% CI ')})")
             sizes.append(f"{comparison.label} {GROUP_LABELS[group].lower()} {ui.count_text(ctx, d.n)}")
@@ -78,7 +79,8 @@ with change_col:
 
 # --- primary tests
 st.subheader("Primary comparisons")
-primary = [{"Outcome": "Recovery (finishers at caseness)", "Analysis": "Difference in rates, Fisher's exact test",
+primary = [{"Outcome": "Recovery (finishers at caseness)",
+            "Analysis": "Difference in rates (Newcombe 95% CI), Fisher's exact test p",
             "Estimate (PA − control)": "hidden" if hidden else f"{fmt.points(recovery.difference.estimate)} points",
             "95% CI": "hidden" if hidden else fmt.ci(recovery.difference.ci95, "points").removeprefix("95% CI "),
             "p": "hidden" if hidden else fmt.p_value(recovery.fisher.p).removeprefix("p = ")}]
@@ -92,5 +94,8 @@ for key in ("phq9", "gad7"):
                     "95% CI": fmt.ci(a.ci95).removeprefix("95% CI "),
                     "p": fmt.p_value(a.p).removeprefix("p = ")})
 ui.table(pd.DataFrame(primary), "primary-comparisons")
+note = None if hidden else rate_evidence_note("Recovery", recovery)
+if note:  # the test and the interval printed in the same row disagree: say so where it happens
+    st.info(note, icon=":material/balance:")
 st.caption("Each p value is two-sided. A p value above 0.05 means the data are compatible with no difference; "
            "it does not show that there is none. See **Methods and definitions** for every method.")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from analysis import formatting as fmt
 from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS
+from analysis.disclosure import FEWER_THAN
 from analysis.figures.outcomes import (
     first_last_scatter,
     first_last_scatter_takeaway,
@@ -30,6 +31,7 @@ from analysis.schema import (
     RECOVERY_STANDARD,
     RELIABLE_IMPROVEMENT_REFERENCE,
 )
+from analysis.summary import rate_evidence_note
 from analysis.survey import SOURCE_TITLES, load_recommendations
 from analysis.trajectories import (
     CASENESS_STATES,
@@ -59,16 +61,7 @@ ui.page_header("Recovery and reliable change", ctx, "The NHS Talking Therapies o
                "(both recovered and reliably improved).")
 
 
-def _hidden(rate: str) -> frozenset[str]:
-    """Groups whose rate safe mode hides (numerator or denominator below 5)."""
-    if not ctx.safe:
-        return frozenset()
-    groups = rates[rate].groups
-    return frozenset(g for g in GROUPS if ui.rate_text(ctx, groups[g].count, groups[g].denominator,
-                                                       groups[g].rate).startswith("hidden"))
-
-
-hidden = {rate: _hidden(rate) for rate in rates}
+hidden = {rate: ui.hidden_groups(ctx, comparison.groups) for rate, comparison in rates.items()}
 empty_groups = [g for g in GROUPS if analysis.n_finishers[g] == 0]
 
 # --- the verdict
@@ -79,8 +72,8 @@ if empty_groups:
 elif hidden["recovery"]:
     ui.not_available("Presentation-safe mode hides the recovery verdict because a group's numbers are small.")
 else:
-    st.markdown(f"#### {analysis.recovery_verdict()}")
-st.caption(analysis.small_sample_caution())
+    st.markdown(f"#### {analysis.recovery_verdict(safe=ctx.safe)}")
+st.caption(analysis.small_sample_caution(safe=ctx.safe))
 
 # --- the four rates
 st.subheader("The four outcome rates")
@@ -160,6 +153,10 @@ st.caption("Differences are physical activity minus control. Odds ratios and rel
            "the outcome (or, marked 'control higher', one fewer); when the difference's CI includes zero the "
            f"NNT's CI runs through infinity. Odds ratio methods: {METHODS['odds_ratio_exact']}, up to "
            f"{EXACT_ODDS_RATIO_MAX_N:,} people; above that, {METHODS['odds_ratio_woolf'].split(';')[0]}.")
+for key, comparison in rates.items():  # where a test and an interval in the table disagree, say so beside it
+    note = None if hidden[key] else rate_evidence_note(RATE_DEFINITIONS[key].label, comparison)
+    if note:
+        st.info(note, icon=":material/balance:")
 
 # --- outcome categories
 st.subheader("What happened to every finisher")
@@ -167,11 +164,11 @@ counts = outcome_category_counts(analysis.flags)
 drawn = pool_small_categories(counts) if ctx.safe else counts
 if drawn.empty or drawn["denominator"].max() == 0:
     ui.not_available("No one in the current selection finished treatment (or, in presentation-safe mode, "
-                     "each group has fewer than 5 finishers), so there are no outcome categories to draw.")
+                     f"each group has {FEWER_THAN} finishers), so there are no outcome categories to draw.")
 else:
     figure, takeaway = state.session_memo(ctx, ("categories", ctx.safe), lambda: (
         outcome_categories_chart(drawn), outcome_categories_takeaway(drawn)
-        + (" Categories with fewer than 5 people are pooled (hatched grey)." if ctx.safe else "")))
+        + (f" Categories with {FEWER_THAN} people are pooled (hatched grey)." if ctx.safe else "")))
     ui.chart(figure, "outcome categories by group", takeaway)
 rows = []
 for category in OUTCOME_CATEGORIES:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from analysis import formatting as fmt
 from analysis.compare import MeasureComparison, measure_for
+from analysis.disclosure import FEWER_THAN, SUPPRESS_BELOW
 from analysis.figures.outcomes import (
     change_distribution_chart,
     change_distribution_takeaway,
@@ -24,10 +25,10 @@ from analysis.figures.outcomes import (
     trajectory_takeaway,
 )
 from analysis.schema import GROUP_LABELS, GROUPS
+from analysis.summary import rate_evidence_note
 from analysis.trajectories import direction_counts, session_scores, trajectory_summary
 from dashboard import state, ui
 
-SAFE_MIN_N = 5  # disclosure rule 5: means of a group with n below 5 are hidden
 SESSION_MIN_N = 3  # a session mean resting on fewer people is not drawn (too noisy to read)
 HEDGES_G = "Hedges' g (standardised difference in change)"
 
@@ -47,12 +48,12 @@ if comparison is None:
 
 descriptives = comparison.descriptives
 n = {g: descriptives[g].n for g in GROUPS}
-hidden = frozenset(g for g in GROUPS if ctx.safe and n[g] < SAFE_MIN_N)
+hidden = frozenset(g for g in GROUPS if ctx.safe and n[g] < SUPPRESS_BELOW)  # disclosure: means of n < 5 hidden
 comparable = min(n.values()) >= 2 and not hidden
 
 # --- the sentence at the top
 if hidden:
-    ui.not_available("Presentation-safe mode hides this comparison because a group has fewer than 5 people "
+    ui.not_available(f"Presentation-safe mode hides this comparison because a group has {FEWER_THAN} people "
                      f"with both {measure.label} scores.")
 elif comparable:
     st.markdown(f"#### {ctx.analysis.measure_verdict(ctx.measure)}")
@@ -61,12 +62,12 @@ else:
                      f"{comparison.ancova.reason or 'a group has too few people with both scores.'}")
 st.caption(f"Finishers with both a first and a last {measure.label} score: physical activity "
            f"{ui.count_text(ctx, n[GROUPS[0]])}, control {ui.count_text(ctx, n[GROUPS[1]])}. "
-           + ctx.analysis.small_sample_caution())
+           + ctx.analysis.small_sample_caution(safe=ctx.safe))
 
 
 def _mean_ci(mean: float | None, ci: tuple[float, float] | None, group: str) -> str:
     if group in hidden:
-        return "hidden (fewer than 5)"
+        return f"hidden ({FEWER_THAN})"
     if mean is None:
         return fmt.MISSING
     return fmt.number(mean) + (f" ({fmt.ci(ci).removeprefix('95% CI ')})" if ci else "")
@@ -98,7 +99,7 @@ def mcid_section() -> None:
     for group in GROUPS:
         r = mcid.groups[group]
         shown = ui.rate_text(ctx, r.count, r.denominator, r.rate)
-        is_hidden = shown.startswith("hidden")
+        is_hidden = ui.rate_hidden(ctx, r)
         any_hidden |= is_hidden
         rows.append({"Group": GROUP_LABELS[group],
                      "Reached": f"{ui.count_text(ctx, r.count)} of {ui.count_text(ctx, r.denominator)}",
@@ -107,10 +108,13 @@ def mcid_section() -> None:
                      else fmt.ci(r.ci95, "percent").removeprefix("95% CI ")})
     ui.table(pd.DataFrame(rows), f"{measure.label} MCID proportions", key="mcid-table")
     if any_hidden:
-        st.caption("Presentation-safe mode hides the difference because a share rests on fewer than 5 people.")
+        st.caption(f"Presentation-safe mode hides the difference because a share rests on {FEWER_THAN} people.")
     elif mcid.difference.estimate is not None:
         st.markdown(f"Difference {fmt.points(mcid.difference.estimate)} points "
-                    f"({fmt.ci(mcid.difference.ci95, 'points')}), Fisher's exact {fmt.p_value(mcid.fisher.p)}.")
+                    f"(Newcombe {fmt.ci(mcid.difference.ci95, 'points')}), Fisher's exact {fmt.p_value(mcid.fisher.p)}.")
+        note = rate_evidence_note("Reaching the MCID", mcid)
+        if note:  # the test and the interval disagree: say so where it happens
+            st.info(note, icon=":material/balance:")
     else:
         ui.not_available(f"The MCID shares cannot be compared: {mcid.difference.reason}")
 
@@ -146,7 +150,8 @@ else:
     # --- first and last means
     st.subheader("First and last scores")
     figure, takeaway = state.session_memo(ctx, ("first-last", ctx.measure, ctx.safe), lambda: (
-        first_last_chart(comparison, measure, hidden), first_last_takeaway(comparison, hidden)))
+        first_last_chart(comparison, measure, hidden, safe=ctx.safe),
+        first_last_takeaway(comparison, hidden, safe=ctx.safe)))
     ui.chart(figure, f"{measure.label} first and last means", takeaway)
     ui.table(descriptive_rows(), f"{measure.label} first and last means", key="first-last-table")
     st.caption("Means with t-based 95% CIs. The ANCOVA adjusted mean is each group's expected last score at the "
@@ -157,7 +162,7 @@ else:
     show_points = not ctx.safe
     figure, takeaway = state.session_memo(ctx, ("change", ctx.measure, ctx.safe), lambda: (
         change_distribution_chart(comparison, measure, show_points, hidden),
-        change_distribution_takeaway(comparison, measure, show_points, hidden)))
+        change_distribution_takeaway(comparison, measure, show_points, hidden, safe=ctx.safe)))
     ui.chart(figure, f"{measure.label} change by group", takeaway)
     mcid_section()
 
@@ -178,15 +183,15 @@ if sessions is None:
             "the data shown are episode-level (first and last scores only).")
 else:
     flags = ctx.analysis.flags
-    min_n = SAFE_MIN_N if ctx.safe else SESSION_MIN_N
+    min_n = SUPPRESS_BELOW if ctx.safe else SESSION_MIN_N
 
     def _trajectories():
         scores = session_scores(sessions, ctx.measure, flags.loc[flags["finished"], "participant_id"])
         if scores.empty:
             return None
         summary = trajectory_summary(scores)
-        return (trajectory_chart(summary, measure, None if ctx.safe else scores, min_n),
-                trajectory_takeaway(summary, measure, min_n, not ctx.safe))
+        return (trajectory_chart(summary, measure, None if ctx.safe else scores, min_n, safe=ctx.safe),
+                trajectory_takeaway(summary, measure, min_n, not ctx.safe, safe=ctx.safe))
 
     built = state.session_memo(ctx, ("trajectory", ctx.measure, ctx.safe), _trajectories)
     if built is None:
@@ -199,7 +204,7 @@ else:
 # --- the comparison table
 st.subheader("Comparison between the groups")
 if hidden:
-    ui.not_available("Presentation-safe mode hides the comparisons because a group has fewer than 5 people.")
+    ui.not_available(f"Presentation-safe mode hides the comparisons because a group has {FEWER_THAN} people.")
 else:
     ui.table(comparison_rows(), f"{measure.label} comparison table", key="comparison-table")
     st.caption("Primary: ANCOVA of the last score adjusted for the first (negative = the physical activity group "

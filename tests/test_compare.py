@@ -172,9 +172,11 @@ def test_odds_ratio_above_1000_uses_woolf():
     assert "Woolf" in o.method
 
 
-def test_odds_ratio_zero_cell_is_none():
+def test_odds_ratio_zero_cell_is_the_conditional_mle_zero():
+    # As R's fisher.test: estimate 0 with a finite exact upper bound (tests/test_results_edge_cases.py
+    # checks the bound against the noncentral hypergeometric distribution).
     o = odds_ratio(0, 10, 5, 10)
-    assert o.estimate is None and "zero" in o.reason
+    assert o.estimate == 0 and o.ci95[0] == 0 and 0 < o.ci95[1] < 1
 
 
 def test_relative_risk_katz():

@@ -14,12 +14,20 @@ from hypothesis import strategies as st
 from analysis.disclosure import (
     DISCLOSURE_RULES,
     SAFE_MODE_NOTE,
+    UNDECLARED_REASON,
     make_summary_safe,
     safe_ci,
     safe_count,
     safe_rate,
     safe_table,
 )
+
+
+def _figures(block: dict) -> dict:
+    """A block without its "reason" (checked separately: every hidden block carries one)."""
+    assert any(v is None for k, v in block.items() if k != "reason") == bool(block.get("reason"))
+    return {k: v for k, v in block.items() if k != "reason"}
+
 
 # --- counts ----------------------------------------------------------------------------------
 
@@ -176,7 +184,7 @@ def test_summary_input_is_not_mutated() -> None:
     assert "disclosure_control" not in summary
     # No shared nested objects either: editing the output leaves the input alone.
     safe["rates"]["recovery"]["physical_activity"]["ci95"].append(1.0)
-    safe["source"]["file"] = "changed"
+    safe["participants"]["control"] = 0
     assert summary == before
 
 
@@ -198,10 +206,10 @@ def test_summary_rates_shown_when_both_groups_are_big_enough() -> None:
 
 def test_summary_rates_and_comparisons_hidden_for_small_numerators() -> None:
     deterioration = make_summary_safe(_summary())["rates"]["reliable_deterioration"]
-    assert deterioration["physical_activity"] == {"count": None, "denominator": 20, "rate": None, "ci95": None}
-    assert deterioration["control"] == {"count": None, "denominator": 15, "rate": None, "ci95": None}
-    assert deterioration["difference"] == {"estimate": None, "ci95": None}
-    assert deterioration["odds_ratio"] == {"estimate": None, "ci95": None}
+    assert _figures(deterioration["physical_activity"]) == {"count": None, "denominator": 20, "rate": None, "ci95": None}
+    assert _figures(deterioration["control"]) == {"count": None, "denominator": 15, "rate": None, "ci95": None}
+    assert _figures(deterioration["difference"]) == {"estimate": None, "ci95": None}
+    assert _figures(deterioration["odds_ratio"]) == {"estimate": None, "ci95": None}
     assert deterioration["fisher_p"] is None
 
 
@@ -211,10 +219,10 @@ def test_one_hidden_group_hides_every_comparison_including_unknown_ones() -> Non
     recovery = make_summary_safe(summary)["rates"]["recovery"]
     assert recovery["physical_activity"]["rate"] == 0.632  # the other group is still shown
     assert recovery["control"]["rate"] is None
-    assert recovery["difference"] == {"estimate": None, "ci95": None}
-    assert recovery["fisher_p"] is None
-    assert recovery["relative_risk"] == {"estimate": None, "ci95": None, "method": "Katz log"}
-    assert recovery["nnt"] == {"estimate": None, "ci95": None}
+    assert _figures(recovery["difference"]) == {"estimate": None, "ci95": None}
+    assert recovery["fisher_p"] is None and recovery["reason"]
+    assert _figures(recovery["relative_risk"]) == {"estimate": None, "ci95": None, "method": "Katz log"}
+    assert _figures(recovery["nnt"]) == {"estimate": None, "ci95": None}
 
 
 def test_summary_measures_shown_when_both_groups_are_big_enough() -> None:
@@ -229,19 +237,20 @@ def test_summary_measures_shown_when_both_groups_are_big_enough() -> None:
 def test_summary_measures_hidden_for_a_small_group() -> None:
     gad7 = make_summary_safe(_summary())["measures"]["gad7"]
     assert gad7["physical_activity"]["mean_first"] == 12.0  # n 18: shown
-    assert gad7["control"] == {"n": None, "mean_first": None, "sd_first": None, "mean_last": None,
+    assert _figures(gad7["control"]) == {"n": None, "mean_first": None, "sd_first": None, "mean_last": None,
                                "sd_last": None, "mean_change": None, "sd_change": None}
-    assert gad7["welch"] == {"difference": None, "ci95": None, "t": None, "df": None, "p": None}
-    assert gad7["mann_whitney"] == {"u": None, "p": None}
-    assert gad7["hedges_g"] == {"estimate": None, "ci95": None}
-    assert gad7["ancova"] == {"difference": None, "ci95": None, "p": None}
+    assert _figures(gad7["welch"]) == {"difference": None, "ci95": None, "t": None, "df": None, "p": None}
+    assert _figures(gad7["mann_whitney"]) == {"u": None, "p": None}
+    assert _figures(gad7["hedges_g"]) == {"estimate": None, "ci95": None}
+    assert _figures(gad7["ancova"]) == {"difference": None, "ci95": None, "p": None}
     assert gad7["label"] == "GAD-7"  # text passes through
 
 
-def test_summary_unknown_keys_pass_through_and_rules_are_added() -> None:
+def test_summary_unknown_blocks_are_withheld_and_rules_are_added() -> None:
+    # A block nobody declared a disclosure rule for is never shown unchecked (issue 12: by kind, not name).
     safe = make_summary_safe(_summary())
-    assert safe["paired_completeness"] == 0.94
-    assert safe["source"] == {"file": "pilot.csv", "rows": 3}
+    assert safe["paired_completeness"] == {"reason": UNDECLARED_REASON}
+    assert safe["source"] == {"reason": UNDECLARED_REASON}
     assert safe["disclosure_control"]["applied"] is True
     assert "below 5" in safe["disclosure_control"]["rules"]
 
@@ -264,7 +273,7 @@ def test_missing_group_block_hides_comparisons() -> None:
                                       "difference": {"estimate": 0.3, "ci95": [0.0, 0.6]}}}}
     recovery = make_summary_safe(summary)["rates"]["recovery"]
     assert recovery["physical_activity"]["rate"] == 0.63
-    assert recovery["difference"] == {"estimate": None, "ci95": None}
+    assert _figures(recovery["difference"]) == {"estimate": None, "ci95": None}
     assert "control" not in recovery
 
 
@@ -326,4 +335,4 @@ def test_summary_data_section_counts_are_rounded_too(sample_analysis):
     data = safe["data"]
     assert data["participants_total"] == {"physical_activity": 20, "control": 20}
     assert data["at_caseness"] == {"physical_activity": 20, "control": 15}
-    assert data["not_finished"] == {"physical_activity": None, "control": None}  # 0 is below 5
+    assert _figures(data["not_finished"]) == {"physical_activity": None, "control": None}  # 0 is below 5

@@ -13,12 +13,11 @@ from analysis.outcomes import (
     RATE_DEFINITIONS,
     finisher_counts,
     outcome_category_counts,
-    outcome_rates,
     paired_completeness,
     participant_outcomes,
-    phq9_severity_band,
     rate_counts,
     wilson_rate,
+    with_derived_columns,
 )
 from analysis.schema import GAD7, PHQ9
 
@@ -180,11 +179,11 @@ def test_wilson_empty_denominator_is_none_with_reason():
 
 def test_sample_rates_reproduce_the_published_pilot(sample_episodes):
     flags = participant_outcomes(sample_episodes)
-    rates = outcome_rates(flags)
-    assert (rates["recovery"]["physical_activity"].count, rates["recovery"]["physical_activity"].denominator) == (12, 19)
-    assert (rates["recovery"]["control"].count, rates["recovery"]["control"].denominator) == (5, 14)
-    assert round(rates["recovery"]["physical_activity"].rate, 2) == 0.63
-    assert round(rates["recovery"]["control"].rate, 2) == 0.36
+    counts = rate_counts(flags, "recovery")
+    assert counts["physical_activity"] == (12, 19)
+    assert counts["control"] == (5, 14)
+    assert round(wilson_rate(*counts["physical_activity"]).rate, 2) == 0.63
+    assert round(wilson_rate(*counts["control"]).rate, 2) == 0.36
 
 
 def test_outcome_categories_partition_finishers(sample_episodes):
@@ -233,7 +232,8 @@ def test_paired_completeness_against_standard():
 
 
 def test_severity_bands_at_boundaries():
-    bands = phq9_severity_band(pd.Series([0.0, 4, 5, 9, 10, 14, 15, 19, 20, 27])).tolist()
+    scores = pd.Series([0.0, 4, 5, 9, 10, 14, 15, 19, 20, 27])
+    bands = with_derived_columns(pd.DataFrame({"phq9_first": scores}))["baseline_severity"].tolist()
     assert bands == ["Minimal (0–4)", "Minimal (0–4)", "Mild (5–9)", "Mild (5–9)", "Moderate (10–14)",
                      "Moderate (10–14)", "Moderately severe (15–19)", "Moderately severe (15–19)",
                      "Severe (20–27)", "Severe (20–27)"]

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from analysis import formatting as fmt
 from analysis.compare import MeasureComparison, RateComparison
+from analysis.disclosure import FEWER_THAN, count_shown, safe_rate
 from analysis.figures.theme import (
     CATEGORY_COLOURS,
     GROUP_COLOURS,
@@ -196,13 +197,14 @@ _OFFSET = 0.06  # horizontal offset between the groups' markers, so whiskers do 
 
 
 def first_last_chart(comparison: MeasureComparison, measure: Measure,
-                     hidden: frozenset[str] = frozenset()) -> go.Figure:
+                     hidden: frozenset[str] = frozenset(), safe: bool = False) -> go.Figure:
     """Mean first and last score per group with t-based 95% CI whiskers, joined by a line.
 
     Draws ``GroupDescriptives.mean_first/mean_last`` with ``ci95_first/ci95_last``; a dotted
     line marks the caseness cut-off where the measure has one. Groups in ``hidden`` (or with
     no one) are left out. The values are in the hover and the table beside the chart, not
-    printed on it (labels of two close groups collide).
+    printed on it (labels of two close groups collide). ``safe``: n in the hover as
+    presentation-safe mode shows a count.
     """
     figure = go.Figure()
     for i, group in enumerate(GROUP_ORDER):
@@ -219,7 +221,8 @@ def first_last_chart(comparison: MeasureComparison, measure: Measure,
             line=dict(color=GROUP_COLOURS[group], width=4), marker=dict(size=14, color=GROUP_COLOURS[group]),
             error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, thickness=2.5, width=10,
                          color=GROUP_COLOURS[group], visible=any(cis)),
-            hovertemplate=[f"{GROUP_LABELS[group]}, {when}: mean {fmt.number(m)} ({fmt.ci(ci)}), n = {d.n}"
+            hovertemplate=[f"{GROUP_LABELS[group]}, {when}: mean {fmt.number(m)} ({fmt.ci(ci)}), "
+                           f"n = {count_shown(d.n, safe)}"
                            "<extra></extra>" for when, m, ci in zip(("first", "last"), means, cis, strict=True)],
         ))
     if measure.caseness is not None:
@@ -230,18 +233,21 @@ def first_last_chart(comparison: MeasureComparison, measure: Measure,
     return _finish(figure, f"{measure.label}: mean first and last score", right=LABEL_MARGIN)
 
 
-def first_last_takeaway(comparison: MeasureComparison, hidden: frozenset[str] = frozenset()) -> str:
-    """e.g. 'Mean PHQ-9 went from 14.8 to 8.8 in the physical activity group and from ...'."""
+def first_last_takeaway(comparison: MeasureComparison, hidden: frozenset[str] = frozenset(),
+                        safe: bool = False) -> str:
+    """e.g. 'Mean PHQ-9 went from 14.8 to 8.8 in the physical activity group and from ...'
+    (``safe``: each n as presentation-safe mode shows a count)."""
     parts = []
     for group in GROUP_ORDER:
         d = comparison.descriptives[group]
         name = f"the {GROUP_LABELS[group].lower()} group"
         if group in hidden:
-            parts.append(f"is hidden for {name} (fewer than 5 people)")
+            parts.append(f"is hidden for {name} ({FEWER_THAN} people)")
         elif d.mean_first is None or d.mean_last is None:
             parts.append(f"cannot be shown for {name} (no one with both scores)")
         else:
-            parts.append(f"went from {fmt.number(d.mean_first)} to {fmt.number(d.mean_last)} in {name} (n = {d.n})")
+            parts.append(f"went from {fmt.number(d.mean_first)} to {fmt.number(d.mean_last)} in {name} "
+                         f"(n = {count_shown(d.n, safe)})")
     return f"Mean {comparison.label} " + " and ".join(parts) + "."
 
 
@@ -301,14 +307,15 @@ def change_distribution_chart(comparison: MeasureComparison, measure: Measure, s
 
 
 def change_distribution_takeaway(comparison: MeasureComparison, measure: Measure, show_points: bool = True,
-                                 hidden: frozenset[str] = frozenset()) -> str:
-    """Mean change per group and, where the measure has an MCID, the share reaching it."""
+                                 hidden: frozenset[str] = frozenset(), safe: bool = False) -> str:
+    """Mean change per group and, where the measure has an MCID, the share reaching it (``safe``: left
+    out when a share rests on a count below 5, as presentation-safe mode hides it)."""
     parts = []
     for group in GROUP_ORDER:
         d = comparison.descriptives[group]
         name = f"the {GROUP_LABELS[group].lower()} group"
         if group in hidden:
-            parts.append(f"{name}: hidden (fewer than 5 people)")
+            parts.append(f"{name}: hidden ({FEWER_THAN} people)")
         elif d.mean_change is None:
             parts.append(f"{name}: no one with both scores")
         else:
@@ -317,6 +324,9 @@ def change_distribution_takeaway(comparison: MeasureComparison, measure: Measure
     mcid = comparison.mcid
     if measure.mcid is not None and mcid is not None and not hidden:
         pa, control = mcid.groups[GROUP_PA], mcid.groups[GROUP_CONTROL]
+        if safe:
+            pa, control = (Rate(r.group, r.count, r.denominator, safe_rate(r.count, r.denominator, r.rate), r.ci95)
+                           for r in (pa, control))
         if pa.rate is not None and control.rate is not None:
             text += (f" {fmt.percent(pa.rate)} of the physical activity group and {fmt.percent(control.rate)} of "
                      f"the control group fell by at least the MCID of {fmt.number(measure.mcid, 0)} points "
@@ -387,7 +397,7 @@ def slope_takeaway(comparison: MeasureComparison, directions: pd.DataFrame) -> s
 
 
 def trajectory_chart(summary: pd.DataFrame, measure: Measure, scores: pd.DataFrame | None = None,
-                     min_n: int = 1) -> go.Figure:
+                     min_n: int = 1, safe: bool = False) -> go.Figure:
     """Mean score per session number per group with a shaded t-based 95% CI band.
 
     ``summary`` is :func:`analysis.trajectories.trajectory_summary` output; sessions with
@@ -428,7 +438,7 @@ def trajectory_chart(summary: pd.DataFrame, measure: Measure, scores: pd.DataFra
         figure.add_trace(go.Scatter(
             x=rows["session"], y=rows["mean"], mode="lines+markers", name=label,
             line=dict(color=colour, width=4), marker=dict(color=colour, size=10),
-            customdata=np.column_stack([rows["n"]]),
+            customdata=np.column_stack([[count_shown(int(n), safe) for n in rows["n"]]]),
             hovertemplate=f"{label}, session %{{x}}: mean %{{y:.1f}} (n = %{{customdata[0]}})<extra></extra>"))
     if measure.caseness is not None:
         _hline(figure, measure.caseness, dash="dot", text=_cut_text(measure), outside=True)
@@ -444,7 +454,7 @@ def trajectory_chart(summary: pd.DataFrame, measure: Measure, scores: pd.DataFra
 
 
 def trajectory_takeaway(summary: pd.DataFrame, measure: Measure, min_n: int = 1,
-                        individual_lines: bool = True) -> str:
+                        individual_lines: bool = True, safe: bool = False) -> str:
     """Where each group's mean started and ended over the sessions drawn."""
     parts = []
     for group in GROUP_ORDER:
@@ -455,8 +465,9 @@ def trajectory_takeaway(summary: pd.DataFrame, measure: Measure, min_n: int = 1,
             continue
         first, last = rows.iloc[0], rows.iloc[-1]
         parts.append(f"in {name} the mean went from {fmt.number(first['mean'])} at session "
-                     f"{fmt.number(first['session'], 0)} (n = {int(first['n'])}) to {fmt.number(last['mean'])} at "
-                     f"session {fmt.number(last['session'], 0)} (n = {int(last['n'])})")
+                     f"{fmt.number(first['session'], 0)} (n = {count_shown(int(first['n']), safe)}) to "
+                     f"{fmt.number(last['mean'])} at session {fmt.number(last['session'], 0)} "
+                     f"(n = {count_shown(int(last['n']), safe)})")
     text = f"Mean {measure.label} by session: " + "; ".join(parts) + "."
     if min_n > 1:
         text += f" Means resting on fewer than {min_n} people are not drawn."

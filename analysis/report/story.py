@@ -25,16 +25,23 @@ import pandas as pd
 
 from analysis import formatting as fmt
 from analysis.compare import SMD_IMBALANCE, SUBGROUP_CAUTION, baseline_balance, measure_for
-from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe, safe_count
+from analysis.disclosure import FEWER_THAN, SAFE_MODE_NOTE, SUPPRESS_BELOW, count_shown, make_summary_safe
 from analysis.figures.theme import GROUP_COLOURS, OKABE_ITO
 from analysis.outcomes import RATE_DEFINITIONS
-from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, RECOVERY_STANDARD
-from analysis.summary import Analysis, recovery_verdict
+from analysis.schema import (
+    ALPHA,
+    GROUP_CONTROL,
+    GROUP_LABELS,
+    GROUP_PA,
+    GROUPS,
+    PRIMARY_MEASURES,
+    RECOVERY_STANDARD,
+)
+from analysis.summary import BORDERLINE, CLEAR, Analysis, evidence, rate_evidence_note
 
 HIDDEN: Final = "hidden (small numbers)"
 NOT_AVAILABLE: Final = "not available"
 REPORT_TITLE: Final = "Physical activity in NHS Talking Therapies"
-PRIMARY_MEASURES: Final = ("phq9", "gad7")
 BALANCE_SHOWN: Final = 5  # largest baseline differences drawn on the "who benefits" slide
 SURVEY_COLOUR: Final = OKABE_ITO["bluish_green"]  # not a group colour: survey respondents are neither group
 BALANCE_COLOUR: Final = OKABE_ITO["grey"]
@@ -92,17 +99,12 @@ def _group(group: str) -> str:
 
 def _shown_count(n: int | None, safe: bool) -> str:
     """A count as text: rounded/suppressed in safe mode ('fewer than 5')."""
-    if n is None:
-        return fmt.MISSING
-    if not safe:
-        return fmt.count(int(n))
-    shown = safe_count(int(n))
-    return "fewer than 5" if shown is None else fmt.count(shown)
+    return fmt.MISSING if n is None else count_shown(int(n), safe)
 
 
 def _summary_count(value: int | None) -> str:
     """A count already passed through the safe summary (None = suppressed)."""
-    return "fewer than 5" if value is None else fmt.count(value)
+    return FEWER_THAN if value is None else fmt.count(value)
 
 
 def _percent_value(rate: float | None) -> float | None:
@@ -196,12 +198,8 @@ def _recovery_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
                    + (": " + ", ".join(standard) if standard else ""))
     if hidden:
         takeaway = "Recovery is hidden for at least one group because the numbers are small (presentation-safe mode)."
-    elif safe:  # the verdict names how many were at caseness: a count, so rounded like every other
-        total = safe_count(analysis.n_at_caseness)
-        takeaway = (recovery_verdict(exact, total) if total is not None else
-                    "Recovery cannot be shown: fewer than 5 people were at caseness (presentation-safe mode).")
-    else:
-        takeaway = analysis.recovery_verdict()
+    else:  # the verdict names how many were at caseness: a count, so rounded like every other in safe mode
+        takeaway = analysis.recovery_verdict(safe=safe)
     values = {_group(g): (_percent_value(entry[g]["rate"]),) for g in GROUPS}
     chart = ChartSpec(kind="recovery", categories=("Recovery",), series=values,
                       colours={_group(g): GROUP_COLOURS[g] for g in GROUPS}, number_format=PERCENT_FORMAT,
@@ -250,7 +248,7 @@ def _measure_bullets(analysis: Analysis, summary: dict, key: str) -> list[str]:
     m = summary["measures"][key]
     label = analysis.measures[key].label
     if any(m[g]["n"] is None for g in GROUPS) and m["ancova"]["difference"] is None:
-        return [f"{label}: {HIDDEN} (a group has fewer than 5 people with both scores)"]
+        return [f"{label}: {HIDDEN} (a group has {FEWER_THAN} people with both scores)"]
     changes = " vs ".join(fmt.number(m[g]["mean_change"]) if m[g]["mean_change"] is not None else NOT_AVAILABLE
                           for g in GROUPS)
     bullets = [f"{label} mean change: {changes}"]
@@ -291,7 +289,7 @@ def _change_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
 
 def _rates_takeaway(summary: dict) -> str:
     """Which rates favour physical activity, and which differences Fisher's test calls more than chance."""
-    better, worse, shown, clear = [], [], 0, []
+    better, worse, shown, clear, borderline = [], [], 0, [], []
     deterioration = ""
     for key, entry in summary["rates"].items():
         pa, control = entry[GROUP_PA]["rate"], entry[GROUP_CONTROL]["rate"]
@@ -299,8 +297,12 @@ def _rates_takeaway(summary: dict) -> str:
             continue
         shown += 1
         label = RATE_DEFINITIONS[key].label.lower()
-        if entry["fisher_p"] is not None and entry["fisher_p"] < ALPHA:
+        ci = entry["difference"]["ci95"]
+        verdict = evidence(entry["fisher_p"], tuple(ci) if ci else None)
+        if verdict == CLEAR:
             clear.append(label)
+        elif verdict == BORDERLINE:
+            borderline.append(label)
         if pa == control:
             continue
         if not RATE_DEFINITIONS[key].higher_is_better:
@@ -319,13 +321,30 @@ def _rates_takeaway(summary: dict) -> str:
         text = "The physical activity group's rates were the same as control's"
     if deterioration:
         text += f", and {deterioration}"
+    # The verdict reads both Fisher's exact p and the Newcombe CI of the difference (never one alone).
     if clear:
-        return text + f"; only {_join(clear)} differed by more than chance would easily explain (p < {ALPHA:g})."
-    return text + "; none of these differences is clearly more than chance (each p ≥ 0.05)."
+        text += (f"; only {_join(clear)} differed by more than chance would easily explain (Fisher's p < {ALPHA:g}, "
+                 "Newcombe CI excludes 0)")
+    if borderline:  # the slide's notes say why (rate_evidence_note)
+        text += f"; borderline for {_join(borderline)} (Newcombe CI excludes 0; Fisher's p ≥ {ALPHA:g})"
+    if not clear and not borderline:
+        text += f"; none is clearly more than chance (each Fisher's p ≥ {ALPHA:g}, each Newcombe CI includes 0)"
+    return text + "."
 
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _evidence_notes(analysis: Analysis, summary: dict) -> list[str]:
+    """Where a rate's Fisher p and an interval disagree, why (only for rates the summary shows)."""
+    notes = []
+    for key, entry in summary["rates"].items():
+        if entry["fisher_p"] is not None and key in analysis.rates:
+            note = rate_evidence_note(RATE_DEFINITIONS[key].label, analysis.rates[key])
+            if note:
+                notes.append(note)
+    return notes
 
 
 def _rates_slide(analysis: Analysis, summary: dict) -> Slide:
@@ -356,8 +375,9 @@ def _rates_slide(analysis: Analysis, summary: dict) -> Slide:
     bullets.append("Recovery rates count finishers at caseness; improvement and deterioration, all finishers.")
     return Slide(key="rates", title="Recovery and reliable change", takeaway=_rates_takeaway(summary),
                  bullets=tuple(bullets), chart=chart if chart.has_values else None,
-                 notes="Reliable change: PHQ-9 by 6 or more, GAD-7 by 4 or more (ADSM thresholds where used). "
-                       "Fisher's exact test per rate; Wilson 95% CIs.")
+                 notes=" ".join(["Reliable change: PHQ-9 by 6 or more, GAD-7 by 4 or more (ADSM thresholds where "
+                                 "used). Fisher's exact test per rate; Wilson 95% CIs; differences with Newcombe's "
+                                 "hybrid-score 95% CI.", *_evidence_notes(analysis, summary)]))
 
 
 def _balance_rows(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool) -> tuple[list[dict], int, int]:
@@ -381,9 +401,10 @@ def _balance_rows(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool)
                   "control": getattr(row, GROUP_CONTROL), "smd": float(row.smd), "imbalanced": bool(row.imbalanced)}
         if safe and level != "mean":
             counts = [round(record["pa"] * finishers[GROUP_PA]), round(record["control"] * finishers[GROUP_CONTROL])]
-            if min(counts) < 5 or min(finishers[GROUP_PA] - counts[0], finishers[GROUP_CONTROL] - counts[1]) < 5:
+            if min(counts) < SUPPRESS_BELOW or min(finishers[GROUP_PA] - counts[0],
+                                                   finishers[GROUP_CONTROL] - counts[1]) < SUPPRESS_BELOW:
                 continue
-        if safe and min(finishers.values()) < 5:
+        if safe and min(finishers.values()) < SUPPRESS_BELOW:
             continue
         rows.append(record)
     rows.sort(key=lambda r: abs(r["smd"]), reverse=True)
@@ -436,7 +457,7 @@ def _balance_slide(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool
                           number_format="0.00", axis_title="Standardised mean difference",
                           axis_min=-bound, axis_max=bound, horizontal=True)
     if safe:
-        bullets.insert(len(bullets) - 1, "Characteristics of fewer than 5 people in a group are not shown.")
+        bullets.insert(len(bullets) - 1, f"Characteristics of {FEWER_THAN} people in a group are not shown.")
     return Slide(key="who_benefits", title="Who took part, and who benefits", takeaway=takeaway,
                  bullets=tuple(bullets), chart=chart,
                  notes="Standardised mean difference (Austin 2009): means for scores, shares for category levels; "
@@ -486,7 +507,7 @@ def _methods_slide(analysis: Analysis, summary: dict, safe: bool, synthetic: boo
         if small else "Sample size: large enough for reasonably narrow intervals.",
         "Self-selected groups: people chose physical activity, so the groups may differ in other ways too.",
     ]
-    if completeness is not None and total >= 5:
+    if completeness is not None and total >= SUPPRESS_BELOW:
         bullets.append(f"Paired first and last scores: {fmt.percent(completeness)} of finishers (standard: 90% or "
                        "more).")
     if synthetic:
