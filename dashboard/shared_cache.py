@@ -25,6 +25,9 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 MAX_ENTRIES = 512
+# Kinds of entry (a key's first item) that can be large for a large workshop data set: at most this many
+# each (the filtered rows and the analysis of each filter in use), oldest first out.
+KIND_LIMITS = {"analysis": 32, "episodes": 32}
 _Built = TypeVar("_Built")
 
 _lock = threading.Lock()
@@ -51,6 +54,11 @@ def get_or_build(key: Hashable, build: Callable[[], _Built]) -> _Built:
         with _lock:
             _entries[key] = value
             _stats["builds"] += 1
+            kind = key[0] if isinstance(key, tuple) and key else None
+            if kind in KIND_LIMITS:
+                same = [k for k in _entries if isinstance(k, tuple) and k and k[0] == kind]
+                for old in same[:max(0, len(same) - KIND_LIMITS[kind])]:
+                    del _entries[old]
             while len(_entries) > MAX_ENTRIES:
                 _entries.popitem(last=False)
             _building.pop(key, None)

@@ -57,6 +57,16 @@ def test_the_cache_is_bounded_oldest_first(monkeypatch):
     assert shared_cache.get_or_build(("n", 4), lambda: "rebuilt") == 4  # 4 was kept
 
 
+def test_large_kinds_have_their_own_smaller_bound(monkeypatch):
+    monkeypatch.setattr(shared_cache, "KIND_LIMITS", {"analysis": 2})
+    for i in range(4):
+        shared_cache.get_or_build(("analysis", "data", i), lambda i=i: i)
+        shared_cache.get_or_build(("page", i), lambda i=i: i)
+    kinds = [k[0] for k in shared_cache._entries]
+    assert kinds.count("analysis") == 2 and kinds.count("page") == 4
+    assert ("analysis", "data", 3) in shared_cache._entries and ("analysis", "data", 0) not in shared_cache._entries
+
+
 def test_two_visitors_of_the_sample_get_the_same_figure_built_once():
     first = open_page("pages/recovery.py")
     builds = shared_cache.stats()["builds"]
