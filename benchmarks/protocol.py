@@ -490,8 +490,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds allowed for each step")
     parser.add_argument("--server-option", action="append", default=[],
                         help="a `streamlit run` option for the servers started here, e.g. runner.postScriptGC=true")
+    parser.add_argument("--workshop-data", type=Path,
+                        help="serve this file as the workshop data set (WORKSHOP_DATA) on the servers started here")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
+    env = {"WORKSHOP_DATA": str(args.workshop_data.resolve())} if args.workshop_data else None
     args.filter = args.filter or ["f_gender=Female"]
     pages = list(WORKSHOP_PAGES) if args.page in ("all", "mixed") else [args.page]
     if any(p not in PAGES for p in pages):
@@ -520,13 +523,13 @@ def main(argv: list[str] | None = None) -> int:
 
                 ports = None  # free ports for the processes; --port is nginx's
                 proxy = stack.enter_context(Proxy(args.proxy, ROOT / "benchmarks" / "out", port=args.port,
-                                                  server_ports=ports, extra_args=extra))
+                                                  server_ports=ports, extra_args=extra, env=env))
                 url, pids, base_url, base_pids = proxy.url, proxy.server_pids, None, []
                 for server in proxy.servers:  # each process opened once, as by the organiser
                     _warm(server.url, pages, args.filter[0], args.timeout)
             else:
                 server = stack.enter_context(Server(ROOT / "benchmarks" / "out" / "protocol-streamlit.log",
-                                                    port=args.port, extra_args=extra))
+                                                    port=args.port, extra_args=extra, env=env))
                 url, pids, base_url, base_pids = server.url, [server.process.pid], None, []
                 if not args.no_baseline:  # both servers up: each round measures the baseline right after
                     baseline = stack.enter_context(Server(
