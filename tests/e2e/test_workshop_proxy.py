@@ -60,3 +60,9 @@ def test_the_rendered_compose_config_is_the_template_rendered():
                                "--server", "app:8501"], capture_output=True, text=True, check=True).stdout
     assert rendered == (ROOT / "deploy" / "nginx.conf").read_text()
     assert "X-Upstream" not in rendered  # the debugging header is for tests only
+
+
+def test_nginx_never_spools_request_or_response_bodies_to_disk():
+    """Uploads and downloads are patient-level data: no temp files (README, Privacy)."""
+    text = (ROOT / "deploy" / "nginx.conf.template").read_text()
+    assert "proxy_request_buffering off;" in text and "proxy_max_temp_file_size 0;" in text
