@@ -183,37 +183,43 @@ if ctx.safe:
     st.caption(f"'{POOLED_CATEGORY}' in the chart combines the categories hidden in this table.")
 
 # --- first vs last scatter
-st.subheader("First against last score")
-choice = st.radio("Measure", list(SCATTER_MEASURES), format_func=lambda k: SCATTER_MEASURES[k].label,
-                  horizontal=True, key="recovery_scatter_measure")
-scatter_measure = SCATTER_MEASURES[choice]
-measure_comparison = analysis.measures.get(choice)
-if measure_comparison is None or measure_comparison.scores is None or measure_comparison.scores.empty:
-    ui.not_available(f"No finisher in the current selection has both {scatter_measure.label} scores.")
-else:
-    scores = measure_comparison.scores
-    if ctx.safe:
-        st.info("Presentation-safe mode: individual participants are not drawn. The table counts finishers by "
-                f"{scatter_measure.label} caseness (score {fmt.number(scatter_measure.caseness, 0)} or more) at "
-                "their first and last score.")
-        transitions = caseness_transitions(scores, scatter_measure)
-        shown = pd.DataFrame({
-            "Group": transitions["group"].map(GROUP_LABELS),
-            "At the first score": transitions["first"],
-            **{f"Last: {state_}": transitions[state_].map(lambda v: ui.count_text(ctx, int(v)))
-               for state_ in CASENESS_STATES}})
-        ui.table(shown, f"{scatter_measure.label} caseness first and last", key="caseness-transitions")
+@st.fragment
+def _first_last_section() -> None:
+    """First against last score: its measure radio reruns this section only (st.fragment), not the page."""
+    st.subheader("First against last score")
+    choice = st.radio("Measure", list(SCATTER_MEASURES), format_func=lambda k: SCATTER_MEASURES[k].label,
+                      horizontal=True, key="recovery_scatter_measure")
+    scatter_measure = SCATTER_MEASURES[choice]
+    measure_comparison = analysis.measures.get(choice)
+    if measure_comparison is None or measure_comparison.scores is None or measure_comparison.scores.empty:
+        ui.not_available(f"No finisher in the current selection has both {scatter_measure.label} scores.")
     else:
-        figure, takeaway = state.session_memo(ctx, ("scatter", choice), lambda: (
-            first_last_scatter(scores, scatter_measure),
-            first_last_scatter_takeaway(jacobson_truax_counts(scores, scatter_measure), scatter_measure)))
-        ui.chart(figure, f"{scatter_measure.label} first against last", takeaway)
-        st.caption("Dotted lines: the caseness cut-off (points right of the vertical line started at caseness; "
-                   "points below the horizontal line ended below it). Solid diagonal: no change. Shaded band: "
-                   f"within ± {fmt.number(scatter_measure.reliable_change, 0)} points of no change (not reliable). "
-                   "Points are nudged by at most 0.2 so identical scores stay visible; hover for the true scores. "
-                   "The rates above combine PHQ-9 with each person's anxiety measure, so they differ from this "
-                   "single-measure picture.")
+        scores = measure_comparison.scores
+        if ctx.safe:
+            st.info("Presentation-safe mode: individual participants are not drawn. The table counts finishers by "
+                    f"{scatter_measure.label} caseness (score {fmt.number(scatter_measure.caseness, 0)} or more) at "
+                    "their first and last score.")
+            transitions = caseness_transitions(scores, scatter_measure)
+            shown = pd.DataFrame({
+                "Group": transitions["group"].map(GROUP_LABELS),
+                "At the first score": transitions["first"],
+                **{f"Last: {state_}": transitions[state_].map(lambda v: ui.count_text(ctx, int(v)))
+                   for state_ in CASENESS_STATES}})
+            ui.table(shown, f"{scatter_measure.label} caseness first and last", key="caseness-transitions")
+        else:
+            figure, takeaway = state.session_memo(ctx, ("scatter", choice), lambda: (
+                first_last_scatter(scores, scatter_measure),
+                first_last_scatter_takeaway(jacobson_truax_counts(scores, scatter_measure), scatter_measure)))
+            ui.chart(figure, f"{scatter_measure.label} first against last", takeaway)
+            st.caption("Dotted lines: the caseness cut-off (points right of the vertical line started at caseness; "
+                       "points below the horizontal line ended below it). Solid diagonal: no change. Shaded band: "
+                       f"within ± {fmt.number(scatter_measure.reliable_change, 0)} points of no change (not reliable). "
+                       "Points are nudged by at most 0.2 so identical scores stay visible; hover for the true scores. "
+                       "The rates above combine PHQ-9 with each person's anxiety measure, so they differ from this "
+                       "single-measure picture.")
+
+
+_first_last_section()
 
 # --- paired-data completeness
 st.subheader("Paired-data completeness")

@@ -49,3 +49,50 @@ def test_the_harness_reports_a_page_that_does_not_show_what_it_should():
     assert len(wrong.errors) == 1 and "lacks 'Symptom change'" in wrong.errors[0]
     assert right.errors == []
     assert len(right.times("filtered")) == 2
+
+
+def test_the_recovery_scatter_measure_reruns_only_its_fragment(app_server):
+    """The radio is a local widget: its change reruns the First-against-last section (st.fragment), not the page."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from benchmarks.protocol import _connect, rerun_message
+
+    async def scenario():
+        ws = await _connect(app_server.url, "")
+        try:
+            await ws.send(rerun_message("recovery", ""))
+            radio, page_hash = None, ""
+            while True:
+                msg = ForwardMsg()
+                msg.ParseFromString(await asyncio.wait_for(ws.recv(), 120))
+                kind = msg.WhichOneof("type")
+                if kind == "new_session":
+                    page_hash = msg.new_session.page_script_hash
+                elif kind == "delta" and msg.delta.new_element.WhichOneof("type") == "radio":
+                    if msg.delta.new_element.radio.label == "Measure":
+                        radio = (msg.delta.new_element.radio.id, msg.delta.fragment_id)
+                elif kind == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                    break
+            assert radio is not None and radio[1], "the Measure radio should be drawn inside a fragment"
+            back = BackMsg()
+            back.ParseFromString(rerun_message("recovery", "", page_hash))
+            back.rerun_script.fragment_id = radio[1]
+            widget = back.rerun_script.widget_states.widgets.add()
+            widget.id, widget.int_value = radio[0], 1  # the second option (GAD-7)
+            await ws.send(back.SerializeToString())
+            statuses, texts = [], []
+            while not statuses:
+                msg = ForwardMsg()
+                msg.ParseFromString(await asyncio.wait_for(ws.recv(), 120))
+                if msg.WhichOneof("type") == "delta" and msg.delta.new_element.WhichOneof("type") == "heading":
+                    texts.append(msg.delta.new_element.heading.body)
+                if msg.WhichOneof("type") == "script_finished":
+                    statuses.append(msg.script_finished)
+            return statuses, texts
+        finally:
+            await ws.close()
+
+    statuses, texts = asyncio.run(scenario())
+    assert statuses == [ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY]
+    assert "Recovery and reliable change" not in texts  # the page's title was not redrawn
