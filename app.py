@@ -27,10 +27,12 @@ PAGES = {
         st.Page("pages/symptom_change.py", title="Symptom change", icon=":material/trending_down:", url_path="symptom_change"),
         st.Page("pages/recovery.py", title="Recovery and reliable change", icon=":material/check_circle:", url_path="recovery"),
         st.Page("pages/who_benefits.py", title="Who benefits", icon=":material/groups:", url_path="who_benefits"),
+        st.Page("pages/sites.py", title="Sites", icon=":material/location_on:", url_path="sites"),
     ],
     "Context and planning": [
         st.Page("pages/survey.py", title="Survey findings", icon=":material/forum:", url_path="survey"),
         st.Page("pages/planning.py", title="Planning the next evaluation", icon=":material/calculate:", url_path="planning"),
+        st.Page("pages/national.py", title="Against national figures", icon=":material/public:", url_path="national"),
     ],
     "Your data and exports": [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
@@ -44,7 +46,7 @@ PAGES = {
 presenting = presentation.is_presenting()  # ?present=true: the story full-screen, controls hidden
 # Pages in the top bar, so the sidebar's shared controls are on the first screen of a projector.
 page = st.navigation(PAGES, position="hidden" if presenting else "top")
-controls.render_sidebar()  # also when presenting (hidden by CSS): the URL-bound filters must stay drawn
+controls.render_sidebar(page.url_path)  # also when presenting (hidden by CSS): the URL-bound filters must stay drawn
 if presenting:
     presentation.render_presentation()
 else:

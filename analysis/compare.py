@@ -20,6 +20,7 @@ from scipy import stats
 from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 from scipy.stats.contingency import relative_risk as scipy_relative_risk
 
+from analysis import schema
 from analysis.outcomes import (
     RATE_DEFINITIONS,
     MeasureRows,
@@ -103,6 +104,36 @@ def available_measures(episodes: pd.DataFrame, rows: MeasureRows | None = None) 
     if "wsas_first" in episodes.columns and "wsas_last" in episodes.columns:
         keys.append("wsas")
     return keys
+
+
+def comparable_measures(episodes: pd.DataFrame) -> list[str]:
+    """The measures the groups can be compared on, for the outcome-measure control.
+
+    Rule: PHQ-9 and GAD-7 always (the primary measures); then each other measure of
+    :func:`available_measures` (each ADSM used, WSAS) only when both groups have at least
+    :data:`~analysis.schema.MIN_COMPARABLE_PER_GROUP` finishers with its first and last scores.
+    A measure with 1 person against 0 cannot be compared, so it is not offered.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"participant_id": ["a", "b", "c", "d"], "group": ["physical_activity", "control"] * 2,
+    ...     "phq9_first": [12, 14, 15, 11], "phq9_last": [6, 9, 8, 10], "gad7_first": [10, 9, 11, 12],
+    ...     "gad7_last": [5, 8, 6, 9], "treatment_sessions": [6, 5, 7, 4], "adsm_measure": ["SPIN", None, None, None],
+    ...     "adsm_first": [30, None, None, None], "adsm_last": [20, None, None, None]})
+    >>> comparable_measures(frame)
+    ['phq9', 'gad7']
+    """
+    flags = participant_outcomes(episodes)
+    keys = available_measures(episodes)
+    out = []
+    for key in keys:
+        if key in ("phq9", "gad7"):
+            out.append(key)
+            continue
+        counts = measure_scores(episodes, key, flags)["group"].value_counts()
+        if all(int(counts.get(group, 0)) >= schema.MIN_COMPARABLE_PER_GROUP for group in GROUPS):
+            out.append(key)
+    return out
 
 
 def measure_scores(episodes: pd.DataFrame, measure: str, flags: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -593,7 +624,8 @@ class RateComparison:
         out["odds_ratio"] = with_reason({"estimate": self.odds_ratio.estimate, "ci95": _list(self.odds_ratio.ci95),
                                          "method": self.odds_ratio.method}, self.odds_ratio.reason)
         out["fisher_p"] = self.fisher.p
-        out["relative_risk"] = _estimate_block(self.relative_risk, "estimate", ci=True)
+        out["relative_risk"] = _estimate_block(self.relative_risk, "estimate", ci=True,
+                                               method=self.relative_risk.method)
         nnt = self.nnt
         out["nnt"] = with_reason({"estimate": nnt.estimate, "ci95": _list(nnt.ci95), "note": nnt.reason},
                                  nnt.reason if nnt.estimate is None else
@@ -770,7 +802,8 @@ def categorical_columns(episodes: pd.DataFrame, max_levels: int = 12) -> list[st
         if pd.api.types.is_numeric_dtype(series):
             continue
         levels = series.dropna().nunique()
-        if 2 <= levels <= max_levels:
+        if 2 <= levels <= (max(max_levels, schema.SITE_MAX_LEVELS) if column == schema.SITE_COLUMN
+                           else max_levels):
             out.append(column)
     return out
 

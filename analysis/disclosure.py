@@ -22,9 +22,13 @@ data quality and disclosure control notes); it stops small cells being identifie
 keeping the rates accurate. These rules change what is *shown*; the analysis always runs on
 the exact data.
 
-Functions: :func:`safe_count`, :func:`safe_rate`, :func:`safe_ci` for single figures,
-:func:`make_summary_safe` for the CLI's JSON summary and :func:`safe_table` for page tables
-and exports. :data:`SAFE_MODE_NOTE` is the text to show wherever safe mode is on.
+Functions: :func:`safe_count`, :func:`safe_rate`, :func:`safe_ci` for single figures and
+:func:`count_shown` for a count in a sentence; :func:`safe_figures` applies the rules once, by
+KIND (count, proportion, estimate, p value, parameter, text), to the typed results table
+(:mod:`analysis.results`), and :func:`make_summary_safe` renders the CLI's JSON summary from it
+(a new top-level block declares its own rule with :func:`register_safe_block`, or is withheld);
+:func:`safe_table` for page tables and exports. :data:`SAFE_MODE_NOTE` is the text to show
+wherever safe mode is on.
 """
 
 from __future__ import annotations
@@ -59,7 +63,10 @@ __all__ = [
     "FEWER_THAN",
     "count_shown",
     "make_summary_safe",
+    "measure_basis",
+    "rate_basis",
     "register_safe_block",
+    "safe_by_kind",
     "safe_figure",
     "safe_figures",
     "safe_ci",
@@ -202,20 +209,76 @@ UNDECLARED_REASON: Final = ("Withheld in presentation-safe mode: no disclosure r
 
 # Top-level summary blocks that apply their own disclosure control: key -> function(block) -> safe block.
 # A module that adds a block to ``Analysis.to_dict`` registers here (see :func:`register_safe_block`).
-SAFE_BLOCKS: dict[str, Callable[[Any], Any]] = {}
+SAFE_BLOCKS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {}
 
 
-def register_safe_block(key: str, make_safe: Callable[[Any], Any]) -> None:
+def register_safe_block(key: str, make_safe: Callable[[Any, Mapping[str, Any]], Any]) -> None:
     """Declare how the top-level summary block ``key`` is made presentation-safe.
 
-    ``make_safe(block)`` returns the safe copy of the block. The easiest way to write it is with
-    :func:`safe_figures`: list the block's figures as :class:`~analysis.results.Figure` rows, each
-    with its kind (count, proportion, estimate, p value, parameter, text) and the exact counts it
-    rests on, and render them back with :func:`~analysis.results.render_figures`. A block with no
-    registered rule is withheld in safe mode (replaced by ``{"reason": ...}``), never shown unchecked.
-    Registering is idempotent (a module may be imported twice).
+    ``make_safe(block, summary)`` returns the safe copy of the block; ``summary`` is the whole exact
+    summary, so a rule can read the group counts its figures rest on (e.g.
+    ``summary["rates"]["recovery"]["control"]["count"]``). The easiest way to write it is
+    :func:`safe_by_kind`, which walks the block and applies :func:`safe_figure` to each leaf with the
+    kind and basis you declare::
+
+        register_safe_block("bayes", lambda block, summary: safe_by_kind(
+            block, lambda path, key: PARAMETER if key == "mid" else PROPORTION,
+            lambda path: rate_basis(summary, path[0])))
+
+    A block with no registered rule is withheld in safe mode (replaced by ``{"reason": ...}``),
+    never shown unchecked. Registering again replaces the rule (a module may be imported twice).
     """
     SAFE_BLOCKS[key] = make_safe
+
+
+def rate_basis(summary: Mapping[str, Any], rate: str) -> tuple[int | None, ...]:
+    """The exact counts and denominators of both groups of one rate in an (exact) summary, or
+    ``(None,)`` when the rate is not there (so a figure resting on it is hidden)."""
+    entry = summary.get("rates", {}).get(rate)
+    if not isinstance(entry, Mapping):
+        return (None,)
+    return tuple(entry.get(g, {}).get(k) if isinstance(entry.get(g), Mapping) else None
+                 for g in GROUPS for k in ("count", "denominator"))
+
+
+def measure_basis(summary: Mapping[str, Any], measure: str) -> tuple[int | None, ...]:
+    """Both groups' n of one measure in an (exact) summary, or ``(None,)`` when it is not there."""
+    entry = summary.get("measures", {}).get(measure)
+    if not isinstance(entry, Mapping):
+        return (None,)
+    return tuple(entry.get(g, {}).get("n") if isinstance(entry.get(g), Mapping) else None for g in GROUPS)
+
+
+def safe_by_kind(block: Any, kind_of: Callable[[tuple[str, ...], str], str],
+                 basis_of: Callable[[tuple[str, ...]], tuple[int | None, ...]] = lambda path: ()) -> Any:
+    """A nested JSON block made safe leaf by leaf: each leaf's kind is ``kind_of(path, key)`` and the
+    counts it rests on ``basis_of(path)`` (``path``: the keys down to the object holding the leaf, list
+    positions as text); :func:`safe_figure` applies the rule, and an object holding a hidden figure
+    gets a ``"reason"``. Lists of numbers (intervals) are one leaf; lists of objects are walked.
+    """
+    def walk(value: Any, path: tuple[str, ...]) -> Any:
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            reason = None
+            for key, item in value.items():
+                if key == "reason":
+                    continue
+                if isinstance(item, Mapping) or (isinstance(item, list) and any(
+                        isinstance(v, Mapping) for v in item)):
+                    out[key] = walk(item, (*path, key))
+                    continue
+                row = safe_figure(Figure(path, key, item, kind_of(path, key), basis_of(path)))
+                out[key] = row.value
+                if row.value is None and row.reason:
+                    reason = reason or row.reason
+            if value.get("reason") or reason:
+                out["reason"] = value.get("reason") if value.get("reason") and reason is None else reason
+            return out
+        if isinstance(value, list):
+            return [walk(v, (*path, str(i))) for i, v in enumerate(value)]
+        return value
+
+    return walk(copy.deepcopy(block), ())
 
 
 def _small(n: int | None) -> bool:
@@ -307,7 +370,7 @@ def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in summary.items():
         if key in others:
             rule = SAFE_BLOCKS.get(key)
-            out[key] = rule(value) if rule is not None else {"reason": UNDECLARED_REASON}
+            out[key] = rule(value, summary) if rule is not None else {"reason": UNDECLARED_REASON}
         elif key in known:
             out[key] = known[key]
         else:  # a known block that rendered to nothing (e.g. empty)

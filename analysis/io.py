@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -133,6 +133,7 @@ class RawTable:
     duplicate_columns: list[str] = field(default_factory=list)
     filename: str | None = None
     numbers: dict[str, tuple[pd.api.extensions.ExtensionArray, np.ndarray]] = field(default_factory=dict)
+    header_row: int = 1  # the row (CSV: line) of the column headings, as the user numbers it
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -382,7 +383,52 @@ def _is_blank_line(line: bytes) -> bool:
     return not line.strip(b" \t\r,;")
 
 
-def _read_csv(data: bytes, filename: str) -> RawTable:
+# How many non-blank rows at the top of a file are searched for the column headings.
+HEADER_SEARCH_ROWS: Final = 20
+
+
+def _filled(cells: Sequence[str | None]) -> int:
+    return sum(1 for c in cells if c is not None and c.strip())
+
+
+def header_position(rows: Sequence[Sequence[str | None]]) -> int:
+    """Which of a file's first non-blank rows holds the column headings (0: the first).
+
+    Reporting systems put a title, the run date or notes above the headings; those rows fill one
+    or two cells, while the headings fill about as many as the data. Rule: of the first
+    :data:`HEADER_SEARCH_ROWS` non-blank rows, the headings are the first row with at least two
+    non-blank cells and more than half as many as the fullest of those rows; 0 when none is.
+
+    Examples
+    --------
+    >>> header_position([["Outcomes report"], ["Run 01/03/2025", None], ["id", "arm", "phq9"], ["C1", "PA", "9"]])
+    2
+    >>> header_position([["id", "arm"], ["C1", "PA", "extra"]])
+    0
+    """
+    counts = [_filled(r) for r in rows[:HEADER_SEARCH_ROWS]]
+    widest = max(counts, default=0)
+    return next((i for i, n in enumerate(counts) if n >= 2 and 2 * n > widest), 0)
+
+
+def _skipped_note(where: str, header: int, skipped: Sequence[int]) -> str:
+    """Says which rows above the headings were left out (never silently)."""
+    n = len(skipped)
+    rows = describe_rows(skipped)
+    above = (f"the {n} {where}s above them ({where}s {rows}) look like a title or notes, not data, and were"
+             if n != 1 else f"the {where} above them ({where} {rows}) looks like a title or notes, not data, and was")
+    return (f"The column headings were found on {where} {header}: {above} not read. If that is wrong, choose "
+            "the row of the headings on the Data page.")
+
+
+def _split_line(text: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:
+        return text.split(delimiter)
+
+
+def _read_csv(data: bytes, filename: str, header_row: int | None = None) -> RawTable:
     buf, encoding, notes = _to_utf8(data)
     if b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n"):
         buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # old Mac (CR) line ends
@@ -402,10 +448,31 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
             raise DataFileError(f"{_display_name(filename)} has no column headings or data.",
                                 "Check you chose the right file: it contains only blank lines.")
         offset, line_no = end + 1, line_no + 1
-    header_text = line.decode("utf-8").rstrip("\r")
+    # The headings may be below a title or notes: look at the first non-blank lines (or the line asked for).
+    candidates: list[tuple[int, int, int, str]] = []  # (line number, start offset, end offset, text)
+    while len(candidates) < max(HEADER_SEARCH_ROWS, (header_row or 0) - line_no + 1):
+        if not _is_blank_line(line):
+            candidates.append((line_no, offset, end, line.decode("utf-8").rstrip("\r")))
+        if end < 0:
+            break
+        offset, line_no = end + 1, line_no + 1
+        end = buf.find(b"\n", offset)
+        line = buf[offset:] if end < 0 else buf[offset:end]
+    if header_row is not None:
+        chosen = next((i for i, c in enumerate(candidates) if c[0] >= header_row), None)
+        if chosen is None:
+            raise DataFileError(f"{_display_name(filename)} has nothing on line {header_row} or below it.",
+                                "Choose the line where the column headings are.")
+    else:
+        widest = max(candidates, key=lambda c: sum(c[3].count(d) for d in _DELIMITERS))[3]
+        chosen = header_position([_split_line(c[3], _sniff_delimiter(widest)) for c in candidates])
+    line_no, offset, end, header_text = candidates[chosen]
+    skipped = [c[0] for c in candidates[:chosen]]
     delimiter = _sniff_delimiter(header_text)
     extra = {"encoding": encoding, "delimiter": delimiter}
-    if line_no > 1:
+    if skipped:
+        notes.append(_skipped_note("line", line_no, skipped))
+    elif line_no > 1:
         notes.append(f"The column headings are on line {line_no}; the blank lines above them were ignored.")
     if _suffix(filename) in {".xlsx", ".xlsm", ".xls"}:
         notes.append("The file is named like an Excel workbook but contains delimited text; it was read as CSV.")
@@ -416,8 +483,11 @@ def _read_csv(data: bytes, filename: str) -> RawTable:
         body_start = len(buf) if end < 0 else end + 1
         fast = _read_csv_fast(buf, body_start, line_no, names, delimiter, notes, extra)
         if fast is not None:
+            fast.header_row = line_no
             return fast
-    return _read_csv_slow(buf, delimiter, notes, extra, filename)
+    slow = _read_csv_slow(buf, delimiter, notes, extra, filename, line_no)
+    slow.header_row = line_no
+    return slow
 
 
 def _read_csv_fast(buf: bytes, body_start: int, header_line: int, names: list[str], delimiter: str,
@@ -482,8 +552,10 @@ def _record_lines(buf: bytes, body_start: int, header_line: int) -> tuple[np.nda
     return line_numbers[nonempty], line_numbers[~nonempty].tolist()
 
 
-def _read_csv_slow(buf: bytes, delimiter: str, notes: list[str], extra: dict, filename: str) -> RawTable:
-    """Python csv reader: exact record start lines, tolerant of irregular rows."""
+def _read_csv_slow(buf: bytes, delimiter: str, notes: list[str], extra: dict, filename: str,
+                   header_line: int = 1) -> RawTable:
+    """Python csv reader: exact record start lines, tolerant of irregular rows. The headings are the
+    first non-blank record starting on ``header_line`` or later (the lines above are already noted)."""
     text = buf.decode("utf-8")
     csv.field_size_limit(1 << 30)
     reader = csv.reader(_stdio.StringIO(text, newline=""), delimiter=delimiter, strict=False)
@@ -498,7 +570,7 @@ def _read_csv_slow(buf: bytes, delimiter: str, notes: list[str], extra: dict, fi
         for fields in reader:
             start, previous_line = previous_line + 1, reader.line_num
             if header is None:
-                if any(f.strip() for f in fields):
+                if start >= header_line and any(f.strip() for f in fields):
                     header = fields
                 continue
             if not any(f.strip() for f in fields):
@@ -559,7 +631,7 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(data: bytes, filename: str) -> RawTable:
+def _read_xlsx(data: bytes, filename: str, header_row_wanted: int | None = None) -> RawTable:
     import openpyxl  # deferred: only needed for workbooks
 
     name = _display_name(filename)
@@ -592,27 +664,45 @@ def _read_xlsx(data: bytes, filename: str) -> RawTable:
                 if hasattr(sheet, "reset_dimensions"):
                     sheet.reset_dimensions()  # some writers record a wrong used range
                 width = 0
+                top: list[tuple[int, list[str | None]]] = []  # the first non-blank rows, to find the headings
+                pending: list[tuple[int, list[str | None]]] = []  # rows read while still looking
+
+                def take_header() -> None:
+                    nonlocal header, header_row, width
+                    if chosen_row is not None:
+                        at = next((i for i, (n, _) in enumerate(top) if n >= chosen_row), None)
+                        if at is None:
+                            raise DataFileError(f"The first sheet of {name} has nothing on row {chosen_row} or "
+                                                "below it.", "Choose the row where the column headings are.")
+                    else:
+                        at = header_position([cells for _, cells in top])
+                    header_row, header = top[at][0], list(top[at][1])
+                    skipped.extend(n for n, _ in top[:at])
+                    while header and (header[-1] is None or not header[-1].strip()):
+                        header.pop()
+                    width = len(header)
+                    pending[:] = [(n, c) for n, c in pending if n > header_row]
+
+                skipped: list[int] = []
+                chosen_row = header_row_wanted
                 for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
                     cells = [_cell_text(v) for v in values]
                     if header is None:
+                        pending.append((number, cells))
                         if any(c is not None and c.strip() for c in cells):
-                            header, header_row = cells, number
-                            while header and (header[-1] is None or not header[-1].strip()):
-                                header.pop()
-                            width = len(header)
+                            top.append((number, cells))
+                            if len(top) >= HEADER_SEARCH_ROWS and (chosen_row is None or number >= chosen_row):
+                                take_header()
+                                for pending_number, pending_cells in list(pending):
+                                    _xlsx_row(pending_number, pending_cells, width, rows, row_numbers,
+                                              blank_rows, ragged)
+                                pending.clear()
                         continue
-                    if not any(c is not None and c.strip() for c in cells):
-                        blank_rows.append(number)
-                        continue
-                    if len(cells) > width:
-                        extra_cells = cells[width:]
-                        if any(c is not None and c.strip() for c in extra_cells):
-                            ragged[number] = max(i for i, c in enumerate(cells) if c is not None and c.strip()) + 1
-                        cells = cells[:width]
-                    elif len(cells) < width:
-                        cells = cells + [None] * (width - len(cells))
-                    rows.append(cells)
-                    row_numbers.append(number)
+                    _xlsx_row(number, cells, width, rows, row_numbers, blank_rows, ragged)
+                if header is None and top:
+                    take_header()
+                    for pending_number, pending_cells in pending:
+                        _xlsx_row(pending_number, pending_cells, width, rows, row_numbers, blank_rows, ragged)
             finally:
                 workbook.close()
     except DataFileError:
@@ -623,12 +713,32 @@ def _read_xlsx(data: bytes, filename: str) -> RawTable:
     if header is None:
         raise DataFileError(f"The first sheet of {name} is empty.",
                             "Put the column headings in the first row of the first sheet.")
-    if header_row > 1:
+    if skipped:
+        notes.append(_skipped_note("row", header_row, skipped))
+    elif header_row > 1:
         notes.append(f"The column headings are on row {header_row}; the blank rows above them were ignored.")
     clean, name_notes, duplicates = _clean_names(header)
     columns = [pa.array([r[i] for r in rows], type=_TEXT) for i in range(len(clean))]
-    return _table_to_raw(clean, columns, np.asarray(row_numbers, dtype=np.int64), "xlsx", notes + name_notes,
-                         skipped_blank=blank_rows, duplicate_columns=duplicates, ragged_rows=ragged)
+    raw = _table_to_raw(clean, columns, np.asarray(row_numbers, dtype=np.int64), "xlsx", notes + name_notes,
+                        skipped_blank=blank_rows, duplicate_columns=duplicates, ragged_rows=ragged)
+    raw.header_row = header_row
+    return raw
+
+
+def _xlsx_row(number: int, cells: list[str | None], width: int, rows: list, row_numbers: list[int],
+              blank_rows: list[int], ragged: dict[int, int]) -> None:
+    """One worksheet row below the headings: kept (cut or padded to the headings), or noted as blank."""
+    if not any(c is not None and c.strip() for c in cells):
+        blank_rows.append(number)
+        return
+    if len(cells) > width:
+        if any(c is not None and c.strip() for c in cells[width:]):
+            ragged[number] = max(i for i, c in enumerate(cells) if c is not None and c.strip()) + 1
+        cells = cells[:width]
+    elif len(cells) < width:
+        cells = cells + [None] * (width - len(cells))
+    rows.append(cells)
+    row_numbers.append(number)
 
 
 # --- Parquet -----------------------------------------------------------------------
@@ -750,7 +860,7 @@ def _parquet_column_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 # --- public readers ----------------------------------------------------------------
 
 
-def read_table(data: bytes, filename: str) -> RawTable:
+def read_table(data: bytes, filename: str, header_row: int | None = None) -> RawTable:
     """Read an uploaded file's bytes into a :class:`RawTable`.
 
     The format is recognised from the content first (a ZIP container is an
@@ -761,6 +871,9 @@ def read_table(data: bytes, filename: str) -> RawTable:
     ----------
     data : the file's bytes.
     filename : the name it was uploaded with (used in messages and as a hint).
+    header_row : the row (CSV: line) holding the column headings, as the user numbers it; None to
+        find it (:func:`header_position`: a title or notes above the headings are left out, with a
+        note listing them). Parquet files have their headings built in and ignore it.
 
     Raises
     ------
@@ -785,11 +898,11 @@ def read_table(data: bytes, filename: str) -> RawTable:
     kind = _detect_format(data, filename)
     try:
         if kind == "xlsx":
-            raw = _read_xlsx(data, filename)
+            raw = _read_xlsx(data, filename, header_row)
         elif kind == "parquet":
             raw = _read_parquet(data, filename)
         else:
-            raw = _read_csv(data, filename)
+            raw = _read_csv(data, filename, header_row)
     except DataFileError:
         raise
     except MemoryError as exc:

@@ -54,6 +54,7 @@ __all__ = [
     "suggest_columns",
     "suggest_group",
     "suggest_groups",
+    "suggested_mapping",
     "targets",
     "unrecognised_labels",
 ]
@@ -120,6 +121,8 @@ _SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
     "gad7": ("gad7", "anxiety"),
     "wsas": ("wsas", "work and social adjustment", "work social adjustment"),
     "adsm": ("adsm", "anxiety disorder specific"),
+    "site": ("site", "site name", "site id", "site code", "service", "service name", "clinic", "centre",
+             "center", "location", "venue", "provider", "trust", "locality", "hub", "team", "area", "borough"),
     "age_band": ("age band", "age group", "age range", "age category", "ageband", "age", "age bracket"),
     "gender": ("gender", "sex", "gender identity"),
     "ethnicity": ("ethnicity", "ethnic group", "ethnic origin", "ethnic category", "ethnic background", "ethnic"),
@@ -597,6 +600,34 @@ def mapping_for_columns(mapping: SavedMapping, columns: Sequence[object]) -> Sav
             continue
         kept[source] = target
     return SavedMapping(columns=kept, groups=dict(mapping.groups), level=mapping.level)
+
+
+def suggested_mapping(frame: pd.DataFrame, level: str | None = None) -> SavedMapping:
+    """The mapping the Data page offers before anyone has chosen: what the file will be checked with.
+
+    Rules: every column :func:`suggest_columns` matches to a contract column it is not already
+    named as; then, in the column that would become ``group``, every label validation does not
+    accept as it is and :func:`suggest_group` is sure about (labels it is unsure about are left
+    for the person to match, and validation still reports them). Nothing is applied here.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"Client ID": ["C1", "C2"], "Arm": ["Exercise", "TAU"], "PHQ9 Start": ["9", "8"]})
+    >>> m = suggested_mapping(frame, "episode")
+    >>> m.columns, m.groups
+    ({'Client ID': 'participant_id', 'Arm': 'group', 'PHQ9 Start': 'phq9_first'}, {'Exercise': 'physical_activity', 'TAU': 'control'})
+    """
+    names = [str(c) for c in frame.columns]
+    level = level or guess_level(names)
+    columns = {source: target for source, target in suggest_columns(names, level).items()
+               if target is not None and source != target}
+    group_column = next((source for source, target in columns.items() if target == "group"),
+                        "group" if "group" in names else None)
+    groups: dict[str, str] = {}
+    if group_column is not None:
+        labels = unrecognised_labels(frame[group_column]) or []
+        groups = {label: group for label in labels if (group := suggest_group(label)) is not None}
+    return SavedMapping(columns=columns, groups=groups, level=level)
 
 
 # --- template ---------------------------------------------------------------------------------

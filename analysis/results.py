@@ -190,7 +190,7 @@ def _rate_entry(path: tuple[str, ...], entry: dict[str, Any], groups: tuple[str,
             rows += _leaves((*path, key), value, lambda k: COUNT if k in ("count", "denominator") else PROPORTION,
                             own, None)
         elif isinstance(value, dict):
-            rows += _leaves((*path, key), value, lambda k: ESTIMATE, basis, None)
+            rows += _leaves((*path, key), value, _contrast_kind, basis, None)
         elif key == "threshold":
             rows.append(Figure(path, key, value, PARAMETER))
         else:
@@ -200,7 +200,16 @@ def _rate_entry(path: tuple[str, ...], entry: dict[str, Any], groups: tuple[str,
     return rows
 
 
-_MEASURE_PARAMETERS: Final = frozenset({"n_resamples", "seed"})
+_PARAMETERS: Final = frozenset({"n_resamples", "seed", "threshold"})
+
+
+def _contrast_kind(key: str) -> str:
+    """The kind of a figure inside a between-group comparison (difference, odds ratio, Welch, ANCOVA...)."""
+    if key in _PARAMETERS:
+        return PARAMETER
+    if key == "p" or key.endswith("_p"):
+        return P_VALUE
+    return COUNT if key == "n" else ESTIMATE
 
 
 def _measure_entry(path: tuple[str, ...], entry: dict[str, Any], groups: tuple[str, ...]) -> list[Figure]:
@@ -215,8 +224,7 @@ def _measure_entry(path: tuple[str, ...], entry: dict[str, Any], groups: tuple[s
         elif key == "mcid" and isinstance(value, dict):
             rows += _rate_entry((*path, key), value, groups, basis)
         elif isinstance(value, dict):
-            rows += _leaves((*path, key), value, lambda k: PARAMETER if k in _MEASURE_PARAMETERS else (
-                P_VALUE if k == "p" else (COUNT if k == "n" else ESTIMATE)), basis, None)
+            rows += _leaves((*path, key), value, _contrast_kind, basis, None)
         else:
             rows.append(Figure(path, key, value, TEXT if key in TEXT_KEYS else UNDECLARED, basis))
     return rows

@@ -90,6 +90,11 @@ def normalise_adsm(value: object) -> str | None:
     return ADSM_ALIASES.get(key)
 
 
+# A measure is offered for comparing the groups when each group has at least this many finishers
+# with both its scores (fewer: no spread within a group, so no test or interval; PHQ-9 and GAD-7,
+# the primary measures, are always offered and say why when they cannot be compared).
+MIN_COMPARABLE_PER_GROUP: Final = 2
+
 # Continuous measures that have first/last columns at episode level.
 EPISODE_MEASURES: Final = {"phq9": PHQ9, "gad7": GAD7, "wsas": WSAS}
 
@@ -99,6 +104,12 @@ FINISHED_MIN_SESSIONS: Final = 2  # treatment_sessions >= 2 is a finished course
 RECOVERY_STANDARD: Final = 0.50  # national recovery standard
 RELIABLE_IMPROVEMENT_REFERENCE: Final = 2 / 3  # "about two in three reliably improve"
 PAIRED_COMPLETENESS_STANDARD: Final = 0.90
+# Several sites (design doc "Several sites"): a site enters the pooling with at least this many
+# participants in each group; the Hartung–Knapp–Sidik–Jonkman interval is used below this many sites.
+SITE_COLUMN: Final = "site"
+SITE_MIN_PER_GROUP: Final = 2
+SITES_HKSJ_BELOW: Final = 10
+SITE_MAX_LEVELS: Final = 50  # a site column is a filter and a subgroup with up to this many sites
 ALPHA: Final = 0.05
 PRIMARY_MEASURES: Final = ("phq9", "gad7")  # the measures every outcome rule uses; the headline's measures
 PARALLEL_MIN_ROWS: Final = 50_000  # below this many rows, work is done one piece after another (no threads)
@@ -135,6 +146,9 @@ EPISODE_COLUMNS: Final = (
     Column("wsas_first", "no", WSAS.range_text, "Work and Social Adjustment Scale at first assessment."),
     Column("wsas_last", "no", WSAS.range_text, "WSAS last available score."),
     Column("pa_sessions", "no", "whole number ≥ 0", "Physical activity sessions attended."),
+    Column("site", "no", "text (a service, clinic or area)",
+           "The site the participant was seen at, when several sites are pooled: each site is compared "
+           "on its own and the sites are combined by a random-effects meta-analysis."),
 )
 REQUIRED_EPISODE_COLUMNS: Final = ("participant_id", "group", "phq9_first", "phq9_last",
                                    "gad7_first", "gad7_last")
@@ -149,12 +163,26 @@ SESSION_COLUMNS: Final = (
     Column("adsm_measure", "no", "as at episode level", "ADSM used for this participant."),
     Column("adsm", "with adsm_measure", "that measure's range", "ADSM at this session."),
     Column("wsas", "no", WSAS.range_text, "WSAS at this session."),
+    Column("site", "no", "text", "The participant's site: the same on each of the participant's rows."),
 )
 REQUIRED_SESSION_COLUMNS: Final = ("participant_id", "group", "phq9", "gad7")
 
 # Categorical columns the dashboard offers as subgroups when present.
 KNOWN_SUBGROUP_COLUMNS: Final = ("age_band", "gender", "ethnicity", "ltc", "problem_descriptor",
                                  "baseline_severity")
+# How a subgroup column is named to people, wherever it appears (sidebar filter, banner, charts,
+# tables, deck); any other column: its name with spaces, first letter capital (column_label).
+COLUMN_LABELS: Final = {"ltc": "Long-term condition", "baseline_severity": "Baseline severity (PHQ-9 band)",
+                        "age_band": "Age band", "problem_descriptor": "Problem descriptor"}
+
+
+def column_label(column: str) -> str:
+    """The one label of a data column for people: ``ltc`` -> ``Long-term condition``.
+
+    >>> column_label("ltc"), column_label("problem_descriptor"), column_label("site_name")
+    ('Long-term condition', 'Problem descriptor', 'Site name')
+    """
+    return COLUMN_LABELS.get(column, column.replace("_", " ").capitalize())
 
 # Column names that identify a person (compared after lower-casing and removing
 # spaces, hyphens and underscores).

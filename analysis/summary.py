@@ -23,6 +23,7 @@ from analysis.compare import (
     compare_measure,
     compare_rates,
 )
+from analysis.disclosure import FEWER_THAN, count_shown
 from analysis.outcomes import (
     RATE_DEFINITIONS,
     finisher_counts,
@@ -39,6 +40,7 @@ from analysis.schema import (
     PARALLEL_MIN_ROWS,
     PRIMARY_MEASURES,  # noqa: F401 (re-exported: pages and the story read it from here or schema)
 )
+from analysis.sites import SiteAnalysis, site_analysis, sites_text
 
 SMALL_SAMPLE_THRESHOLD: Final = 100
 MAX_MEASURE_THREADS: Final = 4
@@ -56,6 +58,7 @@ class Analysis:
     source: str = ""
     level: str = "episode"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sites: SiteAnalysis | None = None  # several sites (a site column): per-site comparisons and their pooling
 
     @property
     def n_finishers(self) -> dict[str, int]:
@@ -91,7 +94,14 @@ class Analysis:
                     "No one in the group finished treatment, so there is no completeness."),
                 "notes": list(self.notes),
             },
-        }
+            "bayes": {key: result.to_dict() for key, result in self.benefit().items()},
+        } | ({"sites": self.sites.to_dict()} if self.sites is not None else {})
+
+    def benefit(self, rate_mid: float | None = None, measure_mids: dict[str, float] | None = None) -> dict[str, Any]:
+        """Probability of benefit per rate and measure (:func:`analysis.bayes.benefit_summary`; MIDs default)."""
+        from analysis.bayes import benefit_summary
+
+        return benefit_summary(self.rates, self.measures, rate_mid=rate_mid, measure_mids=measure_mids)
 
     def results_table(self, safe: bool = False) -> pd.DataFrame:
         """Every figure of :meth:`to_dict`'s known blocks as one tidy typed table (a row per figure:
@@ -112,8 +122,6 @@ class Analysis:
         return measure_verdict(self.measures[measure])
 
     def small_sample_caution(self, safe: bool = False) -> str:
-        from analysis.disclosure import count_shown
-
         total = count_shown(sum(self.n_finishers.values()), safe)
         if not self.small_sample:
             return ("Groups were not randomised, so differences may reflect who chose physical activity "
@@ -122,9 +130,10 @@ class Analysis:
                 "a real benefit can look like chance, and chance can look like a benefit. Groups were not "
                 "randomised (participants chose physical activity), so differences may reflect who chose it.")
 
-    def to_text(self, safe: bool = False) -> str:
-        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware)."""
-        summary = self.to_dict()
+    def to_text(self, safe: bool = False, summary: dict[str, Any] | None = None) -> str:
+        """A readable report of exactly the figures in :meth:`to_dict` (safe-mode aware); ``summary``: that
+        dict already made (e.g. with ``bayes`` for other MIDs or ``value_for_money`` added), not made again."""
+        summary = self.to_dict() if summary is None else summary
         if safe:
             from analysis.disclosure import SAFE_MODE_NOTE, make_summary_safe
 
@@ -136,8 +145,8 @@ class Analysis:
 
 
 def _value(value: Any, kind: str = "number", decimals: int = 1) -> str:
-    if value is None:
-        return "not available"
+    if value is None:  # a count is null only when safe mode suppressed it
+        return FEWER_THAN if kind == "count" else "not available"
     if kind == "percent":
         return fmt.percent(value)
     if kind == "points":
@@ -209,6 +218,16 @@ def render_text(summary: dict[str, Any]) -> str:
                          f"seed {pm['seed']})")
         else:
             lines.append(f"    Permutation test: not run ({pm.get('reason') or pm.get('note') or 'not available'})")
+    if summary.get("sites"):
+        lines += sites_text(summary["sites"])
+    if summary.get("bayes"):
+        from analysis.bayes import text_lines as bayes_lines
+
+        lines += ["", *bayes_lines(summary["bayes"])]
+    if summary.get("value_for_money"):
+        from analysis.value import text_lines as value_lines
+
+        lines += ["", *value_lines(summary["value_for_money"])]
     return "\n".join(lines)
 
 
@@ -250,6 +269,7 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
         rates=rates,
         measures=compared,
         source=source, level=level, notes=tuple(notes),
+        sites=site_analysis(episodes, flags, keys),
     )
 
 
@@ -330,8 +350,6 @@ def recovery_verdict(recovery: RateComparison, n_at_caseness: int | None, safe: 
     difference could be chance (Fisher's exact test p = 0.17; Newcombe 95% CI −6 to 54 includes no
     difference)." ``safe``: the number at caseness as presentation-safe mode shows it.
     """
-    from analysis.disclosure import count_shown
-
     pa, control = recovery.groups[GROUP_PA], recovery.groups[GROUP_CONTROL]
     d = recovery.difference
     if d.estimate is None:

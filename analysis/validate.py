@@ -140,6 +140,9 @@ class Problem:
     rule : the rule broken, in plain English ("PHQ-9 must be a whole number from 0 to 27").
     fix : what to do about it.
     code : a stable machine-readable kind (``"out_of_range"``, ``"identifiable"``, ...).
+    participant : the row's participant_id as in the file (trimmed), so a row can be found again
+        after the file is sorted; None for whole-file problems, a blank id, or when the file has no
+        participant_id column; ``"(hidden)"`` when the id column itself looks identifying.
 
     Examples
     --------
@@ -153,6 +156,7 @@ class Problem:
     rule: str
     fix: str
     code: str = ""
+    participant: str | None = None
 
 
 @dataclass
@@ -203,16 +207,17 @@ class ValidationReport:
         return sorted({p.row for p in self.problems if p.row is not None})
 
     def problems_frame(self) -> pd.DataFrame:
-        """The problems as a table with columns row, column, value, rule, fix."""
+        """The problems as a table with columns row, participant, column, value, rule, fix."""
         frame = pd.DataFrame(
             {
                 "row": pd.array([p.row for p in self.problems], dtype="Int64"),
+                "participant": pd.array([p.participant for p in self.problems], dtype=_STR_DTYPE),
                 "column": pd.array([p.column for p in self.problems], dtype=_STR_DTYPE),
                 "value": pd.array([p.value for p in self.problems], dtype=_STR_DTYPE),
                 "rule": pd.array([p.rule for p in self.problems], dtype=_STR_DTYPE),
                 "fix": pd.array([p.fix for p in self.problems], dtype=_STR_DTYPE),
             },
-            columns=["row", "column", "value", "rule", "fix"],
+            columns=["row", "participant", "column", "value", "rule", "fix"],
         )
         return frame
 
@@ -634,9 +639,24 @@ class _Checker:
         rules = rule(idx) if callable(rule) else [rule] * idx.size
         fixes = fix(idx) if callable(fix) else [fix] * idx.size
         shown = self.name(column) if column is not None else None
+        people = self.participants(idx)
         self.problems.extend(
-            Problem(r, shown, v, ru, fx, code) for r, v, ru, fx in zip(rows, values, rules, fixes, strict=True)
+            Problem(r, shown, v, ru, fx, code, who)
+            for r, v, ru, fx, who in zip(rows, values, rules, fixes, people, strict=True)
         )
+
+    def participants(self, idx: np.ndarray) -> list[str | None]:
+        """The participant_id (trimmed) of each row position, for naming the participant beside the row.
+
+        None where the id is blank or the file has no participant_id column; ``(hidden)`` when the id
+        column was found to hold identifying values (it is never echoed).
+        """
+        if "participant_id" not in self.frame.columns:
+            return [None] * idx.size
+        if self.name("participant_id") in self.hidden:
+            return [HIDDEN] * idx.size
+        ids = self.trimmed("participant_id").take(pa.array(idx)).to_pylist()
+        return _hide_values([v if v else None for v in ids])
 
     # -- shared checks
     def check_scores(self, column: str, measure: schema.Measure, required: bool, what: str) -> None:
@@ -745,6 +765,10 @@ class _Checker:
                        "out_of_range")
 
     def check_one_group(self, groups: np.ndarray) -> None:
+        """Both groups must be present. Not judged while some labels are not recognised (reported as
+        such): an unmatched label such as ``Exercise`` may well be the other group."""
+        if self.coded("group").unknown.any():
+            return
         present = np.flatnonzero(np.bincount(groups[groups >= 0], minlength=len(_GROUPS)))
         if len(present) == 1:
             group = _GROUPS[int(present[0])]
@@ -889,6 +913,8 @@ def _check_episode(checker: _Checker) -> pd.DataFrame | None:
             typed[column] = pd.Series(checker.numbers(column).values, index=index, copy=False)
     if groups is not None:
         checker.check_one_group(groups)
+    if schema.SITE_COLUMN in frame:
+        typed[schema.SITE_COLUMN] = _check_sites(checker, groups, None)
     if checker.problems:
         return None
     for column in frame.columns:
@@ -916,6 +942,85 @@ def _duplicate_problems(checker: _Checker, ids: pa.ChunkedArray, blank: np.ndarr
                                for r in checker.rows[idx].tolist()],
                   "Give each participant one row with their own id; if these are sessions of one person, "
                   "upload a session-level file (with session_number) instead.", "duplicate_id")
+
+
+# --- several sites (the optional ``site`` column) ---------------------------------------------
+
+
+def _site_codes(checker: _Checker) -> tuple[np.ndarray, list[str]]:
+    """Each row's site as a position in the list of distinct trimmed site labels (-1: blank)."""
+    encoded = pc.dictionary_encode(checker.trimmed(schema.SITE_COLUMN).combine_chunks())
+    labels = [str(v) if v is not None else "" for v in encoded.dictionary.to_pylist()]
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    blank_label = np.append(np.array([label == "" for label in labels], dtype=bool), True)
+    return np.where(blank_label[codes], -1, codes), labels
+
+
+def _check_sites(checker: _Checker, groups: np.ndarray | None, participants: np.ndarray | None) -> pd.Series:
+    """The ``site`` column: every participant needs one (a problem per participant without), one site
+    per participant (session files), and a site without both groups gets a note naming it (it is left
+    out of the pooled site analysis, where :func:`analysis.sites.site_analysis` lists it with the same
+    reason). A site column left blank throughout is no site at all (as a file without one).
+    ``participants``: each row's participant code, or None at episode level (each row is one
+    participant). Returns the trimmed site per row (blank: missing)."""
+    column = schema.SITE_COLUMN
+    codes, labels = _site_codes(checker)
+    if checker.name(column) in checker.hidden:  # never echo a value from a column flagged as identifiable
+        labels = [HIDDEN] * len(labels)
+
+    def pid(i: int) -> str | None:
+        """Row i's participant id as shown in a message (looked up only for rows that have a problem)."""
+        if "participant_id" not in checker.frame:
+            return None
+        return HIDDEN if checker.name("participant_id") in checker.hidden else checker.trimmed("participant_id")[i].as_py()
+
+    site_text = _series(checker.trimmed(column), checker._index())
+    if not (codes >= 0).any():  # an empty site column (e.g. the template's, left blank): one site, as without it
+        return site_text.where(pd.Series(False, index=checker._index()))
+    if participants is None:  # episode level: each row is a participant, so only a blank site can be wrong
+        first_row = np.ones(len(codes), dtype=bool)
+        lacking = codes < 0
+    else:
+        known = participants >= 0
+        n_people = int(participants.max()) + 1 if known.any() else 0
+        has_site = np.zeros(n_people, dtype=bool)
+        has_site[participants[known & (codes >= 0)]] = True
+        first_row = np.zeros(len(codes), dtype=bool)  # each participant's first row
+        first_row[np.unique(participants, return_index=True)[1]] = True
+        first_row &= known
+        lacking = first_row & ~has_site[np.where(known, participants, 0)]
+        # a participant in two sites (the first site given is the participant's)
+        usable = known & (codes >= 0)
+        first_site = _first_per_participant(participants, codes, usable, n_people)
+        expected = np.where(known, first_site[np.where(known, participants, 0)], -1)
+        first_at = _first_per_participant(participants, checker.rows, usable, n_people)
+        differs = usable & (expected >= 0) & (codes != expected)
+        checker.cells(differs, column,
+                      lambda idx: [f"a participant is in one site only: participant {pid(i)} is at site "
+                                   f"'{labels[expected[i]]}' on row {first_at[participants[i]]} and at another site "
+                                   "here" for i in idx],
+                      "Correct the site on this row so all of the participant's rows agree (or give the two "
+                      "episodes different participant ids).", "site_inconsistent")
+    checker.cells(lacking, column,
+                  lambda idx: [f"site must not be blank when the file has a site column (participant "
+                               f"{pid(i)} has no site on any row)" for i in idx],
+                  "Fill in the participant's site (the service or clinic they were seen at), or exclude "
+                  "this participant.", "site_blank")
+    if groups is not None and not checker.problems:
+        counted = first_row & (codes >= 0) & (groups >= 0)
+        counts = np.bincount(codes[counted] * len(_GROUPS) + groups[counted],
+                             minlength=len(labels) * len(_GROUPS)).reshape(len(labels), len(_GROUPS))
+        for position in np.flatnonzero((counts.sum(axis=1) > 0) & (counts.min(axis=1) < schema.SITE_MIN_PER_GROUP)):
+            first = int(np.argmax(counted & (codes == position)))
+            held = ", ".join(f"{schema.GROUP_LABELS[g].lower()} {int(counts[position, i])}"
+                             for i, g in enumerate(_GROUPS))
+            checker.notes.append(
+                f"Site '{labels[position]}' (column '{checker.name(column)}', first on row "
+                f"{int(checker.rows[first])}, participant {pid(first)}) has {held} participants: a site is compared "
+                f"within itself only with at least {schema.SITE_MIN_PER_GROUP} people in each group, so it is listed "
+                "with this reason and left out of the pooled site analysis; its participants count in every other "
+                "figure.")
+    return site_text.where(pd.Series(codes >= 0, index=checker._index()))
 
 
 # --- session level -------------------------------------------------------------------------
@@ -990,8 +1095,13 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
         typed["session_number"] = pd.Series(values, index=index, copy=False)
     if "session_date" in frame:
         dates, blank, bad = checker.dates("session_date")
-        checker.cells(bad, "session_date", "session_date must be a date such as 2024-03-31 or 31/03/2024",
-                      "Write the date as YYYY-MM-DD (or DD/MM/YYYY) and check it exists.", "date_invalid")
+        day_first, month_first = _date_orders(checker.trimmed("session_date"), blank, bad)
+        checker.cells(bad, "session_date",
+                      lambda idx: [_DATE_RULE + (_MONTH_FIRST_RULE if month_first[i] else "") for i in idx],
+                      lambda idx: [_MONTH_FIRST_FIX if month_first[i] else _DATE_FIX for i in idx], "date_invalid")
+        note = _date_note(checker.name("session_date"), int(day_first.sum()), int(month_first.sum()))
+        if note:
+            checker.notes.append(note)
         if "session_number" not in frame:
             checker.cells(blank, "session_date", "session_date must not be blank",
                           "Fill in the date of the session (sessions are ordered by it).", "session_blank")
@@ -1044,6 +1154,8 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
                               "or exclude the participant.", "no_scores", value_column=None)
     if groups is not None:
         checker.check_one_group(groups)
+    if schema.SITE_COLUMN in frame:
+        typed[schema.SITE_COLUMN] = _check_sites(checker, groups, codes)
     if checker.problems:
         return None, None
     for column in frame.columns:
@@ -1055,6 +1167,50 @@ def _check_session(checker: _Checker) -> tuple[pd.DataFrame | None, pd.DataFrame
     checker.notes.append(f"{n} session rows from {count} participant{'s' if count != 1 else ''} "
                          "were combined into one row per participant (first and last available scores).")
     return sessions, episodes
+
+
+_DATE_RULE = "session_date must be a date such as 2024-03-31 or 31/03/2024"
+_DATE_FIX = "Write the date as YYYY-MM-DD (or DD/MM/YYYY) and check it exists."
+_MONTH_FIRST_RULE = (": dates with slashes are read day/month/year (UK order), and this one only makes sense "
+                     "month first (US order, e.g. 03/31/2024)")
+_MONTH_FIRST_FIX = ("Save the dates day first (DD/MM/YYYY) or as YYYY-MM-DD: in Excel, format the column as a "
+                    "date with the English (United Kingdom) locale, then save the file again.")
+_SLASHED_RE = r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?:\d{2}|\d{4})(?:[ T].*)?$"
+
+
+def _date_orders(trimmed: pa.ChunkedArray, blank: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row masks: (dates written with the day first that were read day/month/year,
+    dates that failed and only make sense month first, e.g. 03/31/2024).
+
+    Rule: a date written ``a/b/yyyy`` (or with ``-`` or ``.``) is read day/month/year, as in the UK
+    (:data:`DATE_FORMATS`). One that could not be read, whose first number is 1-12 and second 13-31,
+    looks like a US (month-first) date.
+    """
+    parts = pc.extract_regex(trimmed, _SLASHED_RE)
+    slashed = _np(pc.is_valid(parts))
+    day_first = slashed & ~blank & ~bad
+    month_first = np.zeros(len(trimmed), dtype=bool)
+    candidates = np.flatnonzero(slashed & bad)
+    if candidates.size:
+        fields = parts.take(pa.array(candidates)).combine_chunks()
+        first = np.asarray(pc.cast(fields.field("a"), pa.int64()).to_numpy(zero_copy_only=False))
+        second = np.asarray(pc.cast(fields.field("b"), pa.int64()).to_numpy(zero_copy_only=False))
+        month_first[candidates] = (first >= 1) & (first <= 12) & (second >= 13) & (second <= 31)
+    return day_first, month_first
+
+
+def _date_note(column: str, day_first: int, month_first: int) -> str | None:
+    """How the session dates were read, said once (None when no date was written with slashes)."""
+    if not day_first and not month_first:
+        return None
+    note = (f"Dates in '{column}' written with slashes were read day/month/year, the UK order "
+            f"(03/04/2024 is 3 April 2024): {day_first:,} date{'s' if day_first != 1 else ''} read this way.")
+    if month_first:
+        many = month_first != 1
+        note += (f" {month_first:,} date{'s' if many else ''} only make{'' if many else 's'} sense month first "
+                 f"(US order) and {'are listed as problems' if many else 'is listed as a problem'}: check which order the "
+                 "column uses.")
+    return note
 
 
 def _repeated_sessions(codes: np.ndarray, key: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -1120,7 +1276,9 @@ def validate(raw: RawTable) -> ValidationReport:
     * sessions: ``session_number`` whole >= 0 and filled / ``session_date`` a
       real date; one row per participant per session; each participant has a
       PHQ-9 and a GAD-7 at some session. Sessions are then reduced with
-      :func:`analysis.io.reduce_sessions`.
+      :func:`analysis.io.reduce_sessions`;
+    * ``site`` (optional; several sites): filled for every participant unless blank throughout,
+      one site per participant; a site without both groups is named in a note.
 
     Examples
     --------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis.compare import measure_for
+from analysis.schema import column_label
 from dashboard import state
 
 
@@ -40,8 +41,25 @@ def _measure_to_url() -> None:
         del st.query_params[state.MEASURE_KEY]
 
 
-def render_sidebar() -> None:
-    """Draw the shared controls. Call once per run, before the page runs."""
+def _everyone_is_no_filter(key: str, levels: tuple[str, ...]) -> None:
+    """A filter set to every level keeps everyone: empty it, so it is not shown as active nor kept in the URL."""
+    chosen = st.session_state.get(key) or []
+    if chosen and set(map(str, chosen)) == set(levels):
+        st.session_state[key] = []
+
+
+# The pages that show one outcome measure at a time (their url_path): the sidebar's measure control is
+# drawn there only. Elsewhere (Overview shows PHQ-9 and GAD-7 side by side) it would change nothing.
+MEASURE_PAGES = ("symptom_change", "recovery", "who_benefits", "planning")
+
+
+def render_sidebar(page_path: str | None = None) -> None:
+    """Draw the shared controls. Call once per run, before the page runs.
+
+    ``page_path``: the url_path of the page about to run; the outcome measure is offered only on
+    :data:`MEASURE_PAGES` (None: everywhere). The choice is kept, and stays in the URL, on every page.
+    """
+    state.track_upload_in_url()  # before the filters: they drop values the sample does not have
     dataset = state.current_dataset()
     with st.sidebar:
         st.markdown("### Data")
@@ -56,23 +74,40 @@ def render_sidebar() -> None:
         elif state.is_workshop(dataset):
             st.caption("The workshop data set, shared by the organiser. Upload your own on the **Data** page "
                        "(it stays private to you).")
+        elif state.upload_lost():
+            st.caption("Your uploaded file is not in this session any more (see the note on the page): the "
+                       "bundled synthetic sample is shown.")
         else:
             st.caption("Bundled synthetic sample. Upload your own on the **Data** page.")
         _workshop_problem()
+        if dataset.is_sample:  # which bundled sample: one pilot, or a programme of several sites
+            st.radio("Sample", list(state.SAMPLE_CHOICES), key=state.SAMPLE_KEY, bind="query-params",
+                     captions=[state.SAMPLE_CAPTIONS[c] for c in state.SAMPLE_CHOICES])
+            dataset = state.sample_dataset()
         measures = state.filter_columns(dataset)
         available = list(dict.fromkeys(["phq9", "gad7", *_dataset_measures(dataset)]))
         _measure_from_url(available)
-        st.selectbox("Outcome measure", available, key=state.MEASURE_KEY, format_func=_measure_label,
-                     on_change=_measure_to_url,
-                     help="Used on the Symptom change and Who benefits pages. " + "; ".join(
-                         f"{measure_for(k).label}: {measure_for(k).full_name}" for k in available) + ".")
+        if page_path is None or page_path in MEASURE_PAGES:
+            # persist_state: the choice survives the pages that do not draw this control
+            st.selectbox("Outcome measure", available, key=state.MEASURE_KEY, format_func=_measure_label,
+                         on_change=_measure_to_url, persist_state="session",
+                         help="The measure shown on Symptom change, Recovery (first against last), Who benefits "
+                              "and Planning. Only measures both groups have enough people with to compare are "
+                              "offered. " + "; ".join(f"{measure_for(k).label}: {measure_for(k).full_name}"
+                                                      for k in available) + ".")
         _measure_to_url()  # keep the URL showing the measure on every page
-        with st.expander("Filters", expanded=bool(state.active_filters(dataset))):
+        # Open when filters are active, also on a shared link's first run (before the widgets read the URL).
+        with st.expander("Filters", expanded=bool(state.active_filters(dataset)) or state.filters_in_url(dataset)):
             st.caption("Leave a filter empty to include everyone.")
             for column in measures:
                 levels = state.filter_levels(dataset, column)
-                st.multiselect(column.replace("_", " ").capitalize(), levels, key=state.FILTER_PREFIX + column,
-                               bind="query-params")
+                # No "Select all": every level is the same as none (everyone), and would fill the URL.
+                st.multiselect(column_label(column), levels, key=state.FILTER_PREFIX + column,
+                               bind="query-params", select_all=False, on_change=_everyone_is_no_filter,
+                               args=(state.FILTER_PREFIX + column, tuple(levels)))
+        from dashboard import national as national_controls
+
+        national_controls.render_year_control()
         forced = state.safe_forced(dataset)
         if forced:  # the workshop data set: on for every viewer, whatever the URL says
             st.session_state[state.SAFE_KEY] = True

@@ -19,6 +19,7 @@ import streamlit as st
 from analysis.figures.theme import chart_config
 from analysis.report.charts import slide_figure
 from analysis.report.story import Slide, build_story
+from dashboard import national as national_controls
 from dashboard import state
 
 PRESENT_PARAM: Final = "present"
@@ -80,9 +81,14 @@ def current_slide(total: int) -> int:
 
 def story_for(ctx: state.Context) -> list[Slide]:
     """The story of the current view, memoised in this session for its data, filters and safe mode."""
-    return state.session_memo(ctx, ("report-story", ctx.safe, date.today().isoformat()), lambda: build_story(
+    from dashboard import benefit  # the MIDs and costs entered on the pages
+
+    year = national_controls.chosen_year()
+    return state.session_memo(ctx, ("report-story", ctx.safe, date.today().isoformat(), year,
+                                    benefit.settings_key()), lambda: build_story(
         ctx.analysis, safe=ctx.safe, filters=ctx.filters, source=ctx.dataset.name,
-        excluded_rows=ctx.dataset.excluded_rows, episodes=ctx.episodes, synthetic=ctx.dataset.is_sample))
+        excluded_rows=ctx.dataset.excluded_rows, episodes=ctx.episodes, synthetic=ctx.dataset.is_sample,
+        national_year=year, extra=benefit.extra_summary(ctx)))
 
 
 def _status(ctx: state.Context) -> str:

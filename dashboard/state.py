@@ -19,7 +19,7 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from analysis.compare import available_measures, categorical_columns
+from analysis.compare import categorical_columns, comparable_measures
 from analysis.outcomes import with_derived_columns
 from analysis.summary import Analysis, analyse
 from dashboard import shared_cache
@@ -29,8 +29,15 @@ SAMPLE_DIR = ROOT / "data" / "sample"
 SAMPLE_FILES = {
     "sample_sessions": SAMPLE_DIR / "synthetic_pilot_sessions.csv",
     "sample_episodes": SAMPLE_DIR / "synthetic_pilot_episodes.csv",
+    "sample_programme": SAMPLE_DIR / "synthetic_programme_episodes.csv",
 }
 SAMPLE_NAME = "Bundled synthetic sample (invented participants, calibrated to the Community Living Well pilot)"
+SAMPLE_NAMES = {"sample_programme": "Bundled synthetic programme (six invented sites, invented participants)"}
+# The sidebar's choice of bundled sample (URL ?sample=Programme): shown label -> SAMPLE_FILES key.
+SAMPLE_KEY = "sample"
+SAMPLE_CHOICES = {"Pilot": "sample_sessions", "Programme": "sample_programme"}
+SAMPLE_CAPTIONS = {"Pilot": "One pilot: 38 people, calibrated to Community Living Well",
+                   "Programme": "Six sites pooled, one an outlier (Sites page)"}
 UPLOAD_KEY = "upload_dataset"  # session_state key holding the user's Dataset
 SOURCE_KEY = "data_source"
 MEASURE_KEY = "measure"
@@ -70,10 +77,13 @@ def _load_sample(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None, str, tupl
     return with_derived_columns(report.episodes), report.sessions, report.level or "episode", tuple(report.notes)
 
 
-def sample_dataset(key: str = "sample_sessions") -> Dataset:
+def sample_dataset(key: str | None = None) -> Dataset:
+    """A bundled sample: ``key`` of :data:`SAMPLE_FILES`, or (None) the one chosen in the sidebar."""
+    if key is None:
+        key = SAMPLE_CHOICES.get(str(st.session_state.get(SAMPLE_KEY) or "Pilot"), "sample_sessions")
     episodes, sessions, level, notes = _sample(key)
-    return Dataset(token=key, name=SAMPLE_NAME, is_sample=True, episodes=episodes, sessions=sessions,
-                   level=level, notes=notes, shared=True)
+    return Dataset(token=key, name=SAMPLE_NAMES.get(key, SAMPLE_NAME), is_sample=True, episodes=episodes,
+                   sessions=sessions, level=level, notes=notes, shared=True)
 
 
 def make_upload_dataset(name: str, content: bytes, report, excluded_rows: tuple[int, ...] = ()) -> Dataset:
@@ -190,16 +200,85 @@ def use_upload(dataset: Dataset) -> None:
     st.session_state[UPLOAD_KEY] = dataset
     st.session_state[SOURCE_KEY] = "upload"
     st.session_state.pop(_ANALYSIS_CACHE_KEY, None)
+    _restore_view(dataset)
 
 
 def use_sample() -> None:
     st.session_state[SOURCE_KEY] = "sample"
 
 
+# --- an upload lost to a refresh or a link -----------------------------------------------------
+# An upload lives only in the session that received it (privacy: never on disk), and refreshing the
+# page or opening a link starts a new session. The URL says ``data=upload`` while an upload is shown,
+# so a new session can tell the user their file is gone instead of silently showing the sample, and
+# keep their place: the page is in the path; the filters and measure of the link are set again when
+# the file is uploaded again.
+SOURCE_PARAM = "data"
+_UPLOAD_IN_URL = "upload"
+_LOST_KEY = "_upload_lost"  # session_state: the URL named an upload this session does not have
+_PENDING_VIEW_KEY = "_pending_view"  # session_state: {url key: values} of filters/measure to set again
+
+
+def track_upload_in_url() -> None:
+    """Keep ``data=upload`` in the URL while the upload is shown; notice when a new session lacks it.
+
+    Call once per run before the filter widgets are drawn (they drop values the sample does not have).
+    """
+    has_upload = st.session_state.get(UPLOAD_KEY) is not None
+    showing = has_upload and st.session_state.get(SOURCE_KEY, "upload") == "upload"
+    named = str(st.query_params.get(SOURCE_PARAM, "")) == _UPLOAD_IN_URL
+    if showing:
+        st.query_params[SOURCE_PARAM] = _UPLOAD_IN_URL
+    elif named and has_upload:
+        del st.query_params[SOURCE_PARAM]  # the user chose the sample
+    elif named and _LOST_KEY not in st.session_state:
+        st.session_state[_LOST_KEY] = True
+        st.session_state[_PENDING_VIEW_KEY] = {key: st.query_params.get_all(key) for key in st.query_params
+                                               if key.startswith(FILTER_PREFIX) or key == MEASURE_KEY}
+
+
+def upload_lost() -> bool:
+    """True when the page's address says an upload was shown but this session has none (refresh, link)."""
+    return bool(st.session_state.get(_LOST_KEY)) and st.session_state.get(UPLOAD_KEY) is None
+
+
+def continue_with_sample() -> None:
+    """Callback: stop saying the upload is missing (the user carries on with the sample)."""
+    st.session_state[_LOST_KEY] = False
+    st.session_state.pop(_PENDING_VIEW_KEY, None)
+    if SOURCE_PARAM in st.query_params:
+        del st.query_params[SOURCE_PARAM]
+
+
+def _restore_view(dataset: Dataset) -> None:
+    """After an upload lost to a refresh is uploaded again: the link's filters and measure, where they fit."""
+    pending = st.session_state.pop(_PENDING_VIEW_KEY, None)
+    st.session_state[_LOST_KEY] = False
+    if not pending:
+        return
+    levels = {column: set(values) for column, values in _levels_of(dataset).items()}
+    for key, values in pending.items():
+        if key == MEASURE_KEY:
+            wanted = str(values[-1]).strip().lower() if values else ""
+            st.session_state[MEASURE_KEY] = next((k for k in comparable_measures(dataset.episodes)
+                                                  if wanted == k.lower()), "phq9")
+            continue
+        column = key[len(FILTER_PREFIX):]
+        chosen = [v for v in values if v in levels.get(column, ())]
+        if chosen:
+            st.session_state[key] = chosen
+
+
+def _levels_of(dataset: Dataset) -> dict[str, list[str]]:
+    return {column: sorted(dataset.episodes[column].dropna().astype(str).unique())
+            for column in categorical_columns(dataset.episodes)}
+
+
 def forget_upload() -> None:
     for key in (UPLOAD_KEY, _ANALYSIS_CACHE_KEY):
         st.session_state.pop(key, None)
     st.session_state[SOURCE_KEY] = "sample"
+    continue_with_sample()  # forgotten on purpose: not "lost"
 
 
 def filter_columns(dataset: Dataset) -> list[str]:
@@ -216,13 +295,24 @@ def filter_columns(dataset: Dataset) -> list[str]:
 
 
 def active_filters(dataset: Dataset) -> dict[str, tuple[str, ...]]:
-    """{column: selected levels} for every filter with a selection (empty = everyone)."""
+    """{column: selected levels} for every filter with a selection (empty = everyone).
+
+    A filter that selects every level keeps everyone, so it is not active (no "Filter active" banner).
+    """
     out = {}
     for column in filter_columns(dataset):
         chosen = st.session_state.get(FILTER_PREFIX + column) or []
-        if chosen:
+        if chosen and set(map(str, chosen)) != set(filter_levels(dataset, column)):
             out[column] = tuple(sorted(str(v) for v in chosen))
     return out
+
+
+def filters_in_url(dataset: Dataset) -> bool:
+    """Whether the page's address asks for a filter of this data set (a shared link), before the
+    filter widgets have read it."""
+    columns = set(filter_columns(dataset))
+    return any(key.startswith(FILTER_PREFIX) and key[len(FILTER_PREFIX):] in columns
+               and any(str(v).strip() for v in st.query_params.get_all(key)) for key in st.query_params)
 
 
 def apply_filters(episodes: pd.DataFrame, filters: dict[str, tuple[str, ...]]) -> pd.DataFrame:
@@ -249,14 +339,15 @@ def filter_levels(dataset: Dataset, column: str) -> list[str]:
 
 
 def dataset_measures(dataset: Dataset) -> list[str]:
-    """``available_measures`` once per data set (the sidebar and every page ask on each rerun)."""
+    """The outcome measures offered for this data set, worked out once per data set: those both
+    groups can be compared on (:func:`analysis.compare.comparable_measures`); shared data: once for everyone."""
     if dataset.shared:
         return list(shared_cache.get_or_build(("measures", dataset.token),
-                                              lambda: tuple(available_measures(dataset.episodes))))
+                                              lambda: tuple(comparable_measures(dataset.episodes))))
     memo: dict = st.session_state.setdefault("_measures_memo", {})
     if dataset.token not in memo:
         memo.clear()
-        memo[dataset.token] = tuple(available_measures(dataset.episodes))
+        memo[dataset.token] = tuple(comparable_measures(dataset.episodes))
     return list(memo[dataset.token])
 
 

@@ -18,7 +18,8 @@ from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
 from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
 from analysis.figures.theme import chart_config
 from analysis.results import Rate
-from dashboard.state import Context
+from analysis.schema import column_label
+from dashboard.state import Context, upload_lost
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
 
@@ -42,12 +43,18 @@ def page_header(title: str, ctx: Context, intro: str | None = None) -> None:
     st.title(title)
     if intro:
         st.markdown(intro)
+    if upload_lost():  # a refresh or a link started a new session without the file: say so
+        st.warning(UPLOAD_LOST, icon=":material/sync_problem:")
     data_banner(ctx)
 
 
 def data_banner(ctx: Context) -> None:
     dataset = ctx.dataset
-    if dataset.is_sample:
+    if dataset.is_sample and dataset.token == "sample_programme":
+        st.info("Showing the **bundled synthetic programme**: six invented sites of invented participants, one of "
+                "them calibrated to be an outlier (see the **Sites** page). Choose the pilot sample in the sidebar, "
+                "or upload your own data on the **Data** page.", icon=":material/info:")
+    elif dataset.is_sample:
         st.info("Showing the **bundled synthetic sample**: invented participants calibrated to the published "
                 "Community Living Well pilot figures. Upload your own data on the **Data** page.", icon=":material/info:")
     elif dataset.shared:  # an operator's workshop data set (dashboard/state.py): its file is never named
@@ -61,12 +68,18 @@ def data_banner(ctx: Context) -> None:
                    f"(file rows {', '.join(map(str, dataset.excluded_rows[:20]))}"
                    f"{'…' if len(dataset.excluded_rows) > 20 else ''}).")
     if ctx.filters:
-        parts = [f"{md_escape(column.replace('_', ' '))} = {', '.join(md_escape(v) for v in levels)}"
+        parts = [f"{md_escape(column_label(column))} = {', '.join(md_escape(v) for v in levels)}"
                  for column, levels in ctx.filters.items()]
         st.warning("Filter active: " + "; ".join(parts) + f" — {count_text(ctx, len(ctx.episodes))} of "
                    f"{count_text(ctx, len(dataset.episodes))} participants shown.", icon=":material/filter_alt:")
     if ctx.safe:
         st.success(SAFE_MODE_NOTE, icon=":material/shield:")
+
+
+UPLOAD_LOST = ("**Your uploaded file is no longer in this session.** Refreshing the page or opening a link "
+               "starts a new session, and an upload is kept only in the session that received it (it is never "
+               "saved). These pages show the bundled synthetic sample until you upload the file again on the "
+               "**Data** page; this page and the link's filters are kept for it.")
 
 
 def count_text(ctx: Context, n: int | None) -> str:

@@ -35,6 +35,7 @@ from analysis.mapping import (
     mapping_for_columns,
     mapping_from_json,
     suggest_columns,
+    suggested_mapping,
 )
 from analysis.validate import Problem, ValidationReport, apply_mapping, exclude_rows, validate
 from dashboard import state
@@ -80,6 +81,8 @@ class UploadAttempt:
     mapping_error: str | None = None
     level: str = "episode"
     suggestions: dict[str, str | None] = field(default_factory=dict)
+    preview: ValidationReport | None = field(default=None, repr=False)
+    preview_mapping: SavedMapping | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -90,6 +93,14 @@ class UploadAttempt:
         """True when columns are missing or group labels are not recognised."""
         codes = {p.code for p in self.report.problems}
         return self.status == PROBLEMS and bool(codes & {"missing_column", "group_unknown", "one_group"})
+
+    @property
+    def lead_with_mapping(self) -> bool:
+        """True when columns or group labels are still unmatched: the Data page then leads with the
+        mapping, and the file is judged as it will be mapped (:attr:`preview`), not as it is named.
+        False when nothing could be matched for the user (no preview): then the missing columns are the news."""
+        codes = {p.code for p in self.report.problems}
+        return self.status == PROBLEMS and bool(codes & {"missing_column", "group_unknown"}) and self.preview is not None
 
     @property
     def can_exclude(self) -> bool:
@@ -127,18 +138,53 @@ def _checked(attempt: UploadAttempt, mapping: SavedMapping) -> UploadAttempt:
     return dataclasses.replace(attempt, status=status, report=report, mapping=mapping, mapping_error=None)
 
 
-def process_upload(name: str, content: bytes, remembered: SavedMapping | None = None) -> UploadAttempt:
+def with_preview(attempt: UploadAttempt) -> UploadAttempt:
+    """The attempt with :attr:`UploadAttempt.preview`: its validation with the suggested mapping applied
+    (:func:`analysis.mapping.suggested_mapping`), when columns or labels are still unmatched.
+
+    So the page can say what is wrong with the file *as the mapping will use it*, instead of listing
+    every column the file names its own way as an error.
+    """
+    codes = {p.code for p in attempt.report.problems}
+    if attempt.status != PROBLEMS or not codes & {"missing_column", "group_unknown"} or attempt.raw is None:
+        return dataclasses.replace(attempt, preview=None, preview_mapping=None)
+    raw = attempt.raw
+    if not attempt.mapping.empty:
+        try:
+            raw = apply_mapping(raw, attempt.mapping.columns, attempt.mapping.groups)
+        except ValueError:
+            return dataclasses.replace(attempt, preview=None, preview_mapping=None)
+    suggested = suggested_mapping(raw.frame, attempt.mapping.level or attempt.level)
+    try:
+        preview = validate(apply_mapping(raw, suggested.columns, suggested.groups)) if not suggested.empty else None
+    except ValueError:
+        preview = None
+    return dataclasses.replace(attempt, preview=preview, preview_mapping=suggested if preview is not None else None)
+
+
+def column_names_in_file(attempt: UploadAttempt, report: ValidationReport | None = None) -> dict[str, str]:
+    """{column as validation names it: the file's own column} for a report of the mapped file, so a
+    problem can name the column the person will look for (``PHQ9 Start``, read as ``phq9_first``)."""
+    renames = dict(attempt.mapping.columns)
+    if report is not None and report is attempt.preview and attempt.preview_mapping is not None:
+        renames.update(attempt.preview_mapping.columns)
+    return {target: source for source, target in renames.items() if source != target}
+
+
+def process_upload(name: str, content: bytes, remembered: SavedMapping | None = None,
+                   header_row: int | None = None) -> UploadAttempt:
     """Read and check an uploaded file; never raises for bad input.
 
     Identifiable data is looked for in the file *as uploaded* (before any mapping renames a
     column), so ``Surname`` mapped to ``participant_id`` is still refused. A file that is
     valid as it is is used as it is; otherwise the part of ``remembered`` (the mapping
-    confirmed earlier in this session) that fits the file's columns is applied.
+    confirmed earlier in this session) that fits the file's columns is applied. ``header_row``: the
+    row of the column headings the user chose (None: found by :func:`analysis.io.read_table`).
     """
     name = str(name)
     digest = hashlib.sha256(content).hexdigest()
     try:
-        raw = read_table(content, name)
+        raw = read_table(content, name, header_row)
         report = validate(raw)
     except DataFileError as error:
         return _failed(name, digest, error.message, error.fix, "unreadable")
@@ -214,6 +260,7 @@ def _reset_uploader() -> None:
 
 def _store(attempt: UploadAttempt) -> UploadAttempt:
     """Keep the attempt in this session; a usable one becomes the data of every page."""
+    attempt = with_preview(attempt)
     st.session_state[ATTEMPT_KEY] = attempt
     st.session_state.pop(PROBLEMS_MEMO_KEY, None)
     if attempt.status == READY and attempt.content is not None:
@@ -225,9 +272,16 @@ def _store(attempt: UploadAttempt) -> UploadAttempt:
     return attempt
 
 
-def handle_upload(name: str, content: bytes) -> UploadAttempt:
+def handle_upload(name: str, content: bytes, header_row: int | None = None) -> UploadAttempt:
     """Check a newly uploaded file and update this session (see :func:`process_upload`)."""
-    return _store(process_upload(name, content, remembered_mapping()))
+    return _store(process_upload(name, content, remembered_mapping(), header_row))
+
+
+def reread_with_header(header_row: int) -> None:
+    """Callback: read the current upload again with its column headings on ``header_row``."""
+    attempt = current_attempt()
+    if attempt is not None and attempt.content is not None:
+        handle_upload(attempt.name, attempt.content, int(header_row))
 
 
 def on_file_change() -> None:

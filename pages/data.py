@@ -20,6 +20,7 @@ from analysis.schema import EPISODE_COLUMNS, GROUP_LABELS, GROUPS, SESSION_COLUM
 from dashboard import state, ui, upload
 
 NONE = "(not in my file)"
+WHOLE_FILE = "whole file"
 MAX_PROBLEMS_SHOWN = 1000
 EAGER_DOWNLOAD_ROWS = 2000
 PREVIEW_ROWS = 10
@@ -43,22 +44,29 @@ def template_files(level: str) -> tuple[pd.DataFrame, bytes, bytes, bytes]:
             table_to_csv_bytes(dictionary))
 
 
-def problems_table(report, safe: bool) -> pd.DataFrame:
+def problems_table(report, safe: bool, names_in_file: dict[str, str] | None = None) -> pd.DataFrame:
     """The report's problems with headings for people (the value column is hidden in safe mode)."""
-    frame = report.problems_frame().rename(columns={"row": "Row in your file", "column": "Column",
-                                                    "value": "Value", "rule": "Problem", "fix": "How to fix"})
-    frame = frame.fillna({"Column": "", "Value": ""})
-    return frame.drop(columns=["Value"]) if safe else frame
+    frame = report.problems_frame().rename(columns={"row": "Row in your file", "participant": "Participant",
+                                                    "column": "Column", "value": "Value", "rule": "Problem",
+                                                    "fix": "How to fix"})
+    # A whole-file problem has no row: say so rather than showing "None".
+    frame["Row in your file"] = frame["Row in your file"].astype("string").fillna(WHOLE_FILE)
+    frame = frame.fillna({"Participant": "", "Column": "", "Value": ""})
+    if names_in_file:  # a mapped column is named as in the file, then as the dashboard reads it
+        frame["Column"] = [f"{names_in_file[c]} (read as {c})" if c in names_in_file else c for c in frame["Column"]]
+    return frame.drop(columns=["Value", "Participant"]) if safe else frame
 
 
-def problem_downloads(attempt: upload.UploadAttempt, safe: bool):
+def problem_downloads(attempt: upload.UploadAttempt, safe: bool, report=None):
     """The problems table and its CSV/XLSX data, built once per report (kept in this session only).
 
     Large reports get their files built only when the button is clicked (a 50,000-row XLSX takes seconds).
+    ``report``: the report to list (default: the attempt's own).
     """
+    report = attempt.report if report is None else report
     memo = st.session_state.get(upload.PROBLEMS_MEMO_KEY)
-    if memo is None or memo[0] is not attempt.report or memo[1] != safe:
-        frame = problems_table(attempt.report, safe)
+    if memo is None or memo[0] is not report or memo[1] != safe:
+        frame = problems_table(report, safe, upload.column_names_in_file(attempt, report))
         if len(frame) <= EAGER_DOWNLOAD_ROWS:
             csv_data, xlsx_data = table_to_csv_bytes(frame), table_to_xlsx_bytes(frame, "validation-problems")
         else:
@@ -67,16 +75,17 @@ def problem_downloads(attempt: upload.UploadAttempt, safe: bool):
 
             def xlsx_data() -> bytes:
                 return table_to_xlsx_bytes(frame, "validation-problems")
-        memo = (attempt.report, safe, frame, csv_data, xlsx_data)
+        memo = (report, safe, frame, csv_data, xlsx_data)
         st.session_state[upload.PROBLEMS_MEMO_KEY] = memo
     return memo[2], memo[3], memo[4]
 
 
-def show_problems(attempt: upload.UploadAttempt) -> None:
+def show_problems(attempt: upload.UploadAttempt, report=None) -> None:
     """Every problem at once (the first 1,000 on screen), with CSV/XLSX downloads (formulas neutralised)."""
-    frame, csv_data, xlsx_data = problem_downloads(attempt, ctx.safe)
+    frame, csv_data, xlsx_data = problem_downloads(attempt, ctx.safe, report)
     st.dataframe(frame.head(MAX_PROBLEMS_SHOWN), hide_index=True, column_config={
-        "Row in your file": st.column_config.NumberColumn(width="small"),
+        "Row in your file": st.column_config.TextColumn("Row", width=60, help="The row as numbered in your file"),
+        "Participant": st.column_config.TextColumn(width=100, help="The row's participant_id"),
         "Value": st.column_config.TextColumn(width="medium"),
         "Problem": st.column_config.TextColumn(width="large"),
         "How to fix": st.column_config.TextColumn(width="large")})
@@ -89,7 +98,8 @@ def show_problems(attempt: upload.UploadAttempt) -> None:
     right.download_button("Download XLSX", xlsx_data, file_name="validation-problems.xlsx", mime=_XLSX,
                           key="problems-xlsx", on_click="ignore")
     if ctx.safe:
-        st.caption("Presentation-safe mode hides the values from your file; turn it off to see them.")
+        st.caption("Presentation-safe mode hides the values and participant ids from your file; turn it off to "
+                   "see them.")
 
 
 def show_notes(notes) -> None:
@@ -173,6 +183,60 @@ def mapping_section(attempt: upload.UploadAttempt) -> None:
         st.text(attempt.mapping_error)  # names the file's columns
 
 
+def mapping_first(attempt: upload.UploadAttempt) -> None:
+    """Columns or group labels still unmatched: lead with the mapping, and judge the file as it will be mapped.
+
+    A file that only names its columns its own way is not an error: the page says what to do first,
+    then lists only the problems the file has with the suggested columns (``attempt.preview``).
+    """
+    codes = {p.code for p in attempt.report.problems}
+    what = ("its columns and its groups" if {"missing_column", "group_unknown"} <= codes
+            else "its columns" if "missing_column" in codes else "its groups")
+    st.info(f"Your file names {what} its own way. Match them to the dashboard's first: the likely matches are "
+            "already chosen below. Check them and press **Use these columns**; the file is then checked as it "
+            "will be used.", icon=":material/swap_horiz:")
+    st.text(f"File: {attempt.name}")
+    if not ctx.dataset.is_sample:
+        st.caption("Until then, the pages keep showing the data named at the top of this page.")
+    show_notes(attempt.report.notes)
+    header_section(attempt)
+    mapping_section(attempt)
+    st.subheader("What the check finds with these columns")
+    preview = attempt.preview
+    if preview is None:
+        st.markdown("No column of your file could be matched for you. What the dashboard needs and did not find:")
+        show_problems(attempt)
+    elif not preview.problems:
+        st.success("With the columns suggested above, the check finds no problem in your file: press **Use these "
+                   "columns** to analyse it.", icon=":material/check_circle:")
+    else:
+        count = len(preview.problems)
+        st.warning(f"With the columns suggested above, the check finds {count:,} problem{'s' if count != 1 else ''} "
+                   "to fix (or to match above). Each is listed with its row as numbered in your file.",
+                   icon=":material/warning:")
+        show_problems(attempt, preview)
+
+
+def header_section(attempt: upload.UploadAttempt) -> None:
+    """Where the column headings were read from, and a way to choose another row (title rows above them)."""
+    raw = attempt.raw
+    if raw is None or raw.file_format == "parquet":
+        return
+    where = "line" if raw.file_format == "csv" else "row"
+    codes = {p.code for p in attempt.report.problems}
+    ragged = "ragged_row" in codes
+    if raw.header_row == 1 and not codes & {"ragged_row", "missing_column"}:
+        return  # headings on the first row and nothing to suggest otherwise: nothing to choose
+    with st.expander(f"Column headings: read from {where} {raw.header_row} of your file", expanded=ragged):
+        st.caption("Exports from reporting systems often have a title or notes above the headings. They were looked "
+                   "for and left out (the notes above say so); if the wrong row was taken, say where the headings are.")
+        key = f"header_row_{attempt.digest[:12]}"
+        chosen = st.number_input(f"The column headings are on {where}", min_value=1, step=1,
+                                 value=int(raw.header_row), key=key)
+        st.button("Read the file again from there", key=f"{key}_apply", on_click=upload.reread_with_header,
+                  args=(chosen,), disabled=int(chosen) == raw.header_row)
+
+
 def exclusion_section(attempt: upload.UploadAttempt) -> None:
     rows = attempt.report.row_problem_rows
     st.subheader("Or analyse the rest")
@@ -206,6 +270,7 @@ def ready_section(attempt: upload.UploadAttempt) -> None:
         st.warning(f"{len(dataset.excluded_rows):,} row(s) with problems were excluded at your request; every page "
                    "says so.")
     show_notes(attempt.report.notes)
+    header_section(attempt)
     left, middle, right = st.columns(3)
     if in_use:
         left.button("Return to the bundled sample", on_click=state.use_sample, key="use_sample")
@@ -231,7 +296,10 @@ st.file_uploader("CSV, Excel (.xlsx) or Parquet: one row per participant, or one
                  help="Pseudonymised data only: files with names, NHS numbers, dates of birth, postcodes, e-mail "
                       "addresses or phone numbers are refused.")
 attempt = upload.current_attempt()
-if attempt is None:
+if attempt is None and state.upload_lost():
+    st.markdown("Choose the same file again above to carry on where you were, or carry on with the sample.")
+    st.button("Carry on with the bundled sample", on_click=state.continue_with_sample, key="continue_with_sample")
+elif attempt is None:
     st.caption("No file uploaded in this session: every page shows the bundled synthetic sample.")
 elif attempt.status == upload.REFUSED:
     st.error("This file was refused because it contains identifiable data. Nothing from it has been shown, "
@@ -243,6 +311,8 @@ elif attempt.status == upload.UNREADABLE:
     st.error("This file cannot be read as a table.", icon=":material/block:")
     st.text(f"File: {attempt.name}")
     show_problems(attempt)
+elif attempt.status == upload.PROBLEMS and attempt.lead_with_mapping:
+    mapping_first(attempt)
 elif attempt.status == upload.PROBLEMS:
     count = len(attempt.report.problems)
     st.error(f"{count:,} problem{'s' if count != 1 else ''} found: the file is not analysed until "
@@ -253,6 +323,7 @@ elif attempt.status == upload.PROBLEMS:
         st.caption("Until then, the pages keep showing the data named at the top of this page.")
     show_problems(attempt)
     show_notes(attempt.report.notes)
+    header_section(attempt)
     if attempt.needs_mapping:
         mapping_section(attempt)
     if attempt.can_exclude:

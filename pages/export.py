@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from analysis.report import build_deck, build_html, report_file_name
-from dashboard import presentation, state, ui
+from dashboard import benefit, presentation, state, ui
+from dashboard import national as national_controls
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
@@ -33,10 +34,14 @@ def _builder(build):
     analysis, safe, filters = ctx.analysis, ctx.safe, dict(ctx.filters)
     source, excluded, episodes, synthetic = ctx.dataset.name, ctx.dataset.excluded_rows, ctx.episodes, \
         ctx.dataset.is_sample
+    extra = benefit.extra_summary(ctx)  # the MIDs and costs entered on the pages (chance of benefit, value)
+
+    national_year = national_controls.chosen_year()  # NHS England's figures for the sidebar's year
 
     def make():
         return build(analysis, safe=safe, filters=filters, source=source, excluded_rows=excluded,
-                     episodes=episodes, synthetic=synthetic, generated=today)
+                     episodes=episodes, synthetic=synthetic, generated=today, national_year=national_year,
+                     extra=extra)
 
     return make
 

@@ -7,9 +7,10 @@ require_app()
 import streamlit as st
 
 from analysis import dictionary as dd
-from analysis import survey
+from analysis import national, survey
 from analysis.outcomes import SESSION_REDUCTION_RULE
 from analysis.schema import PHQ9
+from analysis.sites import method_lines
 from dashboard import state, ui
 
 ctx = state.context()
@@ -44,6 +45,11 @@ for area, rows in methods.groupby("Area", sort=False):
 with st.expander("All methods as a table (download)"):
     ui.table(methods, "statistical-methods")
 
+# --- several sites
+st.subheader("Several sites")
+st.markdown("When the data have a `site` column, each site is compared on its own and the sites are pooled "
+            "(the **Sites** page):\n" + "\n".join(f"- {line}" for line in method_lines()))
+
 # --- data dictionary
 st.subheader("Data dictionary")
 st.markdown(f"A file can be **episode level** (one row per participant; required columns: "
@@ -65,3 +71,28 @@ for item in dd.PILOT_LIMITATIONS:
 # --- survey
 st.subheader("Survey samples and their limitations")
 st.markdown(survey.methods_text())
+
+# --- national figures (analysis.national)
+st.subheader("National figures and expected rates")
+st.markdown("- **Published rates**: NHS England's percentages; recovery and reliable recovery over finishers minus "
+            "those not at caseness, reliable improvement and deterioration over all finishers.\n"
+            f"- **Funnel plot**: {national.Funnel.method}\n"
+            f"- **Expected rates**: {national.CaseMix.method} Pilot values are matched to the published categories "
+            "by explicit tables; values that match none are listed and left out of both observed and expected.\n"
+            f"- **Disclosure control**: {national.ROUNDING_NOTE}")
+st.caption(national.ATTRIBUTION)
+
+# --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
+from analysis import bayes as _bayes  # noqa: E402
+from analysis import value as _value  # noqa: E402
+
+st.subheader("Chance of benefit and value for money")
+st.markdown("The **chance of benefit** is the Bayesian probability, given the data and a prior, that physical "
+            "activity is better than control (P(benefit)), and that it is better by at least the minimal important "
+            "difference, MID (P(benefit ≥ MID)). Benefit is a higher rate for recovery, reliable recovery and "
+            "reliable improvement, a lower rate for reliable deterioration, and a lower last score on PHQ-9 and "
+            "GAD-7. The MIDs can be changed wherever the chances are shown.")
+st.markdown("\n".join(f"- **{name}**: {text}" for name, text in _bayes.methods_items()))
+st.markdown(f"**Value for money.** {_value.VALUE_METHOD} {_value.NO_PUBLISHED_COST}")
+st.markdown("\n".join(f"- **{c.label}**: {c.text}." for c in _value.NATIONAL_RATES.values()))
+st.caption(_value.OGL_ATTRIBUTION)

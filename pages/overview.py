@@ -9,10 +9,13 @@ import streamlit as st
 
 from analysis import formatting as fmt
 from analysis.disclosure import SUPPRESS_BELOW
+from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import rate_chart, rate_takeaway
+from analysis.national import ATTRIBUTION, england_recovery
 from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
 from analysis.summary import rate_evidence_note
 from analysis.survey import headline
+from dashboard import national as national_controls
 from dashboard import shared_cache, state, ui
 
 ctx = state.context()
@@ -30,6 +33,11 @@ columns[2].metric("Not finished", ui.count_text(ctx, sum(not_finished.values()))
                   help="Fewer than 2 treatment sessions: excluded from every outcome figure.")
 columns[3].metric("At caseness", ui.count_text(ctx, analysis.n_at_caseness),
                   help="Finishers at clinical caseness at the start: the recovery denominator.")
+
+if analysis.sites is not None and analysis.sites.n_sites >= 2:  # a programme: point to the site-by-site view
+    st.info(f"These data pool **{analysis.sites.n_sites} sites**. The figures below combine every participant; "
+            "the **Sites** page compares each site and pools them with a random-effects meta-analysis.",
+            icon=":material/location_on:")
 
 # --- the headline: outcomes beside the survey
 recovery = analysis.rates["recovery"]
@@ -51,13 +59,19 @@ with survey_col:
     st.markdown(f"**{survey.sentence}**")
     st.caption(f"{survey.detail} Source: stakeholder surveys, December 2022 report (see **Survey findings**).")
 
-# --- recovery against the national standard
+# --- recovery against England's published rate for the chosen year (analysis.national)
 chart_col, change_col = st.columns([1, 1])
 with chart_col:
-    figure = state.session_memo(ctx, ("overview-recovery", hidden), lambda: rate_chart(
-        recovery.groups, "Recovery rate by group (95% CI)", hidden=hidden))
+    national_year = national_controls.chosen_year()
+    england_rate, england_label = england_recovery(national_year)
+    figure = state.session_memo(ctx, ("overview-recovery", hidden, national_year), lambda: add_attribution(
+        rate_chart(recovery.groups, "Recovery rate by group (95% CI)", reference=england_rate,
+                   reference_label=england_label, hidden=hidden), y=-0.1, width=60))
     ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
-             f" The dashed line is the national standard of {fmt.percent(RECOVERY_STANDARD)}.")
+             f" The dashed line is England's published recovery rate for {national_year} "
+             f"({england_rate * 100:.1f}%); the national standard is {fmt.percent(RECOVERY_STANDARD)}.")
+    st.caption(f"England's rate: NHS England, {national_year} (change the year in the sidebar; more on "
+               f"**Against national figures**). {ATTRIBUTION}")
 with change_col:
     st.subheader("Mean change in symptoms")
     rows, sizes = [], []
@@ -99,3 +113,9 @@ if note:  # the test and the interval printed in the same row disagree: say so w
     st.info(note, icon=":material/balance:")
 st.caption("Each p value is two-sided. A p value above 0.05 means the data are compatible with no difference; "
            "it does not show that there is none. See **Methods and definitions** for every method.")
+
+# --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
+from dashboard import benefit  # noqa: E402
+
+benefit.chance_section(ctx, ("recovery", "phq9", "gad7"), where="overview", chart_choice=False)
+benefit.value_section(ctx, where="overview")

@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from analysis import formatting as fmt
-from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS
+from analysis.compare import EXACT_ODDS_RATIO_MAX_N, METHODS, measure_for
 from analysis.disclosure import FEWER_THAN
+from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import (
     first_last_scatter,
     first_last_scatter_takeaway,
@@ -20,14 +21,13 @@ from analysis.figures.outcomes import (
     rates_chart,
     rates_takeaway,
 )
+from analysis.national import ATTRIBUTION, rate_references
 from analysis.outcomes import OUTCOME_CATEGORIES, RATE_DEFINITIONS, outcome_category_counts
 from analysis.schema import (
-    GAD7,
     GROUP_LABELS,
     GROUP_PA,
     GROUPS,
     PAIRED_COMPLETENESS_STANDARD,
-    PHQ9,
     RECOVERY_STANDARD,
     RELIABLE_IMPROVEMENT_REFERENCE,
 )
@@ -40,11 +40,11 @@ from analysis.trajectories import (
     jacobson_truax_counts,
     pool_small_categories,
 )
+from dashboard import national as national_controls
 from dashboard import state, ui
 
 # Recommendation 1's solutions that ask for evidence on clinical outcomes (survey_recommendations.csv).
 OUTCOME_RECOMMENDATION_IDS = ("R1-S1", "R1-L2")
-SCATTER_MEASURES = {"phq9": PHQ9, "gad7": GAD7}
 
 
 def _plain(text: str) -> str:
@@ -77,8 +77,11 @@ st.caption(analysis.small_sample_caution(safe=ctx.safe))
 
 # --- the four rates
 st.subheader("The four outcome rates")
-figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe), lambda: (
-    rates_chart(rates, hidden), rates_takeaway(rates, hidden)))
+national_year = national_controls.chosen_year()  # England's published rates as the reference lines
+references = rate_references(national_year)
+figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), lambda: (
+    add_attribution(rates_chart(rates, hidden, references)),
+    rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
 ui.chart(figure, "outcome rates by group", takeaway)
 with st.expander("What each rate counts"):
     st.dataframe(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
@@ -88,6 +91,8 @@ with st.expander("What each rate counts"):
                f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
                "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
                "Whiskers are Wilson 95% CIs.")
+    st.caption(f"Reference lines: England's published rates, {national_year} (change the year in the sidebar). "
+               + ATTRIBUTION)
 
 
 # --- the comparison table, one column per rate
@@ -128,7 +133,7 @@ st.subheader("Comparison of each rate")
 table: dict[str, list[str]] = {"Figure": [
     f"{GROUP_LABELS[GROUPS[0]]} (Wilson 95% CI)", f"{GROUP_LABELS[GROUPS[1]]} (Wilson 95% CI)",
     "Difference, points (Newcombe 95% CI)", "Fisher's exact p", "Odds ratio (95% CI)", "Odds ratio method",
-    "Relative risk (Katz 95% CI)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
+    "Relative risk (95% CI: Katz; MOVER-R at 0% or 100%)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
 for key, comparison in rates.items():
     label = RATE_DEFINITIONS[key].label
     column = [_rate_cell(key, g) for g in GROUPS]
@@ -183,43 +188,44 @@ if ctx.safe:
     st.caption(f"'{POOLED_CATEGORY}' in the chart combines the categories hidden in this table.")
 
 # --- first vs last scatter
-@st.fragment
-def _first_last_section() -> None:
-    """First against last score: its measure radio reruns this section only (st.fragment), not the page."""
-    st.subheader("First against last score")
-    choice = st.radio("Measure", list(SCATTER_MEASURES), format_func=lambda k: SCATTER_MEASURES[k].label,
-                      horizontal=True, key="recovery_scatter_measure")
-    scatter_measure = SCATTER_MEASURES[choice]
-    measure_comparison = analysis.measures.get(choice)
-    if measure_comparison is None or measure_comparison.scores is None or measure_comparison.scores.empty:
-        ui.not_available(f"No finisher in the current selection has both {scatter_measure.label} scores.")
+st.subheader("First against last score")
+# One control: the sidebar's outcome measure (in the URL). The plot needs a caseness cut-off and a
+# reliable change index, which WSAS has not: then PHQ-9 is drawn, and the page says so.
+chosen_measure = measure_for(ctx.measure)
+choice = ctx.measure if chosen_measure.caseness is not None and chosen_measure.reliable_change is not None else "phq9"
+scatter_measure = measure_for(choice)
+if choice != ctx.measure:
+    st.caption(f"{chosen_measure.label}, the outcome measure chosen in the sidebar, has no caseness cut-off or "
+               f"reliable change index, so this plot shows {scatter_measure.label}.")
+else:
+    st.caption(f"{scatter_measure.label}: the outcome measure chosen in the sidebar.")
+measure_comparison = analysis.measures.get(choice)
+if measure_comparison is None or measure_comparison.scores is None or measure_comparison.scores.empty:
+    ui.not_available(f"No finisher in the current selection has both {scatter_measure.label} scores.")
+else:
+    scores = measure_comparison.scores
+    if ctx.safe:
+        st.info("Presentation-safe mode: individual participants are not drawn. The table counts finishers by "
+                f"{scatter_measure.label} caseness (score {fmt.number(scatter_measure.caseness, 0)} or more) at "
+                "their first and last score.")
+        transitions = caseness_transitions(scores, scatter_measure)
+        shown = pd.DataFrame({
+            "Group": transitions["group"].map(GROUP_LABELS),
+            "At the first score": transitions["first"],
+            **{f"Last: {state_}": transitions[state_].map(lambda v: ui.count_text(ctx, int(v)))
+               for state_ in CASENESS_STATES}})
+        ui.table(shown, f"{scatter_measure.label} caseness first and last", key="caseness-transitions")
     else:
-        scores = measure_comparison.scores
-        if ctx.safe:
-            st.info("Presentation-safe mode: individual participants are not drawn. The table counts finishers by "
-                    f"{scatter_measure.label} caseness (score {fmt.number(scatter_measure.caseness, 0)} or more) at "
-                    "their first and last score.")
-            transitions = caseness_transitions(scores, scatter_measure)
-            shown = pd.DataFrame({
-                "Group": transitions["group"].map(GROUP_LABELS),
-                "At the first score": transitions["first"],
-                **{f"Last: {state_}": transitions[state_].map(lambda v: ui.count_text(ctx, int(v)))
-                   for state_ in CASENESS_STATES}})
-            ui.table(shown, f"{scatter_measure.label} caseness first and last", key="caseness-transitions")
-        else:
-            figure, takeaway = state.session_memo(ctx, ("scatter", choice), lambda: (
-                first_last_scatter(scores, scatter_measure),
-                first_last_scatter_takeaway(jacobson_truax_counts(scores, scatter_measure), scatter_measure)))
-            ui.chart(figure, f"{scatter_measure.label} first against last", takeaway)
-            st.caption("Dotted lines: the caseness cut-off (points right of the vertical line started at caseness; "
-                       "points below the horizontal line ended below it). Solid diagonal: no change. Shaded band: "
-                       f"within ± {fmt.number(scatter_measure.reliable_change, 0)} points of no change (not reliable). "
-                       "Points are nudged by at most 0.2 so identical scores stay visible; hover for the true scores. "
-                       "The rates above combine PHQ-9 with each person's anxiety measure, so they differ from this "
-                       "single-measure picture.")
-
-
-_first_last_section()
+        figure, takeaway = state.session_memo(ctx, ("scatter", choice), lambda: (
+            first_last_scatter(scores, scatter_measure),
+            first_last_scatter_takeaway(jacobson_truax_counts(scores, scatter_measure), scatter_measure)))
+        ui.chart(figure, f"{scatter_measure.label} first against last", takeaway)
+        st.caption("Dotted lines: the caseness cut-off (points right of the vertical line started at caseness; "
+                   "points below the horizontal line ended below it). Solid diagonal: no change. Shaded band: "
+                   f"within ± {fmt.number(scatter_measure.reliable_change, 0)} points of no change (not reliable). "
+                   "Points are nudged by at most 0.2 so identical scores stay visible; hover for the true scores. "
+                   "The rates above combine PHQ-9 with each person's anxiety measure, so they differ from this "
+                   "single-measure picture.")
 
 # --- paired-data completeness
 st.subheader("Paired-data completeness")
@@ -266,3 +272,9 @@ if not chosen.empty:
         st.caption("Source: " + "; ".join(
             _plain(f"{SOURCE_TITLES.get(doc, doc)} — {', '.join(sections)}") for doc, sections in by_document.items())
             + ".")
+
+# --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
+from dashboard import benefit  # noqa: E402
+
+benefit.chance_section(ctx, tuple(rates), where="recovery")
+benefit.value_section(ctx, where="recovery")

@@ -211,3 +211,13 @@ else:
                "ended lower). Sensitivity: Welch's test and the permutation test compare mean change; Mann–Whitney "
                "compares the distributions of change (U is the physical activity group's); Hedges' g is the "
                "difference in mean change in SD units. See **Methods and definitions**.")
+
+# --- chance of benefit (analysis/bayes.py)
+from dashboard import benefit  # noqa: E402
+
+if ctx.measure in benefit.bayes.MEASURE_MID_DEFAULTS:
+    benefit.chance_section(ctx, (ctx.measure,), where="symptom_change")
+else:
+    st.subheader("Chance of benefit")
+    st.caption(f"The chance of benefit is worked out for PHQ-9 and GAD-7, which have a published minimal important "
+               f"difference; {measure.label} has none in the project's sources. Choose PHQ-9 or GAD-7 in the sidebar.")

@@ -34,8 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 EXPORT = "pages/export.py"
 TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical activity vs control",
-          "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Who took part, and who benefits",
-          "What services told us", "Methods and caveats"]
+          "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Against national figures",
+          "Chance that physical activity helps",
+          "Who took part, and who benefits", "What services told us", "Methods and caveats"]
 
 
 class _ServerLikePagesManager(PagesManager):
@@ -139,10 +140,10 @@ def test_downloads_follow_safe_mode_and_filters():
     name, _, data = download(at, "Download slide deck")
     assert name.endswith("-safe.pptx")
     slides = deck_texts(data)
-    assert "Filters: gender = Female" in slides[0] and "Presentation-safe numbers: on" in slides[0]
+    assert "Filters: Gender = Female" in slides[0] and "Presentation-safe numbers: on" in slides[0]
     assert "(12 of 19" not in "\n".join(slides)
     html_name, _, html = download(at, "Download offline report")
-    assert html_name.endswith("-safe.html") and b"Filters: gender = Female" in html
+    assert html_name.endswith("-safe.html") and b"Filters: Gender = Female" in html
     assert "f_gender=Female" in at.code[0].value and "safe=true" in at.code[0].value
 
 
@@ -230,7 +231,7 @@ def test_presentation_keeps_filters_and_safe_mode():
     at.button(key="present-previous").click().run()
     at.button(key="present-previous").click().run()
     assert shown_title(at) == TITLES[0]
-    assert "Filters: gender = Female" in texts(at) and "Presentation-safe numbers: on" in texts(at)
+    assert "Filters: Gender = Female" in texts(at) and "Presentation-safe numbers: on" in texts(at)
     assert at.session_state[state.FILTER_PREFIX + "gender"] == ["Female"]
 
 

@@ -124,12 +124,13 @@ def test_safe_mode_rounds_the_pilot_sizes():
     assert any("10 of 20" in m.value for m in at.markdown)  # 12 of 19 shown with rounded counts
 
 
-def test_chosen_values_with_an_empty_group_and_an_adsm():
-    at = _open(f_gender=["Non-binary"], pl_effect="chosen", measure="SPIN")
+def test_chosen_values_with_an_empty_group_and_a_secondary_measure():
+    # SPIN (1 participant against 0 on the sample) is no longer offered (issue 18 item 8): WSAS instead.
+    at = _open(f_gender=["Non-binary"], pl_effect="chosen", measure="wsas")
     # No pilot figures to start from: the documented fallbacks (50% control, 60% PA; d = 0.5).
     assert at.slider(key="pl_rate_pa").value == 60 and at.slider(key="pl_rate_control").value == 50
-    assert at.slider(key="pl_diff_SPIN").value == pytest.approx(7.0)  # 68 / 10 = 6.8, snapped to 0.5
-    assert at.slider(key="pl_sd_SPIN").value == pytest.approx(13.5)  # 68 / 5 = 13.6
+    assert at.slider(key="pl_diff_wsas").value == pytest.approx(4.0)  # 40 / 10
+    assert at.slider(key="pl_sd_wsas").value == pytest.approx(8.0)  # 40 / 5
     n = power.sample_size_for_rates(0.60, 0.50).n_per_group
     assert _sentences(at)[0] == f"To detect 60% vs 50% with 80% power (α = 0.05, two-sided) you need about {n} per group."
     assert len(_takeaways(at)) == 2

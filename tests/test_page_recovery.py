@@ -62,9 +62,13 @@ def test_recovery_figures_appear_as_text(page, expected):
 def test_charts_present_with_references(page):
     charts = _charts(page)
     assert list(charts) == ["Outcome rates by group", "Outcome of every finisher (share of finishers)",
-                            "PHQ-9: first against last score"]
+                            "PHQ-9: first against last score",
+                            "Recovery: the difference between the groups, by prior",
+                            "Recovery: chance of benefit, from sceptical to open-minded priors"]
     rates = charts["Outcome rates by group"]
-    assert [round(s["y0"], 1) for s in rates["layout"]["shapes"]] == [50.0, 66.7]
+    # the reference lines are England's published rates for the latest year (50.5% and 67.5% in 2024-25)
+    assert [round(s["y0"], 1) for s in rates["layout"]["shapes"]] == [50.5, 67.5]
+    assert "England 2024-25: 50.5%" in [t.get("name") for t in rates["data"]]
     scatter = charts["PHQ-9: first against last score"]
     assert [t["name"] for t in scatter["data"] if t.get("mode") == "markers"] == ["Physical activity", "Control"]
 
@@ -109,7 +113,7 @@ def test_survey_recommendation_callout_uses_the_data_file(page):
 
 def test_switching_the_scatter_to_gad7(expected):
     at = _open()
-    at.radio(key="recovery_scatter_measure").set_value("gad7").run()
+    at.sidebar.selectbox(key="measure").set_value("gad7").run()  # the sidebar's measure (issue 18 item 8)
     assert_clean(at)
     charts = _charts(at)
     assert "GAD-7: first against last score" in charts and "PHQ-9: first against last score" not in charts

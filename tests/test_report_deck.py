@@ -32,10 +32,12 @@ SAMPLE = ROOT / "data" / "sample" / "synthetic_pilot_episodes.csv"
 DAY = date(2025, 3, 14)
 PA, CONTROL = GROUP_LABELS[GROUP_PA], GROUP_LABELS[GROUP_CONTROL]
 TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical activity vs control",
-          "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Who took part, and who benefits",
-          "What services told us", "Methods and caveats"]
+          "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Against national figures",
+          "Chance that physical activity helps",
+          "Who took part, and who benefits", "What services told us", "Methods and caveats"]
 CHART_SLIDES = {"Recovery: physical activity vs control", "Symptom change: PHQ-9 and GAD-7",
-                "Recovery and reliable change", "Who took part, and who benefits", "What services told us"}
+                "Recovery and reliable change", "Chance that physical activity helps", "Who took part, and who benefits",
+                "What services told us"}
 
 
 def open_deck(data: bytes):
@@ -231,7 +233,7 @@ def test_title_and_methods_slides_describe_the_data(sample_analysis, sample_epis
     title = text_of(presentation.slides[0], "Figures")
     assert "Data: pilot <export>.csv" in title  # user text, literally
     assert "Generated: 14 March 2025" in title
-    assert "Filters: gender = Female, Male" in title
+    assert "Filters: Gender = Female, Male" in title  # the one label of the column (schema.column_label)
     assert "Presentation-safe numbers: off" in title
     assert "excluded at your request: 2 (file rows 4, 9)" in title
     assert "physical activity 19, control 19" in title

@@ -93,7 +93,7 @@ def test_user_text_is_escaped(sample_analysis):
     assert not [a for t, a in tags if t == "img"]
     assert not [a for t, a in tags if t == "script" and "alert" in str(a)]
     text = " ".join(parse(html).text)
-    assert f"Data: {HOSTILE}" in text and f"Filters: gender = {HOSTILE}" in text  # shown literally
+    assert f"Data: {HOSTILE}" in text and f"Filters: Gender = {HOSTILE}" in text  # shown literally
 
 
 def test_safe_report_hides_small_numbers(safe_report, sample_analysis):

@@ -131,7 +131,7 @@ def test_unknown_top_level_block_is_withheld_unless_it_declares_its_rule():
 
     summary = {"participants": {"physical_activity": 19, "control": 14}, "sites": {"per_site": [{"n": 3}]}}
     assert make_summary_safe(summary)["sites"] == {"reason": disclosure.UNDECLARED_REASON}
-    disclosure.register_safe_block("sites", lambda block: {"n_sites": block and 1})
+    disclosure.register_safe_block("sites", lambda block, summary: {"n_sites": block and 1})
     try:
         assert make_summary_safe(summary)["sites"] == {"n_sites": 1}
     finally:
@@ -285,3 +285,57 @@ def test_methods_page_rules_state_the_precedence_and_the_session_rule_from_the_c
     positions = [category.index(label) for _, label in CATEGORY_PRECEDENCE]
     assert positions == sorted(positions)
     assert rules["Session-level files"] == SESSION_REDUCTION_RULE
+
+
+def test_results_table_is_one_typed_row_per_figure(sample_analysis):
+    table = sample_analysis.results_table()
+    assert list(table.columns) == ["section", "item", "part", "detail", "key", "value", "kind", "basis", "reason"]
+    row = table[(table["item"] == "recovery") & (table["part"] == "difference") & (table["key"] == "estimate")]
+    assert row["kind"].item() == "estimate" and row["value"].item() == pytest.approx(12 / 19 - 5 / 14)
+    assert row["basis"].item() == (12, 19, 5, 14)
+    kinds = table.set_index(["item", "part", "key"])["kind"]
+    assert kinds[("phq9", "permutation", "n_resamples")] == "parameter"
+    assert kinds[("phq9", "physical_activity", "n")] == "count"
+    assert kinds[("recovery", "physical_activity", "rate")] == "proportion"
+    assert kinds[("phq9", "ancova", "p")] == "p value"
+    # Safe mode is the same table with the rule applied by kind, once.
+    safe = sample_analysis.results_table(safe=True).set_index(["item", "part", "key"])["value"]
+    assert safe[("phq9", "permutation", "n_resamples")] == 9999
+    assert safe[("recovery", "control", "count")] == 5 and safe[("recovery", "physical_activity", "count")] == 10
+    assert safe[("reliable_deterioration", "difference", "estimate")] is None
+
+
+def test_json_names_the_method_behind_the_relative_risk(sample_analysis):
+    summary = sample_analysis.to_dict()
+    assert "Katz" in summary["rates"]["recovery"]["relative_risk"]["method"]
+    assert "MOVER" in summary["rates"]["reliable_deterioration"]["relative_risk"]["method"]  # 0 events in PA
+
+
+def test_a_new_block_declares_its_kinds_with_safe_by_kind():
+    from analysis import disclosure
+    from analysis.disclosure import rate_basis, register_safe_block, safe_by_kind
+    from analysis.results import COUNT, ESTIMATE, PARAMETER, PROPORTION
+
+    summary = {"rates": {
+        "recovery": {"physical_activity": {"count": 12, "denominator": 19}, "control": {"count": 5, "denominator": 14}},
+        "reliable_deterioration": {"physical_activity": {"count": 0, "denominator": 19},
+                                   "control": {"count": 2, "denominator": 19}}},
+        "bayes": {"recovery": {"vague": {"p_benefit": 0.96, "p_benefit_mid": 0.9, "mid": 0.05}},
+                  "reliable_deterioration": {"vague": {"p_benefit": 0.8, "p_benefit_mid": 0.6, "mid": 0.05}}},
+        "sites": {"per_site": [{"site": "A", "n": 7, "estimate": 0.2}, {"site": "B", "n": 3, "estimate": 0.1}]}}
+    register_safe_block("bayes", lambda block, s: safe_by_kind(
+        block, lambda path, key: PARAMETER if key == "mid" else PROPORTION, lambda path: rate_basis(s, path[0])))
+    register_safe_block("sites", lambda block, s: safe_by_kind(
+        block, lambda path, key: COUNT if key == "n" else ESTIMATE,
+        lambda path: (block["per_site"][int(path[1])]["n"],) if len(path) > 1 else ()))
+    try:
+        safe = make_summary_safe(summary)
+    finally:
+        disclosure.SAFE_BLOCKS.pop("bayes")
+        disclosure.SAFE_BLOCKS.pop("sites")
+    assert safe["bayes"]["recovery"]["vague"] == {"p_benefit": 0.96, "p_benefit_mid": 0.9, "mid": 0.05}
+    hidden = safe["bayes"]["reliable_deterioration"]["vague"]
+    assert hidden["p_benefit"] is None and hidden["mid"] == 0.05 and hidden["reason"]
+    assert safe["sites"]["per_site"][0] == {"site": "A", "n": 5, "estimate": 0.2}
+    assert safe["sites"]["per_site"][1]["n"] is None and safe["sites"]["per_site"][1]["estimate"] is None
+    assert unexplained_nulls(safe) == 0

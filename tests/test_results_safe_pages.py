@@ -21,7 +21,7 @@ from tests.apptest_support import open_page
 # with its source), not participant data, and disclosure control does not apply to them (as the deck
 # notes say); the survey sentences on other pages are exempt for the same reason (EXEMPT below).
 PAGES = ("pages/overview.py", "pages/symptom_change.py", "pages/recovery.py", "pages/who_benefits.py",
-         "pages/planning.py", "pages/data.py", "pages/export.py", "pages/methods.py")
+         "pages/planning.py", "pages/data.py", "pages/export.py", "pages/methods.py", "pages/national.py")
 
 NUMBER = r"(\d[\d,]*)"
 # Phrases that state how many people: "n = 19", "38 people", "12 of 19" (not "6 of 6 levels").

@@ -371,11 +371,11 @@ def test_duplicate_and_ragged_structure_problems() -> None:
 def test_problems_frame() -> None:
     report = load_path(BAD / "out_of_range.csv")
     frame = report.problems_frame()
-    assert list(frame.columns) == ["row", "column", "value", "rule", "fix"]
+    assert list(frame.columns) == ["row", "participant", "column", "value", "rule", "fix"]
     assert frame.iloc[0]["row"] == 3
     assert frame.iloc[0]["value"] == "30"
     empty = load_path(OK / "bom.csv").problems_frame()
-    assert list(empty.columns) == ["row", "column", "value", "rule", "fix"] and len(empty) == 0
+    assert list(empty.columns) == ["row", "participant", "column", "value", "rule", "fix"] and len(empty) == 0
 
 
 def test_problem_is_frozen() -> None:

@@ -487,13 +487,16 @@ _INSIDE_MIN = 12  # percent: a bar at least this tall carries its label inside
 
 
 def rates_chart(rates: Mapping[str, RateComparison],
-                hidden: Mapping[str, frozenset[str]] | None = None) -> go.Figure:
+                hidden: Mapping[str, frozenset[str]] | None = None,
+                references: Mapping[str, tuple[float, str]] | None = None) -> go.Figure:
     """The outcome rates as grouped bars (one colour per group) with Wilson 95% CI whiskers.
 
     Reference segments sit over their own rate only, and are named in the legend: the
     national recovery standard (50%) over recovery and "about two in three" over reliable
     improvement. ``hidden[rate]`` names groups whose rate is suppressed in presentation-safe
-    mode; their bar is not drawn and is labelled "hidden".
+    mode; their bar is not drawn and is labelled "hidden". ``references`` replaces those lines
+    (rate -> (value, legend text)), e.g. England's published rates from
+    :func:`analysis.national.rate_references`.
     """
     hidden = dict(hidden or {})
     keys = list(rates)
@@ -520,7 +523,7 @@ def rates_chart(rates: Mapping[str, RateComparison],
             error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, thickness=2, width=8,
                          color="#1a1a1a"),
             hovertext=hovers, hoverinfo="text"))
-    for key, (value, text) in RATE_REFERENCES.items():
+    for key, (value, text) in (RATE_REFERENCES if references is None else references).items():
         if key not in keys:
             continue
         i = keys.index(key)
@@ -534,8 +537,11 @@ def rates_chart(rates: Mapping[str, RateComparison],
     return _finish(figure, "Outcome rates by group", height=500)
 
 
-def rates_takeaway(rates: Mapping[str, RateComparison], hidden: Mapping[str, frozenset[str]] | None = None) -> str:
-    """One clause per rate: PA vs control, and the reference where there is one."""
+def rates_takeaway(rates: Mapping[str, RateComparison], hidden: Mapping[str, frozenset[str]] | None = None,
+                   references: Mapping[str, tuple[float, str]] | None = None,
+                   reference_name: str = "the national figures") -> str:
+    """One clause per rate: PA vs control, and the reference where there is one (``references`` as
+    given to :func:`rates_chart`, named ``reference_name``)."""
     hidden = dict(hidden or {})
     parts = []
     for key, comparison in rates.items():
@@ -548,10 +554,11 @@ def rates_takeaway(rates: Mapping[str, RateComparison], hidden: Mapping[str, fro
         else:
             parts.append(f"{label} {fmt.percent(pa.rate)} vs {fmt.percent(control.rate)}")
     text = "Physical activity vs control: " + "; ".join(parts) + "."
-    refs = [f"{fmt.percent(value)} for {RATE_DEFINITIONS[k].label.lower()}" for k, (value, _) in
-            RATE_REFERENCES.items() if k in rates]
+    decimals = 0 if references is None else 1  # published rates have one decimal
+    refs = [f"{fmt.percent(value, decimals)} for {RATE_DEFINITIONS[k].label.lower()}" for k, (value, _) in
+            (RATE_REFERENCES if references is None else references).items() if k in rates]
     if refs:
-        text += " The reference lines mark the national figures (" + ", ".join(refs) + ")."
+        text += f" The reference lines mark {reference_name} (" + ", ".join(refs) + ")."
     return text
 
 

@@ -31,6 +31,7 @@ from analysis.figures.theme import OKABE_ITO, REFERENCE_COLOUR, apply_theme
 from analysis.outcomes import RATE_DEFINITIONS
 from analysis.results import Estimate
 from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_PA, GROUPS
+from analysis.schema import column_label as schema_column_label
 
 SMALL_SUBGROUP: Final = 10  # fewer than this per group: flagged, "do not act on it" (SUBGROUP_CAUTION)
 OVERALL_LABEL: Final = "Overall"
@@ -48,12 +49,9 @@ _OVERALL_COLOUR: Final = OKABE_ITO["black"]  # neither group colour
 
 
 def column_label(column: str) -> str:
-    """'problem_descriptor' -> 'Problem descriptor'; the derived band is named in full."""
-    if column == "baseline_severity":
-        return "Baseline severity (PHQ-9 band)"
-    if column == "ltc":
-        return "Long-term condition"
-    return column.replace("_", " ").capitalize()
+    """'problem_descriptor' -> 'Problem descriptor'; the derived band is named in full
+    (:func:`analysis.schema.column_label`, the one label used everywhere)."""
+    return schema_column_label(column)
 
 
 def outcome_key(choice: str, measure: str) -> str:
@@ -358,7 +356,7 @@ def _variable_label(variable: str, level: str) -> str:
                 return f"{measure_for(variable.removesuffix('_first')).label} first score (mean)"
             except KeyError:
                 return f"{variable} (mean)"
-        return f"{variable.replace('_', ' ').capitalize()} (mean)"
+        return f"{column_label(variable)} (mean)"
     return f"{column_label(variable)}: {level}"
 
 

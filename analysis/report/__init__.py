@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -43,7 +44,7 @@ def report_file_name(source: str, suffix: str, safe: bool = False, synthetic: bo
 
 def write_report(analysis: Analysis, output: str | Path, safe: bool = False,
                  filters: Mapping[str, tuple[str, ...]] | None = None, excluded_rows: tuple = (), *,
-                 episodes: pd.DataFrame | None = None) -> Path:
+                 episodes: pd.DataFrame | None = None, extra: Mapping[str, Any] | None = None) -> Path:
     """Write the deck (.pptx) or the offline report (.html), chosen by ``output``'s suffix.
 
     ``episodes`` (the analysed episode frame) adds the baseline-balance figures. Any other
@@ -56,10 +57,10 @@ def write_report(analysis: Analysis, output: str | Path, safe: bool = False,
                          "or .html (offline report)")
     if suffix == ".pptx":
         path.write_bytes(build_deck(analysis, safe=safe, filters=filters, excluded_rows=excluded_rows,
-                                    episodes=episodes))
+                                    episodes=episodes, extra=extra))
     else:
         path.write_text(build_html(analysis, safe=safe, filters=filters, excluded_rows=excluded_rows,
-                                   episodes=episodes), encoding="utf-8")
+                                   episodes=episodes, extra=extra), encoding="utf-8")
     return path
 
 

@@ -81,6 +81,11 @@ def slide_figure(slide: Slide, analysis: Analysis, height: int = 460) -> go.Figu
                   for key, definition in RATE_DEFINITIONS.items()}
         figure = rates_chart(analysis.rates, hidden=hidden)
         figure.update_layout(title_text=slide.title)
+    elif spec.kind == "sites" and analysis.sites is not None:  # the forest plot with the pooled diamond
+        from analysis.figures.sites import forest_plot
+
+        figure = forest_plot(analysis.sites.rates[slide.meta.get("outcome", "recovery")], slide.meta.get("safe", False))
+        figure.update_layout(title_text=slide.title)
     else:
         figure = spec_figure(spec, slide.title, height=height)
     figure.update_layout(height=height)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 from pptx import Presentation
@@ -174,10 +174,12 @@ def deck_from_slides(slides: list[Slide], title: str = "Physical activity in NHS
 def build_deck(analysis: Analysis, safe: bool = False, filters: Mapping[str, tuple[str, ...]] | None = None,
                source: str | None = None, excluded_rows: tuple[int, ...] = (), *,
                episodes: pd.DataFrame | None = None, synthetic: bool | None = None,
-               generated: date | None = None) -> bytes:
+               generated: date | None = None, national_year: str | None = None,
+               extra: Mapping[str, Any] | None = None) -> bytes:
     """The story (:func:`analysis.report.story.build_story`) as PowerPoint bytes."""
     slides = build_story(analysis, safe=safe, filters=filters, source=source, excluded_rows=excluded_rows,
-                         episodes=episodes, synthetic=synthetic, generated=generated)
+                         episodes=episodes, synthetic=synthetic, generated=generated,
+                         national_year=national_year, extra=extra)
     return deck_from_slides(slides)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 
@@ -87,10 +87,12 @@ def html_from_slides(slides: list[Slide], analysis: Analysis, title: str = REPOR
 def build_html(analysis: Analysis, safe: bool = False, filters: Mapping[str, tuple[str, ...]] | None = None,
                source: str | None = None, excluded_rows: tuple[int, ...] = (), *,
                episodes: pd.DataFrame | None = None, synthetic: bool | None = None,
-               generated: date | None = None) -> str:
+               generated: date | None = None, national_year: str | None = None,
+               extra: Mapping[str, Any] | None = None) -> str:
     """The story (:func:`analysis.report.story.build_story`) as one self-contained HTML page."""
     slides = build_story(analysis, safe=safe, filters=filters, source=source, excluded_rows=excluded_rows,
-                         episodes=episodes, synthetic=synthetic, generated=generated)
+                         episodes=episodes, synthetic=synthetic, generated=generated,
+                         national_year=national_year, extra=extra)
     return html_from_slides(slides, analysis)
 
 

@@ -37,6 +37,7 @@ from analysis.schema import (
     PRIMARY_MEASURES,
     RECOVERY_STANDARD,
 )
+from analysis.schema import column_label as schema_column_label
 from analysis.summary import BORDERLINE, CLEAR, Analysis, evidence, rate_evidence_note
 
 HIDDEN: Final = "hidden (small numbers)"
@@ -125,7 +126,7 @@ def filters_text(filters: Mapping[str, tuple[str, ...]] | None) -> str:
     """'none (everyone)' or 'gender = Female; age band = 18-25, 26-35'."""
     if not filters:
         return "none (everyone in the data)"
-    return "; ".join(f"{column.replace('_', ' ')} = {', '.join(map(str, levels))}"
+    return "; ".join(f"{schema_column_label(column)} = {', '.join(map(str, levels))}"
                      for column, levels in filters.items())
 
 
@@ -420,7 +421,7 @@ def _balance_label(row: Mapping[str, Any]) -> str:
         except KeyError:
             label = name.replace("_", " ")
         return f"Mean first {label}" if variable.endswith("_first") else f"Mean {label}"
-    return f"{variable.replace('_', ' ').capitalize()} — {row['level']}"
+    return f"{schema_column_label(variable)} — {row['level']}"
 
 
 def _balance_values(row: Mapping[str, Any]) -> str:
@@ -524,12 +525,66 @@ def _methods_slide(analysis: Analysis, summary: dict, safe: bool, synthetic: boo
                  notes=" ".join(notes))
 
 
+def _sites_slides(analysis: Analysis, summary: dict, safe: bool) -> list[Slide]:
+    """A "Sites" slide when the data hold two or more sites (none otherwise): recovery by site with the
+    pooled random-effects estimate, heterogeneity and the prediction interval; figures from the
+    (safe) summary's ``sites`` block, so the slide matches ``summarize --safe``."""
+    from analysis.figures.sites import POOLED_LABEL, forest_takeaway
+    from analysis.sites import META_METHOD, PREDICTION_METHOD, heterogeneity_sentence
+
+    sites = analysis.sites
+    block = summary.get("sites")
+    if sites is None or block is None or sites.n_sites < 2:
+        return []
+    recovery = block["rates"]["recovery"]
+    pooled = recovery["pooled"]
+    bullets = []
+    for site in recovery["per_site"]:
+        n = " vs ".join(_summary_count(site["n"][g]) for g in GROUPS)
+        if site["estimate"] is None:
+            figure = HIDDEN if safe and site["included"] else (site.get("reason") or NOT_AVAILABLE)
+        else:
+            figure = f"{fmt.points(site['estimate'])} points ({_ci(site['ci95'], 'points')})"
+            if not site["included"]:
+                figure += f"; not pooled: {site.get('reason')}"
+        bullets.append(f"{site['site']} (n {n}): {figure}")
+    if pooled["estimate"] is not None:
+        bullets.append(f"{POOLED_LABEL}: {fmt.points(pooled['estimate'])} points ({_ci(pooled['ci95'], 'points')}), "
+                       f"{fmt.p_value(pooled['p'])}; I² {fmt.percent(pooled['i2'])}; a new site: "
+                       + (f"{fmt.points(pooled['prediction_interval'][0])} to "
+                          f"{fmt.points(pooled['prediction_interval'][1])} points"
+                          if pooled["prediction_interval"] else NOT_AVAILABLE))
+    else:
+        bullets.append(f"{POOLED_LABEL}: {NOT_AVAILABLE} ({pooled.get('reason')})")
+    bullets.append(heterogeneity_sentence(sites.rates["recovery"]))
+    primary = sites.measures.get("phq9")
+    if primary is not None and primary.pooled.estimate is not None:
+        bullets.append(forest_takeaway(primary, safe).split(". ")[0] + ".")
+    series = tuple(None if site["estimate"] is None else round(site["estimate"] * 100, 1)
+                   for site in recovery["per_site"])
+    series += (None if pooled["estimate"] is None else round(pooled["estimate"] * 100, 1),)
+    chart = ChartSpec(kind="sites", categories=(*[site["site"] for site in recovery["per_site"]], POOLED_LABEL),
+                      series={"Recovery: PA − control": series}, colours={"Recovery: PA − control": BALANCE_COLOUR},
+                      number_format="0", axis_title="Recovery, PA − control (percentage points)", horizontal=True)
+    return [Slide(key="sites", title=f"Sites: does it work everywhere? ({sites.n_sites} sites)",
+                  takeaway=forest_takeaway(sites.rates["recovery"], safe), bullets=tuple(bullets),
+                  chart=chart if chart.has_values else None,
+                  notes=f"Each site's difference in recovery (Newcombe 95% CI), pooled by {META_METHOD}. "
+                        f"{PREDICTION_METHOD}. The Sites page shows every rate and measure.",
+                  meta={"outcome": "recovery", "safe": safe})]
+
+
 def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tuple[str, ...]] | None = None,
                 source: str | None = None, excluded_rows: tuple[int, ...] = (), *,
                 episodes: pd.DataFrame | None = None, synthetic: bool | None = None,
-                generated: date | None = None) -> list[Slide]:
-    """The slides, in order: title, headline (recovery), symptom change, rates, who benefits,
-    survey, methods and caveats.
+                generated: date | None = None, national_year: str | None = None,
+                extra: Mapping[str, Any] | None = None) -> list[Slide]:
+    """The slides, in order: title, headline (recovery), symptom change, rates, against national
+    figures (NHS England's published rates for ``national_year``, default the latest), chance of
+    benefit (and value for money when ``extra`` has it), who benefits, survey, methods and caveats.
+
+    ``extra``: top-level summary keys added to (or replacing) :meth:`Analysis.to_dict`'s before safe
+    mode applies, e.g. ``bayes`` with the user's MIDs and ``value_for_money`` with their costs.
 
     ``source`` defaults to ``analysis.source``; ``synthetic`` (the bundled sample) is detected
     from the source name when not given; ``episodes`` (the same filtered episode frame the
@@ -539,14 +594,21 @@ def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tu
     source = analysis.source if source is None else source
     synthetic = is_synthetic_source(source) if synthetic is None else synthetic
     generated = generated or date.today()
-    summary = analysis.to_dict()
+    summary = analysis.to_dict() | dict(extra or {})
     if safe:
         summary = make_summary_safe(summary)
+    from analysis.report.bayes_slides import chance_slide, value_slide
+    from analysis.report.national_slide import national_slide  # imports this module's Slide
+
+    benefit_slides = [slide for slide in (chance_slide(summary), value_slide(summary)) if slide is not None]
     return [
         _title_slide(summary, safe, filters, source, tuple(excluded_rows), generated, synthetic),
         _recovery_slide(analysis, summary, safe),
         _change_slide(analysis, summary, safe),
         _rates_slide(analysis, summary),
+        *_sites_slides(analysis, summary, safe),
+        national_slide(analysis, summary, safe, episodes, national_year),
+        *benefit_slides,
         _balance_slide(analysis, episodes, safe),
         _survey_slide(),
         _methods_slide(analysis, summary, safe, synthetic),

@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 
 from analysis.compare import measure_for
 from analysis.disclosure import SAFE_MODE_NOTE
+from analysis.schema import column_label
 
 FILTER_COLUMN, FILTER_LEVEL = "gender", "Female"
 FILTER = ((FILTER_COLUMN, (FILTER_LEVEL,)),)
@@ -33,7 +34,7 @@ SYMPTOMS = "pages/symptom_change.py"
 def _filter_banner() -> str:
     """The start of ``dashboard.ui.data_banner``'s filter warning for FILTER, with counts from analysis."""
     shown, total = expected_participants(FILTER)
-    return f"Filter active: {FILTER_COLUMN} = {FILTER_LEVEL} — {shown} of {total} participants shown."
+    return f"Filter active: {column_label(FILTER_COLUMN)} = {FILTER_LEVEL} — {shown} of {total} participants shown."
 
 
 def test_sidebar_filter_changes_the_overview_headline(app_page, app_url):

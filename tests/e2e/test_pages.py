@@ -32,9 +32,11 @@ PAGES = [
     ("who-benefits", "pages/who_benefits.py"),
     ("survey", "pages/survey.py"),
     ("planning", "pages/planning.py"),
+    ("national", "pages/national.py"),
     ("data", "pages/data.py"),
     ("export", "pages/export.py"),
     ("methods", "pages/methods.py"),
+    ("sites", "pages/sites.py"),
 ]
 
 
@@ -44,6 +46,11 @@ def _key_figures(name: str) -> list[str]:
         recovery = expected_analysis().rates["recovery"]
         rates = [fmt.percent(recovery.groups[group].rate) for group in GROUPS]  # e.g. 63% and 36%
         return [*rates, expected_analysis().recovery_verdict()]
+    if name == "national":
+        from analysis import national
+
+        england = national.benchmark()  # the takeaway names the year and the published rate
+        return [f"England's recovery rate in {england.year} was {england.rates['recovery'].rate * 100:.1f}%"]
     if name == "survey":
         from analysis.survey import headline
 

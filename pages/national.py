@@ -1,0 +1,215 @@
+"""Against national figures: the pilot beside NHS England's published NHS Talking Therapies figures."""
+
+from dashboard.entry import require_app
+
+require_app()
+
+import pandas as pd
+import streamlit as st
+
+from analysis import formatting as fmt
+from analysis import national
+from analysis.disclosure import safe_rate
+from analysis.figures.national import (
+    comparison_chart,
+    comparison_takeaway,
+    expected_chart,
+    expected_takeaway,
+    funnel_chart,
+    funnel_takeaway,
+    trend_chart,
+    trend_takeaway,
+)
+from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
+from dashboard import national as controls
+from dashboard import state, ui
+
+ctx = state.context()
+analysis = ctx.analysis
+ui.page_header("Against national figures", ctx,
+               "How the pilot's groups compare with what NHS Talking Therapies achieves across England, in a region, "
+               "an ICB or a provider, from NHS England's published annual figures; and the recovery each group would "
+               "be expected to reach given who was in it.")
+st.caption(national.ATTRIBUTION)
+
+year = controls.chosen_year()
+orgs = national.organisations(year)
+options = orgs["org_code"].tolist()
+labels = {row.org_code: national.Organisation(row.org_type, row.org_code, row.org_name).label
+          for row in orgs.itertuples()}
+if controls.ORG_KEY not in st.session_state:  # first visit, or back on this page: the URL, else the last choice
+    st.session_state[controls.ORG_KEY] = controls.org_from_url(year, options)
+left, right = st.columns([3, 1])
+code = left.selectbox("Compare with", options, key=controls.ORG_KEY, format_func=lambda c: labels.get(c, c),
+                      on_change=controls.org_to_url,
+                      help="England, an NHS region, an ICB or a provider: type part of a name or an ODS code.")
+controls.org_to_url()
+right.metric("Reporting year", year, help="Change it with **National figures year** in the sidebar.")
+org = national.find_organisation(code, year)
+england = national.benchmark(national.ENGLAND_ORG, year)
+chosen = national.benchmark(org, year)
+
+
+def _hidden(rate: str) -> frozenset[str]:
+    if not ctx.safe:
+        return frozenset()
+    groups = analysis.rates[rate].groups
+    return frozenset(g for g in GROUPS if ui.rate_text(ctx, groups[g].count, groups[g].denominator,
+                                                       groups[g].rate).startswith("hidden"))
+
+
+hidden = {rate: _hidden(rate) for rate in national.RATE_LABELS}
+
+
+def _with_source(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every exported table that shows a national figure carries the attribution."""
+    return frame.assign(Source=national.ATTRIBUTION)
+
+
+def _published(rate: national.PublishedRate, rounded: bool) -> str:
+    if rate.rate is None:
+        return f"not available ({rate.reason})"
+    counts = ("" if rate.count is None or rate.denominator is None else
+              f" (published: {fmt.count(int(rate.count))} of {fmt.count(int(rate.denominator))}"
+              f"{', rounded' if rounded else ''})")
+    return f"{rate.rate * 100:.1f}%{counts}"
+
+
+# --- the pilot beside England and the organisation
+st.subheader("The pilot beside national figures")
+pilot = {key: analysis.rates[key].groups for key in national.RATE_LABELS}
+ui.chart(comparison_chart(pilot, england, chosen, hidden), "pilot beside national figures",
+         comparison_takeaway(pilot, england, hidden))
+rows = []
+for key, label in national.RATE_LABELS.items():
+    row = {"Rate": label}
+    for g in GROUPS:
+        r = pilot[key][g]
+        row[GROUP_LABELS[g]] = (ui.rate_text(ctx, r.count, r.denominator, r.rate) + " of "
+                                + ui.count_text(ctx, r.denominator))
+    row[f"England {year}"] = _published(england.rates[key], False)
+    if org.org_type != national.ENGLAND:
+        row[f"{org.label} {year}"] = _published(chosen.rates[key], True)
+    row["Denominator (national)"] = national.DENOMINATORS[key]
+    rows.append(row)
+ui.table(_with_source(pd.DataFrame(rows)), "pilot beside national figures table")
+st.caption("The pilot's rates follow this dashboard's definitions (recovery over finishers at caseness); NHS England "
+           "publishes recovery over finishers minus those not at caseness. " + national.ROUNDING_NOTE)
+if chosen.reason:
+    ui.not_available(chosen.reason)
+
+# --- funnel plot
+st.subheader("Where the pilot sits among providers")
+funnel = national.funnel(year)
+target = funnel.target
+positions, pilot_points = {}, {}
+for g in GROUPS:
+    r = analysis.rates["recovery"].groups[g]
+    pilot_points[g] = (r.rate, r.denominator)
+    positions[g] = (national.funnel_position(r.rate, r.denominator, target)
+                    if r.rate is not None and r.denominator else None)
+ui.chart(funnel_chart(funnel, pilot_points, highlight=code if org.org_type == "Provider" else None,
+                      hidden=hidden["recovery"]), "recovery funnel plot",
+         funnel_takeaway(funnel, positions, hidden["recovery"]))
+st.caption(funnel.method + f" {funnel.excluded} provider(s) with a suppressed rate or denominator are not drawn.")
+with st.expander("Providers outside the 99.8% limits"):
+    outside = funnel.providers[funnel.providers["position"].str.contains("99.8% limit") &
+                               ~funnel.providers["position"].str.contains("within")]
+    table = pd.DataFrame({"ODS code": outside["org_code"], "Provider": outside["org_name"].map(national.display_name),
+                          "Finishers at caseness (rounded)": outside["n"].astype(int),
+                          "Recovery (published)": (outside["rate"] * 100).round(0).astype(int).astype(str) + "%",
+                          "Position": outside["position"]})
+    ui.table(_with_source(table), f"providers outside funnel limits {year}")
+
+# --- trend
+st.subheader("The trend since 2017-18")
+england_trend = national.trend(national.ENGLAND_ORG)
+org_trend = national.trend(org) if org.org_type != national.ENGLAND else None
+ui.chart(trend_chart(england_trend, org_trend, org.label if org_trend is not None else None),
+         "national outcome rates by year", trend_takeaway(england_trend))
+if org_trend is not None and org.org_type == "ICB":
+    st.caption("ICBs were created in July 2022: their figures start in 2022-23.")
+
+# --- expected rates
+st.subheader("Expected rates: was one group easier to treat?")
+st.markdown("Each participant is given the rate that people in their published category achieved in England "
+            f"in {year} (one breakdown at a time). The sum over a group is the number it would be expected to "
+            "recover if its people did as well as people like them nationally; observed ÷ expected (O/E) above 1 "
+            "means better than expected.")
+mixes = state.session_memo(ctx, ("national-expected", year),
+                           lambda: national.all_expected_rates(ctx.episodes, analysis.flags, year))
+if not mixes:
+    ui.not_available("The data have none of the columns NHS England breaks its figures down by (problem "
+                     "descriptor, age band, gender, ethnicity, long-term condition, deprivation decile), so no "
+                     "expected rate can be worked out.")
+else:
+    rate_key = st.radio("Rate", list(national.EXPECTED_RATES), format_func=lambda k: national.RATE_LABELS[k],
+                        horizontal=True, key="nat_expected_rate")
+
+    def _hidden_expected(mix: national.CaseMix) -> frozenset[str]:
+        if not ctx.safe:
+            return frozenset()
+        return frozenset(g for g in GROUPS if safe_rate(mix.results[rate_key][g].observed, mix.results[rate_key][g].n,
+                                                        mix.results[rate_key][g].ratio) is None)
+
+    hidden_expected = frozenset().union(*(_hidden_expected(m) for m in mixes.values()))
+    ui.chart(expected_chart(mixes, rate_key, hidden_expected), f"expected {rate_key} by case mix",
+             expected_takeaway(mixes, rate_key, hidden=hidden_expected))
+    rows = []
+    for mix in mixes.values():
+        for g in GROUPS:
+            r = mix.results[rate_key][g]
+            shown = g not in hidden_expected and r.expected is not None
+            rows.append({"Breakdown": mix.label, "Column": mix.column, "Group": GROUP_LABELS[g],
+                         "Matched": ui.count_text(ctx, r.n), "Unmatched": ui.count_text(ctx, r.unmatched) if r.unmatched else "0",
+                         "Observed": fmt.percent(r.observed_rate) if shown else "hidden" if r.expected else fmt.MISSING,
+                         "Expected": f"{r.expected_rate * 100:.1f}%" if shown else fmt.MISSING,
+                         "O/E (95% CI)": (f"{fmt.number(r.ratio, 2)} ({fmt.ci(r.ci95, 'number', 2).removeprefix('95% CI ')})"
+                                          if shown else "hidden (small numbers)" if r.expected is not None
+                                          else r.reason)})
+    ui.table(_with_source(pd.DataFrame(rows)), f"expected {rate_key} by case mix table")
+    st.caption(next(iter(mixes.values())).method)
+    with st.expander("How the pilot's values were matched to NHS England's categories"):
+        rows = []
+        for mix in mixes.values():
+            for c in mix.categories:
+                rows.append({"Breakdown": mix.label, "Pilot value": c.value,
+                             "Published category": ", ".join(c.published) if c.published else "unmatched",
+                             f"England {national.RATE_LABELS[rate_key].lower()}":
+                                 (f"{c.national_rate[rate_key] * 100:.1f}%" if c.national_rate.get(rate_key) is not None
+                                  else fmt.MISSING),
+                             **{GROUP_LABELS[g]: ui.count_text(ctx, c.n[g]) for g in GROUPS},
+                             "Why unmatched": c.reason or ""})
+        ui.table(_with_source(pd.DataFrame(rows)), "case mix category matching")
+        st.caption("Participants whose value matches no published category are left out of both observed and "
+                   "expected for that breakdown, and counted here; an age band that straddles two published bands "
+                   "is not split. The finishers in each category are counted (the recovery denominator is those of "
+                   "them at caseness).")
+
+# --- Structured Physical Activity
+st.subheader("National context: \"Structured Physical Activity\"")
+spa = national.structured_physical_activity()
+st.warning(national.SPA_CAVEAT, icon=":material/warning:")
+if spa.empty:
+    ui.not_available("NHS England published no Structured Physical Activity figures in this extract.")
+else:
+    table = pd.DataFrame({
+        "Year": spa["year"],
+        "Finishers with this therapy": spa["finishers"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
+        "Courses counted in outcomes": spa["courses"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
+        "Recovery": spa["recovery"].map(lambda v: f"{v * 100:.1f}%" if pd.notna(v) else fmt.MISSING),
+        "Reliable improvement": spa["reliable_improvement"].map(lambda v: f"{v * 100:.1f}%" if pd.notna(v) else fmt.MISSING),
+        "PHQ-9 mean, start → end": [f"{fmt.number(a)} → {fmt.number(b)}"
+                                    for a, b in zip(spa["phq9_start"], spa["phq9_end"], strict=True)],
+        "Small numbers": spa["small"].map({True: f"yes (under {national.SMALL_NUMBERS} courses)", False: "no"}),
+    })
+    ui.table(_with_source(table), "structured physical activity national figures")
+    latest = spa.iloc[-1]
+    st.markdown(f"**Takeaway:** in {latest['year']}, NHS England counted {fmt.count(int(latest['courses']))} courses of "
+                f"Structured Physical Activity in its outcomes, with recovery {latest['recovery'] * 100:.1f}% — too few "
+                "to compare with, and not the same intervention as the pilot's.")
+
+st.divider()
+st.caption(f"England's published recovery rate sits close to the national standard of {fmt.percent(RECOVERY_STANDARD)}; "
+           "the standard is a target, the rate is what was achieved. " + national.ROUNDING_NOTE)
+st.caption(national.ATTRIBUTION)

@@ -1,0 +1,131 @@
+"""The Against national figures page (AppTest), and the Overview's England reference line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import national
+from dashboard import national as national_controls
+from dashboard import state
+from tests.apptest_support import open_page, page_text
+
+PAGE = "pages/national.py"
+
+
+def _charts(at: AppTest) -> dict[str, dict]:
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return {spec["layout"]["title"]["text"]: spec for spec in specs}
+
+
+def _tables(at: AppTest) -> list:
+    return [df.value for df in at.dataframe]
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return open_page(PAGE)
+
+
+def test_page_shows_england_beside_the_pilot_with_attribution(page):
+    text = page_text(page)
+    assert national.ATTRIBUTION in text
+    assert "anxiety and depression" in text
+    table = next(t for t in _tables(page) if "Rate" in t.columns and "England 2024-25" in t.columns)
+    rows = table.set_index("Rate")
+    assert rows.loc["Recovery", "England 2024-25"] == "50.5% (published: 321,061 of 635,185)"
+    assert rows.loc["Reliable improvement", "England 2024-25"] == "67.5% (published: 452,284 of 670,419)"
+    assert rows.loc["Reliable deterioration", "England 2024-25"] == "5.8% (published: 39,157 of 670,419)"
+    assert rows.loc["Recovery", "Physical activity"] == "63% of 19"
+    assert (table["Source"] == national.ATTRIBUTION).all()  # the CSV/XLSX export carries the attribution
+
+
+def test_every_exported_table_and_chart_carries_the_attribution(page):
+    for table in _tables(page):
+        assert "Source" in table.columns and (table["Source"] == national.ATTRIBUTION).all()
+    for title, spec in _charts(page).items():
+        notes = " ".join(a.get("text", "") for a in spec["layout"].get("annotations", []))
+        assert "Open Government Licence v3.0" in notes and "anxiety and depression" in notes, title
+
+
+def test_funnel_places_both_groups_and_the_takeaway_says_where(page):
+    charts = _charts(page)
+    funnel = charts["Recovery funnel plot, providers in England 2024-25"]
+    names = [t.get("name") for t in funnel["data"]]
+    assert "Physical activity" in names and "Control" in names
+    pa = next(t for t in funnel["data"] if t.get("name") == "Physical activity")
+    assert pa["x"] == [19] and pa["y"][0] == pytest.approx(100 * 12 / 19)
+    text = page_text(page)
+    assert "the physical activity group is within the 95% limits" in text
+    assert "99.8% limits" in text
+
+
+def test_trend_expected_rates_and_spa_context(page):
+    charts = _charts(page)
+    trend = charts["Published outcome rates by year"]
+    recovery = next(t for t in trend["data"] if t.get("name") == "Recovery")
+    assert recovery["x"][0] == "2017-18" and recovery["x"][-1] == "2024-25"
+    assert "Recovery against a case-mix expected rate" in charts
+    text = page_text(page)
+    assert "If each did as well as people like them in England (problem descriptor, 2024-25)" in text
+    matching = next(t for t in _tables(page) if "Pilot value" in t.columns)
+    unmatched = matching[matching["Published category"] == "unmatched"]
+    assert "Non-binary" in set(unmatched["Pilot value"])  # reported, never dropped silently
+    assert "different population" in text.lower()
+    spa = next(t for t in _tables(page) if "Courses counted in outcomes" in t.columns)
+    assert spa.set_index("Year").loc["2024-25", "Recovery"] == "56.3%"
+
+
+def test_chosen_organisation_and_year():
+    at = open_page(PAGE, {national_controls.ORG_KEY: "RW4", national_controls.YEAR_KEY: "2023-24"})
+    table = next(t for t in _tables(at) if "Rate" in t.columns)
+    org_column = next(c for c in table.columns if "Mersey Care" in c)
+    assert org_column.endswith("(Provider, RW4) 2023-24")
+    expected = national.benchmark("RW4", "2023-24").rates["recovery"]
+    assert table.set_index("Rate").loc["Recovery", org_column].startswith(f"{expected.rate * 100:.1f}% (published: ")
+    assert "England 2023-24" in table.columns
+    assert "Recovery funnel plot, providers in England 2023-24" in _charts(at)
+
+
+def test_safe_mode_hides_small_groups_on_the_funnel():
+    at = open_page(PAGE, {state.SAFE_KEY: True, state.FILTER_PREFIX + "gender": ["Male"]})
+    funnel = next(spec for title, spec in _charts(at).items() if title.startswith("Recovery funnel plot"))
+    names = [t.get("name") for t in funnel["data"]]
+    # men: physical activity 5 of 8 recovered (shown), control 1 of 2 (hidden)
+    assert "Physical activity" in names and "Control" not in names
+    text = page_text(at)
+    assert "the control group is not drawn (small numbers)" in text
+    expected = next(spec for title, spec in _charts(at).items() if title.endswith("case-mix expected rate"))
+    assert "Control" not in [t.get("name") for t in expected["data"] if t.get("x")]
+    assert "1 of 2" not in " ".join(str(v) for t in _tables(at) for v in t.to_numpy().ravel())
+
+
+def test_overview_reference_line_is_englands_rate_for_the_chosen_year():
+    at = open_page("pages/overview.py", {national_controls.YEAR_KEY: "2023-24"}, from_home=False)
+    chart = _charts(at)["Recovery rate by group (95% CI)"]
+    assert [round(s["y0"], 1) for s in chart["layout"]["shapes"]] == [50.1]
+    text = page_text(at)
+    assert "England's published recovery rate for 2023-24 (50.1%)" in text
+    assert "the national standard is 50%" in text
+    notes = " ".join(a.get("text", "") for a in chart["layout"]["annotations"]).replace("<br>", " ")
+    assert national.ATTRIBUTION in notes  # the chart's PNG/SVG carries the attribution
+
+
+def test_recovery_page_reference_lines_name_englands_year():
+    at = open_page("pages/recovery.py", {national_controls.YEAR_KEY: "2022-23"}, from_home=False)
+    chart = _charts(at)["Outcome rates by group"]
+    assert [round(s["y0"], 1) for s in chart["layout"]["shapes"]] == [49.9, 66.5]
+    assert "The reference lines mark England's published rates for 2022-23 (49.9% for recovery, 66.5% for " \
+           "reliable improvement)" in page_text(at)
+    assert "Open Government Licence v3.0" in " ".join(a.get("text", "") for a in chart["layout"]["annotations"])
+
+
+def test_svg_download_of_a_national_chart_carries_the_attribution(svg_chromium):
+    from analysis.figures.national import trend_chart
+    from analysis.figures.svg import figure_to_svg
+
+    svg = figure_to_svg(trend_chart(national.trend(national.ENGLAND_ORG)))
+    text = svg.decode() if isinstance(svg, bytes) else svg
+    assert "Open Government Licence v3.0" in text and "anxiety and depression" in text
