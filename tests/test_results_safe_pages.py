@@ -16,18 +16,20 @@ from analysis.compare import compare_counts
 from analysis.disclosure import DISCLOSURE_RULES, SAFE_MODE_NOTE, SUPPRESS_BELOW
 from analysis.summary import BORDERLINE, CHANCE, CLEAR, evidence, rate_evidence_note, recovery_verdict
 from tests.apptest_support import open_page
+from tests.conftest import ROOT
 
 # Every page. The Survey findings page is left out: its figures are published survey aggregates (each
 # with its source), not participant data, and disclosure control does not apply to them (as the deck
 # notes say); the survey sentences on other pages are exempt for the same reason (EXEMPT below).
-PAGES = ("pages/overview.py", "pages/symptom_change.py", "pages/recovery.py", "pages/who_benefits.py",
-         "pages/planning.py", "pages/data.py", "pages/export.py", "pages/methods.py", "pages/national.py")
+PUBLISHED_ONLY = {"pages/survey.py"}
+PAGES = tuple(page for page in re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
+              if page not in PUBLISHED_ONLY)  # every page in the app's navigation, new ones included
 
 NUMBER = r"(\d[\d,]*)"
 # Phrases that state how many people: "n = 19", "38 people", "12 of 19" (not "6 of 6 levels").
 COUNT_PHRASES = (
     re.compile(rf"\bn\s*=\s*{NUMBER}"),
-    re.compile(rf"(?<![\d.,])(?<!than )(?<!least ){NUMBER}\s+(?:people|participants|finishers|persons?)\b"),
+    re.compile(rf"(?<![\d.,])(?<!than )(?<!least )(?<!most ){NUMBER}\s+(?:people|participants|finishers|persons?)\b"),
     re.compile(rf"(?<![\d.,]){NUMBER} of {NUMBER}\b(?!\s*(?:levels|characteristics|baseline|slides?|the))"),
 )
 # Published survey figures and the published pilot are not participant data (their own sources).
