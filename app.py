@@ -11,8 +11,13 @@ import streamlit as st
 st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon=":material/directions_run:",
                    layout="wide", initial_sidebar_state="expanded")
 
+import dashboard.server_fixes  # noqa: E402
 from dashboard import access, controls, presentation  # noqa: E402  (after set_page_config)
 
+dashboard.server_fixes.apply()  # reconnects without a file-watcher walk of sys.modules (dashboard/server_fixes.py)
+
+if not access.sign_in_ok():  # optional: [auth] in secrets.toml (st.login, e.g. Microsoft Entra ID)
+    st.stop()
 if not access.passcode_ok():
     st.stop()
 

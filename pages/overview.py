@@ -16,7 +16,7 @@ from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
 from analysis.summary import rate_evidence_note
 from analysis.survey import headline
 from dashboard import national as national_controls
-from dashboard import state, ui
+from dashboard import shared_cache, state, ui
 
 ctx = state.context()
 analysis = ctx.analysis
@@ -55,7 +55,7 @@ with outcome_col:
     st.caption(analysis.small_sample_caution(safe=ctx.safe))
 with survey_col:
     st.subheader("What services told us")
-    survey = headline()
+    survey = shared_cache.get_or_build(("survey-headline",), headline)  # published findings, not patient data
     st.markdown(f"**{survey.sentence}**")
     st.caption(f"{survey.detail} Source: stakeholder surveys, December 2022 report (see **Survey findings**).")
 
@@ -94,8 +94,9 @@ chart_col, change_col = st.columns([1, 1])
 with chart_col:
     national_year = national_controls.chosen_year()
     england_rate, england_label = england_recovery(national_year)
-    figure = add_attribution(rate_chart(recovery.groups, "Recovery rate by group (95% CI)", reference=england_rate,
-                                        reference_label=england_label, hidden=hidden), y=-0.1, width=60)
+    figure = state.session_memo(ctx, ("overview-recovery", hidden, national_year), lambda: add_attribution(
+        rate_chart(recovery.groups, "Recovery rate by group (95% CI)", reference=england_rate,
+                   reference_label=england_label, hidden=hidden), y=-0.1, width=60))
     ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
              f" The dashed line is England's published recovery rate for {national_year} "
              f"({england_rate * 100:.1f}%); the national standard is {fmt.percent(RECOVERY_STANDARD)}.")
