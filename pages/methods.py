@@ -101,5 +101,5 @@ st.markdown("The **chance of benefit** is the Bayesian probability, given the da
             "GAD-7. The MIDs can be changed wherever the chances are shown.")
 st.markdown("\n".join(f"- **{name}**: {text}" for name, text in _bayes.methods_items()))
 st.markdown(f"**Value for money.** {_value.VALUE_METHOD} {_value.NO_PUBLISHED_COST}")
-st.markdown("\n".join(f"- **{c.label}**: {c.text}." for c in _value.NATIONAL_RATES.values()))
-st.caption(_value.OGL_ATTRIBUTION)
+st.markdown("\n".join(f"- **{c.label}**: {c.text}." for c in _value.national_context().values()))
+st.caption(national.ATTRIBUTION)
