@@ -17,8 +17,13 @@ PAGE_ICON = Path(__file__).parent / "assets" / "page_icon.png"
 st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon=str(PAGE_ICON),
                    layout="wide", initial_sidebar_state="expanded")
 
+import dashboard.server_fixes  # noqa: E402
 from dashboard import access, controls, presentation  # noqa: E402  (after set_page_config)
 
+dashboard.server_fixes.apply()  # reconnects without a file-watcher walk of sys.modules (dashboard/server_fixes.py)
+
+if not access.sign_in_ok():  # optional: [auth] in secrets.toml (st.login, e.g. Microsoft Entra ID)
+    st.stop()
 if not access.passcode_ok():
     st.stop()
 
@@ -28,6 +33,7 @@ PAGES = {
         st.Page("pages/symptom_change.py", title="Symptom change", icon=":material/trending_down:", url_path="symptom_change"),
         st.Page("pages/recovery.py", title="Recovery and reliable change", icon=":material/check_circle:", url_path="recovery"),
         st.Page("pages/who_benefits.py", title="Who benefits", icon=":material/groups:", url_path="who_benefits"),
+        st.Page("pages/adjusted.py", title="Accounting for who took part", icon=":material/balance:", url_path="adjusted"),
         st.Page("pages/sites.py", title="Sites", icon=":material/location_on:", url_path="sites"),
     ],
     "Context and planning": [

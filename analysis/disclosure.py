@@ -209,14 +209,15 @@ UNDECLARED_REASON: Final = ("Withheld in presentation-safe mode: no disclosure r
 
 # Top-level summary blocks that apply their own disclosure control: key -> function(block) -> safe block.
 # A module that adds a block to ``Analysis.to_dict`` registers here (see :func:`register_safe_block`).
-SAFE_BLOCKS: dict[str, Callable[[Any, Mapping[str, Any]], Any]] = {}
+SAFE_BLOCKS: dict[str, Callable[..., Any]] = {}
 
 
-def register_safe_block(key: str, make_safe: Callable[[Any, Mapping[str, Any]], Any]) -> None:
+def register_safe_block(key: str, make_safe: Callable[..., Any]) -> None:
     """Declare how the top-level summary block ``key`` is made presentation-safe.
 
-    ``make_safe(block, summary)`` returns the safe copy of the block; ``summary`` is the whole exact
-    summary, so a rule can read the group counts its figures rest on (e.g.
+    ``make_safe(block)`` (or ``make_safe(block, summary)``) returns the safe copy of the block; with
+    two parameters it also gets the whole exact summary, so a rule can read the group counts its
+    figures rest on (e.g.
     ``summary["rates"]["recovery"]["control"]["count"]``). The easiest way to write it is
     :func:`safe_by_kind`, which walks the block and applies :func:`safe_figure` to each leaf with the
     kind and basis you declare::
@@ -229,6 +230,17 @@ def register_safe_block(key: str, make_safe: Callable[[Any, Mapping[str, Any]], 
     never shown unchecked. Registering again replaces the rule (a module may be imported twice).
     """
     SAFE_BLOCKS[key] = make_safe
+
+
+def _apply_rule(rule: Callable[..., Any], block: Any, summary: Mapping[str, Any]) -> Any:
+    """``rule(block, summary)`` when the rule takes two parameters, else ``rule(block)``."""
+    import inspect
+
+    try:
+        takes_summary = len(inspect.signature(rule).parameters) >= 2
+    except (TypeError, ValueError):
+        takes_summary = False
+    return rule(block, summary) if takes_summary else rule(block)
 
 
 def rate_basis(summary: Mapping[str, Any], rate: str) -> tuple[int | None, ...]:
@@ -370,7 +382,7 @@ def make_summary_safe(summary: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in summary.items():
         if key in others:
             rule = SAFE_BLOCKS.get(key)
-            out[key] = rule(value, summary) if rule is not None else {"reason": UNDECLARED_REASON}
+            out[key] = _apply_rule(rule, value, summary) if rule is not None else {"reason": UNDECLARED_REASON}
         elif key in known:
             out[key] = known[key]
         else:  # a known block that rendered to nothing (e.g. empty)

@@ -996,14 +996,14 @@ def _check_sites(checker: _Checker, groups: np.ndarray | None, participants: np.
         first_at = _first_per_participant(participants, checker.rows, usable, n_people)
         differs = usable & (expected >= 0) & (codes != expected)
         checker.cells(differs, column,
-                      lambda idx: [f"a participant is in one site only: participant {pid(i)} is at site "
+                      lambda idx: [f"a participant is in one site only: this participant is at site "
                                    f"'{labels[expected[i]]}' on row {first_at[participants[i]]} and at another site "
                                    "here" for i in idx],
                       "Correct the site on this row so all of the participant's rows agree (or give the two "
                       "episodes different participant ids).", "site_inconsistent")
     checker.cells(lacking, column,
-                  lambda idx: [f"site must not be blank when the file has a site column (participant "
-                               f"{pid(i)} has no site on any row)" for i in idx],
+                  "site must not be blank when the file has a site column (this participant has no site on "
+                  "any row)",
                   "Fill in the participant's site (the service or clinic they were seen at), or exclude "
                   "this participant.", "site_blank")
     if groups is not None and not checker.problems:
@@ -1012,14 +1012,14 @@ def _check_sites(checker: _Checker, groups: np.ndarray | None, participants: np.
                              minlength=len(labels) * len(_GROUPS)).reshape(len(labels), len(_GROUPS))
         for position in np.flatnonzero((counts.sum(axis=1) > 0) & (counts.min(axis=1) < schema.SITE_MIN_PER_GROUP)):
             first = int(np.argmax(counted & (codes == position)))
-            held = ", ".join(f"{schema.GROUP_LABELS[g].lower()} {int(counts[position, i])}"
-                             for i, g in enumerate(_GROUPS))
+            short = " and ".join(schema.GROUP_LABELS[g].lower() for i, g in enumerate(_GROUPS)
+                                 if counts[position, i] < schema.SITE_MIN_PER_GROUP)  # no exact count: safe to show
             checker.notes.append(
                 f"Site '{labels[position]}' (column '{checker.name(column)}', first on row "
-                f"{int(checker.rows[first])}, participant {pid(first)}) has {held} participants: a site is compared "
-                f"within itself only with at least {schema.SITE_MIN_PER_GROUP} people in each group, so it is listed "
-                "with this reason and left out of the pooled site analysis; its participants count in every other "
-                "figure.")
+                f"{int(checker.rows[first])}, participant {pid(first)}) has fewer than {schema.SITE_MIN_PER_GROUP} "
+                f"{short} participants: a site is compared within itself only with at least "
+                f"{schema.SITE_MIN_PER_GROUP} people in each group, so it is listed with this reason and left out of "
+                "the pooled site analysis; its participants count in every other figure.")
     return site_text.where(pd.Series(codes >= 0, index=checker._index()))
 
 

@@ -6,10 +6,13 @@ against this page is what Streamlit and the browsers cost on this machine before
 does any work of its own:
 
     python -m benchmarks.load --sessions 20 --baseline
+    python -m benchmarks.load --protocol --visitors 50     # measures this page too, in the same run
+
+The filter is bound to the URL (``?f_gender=Female``), as the dashboard's are.
 """
 
 import streamlit as st
 
 with st.sidebar, st.expander("Filters", expanded=True):
-    chosen = st.multiselect("gender", ["Female", "Male"], key="f_gender")
+    chosen = st.multiselect("gender", ["Female", "Male"], key="f_gender", bind="query-params")
 st.markdown("#### Recovery was " + ("the same for " + " and ".join(chosen) if chosen else "the same in both groups"))

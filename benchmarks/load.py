@@ -2,6 +2,7 @@
 
     python -m benchmarks.load --sessions 20             # starts its own `streamlit run app.py`
     python -m benchmarks.load --sessions 20 --url http://127.0.0.1:8501   # an app already running
+    python -m benchmarks.load --protocol --visitors 50 --page symptom_change   # no browsers: benchmarks/protocol.py
 
 Each session is a fresh browser context (a new visitor, so a new Streamlit session) in one
 headless Debian chromium driven by Playwright's async API; all start together. A session:
@@ -300,9 +301,12 @@ def _free_port() -> int:
 class Server:
     """``streamlit run <script>`` (default ``app.py``) on a free port (its own process group, stopped as one)."""
 
-    def __init__(self, log: Path, timeout_s: float = 60, script: str = "app.py") -> None:
+    def __init__(self, log: Path, timeout_s: float = 60, script: str = "app.py", port: int | None = None,
+                 extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.script = script
-        self.port = _free_port()
+        self.port = port or _free_port()
+        self.extra_args = list(extra_args or [])
+        self.env = dict(env or {})
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.timeout_s = timeout_s
@@ -312,10 +316,10 @@ class Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", "--server.headless", "true",
-                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *self.extra_args]
         with self.log.open("w") as sink:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+                                            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, start_new_session=True)
         deadline = time.monotonic() + self.timeout_s
         while True:
             if self.process.poll() is not None:
@@ -384,6 +388,10 @@ def report(result: LoadResult) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if "--protocol" in (sys.argv[1:] if argv is None else argv):  # browserless: benchmarks/protocol.py
+        from benchmarks.protocol import main as protocol_main
+
+        return protocol_main(argv)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (default 20)")
     parser.add_argument("--url", help="an app already running (default: start `streamlit run app.py` here)")

@@ -65,16 +65,21 @@ def render_sidebar(page_path: str | None = None) -> None:
         st.markdown("### Data")
         if st.session_state.get(state.UPLOAD_KEY) is not None:
             upload = st.session_state[state.UPLOAD_KEY]
+            shared = state.shared_dataset()
             choice = st.radio("Show", ["upload", "sample"], key=state.SOURCE_KEY,
                               format_func=lambda v: "Your uploaded file" if v == "upload"
-                              else "Bundled synthetic sample")
+                              else ("Workshop data set" if state.is_workshop(shared) else "Bundled synthetic sample"))
             st.text(upload.name)  # a file name is user text: shown literally, never as Markdown
-            dataset = upload if choice == "upload" else state.sample_dataset()
+            dataset = upload if choice == "upload" else shared
+        elif state.is_workshop(dataset):
+            st.caption("The workshop data set, shared by the organiser. Upload your own on the **Data** page "
+                       "(it stays private to you).")
         elif state.upload_lost():
             st.caption("Your uploaded file is not in this session any more (see the note on the page): the "
                        "bundled synthetic sample is shown.")
         else:
             st.caption("Bundled synthetic sample. Upload your own on the **Data** page.")
+        _workshop_problem()
         if dataset.is_sample:  # which bundled sample: one pilot, or a programme of several sites
             st.radio("Sample", list(state.SAMPLE_CHOICES), key=state.SAMPLE_KEY, bind="query-params",
                      captions=[state.SAMPLE_CAPTIONS[c] for c in state.SAMPLE_CHOICES])
@@ -103,10 +108,38 @@ def render_sidebar(page_path: str | None = None) -> None:
         from dashboard import national as national_controls
 
         national_controls.render_year_control()
-        st.toggle("Presentation-safe numbers", key=state.SAFE_KEY, bind="query-params",
+        forced = state.safe_forced(dataset)
+        if forced:  # the workshop data set: on for every viewer, whatever the URL says
+            st.session_state[state.SAFE_KEY] = True
+        st.toggle("Presentation-safe numbers", key=state.SAFE_KEY, bind="query-params", disabled=forced,
                   help="Suppress counts below 5 and round other counts to the nearest 5 "
-                       "(NHS England's disclosure control), on every page and export.")
+                       "(NHS England's disclosure control), on every page and export."
+                       + (" Always on for the workshop data set; an analyst with the analyst passcode can "
+                          "turn it off for themselves." if forced else ""))
+        if forced:
+            _analyst_unlock()
 
 
 def _dataset_measures(dataset: state.Dataset) -> list[str]:
     return state.dataset_measures(dataset)
+
+
+def _workshop_problem() -> None:
+    """Tell viewers, without quoting the file, when the organiser's workshop data set cannot be used."""
+    status = state.workshop_status()
+    if isinstance(status, str):
+        st.warning(f"The workshop data set cannot be used: {status}. Showing the bundled synthetic sample.",
+                   icon=":material/warning:")
+
+
+def _analyst_unlock() -> None:
+    """An analyst's passcode turns presentation-safe numbers off for their own session only."""
+    if state._secret(state.ANALYST_SECRET) is None:
+        return
+    with st.expander("Analyst: exact numbers"):
+        given = st.text_input("Analyst passcode", type="password", key="_analyst_passcode_input")
+        clicked = st.button("Unlock for me", key="_analyst_unlock_button")
+        if clicked:
+            if state.unlock_analyst(given):
+                st.rerun()
+            st.error("That passcode is not right.")

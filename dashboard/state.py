@@ -1,14 +1,16 @@
 """Shared state: which data is shown, the filters, the measure and safe mode.
 
 Privacy: an uploaded file lives only in this user's ``st.session_state`` (never on
-disk, in a module global or in a cache shared between sessions). Only the bundled
-synthetic sample goes through ``st.cache_data``, because it is not patient data.
-Analyses of an upload are memoised in the session's own state.
+disk, in a module global or in a cache shared between sessions). Only shared data (the
+bundled synthetic sample; an operator's workshop data set) go through the process-wide
+``shared_cache``, built once for every visitor. Analyses of an upload, and what is built
+from them, are memoised in the session's own state.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ import streamlit as st
 from analysis.compare import categorical_columns, comparable_measures
 from analysis.outcomes import with_derived_columns
 from analysis.summary import Analysis, analyse
+from dashboard import shared_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -56,10 +59,15 @@ class Dataset:
     level: str = "episode"
     notes: tuple[str, ...] = ()
     excluded_rows: tuple[int, ...] = ()
+    shared: bool = False  # the same for every visitor (sample, workshop data set): served from shared_cache
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
 def _sample(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None, str, tuple[str, ...]]:
+    """The bundled sample, read and validated once per server process (read-only for every session)."""
+    return shared_cache.get_or_build(("sample", key), lambda: _load_sample(key))
+
+
+def _load_sample(key: str) -> tuple[pd.DataFrame, pd.DataFrame | None, str, tuple[str, ...]]:
     """The bundled synthetic sample (not patient data, so a shared cache is fine)."""
     from analysis.validate import load_path
 
@@ -75,7 +83,7 @@ def sample_dataset(key: str | None = None) -> Dataset:
         key = SAMPLE_CHOICES.get(str(st.session_state.get(SAMPLE_KEY) or "Pilot"), "sample_sessions")
     episodes, sessions, level, notes = _sample(key)
     return Dataset(token=key, name=SAMPLE_NAMES.get(key, SAMPLE_NAME), is_sample=True, episodes=episodes,
-                   sessions=sessions, level=level, notes=notes)
+                   sessions=sessions, level=level, notes=notes, shared=True)
 
 
 def make_upload_dataset(name: str, content: bytes, report, excluded_rows: tuple[int, ...] = ()) -> Dataset:
@@ -87,11 +95,105 @@ def make_upload_dataset(name: str, content: bytes, report, excluded_rows: tuple[
 
 
 def current_dataset() -> Dataset:
-    """The data every page shows: this session's upload when chosen, else the sample."""
+    """The data every page shows: this session's upload when chosen, else the shared data set
+    (the operator's workshop data set when one is configured, else the sample)."""
     upload = st.session_state.get(UPLOAD_KEY)
     if upload is not None and st.session_state.get(SOURCE_KEY, "upload") == "upload":
         return upload
-    return sample_dataset()
+    return shared_dataset()
+
+
+# --- an operator's workshop data set (issue 17) ------------------------------------------------------------
+# One file on the server, named in .streamlit/secrets.toml (workshop_data = "/path/file.csv") or the
+# WORKSHOP_DATA environment variable: read and validated once per server process, shared read-only by every
+# session (shared_cache), shown with presentation-safe numbers forced on. An analyst who enters
+# analyst_passcode (secrets.toml) may turn them off in their own session. The file itself is never sent,
+# shown by name, logged or written anywhere; its problems are never shown (they quote its values).
+
+WORKSHOP_SECRET = "workshop_data"
+WORKSHOP_ENV = "WORKSHOP_DATA"
+WORKSHOP_NAME = "Workshop data set (shared by the organiser)"
+ANALYST_SECRET = "analyst_passcode"
+ANALYST_KEY = "_analyst_unlocked"
+
+
+def _secret(name: str) -> str | None:
+    try:
+        value = st.secrets.get(name)
+    except Exception:  # no secrets file at all
+        return None
+    return str(value) if value else None
+
+
+def workshop_path() -> Path | None:
+    """The configured workshop data file (the environment variable wins), or None."""
+    value = os.environ.get(WORKSHOP_ENV, "").strip() or (_secret(WORKSHOP_SECRET) or "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _load_workshop(path: Path) -> Dataset | str:
+    """The workshop Dataset, or the reason it cannot be used (never quoting the file's content)."""
+    from analysis.validate import load_path
+
+    if not path.is_file():
+        return "the file named by the organiser does not exist on the server"
+    report = load_path(path)
+    if not report.usable:
+        return (f"it did not pass validation ({len(report.problems):,} problem(s)); the organiser can list them "
+                "on the server with `python -m analysis validate FILE`")
+    digest = hashlib.sha256(f"{path.resolve()}|{path.stat().st_mtime_ns}|{path.stat().st_size}".encode()).hexdigest()
+    return Dataset(token="workshop-" + digest[:16], name=WORKSHOP_NAME, is_sample=False,
+                   episodes=with_derived_columns(report.episodes), sessions=report.sessions,
+                   level=report.level or "episode", notes=tuple(report.notes), shared=True)
+
+
+def workshop_status() -> Dataset | str | None:
+    """The workshop Dataset, the reason it cannot be used, or None when none is configured.
+
+    Loaded once per server process and file version (a replaced file is read again)."""
+    path = workshop_path()
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None
+    return shared_cache.get_or_build(("workshop", str(path), version), lambda: _load_workshop(path))
+
+
+def workshop_dataset() -> Dataset | None:
+    status = workshop_status()
+    return status if isinstance(status, Dataset) else None
+
+
+def shared_dataset() -> Dataset:
+    """What a session shows without an upload: the workshop data set when usable, else the sample."""
+    return workshop_dataset() or sample_dataset()
+
+
+def is_workshop(dataset: Dataset) -> bool:
+    return dataset.shared and dataset.token.startswith("workshop-")
+
+
+def analyst_unlocked() -> bool:
+    return bool(st.session_state.get(ANALYST_KEY))
+
+
+def unlock_analyst(given: str) -> bool:
+    """True (and this session unlocked) when ``given`` is the configured analyst passcode."""
+    from dashboard.access import passcode_matches
+
+    expected = _secret(ANALYST_SECRET)
+    if expected is None or not passcode_matches(given, expected):
+        return False
+    st.session_state[ANALYST_KEY] = True
+    return True
+
+
+def safe_forced(dataset: Dataset) -> bool:
+    """Presentation-safe numbers are forced on for the workshop data set, unless this session's analyst unlocked."""
+    return is_workshop(dataset) and not analyst_unlocked()
 
 
 def use_upload(dataset: Dataset) -> None:
@@ -182,32 +284,14 @@ def forget_upload() -> None:
 def filter_columns(dataset: Dataset) -> list[str]:
     """The subgroup columns of a data set, worked out once per data set (the sidebar, the filters
     and every page ask for them on each rerun; counting levels scans every text column)."""
+    if dataset.shared:
+        return list(shared_cache.get_or_build(("filter-columns", dataset.token),
+                                              lambda: tuple(categorical_columns(dataset.episodes))))
     memo: dict = st.session_state.setdefault("_filter_columns_memo", {})
     if dataset.token not in memo:
         memo.clear()  # only the data set in use is kept
         memo[dataset.token] = categorical_columns(dataset.episodes)
     return list(memo[dataset.token])
-
-
-def dataset_measures(dataset: Dataset) -> list[str]:
-    """The outcome measures offered for this data set, worked out once per data set: those both
-    groups can be compared on (:func:`analysis.compare.comparable_measures`)."""
-    memo: dict = st.session_state.setdefault("_measures_memo", {})
-    if dataset.token not in memo:
-        memo.clear()
-        memo[dataset.token] = tuple(comparable_measures(dataset.episodes))
-    return list(memo[dataset.token])
-
-
-def filter_levels(dataset: Dataset, column: str) -> list[str]:
-    """The levels a filter offers (sorted text), worked out once per data set and column."""
-    memo: dict = st.session_state.setdefault("_filter_levels_memo", {})
-    if memo.get("token") != dataset.token:
-        memo.clear()
-        memo["token"] = dataset.token
-    if column not in memo:
-        memo[column] = tuple(sorted(dataset.episodes[column].dropna().astype(str).unique()))
-    return list(memo[column])
 
 
 def active_filters(dataset: Dataset) -> dict[str, tuple[str, ...]]:
@@ -238,18 +322,61 @@ def apply_filters(episodes: pd.DataFrame, filters: dict[str, tuple[str, ...]]) -
     return episodes[keep.to_numpy(dtype=bool)]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _sample_analysis(key: str, filters: tuple[tuple[str, tuple[str, ...]], ...]) -> Analysis:
-    dataset = sample_dataset(key)
-    episodes = apply_filters(dataset.episodes, dict(filters))
-    return analyse(episodes, source=dataset.name, level=dataset.level, notes=dataset.notes)
+def filter_levels(dataset: Dataset, column: str) -> list[str]:
+    """The levels a filter offers (sorted text), worked out once per data set and column."""
+    def build() -> tuple[str, ...]:
+        return tuple(sorted(dataset.episodes[column].dropna().astype(str).unique()))
+
+    if dataset.shared:
+        return list(shared_cache.get_or_build(("filter-levels", dataset.token, column), build))
+    memo: dict = st.session_state.setdefault("_filter_levels_memo", {})
+    if memo.get("token") != dataset.token:
+        memo.clear()
+        memo["token"] = dataset.token
+    if column not in memo:
+        memo[column] = build()
+    return list(memo[column])
+
+
+def dataset_measures(dataset: Dataset) -> list[str]:
+    """The outcome measures offered for this data set, worked out once per data set: those both
+    groups can be compared on (:func:`analysis.compare.comparable_measures`); shared data: once for everyone."""
+    if dataset.shared:
+        return list(shared_cache.get_or_build(("measures", dataset.token),
+                                              lambda: tuple(comparable_measures(dataset.episodes))))
+    memo: dict = st.session_state.setdefault("_measures_memo", {})
+    if dataset.token not in memo:
+        memo.clear()
+        memo[dataset.token] = tuple(comparable_measures(dataset.episodes))
+    return list(memo[dataset.token])
+
+
+def filtered_episodes(dataset: Dataset, filters: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """``apply_filters`` once per data set and filter (shared data: once for every visitor)."""
+    frozen = tuple(sorted(filters.items()))
+    if not filters:
+        return dataset.episodes
+    if dataset.shared:
+        return shared_cache.get_or_build(("episodes", dataset.token, frozen),
+                                         lambda: apply_filters(dataset.episodes, filters))
+    memo: dict = st.session_state.setdefault("_filtered_memo", {})
+    if memo.get("key") != (dataset.token, frozen):
+        memo.clear()  # only the current view of the data in use is kept
+        memo["key"], memo["episodes"] = (dataset.token, frozen), apply_filters(dataset.episodes, filters)
+    return memo["episodes"]
+
+
+def _shared_analysis(dataset: Dataset, filters: tuple[tuple[str, tuple[str, ...]], ...]) -> Analysis:
+    """The analysis of shared data, once per data set and filter for every visitor (read-only)."""
+    return shared_cache.get_or_build(("analysis", dataset.token, filters), lambda: analyse(
+        filtered_episodes(dataset, dict(filters)), source=dataset.name, level=dataset.level, notes=dataset.notes))
 
 
 def current_analysis(dataset: Dataset, filters: dict[str, tuple[str, ...]]) -> Analysis:
     """The analysis of the filtered data: shared cache for the sample, session memo for uploads."""
     frozen = tuple(sorted(filters.items()))
-    if dataset.is_sample:
-        return _sample_analysis(dataset.token, frozen)
+    if dataset.shared:
+        return _shared_analysis(dataset, frozen)
     memo: dict = st.session_state.setdefault(_ANALYSIS_CACHE_KEY, {})
     key = (dataset.token, frozen)
     if key not in memo:
@@ -276,14 +403,14 @@ class Context:
 def context() -> Context:
     dataset = current_dataset()
     filters = active_filters(dataset)
-    episodes = apply_filters(dataset.episodes, filters)
+    episodes = filtered_episodes(dataset, filters)
     analysis = current_analysis(dataset, filters)
     measures = dataset_measures(dataset)
     measure = st.session_state.get(MEASURE_KEY) or "phq9"
     if measure not in measures:
         measure = "phq9"
     return Context(dataset=dataset, filters=filters, episodes=episodes, analysis=analysis, measure=measure,
-                   measures=measures, safe=bool(st.session_state.get(SAFE_KEY, False)))
+                   measures=measures, safe=safe_forced(dataset) or bool(st.session_state.get(SAFE_KEY, False)))
 
 
 _PAGE_MEMO_KEY = "_page_memo"
@@ -307,6 +434,8 @@ def session_memo(ctx: Context, key: tuple, build: Callable[[], _Built]) -> _Buil
     for stale in [k for k in memo if str(k[0]).startswith("upload-") and k[0] != current_upload]:
         memo.pop(stale, None)
     full = (ctx.dataset.token, tuple(sorted(ctx.filters.items())), *key)
+    if ctx.dataset.shared:  # the same for every visitor: built once in this server process
+        return shared_cache.get_or_build(("page", *full), build)
     if full not in memo:
         if len(memo) >= _PAGE_MEMO_SIZE:
             memo.pop(next(iter(memo)))

@@ -57,6 +57,9 @@ def data_banner(ctx: Context) -> None:
     elif dataset.is_sample:
         st.info("Showing the **bundled synthetic sample**: invented participants calibrated to the published "
                 "Community Living Well pilot figures. Upload your own data on the **Data** page.", icon=":material/info:")
+    elif dataset.shared:  # an operator's workshop data set (dashboard/state.py): its file is never named
+        st.info(f"Showing the **{dataset.name.lower()}**, the same for everyone in the room. Upload your own "
+                "data on the **Data** page: it stays private to you.", icon=":material/groups:")
     else:
         st.info("Showing your uploaded file:", icon=":material/description:")
         st.text(dataset.name)  # file names are user text: shown literally

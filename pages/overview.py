@@ -16,7 +16,7 @@ from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
 from analysis.summary import rate_evidence_note
 from analysis.survey import headline
 from dashboard import national as national_controls
-from dashboard import state, ui
+from dashboard import shared_cache, state, ui
 
 ctx = state.context()
 analysis = ctx.analysis
@@ -55,17 +55,48 @@ with outcome_col:
     st.caption(analysis.small_sample_caution(safe=ctx.safe))
 with survey_col:
     st.subheader("What services told us")
-    survey = headline()
+    survey = shared_cache.get_or_build(("survey-headline",), headline)  # published findings, not patient data
     st.markdown(f"**{survey.sentence}**")
     st.caption(f"{survey.detail} Source: stakeholder surveys, December 2022 report (see **Survey findings**).")
+
+# --- the second headline: what remains after accounting for who took part (pages/adjusted.py)
+def _adjusted_headline():
+    from analysis.adjusted import adjust, adjusted_verdict
+    from analysis.figures import adjusted as fa
+
+    result = adjust(ctx.episodes, analysis.flags)
+    if not result.available:
+        return f"The adjusted comparison is not available: {result.reason}", None, "", True
+    rows = fa.comparison_rows(analysis, result, ctx.safe)
+    recovery_rows = rows[rows["outcome"] == "recovery"]
+    figure = fa.effects_chart(recovery_rows, "rate", "Recovery difference before and after adjusting (95% CI)")
+    return (adjusted_verdict(result, recovery.difference.estimate), figure, fa.effects_takeaway(recovery_rows, "rate"),
+            bool(recovery_rows["hidden"].any()))
+
+
+adjusted_text, adjusted_figure, adjusted_takeaway, adjusted_hidden = state.session_memo(
+    ctx, ("overview", "adjusted", ctx.safe), _adjusted_headline)
+st.subheader("After accounting for who took part")
+if adjusted_hidden:
+    ui.not_available("Presentation-safe mode hides the adjusted recovery comparison because a group's numbers are small.")
+else:
+    adjusted_col, adjusted_chart_col = st.columns([2, 3])
+    adjusted_col.markdown(f"#### {ui.md_escape(adjusted_text)}")
+    adjusted_col.caption("Weighted for the baseline differences between the groups (doubly robust, effect in the "
+                         "physical activity group). Details, balance and how strong hidden differences would need to "
+                         "be: **Accounting for who took part**.")
+    if adjusted_figure is not None:
+        with adjusted_chart_col:
+            ui.chart(adjusted_figure, "recovery-difference-adjusted", ui.md_escape(adjusted_takeaway))
 
 # --- recovery against England's published rate for the chosen year (analysis.national)
 chart_col, change_col = st.columns([1, 1])
 with chart_col:
     national_year = national_controls.chosen_year()
     england_rate, england_label = england_recovery(national_year)
-    figure = add_attribution(rate_chart(recovery.groups, "Recovery rate by group (95% CI)", reference=england_rate,
-                                        reference_label=england_label, hidden=hidden), y=-0.1, width=60)
+    figure = state.session_memo(ctx, ("overview-recovery", hidden, national_year), lambda: add_attribution(
+        rate_chart(recovery.groups, "Recovery rate by group (95% CI)", reference=england_rate,
+                   reference_label=england_label, hidden=hidden), y=-0.1, width=60))
     ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
              f" The dashed line is England's published recovery rate for {national_year} "
              f"({england_rate * 100:.1f}%); the national standard is {fmt.percent(RECOVERY_STANDARD)}.")

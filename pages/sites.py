@@ -69,7 +69,7 @@ figure, takeaway = state.session_memo(ctx, ("sites", "forest", choice, ctx.safe)
 ui.chart(figure, f"sites-{choice}", ui.md_escape(takeaway))
 
 # --- sites left out
-left_out = fs.excluded_lines(sites, outcome)
+left_out = fs.excluded_lines(sites, outcome, ctx.safe)
 if left_out:
     st.subheader("Sites left out of the pooling")
     st.caption(f"A site is pooled when it has at least {SITE_MIN_PER_GROUP} people in each group for this outcome. "

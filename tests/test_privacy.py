@@ -398,9 +398,9 @@ def _contains(value: object, needle: str, depth: int = 0, seen: set[int] | None 
         return needle in value.to_string()
     if isinstance(value, dict):
         return any(_contains(k, needle, depth + 1, seen) or _contains(v, needle, depth + 1, seen)
-                   for k, v in value.items())
+                   for k, v in list(value.items()))  # a copy: other threads may change a live dict meanwhile
     if isinstance(value, list | tuple | set | frozenset):
-        return any(_contains(v, needle, depth + 1, seen) for v in value)
+        return any(_contains(v, needle, depth + 1, seen) for v in list(value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return any(_contains(getattr(value, f.name), needle, depth + 1, seen) for f in dataclasses.fields(value))
     inner = getattr(value, "__dict__", None)

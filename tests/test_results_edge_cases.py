@@ -130,12 +130,15 @@ def test_unknown_top_level_block_is_withheld_unless_it_declares_its_rule():
     from analysis import disclosure
 
     summary = {"participants": {"physical_activity": 19, "control": 14}, "sites": {"per_site": [{"n": 3}]}}
-    assert make_summary_safe(summary)["sites"] == {"reason": disclosure.UNDECLARED_REASON}
-    disclosure.register_safe_block("sites", lambda block, summary: {"n_sites": block and 1})
+    saved = dict(disclosure.SAFE_BLOCKS)
+    disclosure.SAFE_BLOCKS.pop("sites", None)
     try:
+        assert make_summary_safe(summary)["sites"] == {"reason": disclosure.UNDECLARED_REASON}
+        disclosure.register_safe_block("sites", lambda block: {"n_sites": block and 1})  # one-parameter form
         assert make_summary_safe(summary)["sites"] == {"n_sites": 1}
-    finally:
-        disclosure.SAFE_BLOCKS.pop("sites")
+    finally:  # other modules' rules (bayes, value_for_money...) stay as they were
+        disclosure.SAFE_BLOCKS.clear()
+        disclosure.SAFE_BLOCKS.update(saved)
 
 
 # --- 3. every null carries its reason, in the JSON and the text ---------------------------------------
@@ -323,6 +326,7 @@ def test_a_new_block_declares_its_kinds_with_safe_by_kind():
         "bayes": {"recovery": {"vague": {"p_benefit": 0.96, "p_benefit_mid": 0.9, "mid": 0.05}},
                   "reliable_deterioration": {"vague": {"p_benefit": 0.8, "p_benefit_mid": 0.6, "mid": 0.05}}},
         "sites": {"per_site": [{"site": "A", "n": 7, "estimate": 0.2}, {"site": "B", "n": 3, "estimate": 0.1}]}}
+    saved = dict(disclosure.SAFE_BLOCKS)
     register_safe_block("bayes", lambda block, s: safe_by_kind(
         block, lambda path, key: PARAMETER if key == "mid" else PROPORTION, lambda path: rate_basis(s, path[0])))
     register_safe_block("sites", lambda block, s: safe_by_kind(
@@ -330,9 +334,9 @@ def test_a_new_block_declares_its_kinds_with_safe_by_kind():
         lambda path: (block["per_site"][int(path[1])]["n"],) if len(path) > 1 else ()))
     try:
         safe = make_summary_safe(summary)
-    finally:
-        disclosure.SAFE_BLOCKS.pop("bayes")
-        disclosure.SAFE_BLOCKS.pop("sites")
+    finally:  # the real rules registered by analysis.bayes and others come back
+        disclosure.SAFE_BLOCKS.clear()
+        disclosure.SAFE_BLOCKS.update(saved)
     assert safe["bayes"]["recovery"]["vague"] == {"p_benefit": 0.96, "p_benefit_mid": 0.9, "mid": 0.05}
     hidden = safe["bayes"]["reliable_deterioration"]["vague"]
     assert hidden["p_benefit"] is None and hidden["mid"] == 0.05 and hidden["reason"]

@@ -16,12 +16,14 @@ from analysis.compare import compare_counts
 from analysis.disclosure import DISCLOSURE_RULES, SAFE_MODE_NOTE, SUPPRESS_BELOW
 from analysis.summary import BORDERLINE, CHANCE, CLEAR, evidence, rate_evidence_note, recovery_verdict
 from tests.apptest_support import open_page
+from tests.conftest import ROOT
 
 # Every page. The Survey findings page is left out: its figures are published survey aggregates (each
 # with its source), not participant data, and disclosure control does not apply to them (as the deck
 # notes say); the survey sentences on other pages are exempt for the same reason (EXEMPT below).
-PAGES = ("pages/overview.py", "pages/symptom_change.py", "pages/recovery.py", "pages/who_benefits.py",
-         "pages/planning.py", "pages/data.py", "pages/export.py", "pages/methods.py", "pages/national.py")
+PUBLISHED_ONLY = {"pages/survey.py"}
+PAGES = tuple(page for page in re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
+              if page not in PUBLISHED_ONLY)  # every page in the app's navigation, new ones included
 
 NUMBER = r"(\d[\d,]*)"
 # Phrases that state how many people: "n = 19", "38 people", "12 of 19" (not "6 of 6 levels").

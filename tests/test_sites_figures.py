@@ -7,7 +7,7 @@ import pytest
 
 from analysis.figures import sites as fs
 from analysis.figures.theme import GROUP_COLOURS
-from analysis.sites import site_analysis
+from analysis.sites import SITE_TOO_FEW_SAFE, site_analysis
 from analysis.validate import load_path
 from tests.conftest import ROOT
 
@@ -84,6 +84,12 @@ def test_safe_mode_hides_a_small_sites_figures_and_rounds_counts(with_tiny_site)
     assert any(a.text == "hidden (small numbers)" for a in figure.layout.annotations)
     people = fs.participants_table(with_tiny_site, safe=True)
     assert people.loc[people["Site"] == "<b>Tiny</b>", "Control (finished)"].iloc[0] == "<5"
+    # the too-few reason states the exact group sizes, so safe mode shows one that names no count
+    assert "(physical activity " in fs.excluded_lines(with_tiny_site)[0]
+    shown = [*fs.excluded_lines(with_tiny_site, safe=True), *people["Pooled"], *table["Note"],
+             *fs.excluded_lines(with_tiny_site, recovery, safe=True)]
+    assert not [text for text in shown if "(physical activity " in text]
+    assert fs.excluded_lines(with_tiny_site, safe=True) == [f"<b>Tiny</b>: {SITE_TOO_FEW_SAFE}"]
 
 
 def test_one_pooled_site_is_not_pooled_and_says_why(sites):

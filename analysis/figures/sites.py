@@ -20,7 +20,7 @@ from analysis import formatting as fmt
 from analysis.disclosure import safe_count
 from analysis.figures.theme import OKABE_ITO, REFERENCE_COLOUR, apply_theme
 from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_PA
-from analysis.sites import SiteAnalysis, SiteEffect, SiteOutcome, heterogeneity_sentence
+from analysis.sites import SITE_TOO_FEW_SAFE, SiteAnalysis, SiteEffect, SiteOutcome, heterogeneity_sentence
 
 POOLED_LABEL: Final = "Pooled (random effects)"
 PREDICTION_LABEL: Final = "Prediction interval (a new site)"
@@ -227,7 +227,7 @@ def site_table(outcome: SiteOutcome, safe: bool = False) -> pd.DataFrame:
             "95% CI": fmt.MISSING if hidden else _interval(outcome, effect.estimate.ci95),
             "Weight": fmt.MISSING if hidden or effect.weight is None else fmt.percent(effect.weight, 1),
             "Pooled": "yes" if effect.included else "no",
-            "Note": effect.reason or "",
+            "Note": _reason(effect.reason, safe),
         })
     pooled = outcome.pooled
     rows.append({"Site": POOLED_LABEL, "n physical activity": count_text(sum(s.n[GROUP_PA] for s in outcome.per_site
@@ -260,19 +260,29 @@ def pooled_table(analysis: SiteAnalysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _reason(reason: str | None, safe: bool) -> str:
+    """A site's reason as shown: in presentation-safe mode one that names no count (a too-few reason
+    states the exact group sizes)."""
+    if safe and reason and "Fewer than" in reason:
+        return SITE_TOO_FEW_SAFE
+    return reason or ""
+
+
 def participants_table(analysis: SiteAnalysis, safe: bool = False) -> pd.DataFrame:
     """Finishers per site and group (safe-mode aware)."""
     return pd.DataFrame([{"Site": site, "Physical activity (finished)": count_text(n[GROUP_PA], safe),
                           "Control (finished)": count_text(n[GROUP_CONTROL], safe),
-                          "Pooled": "no: " + analysis.excluded[site] if site in analysis.excluded else "yes"}
+                          "Pooled": "no: " + _reason(analysis.excluded[site], safe) if site in analysis.excluded
+                          else "yes"}
                          for site, n in analysis.participants.items()])
 
 
-def excluded_lines(analysis: SiteAnalysis, outcome: SiteOutcome | None = None) -> list[str]:
-    """'Site: reason' for every site left out of the pooling (of ``outcome``, or of every outcome)."""
+def excluded_lines(analysis: SiteAnalysis, outcome: SiteOutcome | None = None, safe: bool = False) -> list[str]:
+    """'Site: reason' for every site left out of the pooling (of ``outcome``, or of every outcome);
+    in presentation-safe mode the reasons name no count."""
     if outcome is not None:
-        return [f"{s.site}: {s.reason}" for s in outcome.excluded]
-    return [f"{site}: {why}" for site, why in analysis.excluded.items()]
+        return [f"{s.site}: {_reason(s.reason, safe)}" for s in outcome.excluded]
+    return [f"{site}: {_reason(why, safe)}" for site, why in analysis.excluded.items()]
 
 
 __all__ = ["forest_plot", "forest_takeaway", "site_table", "pooled_table", "participants_table", "excluded_lines",

@@ -1,0 +1,79 @@
+"""One copy, for every visitor, of what is built from data every visitor shares.
+
+A room of 50 opening the same page on the same data would otherwise build the same figures,
+tables and filtered frames 50 times (plotly's figure construction and template validation
+dominated a profile of the server under that load). Here each is built once per data set,
+filter and choice, in this server process, and handed to every session that asks.
+
+**Only for shared data**: the bundled synthetic sample and an operator's workshop data set
+(``Dataset.shared``). Never for an upload: patient-level data and everything built from it stay
+in the uploading user's session (``state.session_memo``). The callers in ``dashboard/state.py``
+choose; this module never sees a data set, only keys and builders.
+
+What is cached must not be changed by its users: a figure is handed to ``st.plotly_chart``
+(which serialises a copy) and to the SVG download (which draws a copy); a frame is read.
+
+Bounded (oldest first out). Concurrent first requests for one key build it once: the first
+builds while the others wait for it (a room arriving at once is exactly that case).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+MAX_ENTRIES = 512
+# Kinds of entry (a key's first item) that can be large for a large workshop data set: at most this many
+# each (the filtered rows and the analysis of each filter in use), oldest first out.
+KIND_LIMITS = {"analysis": 32, "episodes": 32}
+_Built = TypeVar("_Built")
+
+_lock = threading.Lock()
+_entries: OrderedDict[Hashable, object] = OrderedDict()
+_building: dict[Hashable, threading.Lock] = {}
+_stats = {"hits": 0, "builds": 0}
+
+
+def get_or_build(key: Hashable, build: Callable[[], _Built]) -> _Built:
+    """The value stored under ``key``, built by ``build()`` once if it is not there yet."""
+    with _lock:
+        if key in _entries:
+            _entries.move_to_end(key)
+            _stats["hits"] += 1
+            return _entries[key]  # type: ignore[return-value]
+        key_lock = _building.setdefault(key, threading.Lock())
+    with key_lock:
+        with _lock:  # another session may have built it while this one waited
+            if key in _entries:
+                _entries.move_to_end(key)
+                _stats["hits"] += 1
+                return _entries[key]  # type: ignore[return-value]
+        value = build()  # an exception propagates and nothing is stored: the next caller tries again
+        with _lock:
+            _entries[key] = value
+            _stats["builds"] += 1
+            kind = key[0] if isinstance(key, tuple) and key else None
+            if kind in KIND_LIMITS:
+                same = [k for k in _entries if isinstance(k, tuple) and k and k[0] == kind]
+                for old in same[:max(0, len(same) - KIND_LIMITS[kind])]:
+                    del _entries[old]
+            while len(_entries) > MAX_ENTRIES:
+                _entries.popitem(last=False)
+            _building.pop(key, None)
+    return value
+
+
+def stats() -> dict[str, int]:
+    """Hits, builds and entries so far (for benchmarks and tests)."""
+    with _lock:
+        return {**_stats, "entries": len(_entries)}
+
+
+def clear() -> None:
+    """Forget everything (tests; an operator's data set replaced)."""
+    with _lock:
+        _entries.clear()
+        _building.clear()
+        _stats.update(hits=0, builds=0)
