@@ -127,7 +127,8 @@ SVG_HELP = ("This chart as a vector image (SVG) for reports and slides, drawn on
             "The camera button in the chart's toolbar saves a PNG.")
 
 
-def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -> None:
+def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None,
+          width_px: float | None = None) -> None:
     """A chart with its one-sentence takeaway under it (its text equivalent), and its downloads.
 
     Both are named after the chart (``slug(name)``): the camera button in the chart's toolbar
@@ -135,10 +136,12 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -
     takeaway saves ``<slug>.svg``, drawn on the server by ``figure_to_svg`` only when clicked.
     Where the server cannot draw SVGs (no Chromium), that button is greyed out and its help says
     why; a drawing that fails later downloads an SVG that says why (never a traceback).
+    ``width_px``: the width the chart is drawn at when it sits in a column (``theme.HALF_CHART_PX``),
+    so its title, axis titles, legend and notes are wrapped to fit it.
     """
     base = slug(name)
     chart_key = key or f"chart-{base}"
-    fit_layout(figure)  # titles, axis titles and legend wrapped and stacked to fit the page
+    fit_layout(figure, width_px)  # titles, axis titles and legend wrapped and stacked to fit the page
     st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None,
                     alt=chart_alt(figure, takeaway))
     st.markdown(f"**Takeaway:** {takeaway}")
@@ -187,19 +190,37 @@ def static_table(frame: pd.DataFrame, alt: str | None = None) -> None:
     _static(frame, alt)
 
 
-# A static table wraps at spaces; a long word ("confidence/knowledge") may also break, so a table of
-# many columns still fits the page instead of running off its right edge.
+# A static table wraps at spaces. A word longer than its column ("confidence/knowledge") may break only
+# where it would otherwise run past the cell (``break-word``, not ``anywhere``: ``anywhere`` let the
+# browser shrink a column to one character, so "0.17" drew as "0.1 / 7" and "percentage" broke).
 _TABLE_STYLE = ("<style>[data-testid='stTable'] :is(th, td), [data-testid='stTable'] :is(th, td) * "
-                "{ white-space: normal !important; } "
-                "[data-testid='stTable'] td, [data-testid='stTable'] td * { overflow-wrap: anywhere !important; }"
+                "{ white-space: normal !important; word-break: normal !important; } "
+                "[data-testid='stTable'] td, [data-testid='stTable'] td * { overflow-wrap: break-word !important; }"
                 "</style>")  # headers break only between words
+# A number, interval or amount ("0.17", "−5.6 to 1.3", "27 points", "5 percentage points") is one token:
+# its spaces become no-break spaces so it never wraps mid-value.
+_NUMERIC_CELL = re.compile(r"[−\-+£$]?\d[\d.,%]*(?:\s+(?:to|points?|percentage|pp|vs|–|-)\s*[−\-+£$]?[\d.,%]*)*")
+_NUMERIC_CELL_MAX = 24
+
+
+def keep_together(text: str) -> str:
+    """``text`` with no-break spaces if it is a short number, interval or amount, else unchanged.
+
+    >>> keep_together("−5.6 to 1.3") == "−5.6\u00a0to\u00a01.3"
+    True
+    >>> keep_together("Recovery (finishers at caseness)")
+    'Recovery (finishers at caseness)'
+    """
+    if len(text) <= _NUMERIC_CELL_MAX and _NUMERIC_CELL.fullmatch(text.strip()):
+        return re.sub(r"\s+", "\u00a0", text.strip())
+    return text
 
 
 def _static(frame: pd.DataFrame, alt: str | None) -> None:
     st.html(_TABLE_STYLE)
     shown = frame.copy()
     shown.columns = [cell_text(c) for c in frame.columns]
-    shown = shown.astype(object).map(cell_text) if len(shown) else shown
+    shown = shown.astype(object).map(lambda v: keep_together(cell_text(v))) if len(shown) else shown
     st.table(shown, hide_index=True, border="horizontal", alt=alt)
 
 

@@ -23,6 +23,7 @@ from analysis.adjusted import (
     safe_note,
 )
 from analysis.figures import adjusted as fa
+from analysis.figures.theme import HALF_CHART_PX
 from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
 from dashboard import state, ui
 
@@ -122,9 +123,9 @@ metrics[3].metric("Characteristics imbalanced after weighting",
 st.subheader("Unadjusted and adjusted, side by side")
 left, right = st.columns(2)
 with left:
-    ui.chart(figures["rate"], "adjusted-rates", ui.md_escape(texts["rate"]))
+    ui.chart(figures["rate"], "adjusted-rates", ui.md_escape(texts["rate"]), width_px=HALF_CHART_PX)
 with right:
-    ui.chart(figures["measure"], "adjusted-last-scores", ui.md_escape(texts["measure"]))
+    ui.chart(figures["measure"], "adjusted-last-scores", ui.md_escape(texts["measure"]), width_px=HALF_CHART_PX)
 ui.table(tables["effects"], "unadjusted-and-adjusted")
 st.caption("Unadjusted: the rates' difference with Newcombe's CI, and for the scores ANCOVA adjusted for the first "
            "score only. Adjusted: " + METHOD + "; 95% CI by " + CI_METHODS[result.ci_method]
@@ -144,9 +145,9 @@ st.caption("E-value (VanderWeele & Ding 2017): the minimum strength of associati
 st.subheader("Are the weighted groups comparable?")
 left, right = st.columns(2)
 with left:
-    ui.chart(figures["love"], "balance-before-after-weighting", ui.md_escape(texts["love"]))
+    ui.chart(figures["love"], "balance-before-after-weighting", ui.md_escape(texts["love"]), width_px=HALF_CHART_PX)
 with right:
-    ui.chart(figures["overlap"], "propensity-overlap", ui.md_escape(texts["overlap"]))
+    ui.chart(figures["overlap"], "propensity-overlap", ui.md_escape(texts["overlap"]), width_px=HALF_CHART_PX)
 ui.table(tables["balance"], "balance-after-weighting")
 if ctx.safe:
     st.caption("Presentation-safe mode: characteristics with fewer than 5 people in a group, and histogram bins with "

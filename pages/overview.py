@@ -11,6 +11,7 @@ from analysis import formatting as fmt
 from analysis.disclosure import SUPPRESS_BELOW
 from analysis.figures.national import add_attribution
 from analysis.figures.outcomes import rate_chart, rate_takeaway
+from analysis.figures.theme import HALF_CHART_PX, THREE_FIFTHS_CHART_PX
 from analysis.national import ATTRIBUTION, england_recovery
 from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
 from analysis.summary import rate_evidence_note
@@ -87,7 +88,8 @@ else:
                          "be: **Accounting for who took part**.")
     if adjusted_figure is not None:
         with adjusted_chart_col:
-            ui.chart(adjusted_figure, "recovery-difference-adjusted", ui.md_escape(adjusted_takeaway))
+            ui.chart(adjusted_figure, "recovery-difference-adjusted", ui.md_escape(adjusted_takeaway),
+                     width_px=THREE_FIFTHS_CHART_PX)
 
 # --- recovery against England's published rate for the chosen year (analysis.national)
 chart_col, change_col = st.columns([1, 1])
@@ -99,7 +101,8 @@ with chart_col:
                    reference_label=england_label, hidden=hidden), y=-0.1, width=60))
     ui.chart(figure, "recovery-rate-by-group", rate_takeaway(recovery.groups, "recovered", hidden) +
              f" The dashed line is England's published recovery rate for {national_year} "
-             f"({england_rate * 100:.1f}%); the national standard is {fmt.percent(RECOVERY_STANDARD)}.")
+             f"({england_rate * 100:.1f}%); the national standard is {fmt.percent(RECOVERY_STANDARD)}.",
+             width_px=HALF_CHART_PX)
     st.caption(f"England's rate: NHS England, {national_year} (change the year in the sidebar; more on "
                f"**Against national figures**). {ATTRIBUTION}")
 with change_col:

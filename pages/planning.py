@@ -10,6 +10,7 @@ from analysis import formatting as fmt
 from analysis import power
 from analysis.disclosure import safe_count
 from analysis.figures import planning as pl
+from analysis.figures.theme import HALF_CHART_PX
 from dashboard import state, ui
 
 ctx = state.context()
@@ -115,7 +116,7 @@ def planner() -> None:
             if chart.figure is None:
                 ui.not_available(chart.takeaway)
             else:
-                ui.chart(chart.figure, chart.name, chart.takeaway)
+                ui.chart(chart.figure, chart.name, chart.takeaway, width_px=HALF_CHART_PX)
     st.caption(f"Recovery: {power.RATES_METHOD}. Symptom change: {power.MEANS_METHOD}. The vertical line marks "
                "this pilot's size; with unequal groups, the equal group size of the same precision (harmonic mean).")
 

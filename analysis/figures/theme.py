@@ -120,6 +120,12 @@ def contrast_ratio(foreground: str, background: str = BACKGROUND) -> float:
 # top margin at fixed pixel offsets, and sizes that margin to hold them.
 
 NARROWEST_CHART_PX: Final = 520
+# Measured at 1280 px with the sidebar open: the page's content is about 790 px wide, so a chart in
+# one of two equal columns is about 380 px and one in the wider of [2, 3] columns about 465 px. A page
+# that draws a chart in a column says so (``fit_layout(figure, width_px=HALF_CHART_PX)``).
+FULL_CHART_PX: Final = 790
+HALF_CHART_PX: Final = 380
+THREE_FIFTHS_CHART_PX: Final = 465
 CHAR_PX: Final = 0.56  # average glyph width of Arial, in ems
 # A title is left-aligned over the whole chart and the toolbar sits at its right end: it may use
 # about 700 px of a full-width chart (880 px at 1280) before meeting the toolbar.
@@ -196,21 +202,49 @@ def _top_panel_titles(figure: go.Figure) -> bool:
                for a in figure.layout.annotations)
 
 
-def fit_layout(figure: go.Figure) -> go.Figure:
+def _wrap_notes(figure: go.Figure, width_px: float) -> None:
+    """Rewrap notes written under the plot (paper annotations below y = 0, e.g. the Open Government
+    Licence attribution) to the plot's width, and give the bottom margin room for all their lines."""
+    layout = figure.layout
+    left = layout.margin.l if layout.margin.l is not None else 70
+    height = float(layout.height or 460)
+    for note in layout.annotations:
+        if note.yref != "paper" or note.y is None or note.y >= 0 or not note.text:
+            continue
+        if re.search(r"<(?!br\s*/?>)[^>]+>", note.text):
+            continue  # other markup is left whole
+        size = _font_size(note.font, FONT_SIZE)
+        start = left + (note.x or 0) * (width_px - left - 30) if note.xref == "paper" else left
+        chars = max(20, int((width_px - start - 10) / (CHAR_PX * size)))
+        note.text = wrap_text(re.sub(r"\s*<br\s*/?>\s*", " ", note.text), chars)
+        lines = len(text_lines(note.text))
+        bottom = layout.margin.b if layout.margin.b is not None else 60
+        plot_px = max(height - (layout.margin.t or 70) - bottom, 100)
+        needed = -note.y * plot_px + lines * size * LINE_HEIGHT + 12
+        if needed > bottom:
+            layout.margin.b = int(round(needed + -note.y * (needed - bottom)))  # the plot shrinks as b grows
+
+
+def fit_layout(figure: go.Figure, width_px: float | None = None) -> go.Figure:
     """Wrap the title, axis titles and legend entries, and stack title, legend and panel titles.
 
     Idempotent. The title keeps the top of the chart; a horizontal legend above the plot is placed
     just under it (container coordinates, so plotly cannot push it into the title); panel titles sit
     under that; the top margin holds all three. A vertical legend, or one placed below the plot, is
-    left where its builder put it. Returns the figure.
+    left where its builder put it. ``width_px`` is the width the chart is drawn at (a chart in a column:
+    :data:`HALF_CHART_PX`); without it the title may use :data:`TITLE_WIDTH_PX` of a full-width chart and
+    axis titles, legends and notes under the plot fit :data:`NARROWEST_CHART_PX`. Returns the figure.
     """
     layout = figure.layout
+    narrow = NARROWEST_CHART_PX if width_px is None else width_px
     height = float(layout.height or 460)
     title_size = _font_size(layout.title.font, FONT_SIZE + 4)
     title = layout.title.text
     title_px = 0.0
     if title:
-        title = wrap_text(title, TITLE_CHARS)
+        title_chars = TITLE_CHARS if width_px is None else min(
+            TITLE_CHARS, int((width_px - 20) / (CHAR_PX * title_size)))
+        title = wrap_text(re.sub(r"\s*<br\s*/?>\s*(?!\s*<sup>)", " ", title), title_chars)
         lines = text_lines(title)
         sup = title.count("<sup>")
         title_px = (len(lines) - sup) * title_size * LINE_HEIGHT + sup * title_size * 0.8 * LINE_HEIGHT
@@ -224,7 +258,8 @@ def fit_layout(figure: go.Figure) -> go.Figure:
         text = axis.title.text
         if text:
             # A y axis title runs along the plot's height, which is shorter than its width.
-            chars = AXIS_TITLE_CHARS if axis_name.startswith("x") else max(24, int((height - 120) / (CHAR_PX * FONT_SIZE)))
+            x_chars = AXIS_TITLE_CHARS if width_px is None else int((width_px - 90) / (CHAR_PX * FONT_SIZE))
+            chars = x_chars if axis_name.startswith("x") else max(24, int((height - 120) / (CHAR_PX * FONT_SIZE)))
             axis.title.text = wrap_text(text, chars)
             if "<br>" in axis.title.text:
                 # A title over several lines must push the margin, or its first line sits on the tick labels.
@@ -234,7 +269,7 @@ def fit_layout(figure: go.Figure) -> go.Figure:
     legend = layout.legend
     orientation = legend.orientation or "h"  # the template's legend is horizontal, above the plot
     horizontal_on_top = orientation == "h" and (legend.y is None or legend.y >= 1 or legend.yref == "container")
-    rows = legend_rows(figure) if horizontal_on_top else 0
+    rows = legend_rows(figure, narrow) if horizontal_on_top else 0
     if rows:
         legend_size = _font_size(legend.font, FONT_SIZE)
         figure.update_layout(legend=dict(yref="container", y=1 - top / height, yanchor="top", x=0, xanchor="left"))
@@ -242,6 +277,7 @@ def fit_layout(figure: go.Figure) -> go.Figure:
     if _top_panel_titles(figure):
         top += FONT_SIZE * LINE_HEIGHT + 4
     top += 16
+    _wrap_notes(figure, narrow)
     current = layout.margin.t if layout.margin.t is not None else 70
     figure.update_layout(margin=dict(t=max(int(round(top)), int(current)) if not title and not rows else int(round(top))))
     return figure
