@@ -154,7 +154,7 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None,
 
 
 MAX_STATIC_ROWS = 100  # a longer table scrolls in an interactive grid instead of filling the page
-_CELL_SPECIALS = re.compile(r"([\\`*~$\[\]])")
+_CELL_SPECIALS = re.compile(r"([\\`*~$\[\]>#])")
 _WORD_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _SHORTCODE = re.compile(r":(?=[A-Za-z0-9_+\-/]+:)")
 

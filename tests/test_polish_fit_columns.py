@@ -107,3 +107,9 @@ def test_overview_tables_keep_intervals_and_p_values_whole():
         assert " " not in value and "\u00a0to\u00a0" in value, value  # "−6 to 54" never wraps mid-interval
     mids = [t.value for t in at.table if "MID" in list(t.value.columns)]
     assert mids and all(" " not in v for v in mids[0]["MID"]), mids
+
+
+def test_a_cell_starting_with_greater_than_is_not_a_quote():
+    # "> 99%" in the chance-of-benefit table drew as a greyed Markdown block quote.
+    assert ui.cell_text(">99%") == "\\>99%"
+    assert ui.cell_text("# 1") == "\\# 1"
