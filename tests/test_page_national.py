@@ -17,7 +17,8 @@ PAGE = "pages/national.py"
 
 def _charts(at: AppTest) -> dict[str, dict]:
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    return {spec["layout"]["title"]["text"]: spec for spec in specs}
+    # Keyed by the title as read (a title in a column is wrapped to its width with <br>).
+    return {spec["layout"]["title"]["text"].replace("<br>", " "): spec for spec in specs}
 
 
 def _tables(at: AppTest) -> list:
@@ -46,7 +47,8 @@ def test_every_exported_table_and_chart_carries_the_attribution(page):
     for table in _tables(page):
         assert "Source" in table.columns and (table["Source"] == national.ATTRIBUTION).all()
     for title, spec in _charts(page).items():
-        notes = " ".join(a.get("text", "") for a in spec["layout"].get("annotations", []))
+        # Read as drawn: the note is wrapped to the chart's width (``theme.fit_layout``), lines joined by spaces.
+        notes = " ".join(a.get("text", "").replace("<br>", " ") for a in spec["layout"].get("annotations", []))
         assert "Open Government Licence v3.0" in notes and "anxiety and depression" in notes, title
 
 
@@ -119,7 +121,8 @@ def test_recovery_page_reference_lines_name_englands_year():
     assert [round(s["y0"], 1) for s in chart["layout"]["shapes"]] == [49.9, 66.5]
     assert "The reference lines mark England's published rates for 2022-23 (49.9% for recovery, 66.5% for " \
            "reliable improvement)" in page_text(at)
-    assert "Open Government Licence v3.0" in " ".join(a.get("text", "") for a in chart["layout"]["annotations"])
+    assert "Open Government Licence v3.0" in " ".join(a.get("text", "") for a in chart["layout"]["annotations"]
+                                                      ).replace("<br>", " ")  # wrapped to the chart's width
 
 
 def test_svg_download_of_a_national_chart_carries_the_attribution(svg_chromium):
