@@ -113,3 +113,18 @@ def test_a_cell_starting_with_greater_than_is_not_a_quote():
     # "> 99%" in the chance-of-benefit table drew as a greyed Markdown block quote.
     assert ui.cell_text(">99%") == "\\>99%"
     assert ui.cell_text("# 1") == "\\# 1"
+
+
+def test_a_title_over_several_lines_starts_inside_the_chart():
+    # plotly drops its top-anchor shift for a title of several lines: the first line was drawn above
+    # the chart, cut in half ("Rates: unadjusted and" on the Adjusted page).
+    figure = theme.apply_theme(go.Figure(go.Bar(x=["a"], y=[1])), "Rates: unadjusted and adjusted difference (95% CI)")
+    theme.fit_layout(figure, theme.HALF_CHART_PX)
+    size = figure.layout.title.font.size or theme.FONT_SIZE + 4
+    assert len(theme.text_lines(figure.layout.title.text)) == 2
+    assert figure.layout.title.pad.t >= 0.7 * size
+    one = theme.fit_layout(theme.apply_theme(go.Figure(go.Bar(x=["a"], y=[1])), "Short"))
+    assert one.layout.title.pad.t < 0.7 * size  # one line: plotly's own shift applies
+    for figure in _figures("pages/adjusted.py"):
+        if len(theme.text_lines(figure.layout.title.text)) > 1:
+            assert figure.layout.title.pad.t >= 0.7 * size, figure.layout.title.text

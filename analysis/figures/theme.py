@@ -248,8 +248,11 @@ def fit_layout(figure: go.Figure, width_px: float | None = None) -> go.Figure:
         lines = text_lines(title)
         sup = title.count("<sup>")
         title_px = (len(lines) - sup) * title_size * LINE_HEIGHT + sup * title_size * 0.8 * LINE_HEIGHT
+        # plotly drops its 0.7em top-anchor shift when a title has several lines: the first line's
+        # baseline lands on the pad and the line is drawn above the chart, cut in half. Add the shift.
+        shift = round(0.7 * title_size) if len(lines) > 1 else 0
         figure.update_layout(title=dict(text=title, yref="container", y=1, yanchor="top",
-                                        pad=dict(t=_TOP_PAD, b=0), automargin=False))
+                                        pad=dict(t=_TOP_PAD + shift, b=0), automargin=False))
     for trace in figure.data:
         if trace.name and len(trace.name) > LEGEND_ENTRY_CHARS and "<br>" not in trace.name:
             trace.name = wrap_text(trace.name, LEGEND_ENTRY_CHARS)

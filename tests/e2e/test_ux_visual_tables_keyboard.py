@@ -139,13 +139,13 @@ def test_charts_have_a_text_equivalent_and_captions_are_readable(app_page, app_u
 
 # --- metric tiles: their labels are not cut ("Staff: satisfied with sup…", "Finished treatment (analys…") ---
 
-_CUT_METRIC_LABELS = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
+_CUT_METRIC_LABELS = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"], [data-testid="stMetricValue"]')]
   .filter(m => m.getBoundingClientRect().width > 0)
   .filter(m => [m, ...m.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
   .map(m => m.innerText)"""
 
 
-@pytest.mark.parametrize("path", ["/", "/survey"])
+@pytest.mark.parametrize("path", ["/", "/survey", "/adjusted", "/sites"])
 def test_no_metric_label_is_cut(app_page, app_url, path):
     open_app(app_page, app_url, path)
     app_page.locator('[data-testid="stMetricLabel"]').nth(3).wait_for()
