@@ -128,3 +128,25 @@ def test_a_title_over_several_lines_starts_inside_the_chart():
     for figure in _figures("pages/adjusted.py"):
         if len(theme.text_lines(figure.layout.title.text)) > 1:
             assert figure.layout.title.pad.t >= 0.7 * size, figure.layout.title.text
+
+
+def test_national_comparison_values_sit_above_the_whiskers():
+    # "63%" and "5%" were written just over the bar, with the CI whisker running through them.
+    from analysis import national
+    from analysis.figures.national import comparison_chart
+    from analysis.results import Rate
+    from analysis.schema import GROUP_CONTROL, GROUP_PA
+
+    pilot = {key: {GROUP_PA: Rate(GROUP_PA, 12, 19, 0.63, (0.41, 0.81)),
+                   GROUP_CONTROL: Rate(GROUP_CONTROL, 1, 19, 0.05, (0.01, 0.25))} for key in national.RATE_LABELS}
+    england = national.benchmark(national.ENGLAND_ORG)
+    figure = comparison_chart(pilot, england)
+    whiskered = [t for t in figure.data if t.type == "bar" and t.error_y and t.error_y.array]
+    assert len(whiskered) == 2
+    for trace in whiskered:
+        assert trace.textposition == "none", trace.name
+    values = [a for a in figure.layout.annotations if a.yref == "y"]
+    assert len(values) == 2 * len(national.RATE_LABELS)
+    tops = sorted(round(a.y, 6) for a in values)
+    assert tops == sorted([round(81.0, 6)] * 4 + [round(25.0, 6)] * 4)  # each at its whisker's top
+    assert max(figure.layout.yaxis.range) > 100

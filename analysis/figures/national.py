@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis import formatting as fmt
-from analysis.figures.theme import GROUP_COLOURS, GROUP_ORDER, OKABE_ITO, REFERENCE_COLOUR, apply_theme
+from analysis.figures.theme import GROUP_COLOURS, GROUP_INK, GROUP_ORDER, OKABE_ITO, REFERENCE_COLOUR, apply_theme
 from analysis.national import ATTRIBUTION, RATE_LABELS, Benchmark, CaseMix, Funnel
 from analysis.results import Rate
 from analysis.schema import GROUP_LABELS
@@ -55,6 +55,9 @@ def _pct(rate: float | None, decimals: int = 1) -> str:
 # --- the pilot beside England and an organisation -----------------------------------------------------------
 
 
+_BARGAP = 0.2
+
+
 def comparison_chart(pilot: Mapping[str, Mapping[str, Rate]], england: Benchmark, org: Benchmark | None = None,
                      hidden: Mapping[str, frozenset[str]] | None = None) -> go.Figure:
     """The four rates: each pilot group (Wilson 95% CI) beside England and, if given, an organisation."""
@@ -62,7 +65,11 @@ def comparison_chart(pilot: Mapping[str, Mapping[str, Rate]], england: Benchmark
     keys = list(RATE_LABELS)
     labels = [RATE_LABELS[k].replace(" ", "<br>", 1) for k in keys]
     figure = go.Figure()
-    for group in GROUP_ORDER:
+    series = [(f"England {england.year}", england, ENGLAND_COLOUR)]
+    if org is not None and org.organisation.org_type != "England":
+        series.append((_wrap(org.organisation.label), org, ORG_COLOUR))
+    bars = len(GROUP_ORDER) + len(series)  # bars side by side in each rate's slot
+    for slot, group in enumerate(GROUP_ORDER):
         ys, plus, minus, texts = [], [], [], []
         for key in keys:
             rate = pilot[key][group]
@@ -72,20 +79,25 @@ def comparison_chart(pilot: Mapping[str, Mapping[str, Rate]], england: Benchmark
             plus.append((hi - rate.rate) * 100 if hi is not None else 0)
             minus.append((rate.rate - lo) * 100 if lo is not None else 0)
             texts.append(fmt.percent(rate.rate) if shown else "hidden")
+        # The value is written above the whisker's top, never where the whisker runs through it;
+        # ``text`` keeps it for hover and tests.
         figure.add_trace(go.Bar(x=labels, y=ys, name=GROUP_LABELS[group], marker_color=GROUP_COLOURS[group],
-                                text=texts, textposition="outside", cliponaxis=False,
+                                text=texts, textposition="none", cliponaxis=False,
                                 error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus,
                                              thickness=2, width=6, color="#1a1a1a")))
-    series = [(f"England {england.year}", england, ENGLAND_COLOUR)]
-    if org is not None and org.organisation.org_type != "England":
-        series.append((_wrap(org.organisation.label), org, ORG_COLOUR))
+        offset = (slot - (bars - 1) / 2) * (1 - _BARGAP) / bars
+        for i, (y, p, text) in enumerate(zip(ys, plus, texts, strict=True)):
+            figure.add_annotation(x=i + offset, y=(y or 0) + p, xref="x", yref="y", text=text, showarrow=False,
+                                  yanchor="bottom", yshift=3, font=dict(size=14, color=GROUP_INK[group]))
     for name, figures, colour in series:
         values = [figures.rates[k].rate for k in keys]
         figure.add_trace(go.Bar(x=labels, y=[v * 100 if v is not None else None for v in values], name=name,
                                 marker_color=colour, marker_pattern_shape="/" if colour == ORG_COLOUR else "",
                                 text=[_pct(v) for v in values], textposition="outside", cliponaxis=False))
-    figure.update_layout(barmode="group", yaxis=dict(title="Percent", range=[0, 105], ticksuffix="%"),
-                         bargap=0.2, bargroupgap=0.05)
+    ticks = list(range(0, 101, 20))  # the axis runs to 112% to leave room for values above whiskers
+    figure.update_layout(barmode="group", yaxis=dict(title="Percent", range=[0, 112], tickvals=ticks,
+                                                     ticktext=[f"{t}%" for t in ticks]),
+                         bargap=_BARGAP, bargroupgap=0.05)
     apply_theme(figure, "The pilot beside national figures", height=520)
     figure.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left"), margin=dict(r=260))
     _source(figure)
