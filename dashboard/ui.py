@@ -201,6 +201,7 @@ _TABLE_STYLE = ("<style>[data-testid='stTable'] :is(th, td), [data-testid='stTab
 # its spaces become no-break spaces so it never wraps mid-value.
 _NUMERIC_CELL = re.compile(r"[−\-+£$]?\d[\d.,%]*(?:\s+(?:to|points?|percentage|pp|vs|–|-)\s*[−\-+£$]?[\d.,%]*)*")
 _NUMERIC_CELL_MAX = 24
+_P_VALUE = re.compile(r"\bp\s*([=<>≤≥])\s*(?=[\d.])")
 
 
 def keep_together(text: str) -> str:
@@ -213,7 +214,7 @@ def keep_together(text: str) -> str:
     """
     if len(text) <= _NUMERIC_CELL_MAX and _NUMERIC_CELL.fullmatch(text.strip()):
         return re.sub(r"\s+", "\u00a0", text.strip())
-    return text
+    return _P_VALUE.sub("p\u00a0\\1\u00a0", text)  # "p = 0.03" never breaks as "p = / 0.03"
 
 
 def _static(frame: pd.DataFrame, alt: str | None) -> None:

@@ -106,7 +106,9 @@ if result.role == "sensitivity":
     st.warning(role_reason, icon=":material/science:")
 else:
     st.success("A primary analysis: " + role_reason, icon=":material/verified:")
-metrics = [*st.columns(2), *st.columns(2)]  # two tiles a row: four in one cut their labels at 1280 px
+# Two tiles a row (four in one cut their labels and values at 1280 px); the second row gives the
+# longer value ("0 of 3 characteristics") the wider tile.
+metrics = [*st.columns(2), *st.columns([4, 5])]
 for column, group in zip(metrics[:2], GROUPS, strict=True):
     column.metric(f"{GROUP_LABELS[group]} in the analysis", ui.count_text(ctx, result.n[group]),
                   help="Finishers with every chosen characteristic present.")
@@ -115,7 +117,7 @@ metrics[2].metric("Effective size of the weighted control group",
                   help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
                        "not a count.")
 metrics[3].metric("Characteristics imbalanced after weighting",
-                  f"{result.imbalanced['after']} of {len(result.balance)}",
+                  f"{result.imbalanced['after']} of {len(result.balance)} characteristics",
                   delta=f"{result.imbalanced['before']} before", delta_color="off",
                   help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
 

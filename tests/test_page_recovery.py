@@ -13,6 +13,7 @@ from analysis.outcomes import with_derived_columns
 from analysis.schema import GROUP_CONTROL, GROUP_PA
 from analysis.summary import analyse
 from analysis.survey import SOURCE_TITLES, load_recommendations
+from dashboard.ui import keep_together
 from tests.apptest_support import assert_clean, open_page, page_text
 from tests.conftest import SAMPLE_SESSIONS
 
@@ -87,8 +88,8 @@ def test_rate_comparison_table(page, expected):
     assert rows["Number needed to treat"] == f"{fmt.number(recovery.nnt.estimate, 1)} (PA higher)"
     assert "∞" in rows["NNT 95% CI (∞ = runs through infinity)"]  # the recovery difference's CI includes 0
     improvement = table.set_index("Figure")["Reliable improvement"]
-    assert improvement["NNT 95% CI (∞ = runs through infinity)"] == fmt.ci(
-        expected.rates["reliable_improvement"].nnt.ci95).removeprefix("95% CI ")
+    assert improvement["NNT 95% CI (∞ = runs through infinity)"] == keep_together(fmt.ci(
+        expected.rates["reliable_improvement"].nnt.ci95).removeprefix("95% CI "))  # shown whole: no-break spaces
 
 
 def test_outcome_categories_and_completeness(page, expected):

@@ -10,7 +10,7 @@ from analysis.sites import heterogeneity_sentence
 from analysis.summary import analyse
 from analysis.validate import load_path
 from dashboard import state
-from dashboard.ui import md_escape
+from dashboard.ui import keep_together, md_escape
 from tests.apptest_support import open_page, page_text
 from tests.conftest import ROOT
 
@@ -54,7 +54,7 @@ def test_the_programme_shows_each_site_the_pooled_effect_and_its_heterogeneity(p
         "chart-sites-recovery-svg")
     table = [*at.table, *at.dataframe][0].value
     assert table["Site"].tolist() == [*analysis.sites.sites, fs.POOLED_LABEL]
-    assert table.iloc[-1]["95% CI"] == fs.site_table(recovery)["95% CI"].iloc[-1]
+    assert table.iloc[-1]["95% CI"] == keep_together(fs.site_table(recovery)["95% CI"].iloc[-1])  # no-break spaces
     assert len([*at.table, *at.dataframe][1].value) == len(analysis.sites.outcomes)
 
 

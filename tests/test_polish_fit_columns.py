@@ -97,6 +97,9 @@ def test_table_cells_never_break_inside_a_number_or_word():
     assert ui.keep_together("−5.6 to 1.3") == "−5.6\u00a0to\u00a01.3"
     assert ui.keep_together("5 percentage points") == "5\u00a0percentage\u00a0points"
     assert ui.keep_together("Difference in rates (Newcombe 95% CI)") == "Difference in rates (Newcombe 95% CI)"
+    # The Sites page's "p = / 0.03" and "4.6 (p = / 0.47)".
+    assert ui.keep_together("p = 0.03") == "p\u00a0=\u00a00.03"
+    assert ui.keep_together("4.6 (p < 0.001)") == "4.6 (p\u00a0<\u00a00.001)"
 
 
 def test_overview_tables_keep_intervals_and_p_values_whole():
