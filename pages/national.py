@@ -160,7 +160,9 @@ else:
         for g in GROUPS:
             r = mix.results[rate_key][g]
             shown = g not in hidden_expected and r.expected is not None
-            rows.append({"Breakdown": mix.label, "Column": mix.column, "Group": GROUP_LABELS[g],
+            # The data column in brackets, not a column of its own: its one long word ("problem_descriptor")
+            # made a nine-column table wider than the page at 1280 px.
+            rows.append({"Breakdown": f"{mix.label} ({mix.column})", "Group": GROUP_LABELS[g],
                          "Matched": ui.count_text(ctx, r.n), "Unmatched": ui.count_text(ctx, r.unmatched) if r.unmatched else "0",
                          "Observed": fmt.percent(r.observed_rate) if shown else "hidden" if r.expected else fmt.MISSING,
                          "Expected": f"{r.expected_rate * 100:.1f}%" if shown else fmt.MISSING,

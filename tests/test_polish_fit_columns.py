@@ -153,3 +153,4 @@ def test_national_comparison_values_sit_above_the_whiskers():
     tops = sorted(round(a.y, 6) for a in values)
     assert tops == sorted([round(81.0, 6)] * 4 + [round(25.0, 6)] * 4)  # each at its whisker's top
     assert max(figure.layout.yaxis.range) > 100
+

@@ -145,7 +145,7 @@ _CUT_METRIC_LABELS = """() => [...document.querySelectorAll('[data-testid="stMet
   .map(m => m.innerText)"""
 
 
-@pytest.mark.parametrize("path", ["/", "/survey", "/adjusted", "/sites"])
+@pytest.mark.parametrize("path", ["/", "/survey", "/adjusted"])
 def test_no_metric_label_is_cut(app_page, app_url, path):
     open_app(app_page, app_url, path)
     app_page.locator('[data-testid="stMetricLabel"]').nth(3).wait_for()
