@@ -19,6 +19,7 @@ from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
 from analysis.figures.theme import chart_config
 from analysis.results import Rate
 from analysis.schema import column_label
+from dashboard import fast_elements, shared_cache
 from dashboard.state import Context, upload_lost
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
@@ -119,7 +120,13 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -
     """
     base = slug(name)
     chart_key = key or f"chart-{base}"
-    st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None)
+    # A figure of shared data (held in shared_cache) is serialised once for every visitor (fast_elements).
+    spec = shared_cache.derived(figure, "plotly-spec", lambda: fast_elements.figure_spec(figure)) \
+        if fast_elements.available() else None
+    if spec is None:
+        st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None)
+    else:
+        fast_elements.plotly_chart_from_spec(spec, figure, config=chart_config(base), key=chart_key)
     st.markdown(f"**Takeaway:** {takeaway}")
     unavailable = svg_unavailable_reason()
     # The callable runs on click, outside this script run: it keeps this run's figure, which no
