@@ -13,6 +13,9 @@ goes through ``st.plotly_chart`` as before and nothing of it is kept.
 This uses Streamlit internals (pinned in requirements.txt). ``tests/test_perf2_shared_charts.py``
 checks that the message is byte for byte the one ``st.plotly_chart`` sends; if an upgrade moves
 the internals, ``available()`` is False and every chart takes ``st.plotly_chart``.
+
+Tables likewise: a shared table becomes Arrow once (Streamlit's own conversion) and ``st.dataframe``
+is given that Arrow table, from which it sends the same bytes as from the frame.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import streamlit as st
 
 try:  # Streamlit internals: the same ones st.plotly_chart uses
+    from streamlit.dataframe_util import convert_pandas_df_to_arrow_table
     from streamlit.elements.lib import agent_spec
     from streamlit.elements.lib.form_utils import current_form_id
     from streamlit.elements.lib.layout_utils import LayoutConfig
@@ -68,3 +72,8 @@ def plotly_chart_from_spec(spec: str, figure: Any, *, config: dict[str, Any], ke
     dg._enqueue("plotly_chart", proto, layout_config=layout_config,
                 agent_props=agent_spec.element("plotly_chart", key=key,
                                                data_builder=lambda: _plotly_data(proto.spec), alt=None))
+
+
+def arrow_table(frame: Any) -> Any:
+    """``frame`` as the Arrow table ``st.dataframe`` makes of it (given this table, it sends the same bytes)."""
+    return convert_pandas_df_to_arrow_table(frame)

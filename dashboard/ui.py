@@ -138,9 +138,13 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -
 
 def table(frame: pd.DataFrame, name: str, key: str | None = None, **dataframe_kwargs) -> None:
     """A table with CSV and XLSX downloads (formulas neutralised), built only when clicked."""
-    st.dataframe(frame, hide_index=True, **dataframe_kwargs)
+    # A table of shared data (held in shared_cache) becomes Arrow once for every visitor (the same bytes).
+    arrow = shared_cache.derived(frame, "arrow", lambda: fast_elements.arrow_table(frame)) \
+        if fast_elements.available() else None
+    st.dataframe(frame if arrow is None else arrow, hide_index=True, **dataframe_kwargs)
     base = slug(name)
-    snapshot = frame.copy()  # the callables run on click, outside this script run
+    # The callables run on click, outside this script run: a copy, unless the frame is shared (never changed).
+    snapshot = frame if arrow is not None else frame.copy()
     left, right = st.columns(2)
     left.download_button("Download CSV", lambda: table_to_csv_bytes(snapshot), file_name=f"{base}.csv",
                          mime="text/csv", key=f"{key or base}-csv", on_click="ignore")

@@ -74,3 +74,33 @@ def test_sample_pages_send_the_same_charts_through_the_shared_path(page, monkeyp
     monkeypatch.setattr(fast_elements, "_AVAILABLE", False)
     plain = open_page(page)
     assert fast_messages and fast_messages == _chart_messages(plain)
+
+
+def _table_script(fast: bool) -> None:
+    import pandas as pd
+    import streamlit as st
+
+    from dashboard import fast_elements
+
+    frame = pd.DataFrame({"Outcome": ["Recovery", "PHQ-9"], "Estimate": ["27.0 points", "-1.2"], "n": [19, 17]})
+    st.dataframe(fast_elements.arrow_table(frame) if fast else frame, hide_index=True)
+
+
+def test_a_shared_table_sends_the_same_bytes_as_its_frame():
+    plain = AppTest.from_function(_table_script, kwargs={"fast": False}).run()
+    fast = AppTest.from_function(_table_script, kwargs={"fast": True}).run()
+    assert not plain.exception and not fast.exception
+    messages = [[d.proto.SerializeToString(deterministic=True) for d in at.dataframe] for at in (plain, fast)]
+    assert len(messages[0]) == 1 and messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/recovery.py"])
+def test_sample_pages_send_the_same_tables_through_the_shared_path(page, monkeypatch):
+    fast = open_page(page)
+    assert any(name == "arrow" for memo in shared_cache._derived.values() for _, name in memo)
+    fast_tables = [d.proto.SerializeToString(deterministic=True) for d in fast.dataframe]
+    shared_cache.clear()
+    monkeypatch.setattr(fast_elements, "_AVAILABLE", False)
+    plain = open_page(page)
+    assert fast_tables and fast_tables == [d.proto.SerializeToString(deterministic=True)
+                                           for d in plain.dataframe]
