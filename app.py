@@ -27,6 +27,7 @@ PAGES = {
         st.Page("pages/symptom_change.py", title="Symptom change", icon=":material/trending_down:", url_path="symptom_change"),
         st.Page("pages/recovery.py", title="Recovery and reliable change", icon=":material/check_circle:", url_path="recovery"),
         st.Page("pages/who_benefits.py", title="Who benefits", icon=":material/groups:", url_path="who_benefits"),
+        st.Page("pages/adjusted.py", title="Accounting for who took part", icon=":material/balance:", url_path="adjusted"),
         st.Page("pages/sites.py", title="Sites", icon=":material/location_on:", url_path="sites"),
     ],
     "Context and planning": [

@@ -7,9 +7,11 @@ the exports, so they all print the same numbers.
 
 from __future__ import annotations
 
+import copy
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 import pandas as pd
@@ -59,6 +61,14 @@ class Analysis:
     level: str = "episode"
     notes: tuple[str, ...] = field(default_factory=tuple)
     sites: SiteAnalysis | None = None  # several sites (a site column): per-site comparisons and their pooling
+    episodes: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # for the adjusted analysis
+
+    @cached_property
+    def adjusted_blocks(self) -> dict[str, Any]:
+        """The summary's ``adjusted`` and ``e_values`` keys (:mod:`analysis.adjusted`), computed once."""
+        from analysis.adjusted import summary_blocks
+
+        return summary_blocks(self.episodes, self.flags, self.rates, self.measures)
 
     @property
     def n_finishers(self) -> dict[str, int]:
@@ -95,6 +105,7 @@ class Analysis:
                 "notes": list(self.notes),
             },
             "bayes": {key: result.to_dict() for key, result in self.benefit().items()},
+            **copy.deepcopy(self.adjusted_blocks),
         } | ({"sites": self.sites.to_dict()} if self.sites is not None else {})
 
     def benefit(self, rate_mid: float | None = None, measure_mids: dict[str, float] | None = None) -> dict[str, Any]:
@@ -228,6 +239,9 @@ def render_text(summary: dict[str, Any]) -> str:
         from analysis.value import text_lines as value_lines
 
         lines += ["", *value_lines(summary["value_for_money"])]
+    from analysis.adjusted import adjusted_text
+
+    lines += adjusted_text(summary)
     return "\n".join(lines)
 
 
@@ -268,7 +282,7 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
         completeness=paired_completeness(flags, rows.group),
         rates=rates,
         measures=compared,
-        source=source, level=level, notes=tuple(notes),
+        source=source, level=level, notes=tuple(notes), episodes=episodes,
         sites=site_analysis(episodes, flags, keys),
     )
 

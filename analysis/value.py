@@ -48,11 +48,6 @@ VALUE_METHOD: Final = ("Cost per additional recovery (or reliable improvement) =
                        "quality of life is implemented.")
 CURRENCY: Final = "GBP"
 
-OGL_ATTRIBUTION: Final = ("Contains public sector information licensed under the Open Government Licence v3.0. "
-                          "Source: NHS England, NHS Talking Therapies for anxiety and depression annual reports, "
-                          "via the nhstt package.")
-
-
 @dataclass(frozen=True)
 class ContextFigure:
     """A published figure shown beside the costs, with its exact source."""
@@ -64,19 +59,25 @@ class ContextFigure:
     source: str
 
 
-# England, 2024-25, variable_type Total (shared/data/nhs-talking-therapies/README.md, copied from
-# NHS England's annual report via nhstt): recovery 321,061 of 634,248 at caseness (50.5%);
-# reliable improvement 452,284 of 670,419 finishers (67.5%). The published percentages are used as they
-# stand (NHS England's recovery denominator is not exactly the at-caseness count: 321,061 / 634,248 = 50.6%).
-NATIONAL_RATES: Final = {
-    "recovery": ContextFigure("recovery", "National recovery rate, England 2024-25", 0.505,
-                              "50.5% (as published: 321,061 of 634,248 people at caseness who finished a course of treatment)",
-                              OGL_ATTRIBUTION),
-    "reliable_improvement": ContextFigure("reliable_improvement", "National reliable improvement rate, England "
-                                          "2024-25", 0.675,
-                                          "67.5% (as published: 452,284 of 670,419 people who finished a course of treatment)",
-                                          OGL_ATTRIBUTION),
-}
+def national_context(year: str | None = None) -> dict[str, ContextFigure]:
+    """England's published recovery and reliable improvement rates for ``year`` (default: the latest in
+    the shipped extract), read through :mod:`analysis.national` (one source for every national figure),
+    with the Open Government Licence attribution. A rate NHS England did not publish is left out."""
+    from analysis import national
+
+    figures = national.benchmark(national.ENGLAND_ORG, year)
+    out: dict[str, ContextFigure] = {}
+    for key in VALUE_RATES:
+        rate = figures.rates[key]
+        if rate.rate is None:
+            continue
+        basis = (f" (as published: {rate.count:,.0f} of {rate.denominator:,.0f})"
+                 if rate.count is not None and rate.denominator is not None else "")
+        out[key] = ContextFigure(key, f"National {rate.label.lower()} rate, England {figures.year}", rate.rate,
+                                 f"{rate.rate * 100:.1f}%{basis}", national.ATTRIBUTION)
+    return out
+
+
 NO_PUBLISHED_COST: Final = ("The project's source documents (the NHS Talking Therapies Manual, the 2022 report "
                             "and its summary, the Community Living Well blog, the evidence brief) give no cost "
                             "per recovered patient, so none is quoted here; enter your service's cost of a "
@@ -210,7 +211,7 @@ class ValueForMoney:
     therapy_cost: float | None
     outcomes: dict[str, CostPerOutcome]
     therapy_context: dict[str, Any] = field(default_factory=dict)
-    context: tuple[ContextFigure, ...] = tuple(NATIONAL_RATES.values())
+    context: tuple[ContextFigure, ...] = field(default_factory=lambda: tuple(national_context().values()))
     notes: tuple[str, ...] = (NO_PUBLISHED_COST,)
 
     def to_dict(self) -> dict[str, Any]:
@@ -294,7 +295,7 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
     if therapy is not None and "recovery" in rates:
         groups = rates["recovery"].groups
         pa, control = groups[GROUP_PA].rate, groups[GROUP_CONTROL].rate
-        national = NATIONAL_RATES["recovery"].value
+        national = national_context()["recovery"].value
         context = {
             "control": therapy / control if control else None,
             "physical_activity": (therapy + cost) / pa if pa else None,
@@ -316,7 +317,7 @@ def value_for_money(rates: Mapping[str, Any], cost: float, *, therapy_cost: floa
     return ValueForMoney(cost, therapy, outcomes, context)
 
 
-__all__ = ["CURRENCY", "VALUE_METHOD", "NATIONAL_RATES", "NO_PUBLISHED_COST", "OGL_ATTRIBUTION", "CostPerOutcome", "ValueForMoney",
+__all__ = ["CURRENCY", "VALUE_METHOD", "NO_PUBLISHED_COST", "national_context", "CostPerOutcome", "ValueForMoney",
            "adjusted_differences", "adjusted_from", "check_cost", "make_value_safe", "cost_per_extra_outcome", "money", "value_for_money"]
 
 

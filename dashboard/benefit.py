@@ -16,7 +16,7 @@ import streamlit as st
 from analysis import bayes
 from analysis.figures import bayes as figures
 from analysis.schema import GROUPS
-from analysis.value import NATIONAL_RATES, NO_PUBLISHED_COST, adjusted_from, money, value_for_money
+from analysis.value import NO_PUBLISHED_COST, adjusted_from, money, national_context, value_for_money
 from dashboard import state, ui
 
 RATE_MID_KEY = "bayes_mid_rate"  # percentage points
@@ -190,8 +190,9 @@ def value_section(ctx: state.Context, *, where: str) -> None:
     st.caption(f"Difference used: {source}. Method: cost per additional outcome = {money(cost)} per participant ÷ "
                "the difference in rates; its interval comes from the difference's 95% CI and has no upper limit "
                "when that CI includes no benefit. No QALYs. " + NO_PUBLISHED_COST)
-    st.caption("Context: " + "; ".join(f"{c.label}: {c.text}" for c in NATIONAL_RATES.values()) + ". "
-               + NATIONAL_RATES["recovery"].source)
+    context = national_context()
+    st.caption("Context: " + "; ".join(f"{c.label}: {c.text}" for c in context.values()) + ". "
+               + context["recovery"].source)
 
 
 def extra_summary(ctx: state.Context) -> dict[str, Any]:

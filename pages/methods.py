@@ -45,6 +45,13 @@ for area, rows in methods.groupby("Area", sort=False):
 with st.expander("All methods as a table (download)"):
     ui.table(methods, "statistical-methods")
 
+# --- adjusting for who chose physical activity (analysis/adjusted.py)
+st.subheader("Adjusting for who chose physical activity")
+from analysis.adjusted import CANNOT_FIX, methods_lines  # noqa: E402
+
+st.markdown("\n".join(f"- {line}" for line in methods_lines()))
+st.markdown("**What adjustment cannot fix**:\n" + "\n".join(f"- {line}" for line in CANNOT_FIX))
+
 # --- several sites
 st.subheader("Several sites")
 st.markdown("When the data have a `site` column, each site is compared on its own and the sites are pooled "
@@ -94,5 +101,5 @@ st.markdown("The **chance of benefit** is the Bayesian probability, given the da
             "GAD-7. The MIDs can be changed wherever the chances are shown.")
 st.markdown("\n".join(f"- **{name}**: {text}" for name, text in _bayes.methods_items()))
 st.markdown(f"**Value for money.** {_value.VALUE_METHOD} {_value.NO_PUBLISHED_COST}")
-st.markdown("\n".join(f"- **{c.label}**: {c.text}." for c in _value.NATIONAL_RATES.values()))
-st.caption(_value.OGL_ATTRIBUTION)
+st.markdown("\n".join(f"- **{c.label}**: {c.text}." for c in _value.national_context().values()))
+st.caption(national.ATTRIBUTION)

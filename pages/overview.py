@@ -59,6 +59,36 @@ with survey_col:
     st.markdown(f"**{survey.sentence}**")
     st.caption(f"{survey.detail} Source: stakeholder surveys, December 2022 report (see **Survey findings**).")
 
+# --- the second headline: what remains after accounting for who took part (pages/adjusted.py)
+def _adjusted_headline():
+    from analysis.adjusted import adjust, adjusted_verdict
+    from analysis.figures import adjusted as fa
+
+    result = adjust(ctx.episodes, analysis.flags)
+    if not result.available:
+        return f"The adjusted comparison is not available: {result.reason}", None, "", True
+    rows = fa.comparison_rows(analysis, result, ctx.safe)
+    recovery_rows = rows[rows["outcome"] == "recovery"]
+    figure = fa.effects_chart(recovery_rows, "rate", "Recovery difference before and after adjusting (95% CI)")
+    return (adjusted_verdict(result, recovery.difference.estimate), figure, fa.effects_takeaway(recovery_rows, "rate"),
+            bool(recovery_rows["hidden"].any()))
+
+
+adjusted_text, adjusted_figure, adjusted_takeaway, adjusted_hidden = state.session_memo(
+    ctx, ("overview", "adjusted", ctx.safe), _adjusted_headline)
+st.subheader("After accounting for who took part")
+if adjusted_hidden:
+    ui.not_available("Presentation-safe mode hides the adjusted recovery comparison because a group's numbers are small.")
+else:
+    adjusted_col, adjusted_chart_col = st.columns([2, 3])
+    adjusted_col.markdown(f"#### {ui.md_escape(adjusted_text)}")
+    adjusted_col.caption("Weighted for the baseline differences between the groups (doubly robust, effect in the "
+                         "physical activity group). Details, balance and how strong hidden differences would need to "
+                         "be: **Accounting for who took part**.")
+    if adjusted_figure is not None:
+        with adjusted_chart_col:
+            ui.chart(adjusted_figure, "recovery-difference-adjusted", ui.md_escape(adjusted_takeaway))
+
 # --- recovery against England's published rate for the chosen year (analysis.national)
 chart_col, change_col = st.columns([1, 1])
 with chart_col:

@@ -42,11 +42,12 @@ def test_bayes_follows_the_contract_and_reproduces_from_the_counts(summary):
 def test_cost_adds_value_for_money(summary):
     value = summary["value_for_money"]
     r = summary["rates"]["recovery"]
+    d = summary["adjusted"]["rates"]["recovery"]["difference"]  # the adjusted (ATT) difference is preferred
     assert value["cost_per_participant"] == 300 and value["therapy_cost"] == 1000
     recovery = value["outcomes"]["recovery"]
-    assert recovery["cost_per_extra"]["estimate"] == pytest.approx(300 / r["difference"]["estimate"])
+    assert recovery["cost_per_extra"]["estimate"] == pytest.approx(300 / d["estimate"])
     assert recovery["includes_no_benefit"] is True and recovery["cost_per_extra"]["upper_unbounded"] is True
-    assert recovery["cost_per_extra"]["ci95"] == [pytest.approx(300 / r["difference"]["ci95"][1]), None]
+    assert recovery["cost_per_extra"]["ci95"] == [pytest.approx(300 / d["ci95"][1]), None]
     assert "no upper limit" in recovery["statement"]
     assert value["therapy_context"]["control"] == pytest.approx(1000 / r["control"]["rate"])
     assert "Open Government Licence" in value["context"][0]["source"]
@@ -67,12 +68,13 @@ def test_mids_are_settable():
         bayes.rate_benefit(12, 19, 5, 14, mid=0.1).priors["vague"].p_benefit_mid)
 
 
-def test_text_reports_the_sentences_and_costs():
+def test_text_reports_the_sentences_and_costs(summary):
+    adjusted = summary["adjusted"]["rates"]["recovery"]["difference"]["estimate"]  # preferred over unadjusted
     result = run("summarize", SAMPLE, "--format", "text", "--cost", "300")
     assert result.returncode == 0, result.stderr
     assert "Probability of benefit" in result.stdout
     assert "Under a sceptical prior there is a 75% chance that physical activity improves recovery" in result.stdout
-    assert "each additional recovery costs about £1,093" in result.stdout
+    assert f"each additional recovery costs about £{300 / adjusted:,.0f}" in result.stdout
 
 
 def test_safe_mode_hides_figures_resting_on_small_groups():

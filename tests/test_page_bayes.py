@@ -55,7 +55,10 @@ def test_value_for_money_appears_when_a_cost_is_entered(expected):
     at.number_input(key="bayes_pa_cost_overview").set_value(300.0).run()
     at.number_input(key="bayes_therapy_cost_overview").set_value(1000.0).run()
     assert_clean(at)
-    result = value_for_money(expected.rates, 300, therapy_cost=1000)
+    from analysis.value import adjusted_from
+
+    # the page prefers the adjusted (ATT) difference once the adjusted analysis is there
+    result = value_for_money(expected.rates, 300, therapy_cost=1000, adjusted=adjusted_from(expected))
     text = page_text(at)
     assert result.outcomes["recovery"].statement in text and "no upper limit" in text
     assert result.therapy_context["statement"] in text

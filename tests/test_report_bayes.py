@@ -108,6 +108,7 @@ def test_presentation_mode_shows_the_chance_slide_with_the_pages_settings():
     assert any("Chance that physical activity helps" in t for t in titles)
     assert "What each extra recovery costs" in titles[-1]
     shown = "\n".join([m.value for m in at.markdown] + [t.value for t in at.text]).replace("\\", "")
-    assert "£1,093" in shown
+    adjusted = analyse(load_path(SAMPLE).episodes).adjusted_blocks["adjusted"]["rates"]["recovery"]["difference"]
+    assert f"£{300 / adjusted['estimate']:,.0f}" in shown  # the adjusted (ATT) difference is preferred
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert not specs  # the value slide has no chart

@@ -32,10 +32,12 @@ SAMPLE = ROOT / "data" / "sample" / "synthetic_pilot_episodes.csv"
 DAY = date(2025, 3, 14)
 PA, CONTROL = GROUP_LABELS[GROUP_PA], GROUP_LABELS[GROUP_CONTROL]
 TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical activity vs control",
+          "After accounting for who took part",
           "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Against national figures",
           "Chance that physical activity helps",
           "Who took part, and who benefits", "What services told us", "Methods and caveats"]
-CHART_SLIDES = {"Recovery: physical activity vs control", "Symptom change: PHQ-9 and GAD-7",
+CHART_SLIDES = {"Recovery: physical activity vs control", "After accounting for who took part",
+                "Symptom change: PHQ-9 and GAD-7",
                 "Recovery and reliable change", "Chance that physical activity helps", "Who took part, and who benefits",
                 "What services told us"}
 

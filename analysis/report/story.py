@@ -213,6 +213,54 @@ def _recovery_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
                        "test.")
 
 
+def _adjusted_slide(summary: dict) -> Slide:
+    """Recovery (and PHQ-9, GAD-7) unadjusted beside adjusted for who chose physical activity, with E-values
+    (from the summary's ``adjusted`` and ``e_values`` keys, so safe mode is already applied)."""
+    from analysis.adjusted import CANNOT_FIX, covariate_label, e_value_sentence, verdict_from_summary
+
+    block, evalues = summary.get("adjusted") or {}, summary.get("e_values") or {}
+    recovery = summary["rates"]["recovery"]["difference"]
+    takeaway = verdict_from_summary(block, recovery["estimate"], name_covariates=False) if block else "The adjusted comparison is not available."
+    bullets: list[str] = []
+    chart = None
+    measures_note = ""
+    if block and not block.get("reason"):
+        adjusted = block["rates"]["recovery"]["difference"]
+        bullets.append("Adjusted for: " + ", ".join(covariate_label(c) for c in block.get("covariates", [])))
+        bullets.append(f"Recovery: {fmt.points(recovery['estimate'])} points unadjusted "
+                       f"({_ci(recovery['ci95'], 'points')}); {fmt.points(adjusted['estimate'])} adjusted "
+                       f"({_ci(adjusted['ci95'], 'points')})")
+        e = evalues.get("recovery", {}).get("adjusted", {})
+        if e.get("estimate") is not None and adjusted["estimate"] is not None:
+            bullets.append(f"E-value {fmt.number(e['estimate'])} (CI {fmt.number(e.get('ci'))}): how strongly a hidden "
+                           "difference would need to drive both choice and recovery to explain it away")
+        after = [abs(r["smd_after"]) for r in block.get("balance", []) if r.get("smd_after") is not None]
+        ess = block.get("ess", {}).get(GROUP_CONTROL)
+        bullets.append(f"Balance: {sum(v > SMD_IMBALANCE for v in after)} of {len(after)} characteristics "
+                       f"|SMD| > {SMD_IMBALANCE:g} after weighting"
+                       + (f"; effective size of the weighted control group {fmt.number(ess, 1)}" if ess else ""))
+        if block.get("role") == "sensitivity":
+            bullets.append("A sensitivity analysis: too few people per model parameter for a primary one")
+        for key in PRIMARY_MEASURES:
+            if key in block.get("measures", {}) and key in summary["measures"]:
+                a, d = summary["measures"][key]["ancova"], block["measures"][key]["difference"]
+                measures_note += (f"{measure_for(key).label} last score, unadjusted (ANCOVA) {fmt.number(a['difference'])} "
+                                  f"({_ci(a['ci95'])}), adjusted {fmt.number(d['estimate'])} ({_ci(d['ci95'])}). ")
+        if e.get("estimate") is not None and adjusted["estimate"] is not None:
+            measures_note += e_value_sentence(e["estimate"], e.get("ci"), "recovery") + " "
+        measures_note += str(block.get("role_reason", "")) + " "
+        values = (_round1(None if recovery["estimate"] is None else recovery["estimate"] * 100),
+                  _round1(None if adjusted["estimate"] is None else adjusted["estimate"] * 100))
+        chart = ChartSpec(kind="adjusted", categories=("Unadjusted", "Adjusted"),
+                          series={"Recovery difference, PA − control": values},
+                          colours={"Recovery difference, PA − control": OKABE_ITO["bluish_green"]},
+                          number_format="0.0", axis_title="PA − control (percentage points)")
+    return Slide(key="adjusted", title="After accounting for who took part", takeaway=takeaway,
+                 bullets=tuple(b for b in bullets if b), chart=chart if chart is not None and chart.has_values else None,
+                 notes=(measures_note + str(block.get("method", "")) + ". Estimand: " + str(block.get("estimand_text", "")) + ". "
+                        + " ".join(CANNOT_FIX[:1] + CANNOT_FIX[-1:])))
+
+
 def _change_takeaway(summary: dict, keys: list[str], labels: dict[str, str]) -> str:
     """One sentence on mean change per group and the ANCOVA p values, from the (safe) summary."""
     parts, ps = [], []
@@ -604,6 +652,7 @@ def build_story(analysis: Analysis, safe: bool = False, filters: Mapping[str, tu
     return [
         _title_slide(summary, safe, filters, source, tuple(excluded_rows), generated, synthetic),
         _recovery_slide(analysis, summary, safe),
+        _adjusted_slide(summary),
         _change_slide(analysis, summary, safe),
         _rates_slide(analysis, summary),
         *_sites_slides(analysis, summary, safe),

@@ -30,6 +30,7 @@ PAGES = [
     ("symptom-change", "pages/symptom_change.py"),
     ("recovery", "pages/recovery.py"),
     ("who-benefits", "pages/who_benefits.py"),
+    ("adjusted", "pages/adjusted.py"),
     ("survey", "pages/survey.py"),
     ("planning", "pages/planning.py"),
     ("national", "pages/national.py"),

@@ -1,0 +1,1231 @@
+"""Adjusting for who chose physical activity: propensity weights, balance and doubly robust effects.
+
+Method (``shared/design/outcomes-and-statistics.md``, "Adjusting for who chose physical activity"):
+
+* **Estimand**: the average effect in those who took part in physical activity (ATT). Overlap weights
+  (the ATO, Li, Morgan & Zaslavsky 2018) are an option.
+* **Propensity score**: logistic regression of group (PA = 1) on the chosen baseline covariates among
+  finishers with every covariate present (complete cases; the excluded count is reported), fitted by
+  statsmodels' ``Logit``. Numeric covariates enter linearly; a category enters as one indicator per
+  level beside its most common one.
+* **Weights**: ATT, 1 for PA and ps/(1 − ps) for control, normalised within group; overlap weights
+  1 − ps for PA and ps for control.
+* **Balance**: the SMD of every covariate (each category level) before and after weighting, always
+  over the unweighted pooled SD, ``(mean PA − mean control) / √((SD²PA + SD²control)/2)``, with
+  |SMD| > :data:`~analysis.compare.SMD_IMBALANCE` called imbalance (Austin 2009); effective sample
+  size (Σw)²/Σw² per group (Kish 1965).
+* **Effect (doubly robust)**: the outcome is regressed on the covariates by weighted least squares
+  separately in each group (statsmodels ``WLS``; for the rates a linear probability model), and each
+  group's model is averaged over the target population (g-computation over the PA group for the ATT):
+  inverse-probability-weighted regression adjustment (IPW-RA; Wooldridge 2007), the estimator of
+  statsmodels' ``TreatmentEffect.ipw_ra``. It is consistent when either the propensity model or the
+  outcome model is right. Rates: difference and relative risk; measures: difference in last score,
+  the measure's own first score always in its outcome model.
+* **95% CI**: percentile bootstrap (:data:`BOOTSTRAP_RESAMPLES` seeded resamples, stratified by group)
+  re-fitting both models in every resample, vectorised across resamples (Newton–Raphson for the
+  logistic model, the normal equations for WLS); above :data:`BOOTSTRAP_MAX_N` people, the analytic
+  M-estimation (sandwich) SE of the stacked estimating equations (Lunceford & Davidian 2004; Stefanski &
+  Boos 2002), relative risk on the log scale.
+* **E-value** (VanderWeele & Ding 2017): :func:`e_value_rr`, :func:`e_value_difference`.
+
+Every failure (no covariates, a group too small, perfect separation, an outcome with no one in a
+group) is a null with a plain reason; nothing here raises on data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from analysis import formatting as fmt
+from analysis.compare import SMD_IMBALANCE, categorical_columns, measure_for
+from analysis.outcomes import RATE_DEFINITIONS, participant_outcomes
+from analysis.results import Estimate, clean_ci, clean_float
+from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
+
+ESTIMAND_ATT: Final = "ATT"
+ESTIMAND_ATO: Final = "ATO"
+ESTIMANDS: Final = {
+    ESTIMAND_ATT: "the average effect in those who took part in physical activity (ATT)",
+    ESTIMAND_ATO: "the average effect in the people who could have been in either group (overlap weights, ATO)",
+}
+BOOTSTRAP_RESAMPLES: Final = 1000
+BOOTSTRAP_SEED: Final = 20261205
+BOOTSTRAP_MAX_N: Final = 5000  # above this many people: M-estimation (sandwich) SE instead of resampling
+BOOTSTRAP_MAX_FAILED: Final = 0.2  # more failed resamples than this share: no CI (fewer: said in the notes)
+MIN_LEVEL_COUNT: Final = 5  # category levels with fewer people are pooled into one "other" level
+DEFAULT_PER_PARAMETER: Final = 5  # the default covariates keep ≥ 5 people of the smaller group per parameter
+PRIMARY_PER_PARAMETER: Final = 10  # ≥ 10 per parameter in the smaller group: a primary analysis (Peduzzi 1996)
+EXTREME_PROPENSITY: Final = 0.05  # scores below this or above 1 − this are shown as limited overlap
+MIN_GROUP: Final = 2  # fewer people than this in a group: nothing is estimated
+E_VALUE_SMD_FACTOR: Final = 0.91  # RR ≈ exp(0.91·d) for a standardised mean difference d (VanderWeele & Ding)
+OTHER_LEVEL: Final = "Other (levels with fewer than 5 people)"
+# The design's default covariates in priority order (baseline scores first). Derived columns
+# (baseline_severity) and things that happen after the start (sessions) are not baseline covariates.
+DEFAULT_ORDER: Final = ("phq9_first", "gad7_first", "wsas_first", "age_band", "gender", "ethnicity",
+                        "problem_descriptor", "ltc")
+NOT_COVARIATES: Final = frozenset({"participant_id", "group", "treatment_sessions", "pa_sessions", "adsm_measure",
+                                   "adsm_first", "baseline_severity"})
+ADJUSTED_MEASURES: Final = ("phq9", "gad7", "wsas")
+METHOD: Final = ("Doubly robust inverse-probability-weighted regression adjustment (IPW-RA, Wooldridge 2007): "
+                 "logistic propensity score, weighted least-squares outcome model per group, g-computation "
+                 "over the target group")
+CI_METHODS: Final = {
+    "bootstrap": "percentile bootstrap, stratified by group, both models re-fitted in every resample",
+    "sandwich": "M-estimation (sandwich) standard error of the stacked estimating equations "
+                "(Lunceford & Davidian 2004); relative risk on the log scale",
+}
+E_VALUE_METHOD: Final = ("E-value (VanderWeele & Ding 2017): RR + √(RR(RR − 1)), RR inverted below 1; for a "
+                         "difference in means RR ≈ exp(0.91·d), d = difference / pooled SD of the outcome")
+
+
+# --- E-values ---------------------------------------------------------------------------------
+
+
+def e_value_rr(rr: float | None, low: float | None = None, high: float | None = None
+               ) -> tuple[float | None, float | None]:
+    """E-value of a risk ratio and of its CI (VanderWeele & Ding 2017, Ann Intern Med 167:268).
+
+    E = RR + √(RR(RR − 1)) for RR ≥ 1 (1/RR is used below 1). The CI's E-value is that of the
+    limit nearer 1, or 1 when the CI includes 1. Returns ``(point, ci)``; None where not finite.
+
+    >>> [round(v, 2) for v in e_value_rr(3.9, 1.8, 8.7)]   # the paper's breastfeeding example
+    [7.26, 3.0]
+    """
+    def transform(value: float) -> float:
+        value = 1 / value if value < 1 else value
+        return value + math.sqrt(value * (value - 1))
+
+    if rr is None or not math.isfinite(rr) or rr <= 0:
+        return None, None
+    point = transform(rr)
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)) or low <= 0:
+        return point, None
+    if low <= 1 <= high:
+        return point, 1.0
+    return point, transform(low if rr >= 1 else high)
+
+
+def e_value_difference(difference: float | None, ci: tuple[float, float] | None, sd: float | None
+                       ) -> tuple[float | None, float | None]:
+    """E-value of a difference in means: RR ≈ exp(0.91·d), d = difference / SD (VanderWeele & Ding 2017)."""
+    if difference is None or sd is None or not sd > 0:
+        return None, None
+    rr = math.exp(E_VALUE_SMD_FACTOR * difference / sd)
+    if ci is None:
+        return e_value_rr(rr)
+    low, high = (math.exp(E_VALUE_SMD_FACTOR * limit / sd) for limit in ci)
+    return e_value_rr(rr, min(low, high), max(low, high))
+
+
+def e_value_sentence(e_point: float | None, e_ci: float | None, outcome: str) -> str:
+    """The E-value in a sentence a commissioner understands."""
+    if e_point is None:
+        return f"The E-value for {outcome} cannot be computed."
+    text = (f"To explain away the difference in {outcome}, an unmeasured difference between the groups would need "
+            f"to be linked to both choosing physical activity and {outcome} by a risk ratio of "
+            f"{e_point:.1f} each, over and above what was adjusted for")
+    if e_ci is None:
+        return text + "."
+    if e_ci <= 1.0:
+        return text + "; but the 95% CI already includes no difference, so no hidden confounding is needed to make it compatible with none."
+    return text + f"; a risk ratio of {e_ci:.1f} each could move the 95% CI to include no difference."
+
+
+# --- covariates -------------------------------------------------------------------------------
+
+
+def candidate_covariates(episodes: pd.DataFrame) -> list[str]:
+    """Baseline characteristics that can enter the propensity model: each first score (not the ADSM,
+    whose scales differ) and each category column with 2 to 12 values."""
+    numeric = [c for c in episodes.columns if c.endswith("_first") and c not in NOT_COVARIATES
+               and pd.api.types.is_numeric_dtype(episodes[c])]
+    categories = [c for c in categorical_columns(episodes) if c not in NOT_COVARIATES]
+    ordered = [c for c in DEFAULT_ORDER if c in numeric or c in categories]
+    return ordered + [c for c in [*numeric, *categories] if c not in ordered]
+
+
+def _parameters(column: pd.Series) -> int:
+    if pd.api.types.is_numeric_dtype(column):
+        return 1
+    counts = column.dropna().astype(str).value_counts()
+    levels = int((counts >= MIN_LEVEL_COUNT).sum()) + int(counts[counts < MIN_LEVEL_COUNT].sum() >= MIN_LEVEL_COUNT)
+    return max(levels - 1, 0)
+
+
+def default_covariates(episodes: pd.DataFrame, flags: pd.DataFrame | None = None) -> list[str]:
+    """The design's default covariates (every baseline score, age band, gender, ethnicity, problem
+    descriptor, long-term condition) that are present, in that order, kept while the propensity model has
+    at least :data:`DEFAULT_PER_PARAMETER` people of the smaller group per parameter (at least the first)."""
+    flags = participant_outcomes(episodes) if flags is None else flags
+    finishers = episodes[flags["finished"].to_numpy(dtype=bool)]
+    smaller = int(min((finishers["group"] == g).sum() for g in GROUPS)) if len(finishers) else 0
+    budget = max(smaller // DEFAULT_PER_PARAMETER, 1)
+    chosen: list[str] = []
+    used = 0
+    for column in [c for c in DEFAULT_ORDER if c in candidate_covariates(episodes)]:
+        cost = _parameters(finishers[column])
+        if cost == 0:
+            continue
+        if used + cost > budget and chosen:
+            continue
+        chosen.append(column)
+        used += cost
+    return chosen
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdjustedEffect:
+    """One outcome's adjusted comparison: difference (and for a rate, relative risk) with 95% CIs."""
+
+    outcome: str
+    label: str
+    kind: str  # "rate" or "measure"
+    n: dict[str, int]
+    difference: Estimate
+    relative_risk: Estimate | None = None
+    means: dict[str, float | None] = field(default_factory=dict)  # the two potential-outcome means
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"n": dict(self.n), "difference": _estimate_dict(self.difference)}
+        if self.relative_risk is not None:
+            out["relative_risk"] = _estimate_dict(self.relative_risk)
+        return out
+
+
+def _estimate_dict(e: Estimate) -> dict[str, Any]:
+    out: dict[str, Any] = {"estimate": e.estimate, "ci95": list(e.ci95) if e.ci95 is not None else None}
+    if e.reason:
+        out["reason"] = e.reason
+    elif e.estimate is None or e.ci95 is None:
+        out["reason"] = "Not computable: the result is not a finite number."
+    return out
+
+
+def _counts_with_reason(counts: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A dict of per-group figures; a sibling reason when any is null."""
+    out = dict(counts)
+    if any(v is None for v in out.values()):
+        out["reason"] = reason
+    return out
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """The adjusted analysis of one data set for one choice of covariates, weights and trimming."""
+
+    estimand: str
+    covariates: tuple[str, ...]
+    n: dict[str, int]
+    excluded: dict[str, int]  # per group: finishers left out (missing covariates, one-group levels, trimming)
+    ess: dict[str, float | None]
+    balance: pd.DataFrame = field(repr=False)
+    propensity: pd.DataFrame = field(repr=False)  # group, propensity per person in the analysis
+    effects: dict[str, AdjustedEffect] = field(default_factory=dict)
+    ci_method: str = "bootstrap"
+    n_resamples: int | None = None
+    seed: int | None = None
+    failed_resamples: int = 0
+    parameters: int = 0
+    role: str = "sensitivity"
+    role_reason: str = ""
+    trim: float | None = None
+    notes: tuple[str, ...] = ()
+    reason: str | None = None  # why nothing could be estimated
+    method: str = METHOD
+
+    @property
+    def available(self) -> bool:
+        return self.reason is None
+
+    @property
+    def estimand_text(self) -> str:
+        text = ESTIMANDS[self.estimand]
+        if self.trim is not None:
+            text += (f", restricted to people with a propensity score between {self.trim:g} and {1 - self.trim:g} "
+                     "(trimmed at your request: the estimand changed)")
+        return text
+
+    @property
+    def imbalanced(self) -> dict[str, int]:
+        """Characteristics (category levels) with |SMD| above the threshold, before and after weighting."""
+        return {when: int((self.balance[f"smd_{when}"].abs() > SMD_IMBALANCE).sum()) for when in ("before", "after")}
+
+    def overlap_counts(self) -> dict[str, int]:
+        """People per group with a score outside [0.05, 0.95] (limited overlap)."""
+        ps = self.propensity
+        if ps.empty:
+            return {g: 0 for g in GROUPS}
+        extreme = (ps["propensity"] < EXTREME_PROPENSITY) | (ps["propensity"] > 1 - EXTREME_PROPENSITY)
+        return {g: int((extreme & (ps["group"] == g)).sum()) for g in GROUPS}
+
+    def to_dict(self) -> dict[str, Any]:
+        balance = []
+        for r in self.balance.to_dict("records"):
+            row = {"covariate": r["covariate"], "level": r["level"], "smd_before": clean_float(r["smd_before"]),
+                   "smd_after": clean_float(r["smd_after"])}
+            if row["smd_before"] is None or row["smd_after"] is None:
+                row["reason"] = "The characteristic does not vary within the groups, so it has no SMD."
+            balance.append(row)
+        out: dict[str, Any] = {
+            "estimand": self.estimand if self.trim is None else f"{self.estimand} (trimmed)",
+            "estimand_text": self.estimand_text,
+            "covariates": list(self.covariates),
+            "n": dict(self.n),
+            "excluded": dict(self.excluded),
+            "ess": _counts_with_reason({g: clean_float(v) for g, v in self.ess.items()},
+                                       self.reason or "No weights in this group."),
+            "balance": balance,
+            "rates": {k: e.to_dict() for k, e in self.effects.items() if e.kind == "rate"},
+            "measures": {k: e.to_dict() for k, e in self.effects.items() if e.kind == "measure"},
+            "method": self.method,
+            "ci_method": CI_METHODS.get(self.ci_method, self.ci_method),
+            **({"n_resamples": self.n_resamples, "seed": self.seed, "failed_resamples": self.failed_resamples}
+               if self.n_resamples is not None else {}),
+            "propensity_parameters": self.parameters,
+            "role": self.role,
+            "role_reason": self.role_reason,
+            "notes": list(self.notes),
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def _unavailable(reason: str, estimand: str, covariates: tuple[str, ...], n: dict[str, int],
+                 excluded: dict[str, int], notes: list[str], trim: float | None = None) -> Adjustment:
+    return Adjustment(estimand=estimand, covariates=covariates, n=n, excluded=excluded,
+                      ess={g: None for g in GROUPS},
+                      balance=pd.DataFrame(columns=["covariate", "level", "label", "n_pa", "n_control",
+                                                    "smd_before", "smd_after"]),
+                      propensity=pd.DataFrame(columns=["group", "propensity"]), trim=trim,
+                      notes=tuple(notes), reason=reason, role="unavailable", role_reason=reason)
+
+
+def role_text(role: str, parameters: int, smaller: int | None, safe: bool = False) -> str:
+    """Why the adjusted analysis is primary or a sensitivity analysis (``smaller``: the smaller group's
+    size, shown as presentation-safe mode shows counts when ``safe``)."""
+    from analysis.disclosure import count_shown
+
+    needed = PRIMARY_PER_PARAMETER * max(parameters, 1)
+    size = count_shown(smaller, safe)
+    if role == "primary":
+        return (f"{size} people in the smaller group, at least {PRIMARY_PER_PARAMETER} per propensity-model "
+                f"parameter ({parameters}).")
+    return (f"A sensitivity analysis: with {parameters} propensity-model parameter(s) a primary analysis needs at "
+            f"least {needed:,} people in each group ({PRIMARY_PER_PARAMETER} per parameter, Peduzzi et al. 1996); "
+            f"the smaller group has {size}.")
+
+
+_NOTE_COUNT = re.compile(r"(?<![\w.,])(\d[\d,]*)(?= (?:physical activity|control|people|person|participant))")
+
+
+def safe_note(text: str) -> str:
+    """A note with each count of people in it as presentation-safe mode shows counts (suppressed below 5,
+    rounded to 5): the counts this module writes precede "physical activity", "control", "people" or
+    "participant"."""
+    from analysis.disclosure import count_shown
+
+    return _NOTE_COUNT.sub(lambda m: count_shown(int(m.group(1).replace(",", "")), True), text)
+
+
+# --- preparing the design -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Design:
+    X: np.ndarray  # n × p with intercept (numeric columns standardised)
+    terms: list[tuple[str, str]]  # (covariate, level) per column after the intercept; level "" for numeric
+    balance_columns: list[tuple[str, str, np.ndarray]]  # covariate, level, values (every level, for balance)
+    keep: np.ndarray  # rows of the finishers frame in the analysis
+
+
+def _label(covariate: str, level: str) -> str:
+    if not level and covariate.endswith("_first"):
+        try:
+            return f"{measure_for(covariate.removesuffix('_first')).label} first score"
+        except KeyError:
+            pass
+    name = {"ltc": "Long-term condition"}.get(covariate, covariate.replace("_", " ").capitalize())
+    return f"{name}: {level}" if level else name
+
+
+def covariate_label(covariate: str, level: str = "") -> str:
+    """'phq9_first' -> 'PHQ-9 first score'; a category level -> 'Gender: Male'."""
+    return _label(covariate, level)
+
+
+def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.ndarray,
+             notes: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int]]:
+    """Complete cases, pooled rare levels and levels in one group only. Returns (keep mask, the
+    category columns as text, per-group counts excluded for one-group levels)."""
+    keep = np.ones(len(finishers), dtype=bool)
+    texts: dict[str, np.ndarray] = {}
+    for column in covariates:
+        series = finishers[column]
+        if pd.api.types.is_numeric_dtype(series):
+            keep &= ~np.isnan(series.to_numpy(dtype="float64", na_value=np.nan))
+        else:
+            keep &= series.notna().to_numpy() & (series.astype("string").str.strip() != "").fillna(False).to_numpy()
+    missing = {g: int((~keep & (is_pa if g == GROUP_PA else ~is_pa)).sum()) for g in GROUPS}
+    if any(missing.values()):
+        notes.append(f"{missing[GROUP_PA]} physical activity and {missing[GROUP_CONTROL]} control finishers have a "
+                     "chosen characteristic missing and are left out (complete cases).")
+    one_group = {g: 0 for g in GROUPS}
+    for column in covariates:
+        series = finishers[column]
+        if pd.api.types.is_numeric_dtype(series):
+            continue
+        values = series.astype("string").str.strip().to_numpy(dtype=object, na_value="")
+        counts = pd.Series(values[keep]).value_counts()
+        rare = [str(level) for level, count in counts.items() if count < MIN_LEVEL_COUNT]
+        if rare:
+            pooled = counts[rare].sum()
+            target = OTHER_LEVEL if pooled >= MIN_LEVEL_COUNT else str(counts.index[0])
+            values = np.where(np.isin(values, rare), target, values)
+            notes.append(f"{_label(column, '').capitalize()}: {len(rare)} level(s) with fewer than "
+                         f"{MIN_LEVEL_COUNT} people pooled into " + ("one 'other' level." if target == OTHER_LEVEL
+                                                                    else f"the most common level ({target})."))
+        for level in sorted(set(values[keep])):
+            at = keep & (values == level)
+            in_pa, in_control = int((at & is_pa).sum()), int((at & ~is_pa).sum())
+            if in_pa and in_control:
+                continue
+            group = GROUP_PA if in_pa else GROUP_CONTROL
+            keep &= values != level
+            one_group[group] += in_pa + in_control
+            if group == GROUP_PA:
+                notes.append(f"{_label(column, level)}: {in_pa} physical activity participant(s) and no control "
+                             "participant, so no one is comparable: they are left out and the estimate is for the "
+                             "other physical activity participants (the estimand changed).")
+            else:
+                notes.append(f"{_label(column, level)}: {in_control} control participant(s) and no physical "
+                             "activity participant; they would get no weight, so they are left out.")
+        texts[column] = values
+    return keep, texts, one_group
+
+
+def _design(finishers: pd.DataFrame, covariates: tuple[str, ...], texts: dict[str, np.ndarray],
+            keep: np.ndarray) -> _Design:
+    columns = [np.ones(int(keep.sum()))]
+    terms: list[tuple[str, str]] = []
+    balance: list[tuple[str, str, np.ndarray]] = []
+    for column in covariates:
+        if column not in texts:
+            values = finishers[column].to_numpy(dtype="float64", na_value=np.nan)[keep]
+            balance.append((column, "", values))
+            sd = values.std()
+            if sd > 0:
+                columns.append((values - values.mean()) / sd)
+                terms.append((column, ""))
+            continue
+        values = texts[column][keep]
+        levels = pd.Series(values).value_counts()
+        for level in sorted(levels.index, key=str):
+            indicator = (values == level).astype(float)
+            balance.append((column, str(level), indicator))
+            if level != levels.index[0]:  # the most common level is the reference
+                columns.append(indicator)
+                terms.append((column, str(level)))
+    return _Design(X=np.column_stack(columns), terms=terms, balance_columns=balance, keep=keep)
+
+
+# --- model fits -------------------------------------------------------------------------------
+
+
+def _fit_propensity(X: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """Logistic regression by statsmodels; (coefficients, None) or (None, reason)."""
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+
+    if not _full_rank(X.T @ X):
+        return None, ("Some chosen characteristics are exact combinations of others (for example a category "
+                      "level that matches another column), so the propensity model cannot be fitted; drop one.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = Logit(treated, X).fit(disp=0, method="newton", maxiter=100)
+        except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as error:
+            return None, f"The propensity model could not be fitted ({error})."
+    params = np.asarray(result.params, dtype=float)
+    ps = 1 / (1 + np.exp(-(X @ params)))
+    # Separation: statsmodels' warning, or fitted scores of exactly 0 or 1 in floating point.
+    separated = any(issubclass(w.category, PerfectSeparationWarning) for w in caught) or (
+        ps.min() <= 0 or ps.max() >= 1)
+    if separated or not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(params)):
+        return None, (f"The chosen characteristics predict the group (almost) exactly (perfect separation: "
+                      f"{X.shape[1]} model parameters for {len(treated)} people), so no weighting can make the "
+                      "groups comparable. Choose fewer characteristics.")
+    return params, None
+
+
+def _weights(ps: np.ndarray, treated: np.ndarray, estimand: str) -> np.ndarray:
+    if estimand == ESTIMAND_ATO:
+        return np.where(treated, 1 - ps, ps)
+    return np.where(treated, 1.0, ps / (1 - ps))
+
+
+def _target(ps: np.ndarray, treated: np.ndarray, estimand: str) -> np.ndarray:
+    return ps * (1 - ps) if estimand == ESTIMAND_ATO else treated.astype(float)
+
+
+def _derivatives(ps: np.ndarray, treated: np.ndarray, estimand: str) -> tuple[np.ndarray, np.ndarray]:
+    """d weight / d linear predictor and d target / d linear predictor (for the sandwich)."""
+    slope = ps * (1 - ps)
+    if estimand == ESTIMAND_ATO:
+        return np.where(treated, -slope, slope), slope * (1 - 2 * ps)
+    return np.where(treated, 0.0, ps / (1 - ps)), np.zeros_like(ps)
+
+
+def _ess(w: np.ndarray) -> float | None:
+    total = float((w * w).sum())
+    return float(w.sum() ** 2 / total) if total > 0 else None
+
+
+def _balance(design: _Design, treated: np.ndarray, w: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for covariate, level, values in design.balance_columns:
+        pa, control = values[treated], values[~treated]
+        if level:
+            p1, p0 = pa.mean(), control.mean()
+            sd = math.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
+        else:
+            sd = math.sqrt((pa.var(ddof=1) + control.var(ddof=1)) / 2) if len(pa) > 1 and len(control) > 1 else 0.0
+        before = np.average(pa) - np.average(control)
+        after = np.average(pa, weights=w[treated]) - np.average(control, weights=w[~treated])
+        rows.append({"covariate": covariate, "level": level, "label": _label(covariate, level),
+                     "n_pa": int(pa.sum()) if level else len(pa),
+                     "n_control": int(control.sum()) if level else len(control),
+                     "smd_before": before / sd if sd > 0 else (0.0 if before == 0 else None),
+                     "smd_after": after / sd if sd > 0 else (0.0 if abs(after) < 1e-12 else None)})
+    table = pd.DataFrame(rows, columns=["covariate", "level", "label", "n_pa", "n_control", "smd_before",
+                                        "smd_after"])
+    for column in ("smd_before", "smd_after"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
+    return table
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    key: str
+    label: str
+    kind: str
+    y: np.ndarray  # outcome on the analysis rows (NaN outside the outcome population)
+    member: np.ndarray  # in this outcome's population
+    Z: np.ndarray  # outcome-model design
+
+
+def _wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted least squares by the normal equations (the same coefficients as statsmodels' ``WLS``,
+    tested; one p × p solve instead of an SVD of the n × p design); least squares when singular."""
+    zw = Z * w[:, None]
+    gram = zw.T @ Z
+    if _full_rank(gram):
+        return np.linalg.solve(gram, zw.T @ y)
+    root = np.sqrt(w)
+    return np.linalg.lstsq(Z * root[:, None], y * root, rcond=None)[0]
+
+
+def _full_rank(gram: np.ndarray) -> bool:
+    """Whether a Gram matrix XᵀWX is of full rank (eigenvalues of the correlation-scaled matrix)."""
+    diagonal = np.sqrt(np.clip(np.diag(gram), 0, None))
+    if np.any(diagonal == 0):
+        return False
+    eigen = np.linalg.eigvalsh(gram / np.outer(diagonal, diagonal))
+    return bool(eigen.min() > 1e-10 * eigen.max())
+
+
+def _point(outcome: _Outcome, treated: np.ndarray, w: np.ndarray, t: np.ndarray
+           ) -> tuple[float, float, np.ndarray, np.ndarray] | str:
+    """IPW-RA point estimate: (mu1, mu0, beta1, beta0), or a reason."""
+    m = outcome.member
+    betas = []
+    for group_mask, name in ((treated, GROUP_PA), (~treated, GROUP_CONTROL)):
+        rows = m & group_mask & (w > 0)
+        if rows.sum() < MIN_GROUP:
+            return f"Fewer than {MIN_GROUP} {GROUP_LABELS[name].lower()} participants are in this outcome's population."
+        Z, y = outcome.Z[rows], outcome.y[rows]
+        betas.append(_wls(Z, y, w[rows]))  # a level absent here: least squares (minimum norm)
+    target = t * m
+    if target.sum() <= 0:
+        return "No one in the target group is in this outcome's population."
+    mu1 = float(target @ (outcome.Z @ betas[0]) / target.sum())
+    mu0 = float(target @ (outcome.Z @ betas[1]) / target.sum())
+    return mu1, mu0, betas[0], betas[1]
+
+
+# --- bootstrap (vectorised across resamples) ---------------------------------------------------
+
+
+def _pairs(M: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Row-wise products of every pair of columns (upper triangle): a weighted Gram matrix for many
+    weight vectors at once is then one matrix product, ``weights @ pairs``."""
+    upper = np.triu_indices(M.shape[1])
+    return M[:, upper[0]] * M[:, upper[1]], upper
+
+
+def _unpack(flat: np.ndarray, upper: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
+    out = np.zeros((flat.shape[0], size, size))
+    out[:, upper[0], upper[1]] = flat
+    out[:, upper[1], upper[0]] = flat
+    return out
+
+
+def _batched_logit(X: np.ndarray, treated: np.ndarray, counts: np.ndarray, start: np.ndarray,
+                   iterations: int = 30, pairs: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Newton–Raphson for B logistic fits at once with frequency weights ``counts`` (B × n).
+
+    Returns (coefficients B × p, converged B). A tiny ridge keeps a level absent from a resample
+    (a zero column) from making the Hessian singular; its coefficient then stays where it started.
+    """
+    B, p = counts.shape[0], X.shape[1]
+    products, upper = _pairs(X) if pairs is None else pairs
+    beta = np.repeat(start[None, :], B, axis=0)
+    step_size = np.full(B, np.inf)
+    ridge = 1e-8 * np.eye(p)
+    a = treated.astype(float)
+    for _ in range(iterations):
+        active = step_size >= 1e-9
+        if not active.any():
+            break
+        b, c = beta[active], counts[active]
+        prob = 1 / (1 + np.exp(-np.clip(b @ X.T, -30, 30)))
+        gradient = (c * (a - prob)) @ X
+        hessian = _unpack((c * prob * (1 - prob)) @ products, upper, p) + ridge
+        step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+        step = np.where(np.isfinite(step), step, 0.0)
+        beta[active] = b + step
+        step_size[active] = np.abs(step).max(axis=1)
+    return beta, (step_size < 1e-6) & np.all(np.abs(beta) < 30, axis=1)
+
+
+def _batched_wls(Z: np.ndarray, y: np.ndarray, weights: np.ndarray,
+                 pairs: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """B weighted least-squares fits at once (weights B × n, zero for rows not in the fit)."""
+    q = Z.shape[1]
+    products, upper = pairs
+    gram = _unpack(weights @ products, upper, q)
+    scale = np.maximum(np.einsum("bii->bi", gram).mean(axis=1), 1e-12)
+    gram = gram + (1e-10 * scale)[:, None, None] * np.eye(q)
+    rhs = (weights * y) @ Z
+    return np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+
+
+def _bootstrap(design: _Design, treated: np.ndarray, outcomes: list[_Outcome], start: np.ndarray,
+               estimand: str, resamples: int, seed: int) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
+    """(mu1, mu0) per resample for each outcome (NaN where the resample failed), and the failed count.
+
+    Resamples are drawn within each group (the group sizes stay fixed) and handled in chunks, each
+    chunk's fits at once: the weighted Gram matrices of all its resamples are one matrix product over
+    the rows that enter each fit."""
+    rng = np.random.default_rng(seed)
+    n = design.X.shape[0]
+    counts = np.zeros((resamples, n))
+    for rows in (np.flatnonzero(treated), np.flatnonzero(~treated)):
+        counts[:, rows] = rng.multinomial(len(rows), np.full(len(rows), 1 / len(rows)), size=resamples)
+    x_pairs = _pairs(design.X)
+    group_index = (np.flatnonzero(treated), np.flatnonzero(~treated))
+    fits = []  # per outcome and group: (member mask within the group, Z, y, pairs of Z) on the rows of that fit
+    for o in outcomes:
+        y = np.nan_to_num(o.y)
+        groups = []
+        for index in group_index:
+            inside = o.member[index]
+            Zg = o.Z[index[inside]]
+            groups.append((None if inside.all() else inside, Zg, y[index[inside]], _pairs(Zg)))
+        fits.append((o, groups))
+    chunk = max(1, min(resamples, int(5e6 // n)))  # B × n arrays near 40 MB
+    out = {o.key: (np.full(resamples, np.nan), np.full(resamples, np.nan)) for o in outcomes}
+    failed = np.zeros(resamples, dtype=bool)
+    for lo in range(0, resamples, chunk):
+        c = counts[lo:lo + chunk]
+        beta, ok = _batched_logit(design.X, treated, c, start, pairs=x_pairs)
+        failed[lo:lo + chunk] |= ~ok
+        ps = 1 / (1 + np.exp(-np.clip(beta @ design.X.T, -30, 30)))
+        by_group = []  # (counts, fit weights × counts, target weights × counts) on each group's rows
+        for g, index in enumerate(group_index):
+            cg, pg = c[:, index], ps[:, index]
+            if estimand == ESTIMAND_ATO:
+                by_group.append((cg, cg * (1 - pg if g == 0 else pg), cg * pg * (1 - pg)))
+            else:
+                by_group.append((cg, cg if g == 0 else cg * (pg / (1 - pg)), cg if g == 0 else None))
+        for o, groups in fits:
+            mus = []
+            enough = ok.copy()
+            target_sum = np.zeros(len(c))
+            target_z = []
+            for (inside, Zg, _, _), (_, _, tg) in zip(groups, by_group, strict=True):
+                if tg is not None:
+                    tg = tg if inside is None else tg[:, inside]
+                    target_sum += tg.sum(axis=1)
+                    target_z.append(tg @ Zg)
+            weighted_z = sum(target_z) / np.maximum(target_sum, 1e-300)[:, None]
+            for g, ((inside, Zg, yg, pairs), (cg, fit_w, _)) in enumerate(zip(groups, by_group, strict=True)):
+                cg_in, w_in = (cg, fit_w) if inside is None else (cg[:, inside], fit_w[:, inside])
+                enough &= (cg_in > 0).sum(axis=1) >= MIN_GROUP
+                if g == 0 and estimand == ESTIMAND_ATT:
+                    # the PA model (weights 1, intercept) averaged over the PA group is the PA group's mean
+                    mus.append(cg_in @ yg / np.maximum(cg_in.sum(axis=1), 1e-300))
+                    continue
+                mus.append((weighted_z * _batched_wls(Zg, yg, w_in, pairs)).sum(axis=1))
+            out[o.key][0][lo:lo + chunk] = np.where(enough, mus[0], np.nan)
+            out[o.key][1][lo:lo + chunk] = np.where(enough, mus[1], np.nan)
+    return out, int(failed.sum())
+
+
+def _percentile(values: np.ndarray, resamples: int) -> tuple[tuple[float, float] | None, str | None]:
+    finite = values[np.isfinite(values)]
+    if len(finite) < resamples * (1 - BOOTSTRAP_MAX_FAILED):
+        return None, (f"Only {len(finite)} of {resamples} bootstrap resamples could be fitted, too few for a "
+                      "trustworthy interval (the groups are small or nearly separated).")
+    low, high = np.percentile(finite, [2.5, 97.5])
+    return clean_ci(low, high), None
+
+
+# --- M-estimation (sandwich) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What the sandwich needs of the propensity model, worked out once for every outcome."""
+
+    ps: np.ndarray
+    weights: np.ndarray
+    d_weights: np.ndarray
+    target: np.ndarray
+    d_target: np.ndarray
+    j_gamma: np.ndarray  # −Xᵀ diag(ps(1 − ps)) X
+    psi_gamma: np.ndarray  # X (a − ps), n × p
+
+    @classmethod
+    def of(cls, X: np.ndarray, treated: np.ndarray, gamma: np.ndarray, estimand: str) -> _Shared:
+        ps = 1 / (1 + np.exp(-(X @ gamma)))
+        d_weights, d_target = _derivatives(ps, treated, estimand)
+        return cls(ps=ps, weights=_weights(ps, treated, estimand), d_weights=d_weights,
+                   target=_target(ps, treated, estimand), d_target=d_target,
+                   j_gamma=-(X * (ps * (1 - ps))[:, None]).T @ X, psi_gamma=X * (treated - ps)[:, None])
+
+
+def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _Outcome, beta1: np.ndarray,
+              beta0: np.ndarray, mu1: float, mu0: float) -> np.ndarray:
+    """Covariance of (mu1, mu0) from the stacked estimating equations of the propensity model, both
+    outcome models and the two target means (empirical sandwich, Stefanski & Boos 2002).
+
+    θ = (γ, β₁, β₀, μ₁, μ₀); ψ = (X(a − ps), a·w·Z(y − Zβ₁), (1 − a)·w·Z(y − Zβ₀), t(Zβ₁ − μ₁), t(Zβ₀ − μ₀)),
+    restricted to the outcome's population except for the propensity rows. Each person's influence on
+    (μ₁, μ₀) is the last two rows of J⁻¹ applied to their ψ; the blocks are built on the rows where they are
+    not zero."""
+    X, Z = design.X, outcome.Z
+    n, p = X.shape
+    q = Z.shape[1]
+    k = p + 2 * q + 2
+    s1, s2, s3 = slice(0, p), slice(p, p + q), slice(p + q, p + 2 * q)
+    member = outcome.member
+    y = np.nan_to_num(outcome.y)
+    J = np.zeros((k, k))
+    J[s1, s1] = shared.j_gamma
+    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for rows_mask, beta, block in ((member & treated, beta1, s2), (member & ~treated, beta0, s3)):
+        rows = np.flatnonzero(rows_mask)
+        Zr = Z[rows]
+        residual = y[rows] - Zr @ beta
+        w, dw = shared.weights[rows], shared.d_weights[rows]
+        if np.any(dw):
+            J[block, s1] = (Zr.T * (dw * residual)) @ (Zr if Z is X else X[rows])
+        J[block, block] = -(Zr.T * w) @ Zr
+        parts[block.start] = (rows, Zr, w * residual)  # ψ rows = Zr · (w·residual)
+    rows = np.flatnonzero(member & (shared.target != 0))
+    Zt, t, dt = Z[rows], shared.target[rows], shared.d_target[rows]
+    f1, f0 = Zt @ beta1, Zt @ beta0
+    if np.any(dt):
+        J[k - 2, s1] = (dt * (f1 - mu1)) @ X[rows]
+        J[k - 1, s1] = (dt * (f0 - mu0)) @ X[rows]
+    J[k - 2, s2] = J[k - 1, s3] = t @ Zt
+    J[k - 2, k - 2] = J[k - 1, k - 1] = -t.sum()
+    last = np.linalg.pinv(J / n)[k - 2:]
+    influence = shared.psi_gamma @ last[:, s1].T
+    for start, (part_rows, Zr, scale) in parts.items():
+        influence[part_rows] += (Zr @ last[:, start:start + q].T) * scale[:, None]
+    influence[rows] += np.column_stack([t * (f1 - mu1), t * (f0 - mu0)]) @ last[:, k - 2:].T
+    return influence.T @ influence / n / n
+
+
+# --- the analysis -----------------------------------------------------------------------------
+
+
+def _outcomes(finishers: pd.DataFrame, flags: pd.DataFrame, keep: np.ndarray, design: _Design,
+              measures: tuple[str, ...]) -> list[_Outcome]:
+    out = []
+    for key, definition in RATE_DEFINITIONS.items():
+        member = flags[definition.denominator_column].to_numpy(dtype=bool)[keep]
+        y = flags[definition.numerator_column].to_numpy(dtype=float)[keep]
+        out.append(_Outcome(key, definition.label, "rate", np.where(member, y, np.nan), member, design.X))
+    for key in measures:
+        first_col, last_col = f"{key}_first", f"{key}_last"
+        if first_col not in finishers.columns or last_col not in finishers.columns:
+            continue
+        first = finishers[first_col].to_numpy(dtype="float64", na_value=np.nan)[keep]
+        last = finishers[last_col].to_numpy(dtype="float64", na_value=np.nan)[keep]
+        member = ~np.isnan(first) & ~np.isnan(last)
+        Z = design.X
+        if (first_col, "") not in design.terms:  # the measure's own first score is always in its model
+            filled = np.where(member, first, 0.0)
+            sd = filled[member].std() if member.any() else 0.0
+            if sd > 0:
+                Z = np.column_stack([Z, np.where(member, (filled - filled[member].mean()) / sd, 0.0)])
+        out.append(_Outcome(key, measure_for(key).label, "measure", np.where(member, last, np.nan), member, Z))
+    return out
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Run the many small matrix products in this thread only: OpenBLAS's worker threads cost far more
+    than they save on these shapes (20× slower measured on a busy 2-CPU machine). No-op without
+    threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a pinned requirement
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None = None,
+           covariates: list[str] | tuple[str, ...] | None = None, estimand: str = ESTIMAND_ATT,
+           trim: float | None = None, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+           measures: tuple[str, ...] = ADJUSTED_MEASURES, bootstrap_max_n: int = BOOTSTRAP_MAX_N) -> Adjustment:
+    """The adjusted comparison of every rate and of each measure's last score (see the module docstring).
+
+    ``covariates``: baseline columns (default :func:`default_covariates`); ``estimand``: ``"ATT"`` or
+    ``"ATO"`` (overlap weights); ``trim``: leave out people whose propensity score is below ``trim`` or
+    above ``1 − trim`` (only on request: the estimand changes, and says so). Finishers only. Above
+    ``bootstrap_max_n`` people the CIs come from the sandwich variance instead of resampling.
+    """
+    with _one_blas_thread():
+        return _adjust(episodes, flags, covariates, estimand, trim, resamples, seed, measures, bootstrap_max_n)
+
+
+def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list[str] | tuple[str, ...] | None,
+            estimand: str, trim: float | None, resamples: int, seed: int, measures: tuple[str, ...],
+            bootstrap_max_n: int) -> Adjustment:
+    flags = participant_outcomes(episodes) if flags is None else flags
+    notes: list[str] = []
+    if estimand not in ESTIMANDS:
+        estimand = ESTIMAND_ATT
+    finished = flags["finished"].to_numpy(dtype=bool)
+    finishers, fin_flags = episodes[finished], flags[finished]
+    is_pa = (finishers["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
+    chosen = tuple(default_covariates(episodes, flags) if covariates is None else
+                   [c for c in dict.fromkeys(covariates) if c in finishers.columns and c not in NOT_COVARIATES])
+    group_n = {GROUP_PA: int(is_pa.sum()), GROUP_CONTROL: int((~is_pa).sum())}
+    if not chosen:
+        return _unavailable("No baseline characteristic is chosen (or none is in the data), so there is nothing to "
+                            "adjust for.", estimand, chosen, group_n, {g: 0 for g in GROUPS}, notes, trim)
+    if min(group_n.values()) < MIN_GROUP:
+        return _unavailable(f"Each group needs at least {MIN_GROUP} finishers to adjust.", estimand, chosen, group_n,
+                            {g: 0 for g in GROUPS}, notes, trim)
+    keep, texts, _ = _prepare(finishers, chosen, is_pa, notes)
+    treated = is_pa[keep]
+    n = {GROUP_PA: int(treated.sum()), GROUP_CONTROL: int((~treated).sum())}
+    excluded = {g: group_n[g] - n[g] for g in GROUPS}
+    if min(n.values()) < MIN_GROUP:
+        return _unavailable(f"After leaving out people with missing characteristics or no comparable person in the "
+                            f"other group, fewer than {MIN_GROUP} remain in a group.", estimand, chosen, n, excluded,
+                            notes, trim)
+    design = _design(finishers, chosen, texts, keep)
+    gamma, reason = _fit_propensity(design.X, treated.astype(float))
+    if gamma is None:
+        return _unavailable(reason or "The propensity model could not be fitted.", estimand, chosen, n, excluded,
+                            notes, trim)
+    ps = 1 / (1 + np.exp(-(design.X @ gamma)))
+    if trim is not None and 0 < trim < 0.5:
+        inside = (ps >= trim) & (ps <= 1 - trim)
+        if not inside.all():
+            dropped = {GROUP_PA: int((~inside & treated).sum()), GROUP_CONTROL: int((~inside & ~treated).sum())}
+            notes.append(f"Trimmed at your request: {dropped[GROUP_PA]} physical activity and "
+                         f"{dropped[GROUP_CONTROL]} control participants with a propensity score outside "
+                         f"{trim:g}–{1 - trim:g} are left out; the estimate is for the rest (the estimand changed).")
+            keep = keep.copy()
+            keep[np.flatnonzero(keep)[~inside]] = False
+            treated = is_pa[keep]
+            n = {GROUP_PA: int(treated.sum()), GROUP_CONTROL: int((~treated).sum())}
+            excluded = {g: group_n[g] - n[g] for g in GROUPS}
+            if min(n.values()) < MIN_GROUP:
+                return _unavailable("Trimming left fewer than 2 people in a group.", estimand, chosen, n, excluded,
+                                    notes, trim)
+            design = _design(finishers, chosen, texts, keep)
+            gamma, reason = _fit_propensity(design.X, treated.astype(float))
+            if gamma is None:
+                return _unavailable(reason or "The propensity model could not be fitted.", estimand, chosen, n,
+                                    excluded, notes, trim)
+            ps = 1 / (1 + np.exp(-(design.X @ gamma)))
+    else:
+        trim = None
+    w = _weights(ps, treated, estimand)
+    ess = {GROUP_PA: _ess(w[treated]), GROUP_CONTROL: _ess(w[~treated])}
+    balance = _balance(design, treated, w)
+    parameters = design.X.shape[1] - 1
+    smaller = min(n.values())
+    role = "primary" if smaller >= PRIMARY_PER_PARAMETER * max(parameters, 1) else "sensitivity"
+    role_reason = role_text(role, parameters, smaller)
+    extreme = int(((ps < EXTREME_PROPENSITY) | (ps > 1 - EXTREME_PROPENSITY)).sum())
+    if extreme:
+        notes.append(f"{extreme} people have a propensity score below {EXTREME_PROPENSITY:g} or above "
+                     f"{1 - EXTREME_PROPENSITY:g} (limited overlap): see the overlap chart. Trimming is available "
+                     "but changes the estimand.")
+    t = _target(ps, treated, estimand)
+    outcomes = _outcomes(finishers, fin_flags, keep, design, measures)
+    points = {o.key: _point(o, treated, w, t) for o in outcomes}
+    use_bootstrap = sum(n.values()) <= bootstrap_max_n
+    draws, failed = ({}, 0)
+    valid = [o for o in outcomes if not isinstance(points[o.key], str)]
+    if use_bootstrap and valid:
+        draws, failed = _bootstrap(design, treated, valid, gamma, estimand, resamples, seed)
+    effects = {}
+    shared: _Shared | None = None
+    for o in outcomes:
+        in_pa, in_control = int((o.member & treated).sum()), int((o.member & ~treated).sum())
+        counts = {GROUP_PA: in_pa, GROUP_CONTROL: in_control}
+        name = f"Adjusted difference in {o.label.lower() if o.kind == 'rate' else o.label + ' last score'} (PA − control)"
+        rr_name = f"Adjusted relative risk of {o.label.lower()} (PA / control)"
+        method = METHOD + "; 95% CI: " + CI_METHODS["bootstrap" if use_bootstrap else "sandwich"]
+        point = points[o.key]
+        if isinstance(point, str):
+            diff = Estimate.unavailable(name, method, point, counts)
+            rr = Estimate.unavailable(rr_name, method, point, counts) if o.kind == "rate" else None
+            effects[o.key] = AdjustedEffect(o.key, o.label, o.kind, counts, diff, rr)
+            continue
+        mu1, mu0, beta1, beta0 = point
+        rr_estimate = mu1 / mu0 if mu0 > 0 and mu1 > 0 else None
+        diff_ci = rr_ci = None
+        ci_reason = rr_reason = None
+        if use_bootstrap:
+            b1, b0 = draws[o.key]
+            diff_ci, ci_reason = _percentile(b1 - b0, resamples)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where((b0 > 0) & (b1 > 0), b1 / b0, np.nan)
+            rr_ci, rr_reason = _percentile(ratio, resamples)
+        else:
+            shared = shared or _Shared.of(design.X, treated, gamma, estimand)
+            cov = _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0)
+            se = math.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
+            diff_ci = clean_ci(mu1 - mu0 - 1.96 * se, mu1 - mu0 + 1.96 * se)
+            if rr_estimate is not None:
+                g = np.array([1 / mu1, -1 / mu0])
+                se_log = math.sqrt(max(float(g @ cov @ g), 0.0))
+                rr_ci = clean_ci(rr_estimate * math.exp(-1.96 * se_log), rr_estimate * math.exp(1.96 * se_log))
+        extra = {"mean_pa": mu1, "mean_control_adjusted": mu0}
+        diff = Estimate(name=name, estimate=clean_float(mu1 - mu0), ci95=diff_ci, method=method, n=counts,
+                        reason=ci_reason, extra=extra)
+        rr = None
+        if o.kind == "rate":
+            if rr_estimate is None:
+                rr = Estimate.unavailable(rr_name, method, "A group's adjusted rate is zero, so the relative risk "
+                                          "is not finite.", counts)
+            else:
+                rr = Estimate(name=rr_name, estimate=clean_float(rr_estimate), ci95=rr_ci, method=method, n=counts,
+                              reason=rr_reason, extra=extra)
+        effects[o.key] = AdjustedEffect(o.key, o.label, o.kind, counts, diff, rr,
+                                        means={GROUP_PA: clean_float(mu1), GROUP_CONTROL: clean_float(mu0)})
+    if use_bootstrap and failed:
+        notes.append(f"{failed} of {resamples} bootstrap resamples could not be fitted and are left out.")
+    propensity = pd.DataFrame({"group": np.where(treated, GROUP_PA, GROUP_CONTROL), "propensity": ps})
+    return Adjustment(estimand=estimand, covariates=chosen, n=n, excluded=excluded, ess=ess, balance=balance,
+                      propensity=propensity, effects=effects, ci_method="bootstrap" if use_bootstrap else "sandwich",
+                      n_resamples=resamples if use_bootstrap else None, seed=seed if use_bootstrap else None,
+                      failed_resamples=failed, parameters=parameters, role=role, role_reason=role_reason,
+                      trim=trim, notes=tuple(notes))
+
+
+# --- the summary's blocks ----------------------------------------------------------------------
+
+
+def _e_block(point: float | None, ci: float | None, source: float | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"estimate": clean_float(point), "ci": clean_float(ci)}
+    if out["estimate"] is None:
+        out["reason"] = ("No finite effect estimate to transform." if source is None else
+                         "Not computable (the relative risk is not finite, or the outcome's SD is zero).")
+    elif out["ci"] is None:
+        out["reason"] = "The estimate has no 95% CI, so its E-value has none."
+    return out
+
+
+def _pooled_sd(comparison: Any) -> float | None:
+    """Pooled SD of the last score over both groups (n − 1 weights) from a MeasureComparison."""
+    parts = [comparison.descriptives[g] for g in GROUPS]
+    if any(d.n < 2 or d.sd_last is None for d in parts):
+        return None
+    total = sum(d.n for d in parts)
+    return math.sqrt(sum((d.n - 1) * d.sd_last ** 2 for d in parts) / (total - 2))
+
+
+def e_values(rates: dict[str, Any], measures: dict[str, Any], adjustment: Adjustment | None) -> dict[str, Any]:
+    """E-values of every primary result, unadjusted and adjusted (JSON key ``e_values``).
+
+    Rates: from the relative risk (unadjusted: Katz CI; adjusted: this module's). Measures: from the
+    difference in last score (unadjusted: ANCOVA; adjusted: IPW-RA) over the pooled SD of the last score.
+    """
+    out: dict[str, Any] = {}
+    for key, comparison in rates.items():
+        rr = comparison.relative_risk
+        entry = {"unadjusted": _e_block(*e_value_rr(rr.estimate, *(rr.ci95 or (None, None))), rr.estimate)}
+        effect = adjustment.effects.get(key) if adjustment is not None else None
+        entry["n"] = {g: comparison.groups[g].denominator for g in GROUPS}
+        if effect is not None:
+            entry["n_adjusted"] = dict(effect.n)
+        if effect is not None and effect.relative_risk is not None and effect.relative_risk.estimate is not None:
+            a = effect.relative_risk
+            entry["adjusted"] = _e_block(*e_value_rr(a.estimate, *(a.ci95 or (None, None))), a.estimate)
+        else:
+            reason = (adjustment.reason if adjustment is not None and adjustment.reason else
+                      (effect.relative_risk.reason if effect is not None and effect.relative_risk is not None
+                       else "No adjusted relative risk."))
+            entry["adjusted"] = {"estimate": None, "ci": None, "reason": reason}
+        out[key] = entry
+    for key, comparison in measures.items():
+        if key not in ADJUSTED_MEASURES:
+            continue
+        sd = _pooled_sd(comparison)
+        a = comparison.ancova
+        entry = {"unadjusted": _e_block(*e_value_difference(a.estimate, a.ci95, sd), a.estimate)}
+        effect = adjustment.effects.get(key) if adjustment is not None else None
+        entry["n"] = {g: comparison.descriptives[g].n for g in GROUPS}
+        if effect is not None:
+            entry["n_adjusted"] = dict(effect.n)
+        if effect is not None and effect.difference.estimate is not None:
+            d = effect.difference
+            entry["adjusted"] = _e_block(*e_value_difference(d.estimate, d.ci95, sd), d.estimate)
+        else:
+            entry["adjusted"] = {"estimate": None, "ci": None,
+                                 "reason": (adjustment.reason if adjustment is not None and adjustment.reason
+                                            else "No adjusted difference.")}
+        out[key] = entry
+    out["method"] = E_VALUE_METHOD
+    return out
+
+
+def summary_blocks(episodes: pd.DataFrame | None, flags: pd.DataFrame, rates: dict[str, Any],
+                   measures: dict[str, Any]) -> dict[str, Any]:
+    """The ``adjusted`` and ``e_values`` keys of the machine-readable summary (default covariates, ATT)."""
+    if episodes is None:
+        reason = "The adjusted analysis needs the participant-level data."
+        return {"adjusted": {"estimand": ESTIMAND_ATT, "reason": reason},
+                "e_values": e_values(rates, measures, None)}
+    adjustment = adjust(episodes, flags)
+    return {"adjusted": adjustment.to_dict(), "e_values": e_values(rates, measures, adjustment)}
+
+
+def make_adjusted_safe(block: dict[str, Any]) -> dict[str, Any]:
+    """The ``adjusted`` block under presentation-safe rules (:mod:`analysis.disclosure`): every count
+    (``n``, ``excluded``, each outcome's ``n``) suppressed below 5 and rounded to 5; an outcome whose
+    group count is below 5 loses its estimates. ESS, SMDs and estimates are not counts."""
+    import copy
+
+    from analysis.disclosure import SUPPRESS_BELOW, safe_count
+
+    out = copy.deepcopy(dict(block))
+    hidden_count = f"Hidden: fewer than {SUPPRESS_BELOW}."
+    out["notes"] = [safe_note(note) for note in out.get("notes", [])]
+    if out.get("role") in ("primary", "sensitivity") and isinstance(out.get("n"), dict):
+        sizes = [v for g, v in out["n"].items() if g in GROUPS]
+        smaller = min(sizes) if all(isinstance(v, int) for v in sizes) and sizes else None
+        out["role_reason"] = role_text(out["role"], int(out.get("propensity_parameters") or 0), smaller, safe=True)
+    for key in ("n", "excluded"):
+        if isinstance(out.get(key), dict):
+            out[key] = _counts_with_reason({g: safe_count(v) for g, v in out[key].items() if g in GROUPS},
+                                           hidden_count)
+    for section in ("rates", "measures"):
+        for entry in (out.get(section) or {}).values():
+            counts = entry.get("n") or {}
+            small = any(v is None or v < SUPPRESS_BELOW for v in counts.values())
+            entry["n"] = _counts_with_reason({g: safe_count(v) for g, v in counts.items()}, hidden_count)
+            if small:
+                for name in ("difference", "relative_risk"):
+                    if name in entry:
+                        entry[name] = {"estimate": None, "ci95": None, "reason": "Hidden: small numbers."}
+    return out
+
+
+def make_e_values_safe(block: dict[str, Any]) -> dict[str, Any]:
+    """The ``e_values`` block under presentation-safe rules: its counts (``n``, ``n_adjusted``) suppressed below 5
+    and rounded to 5, and an E-value resting on a group of fewer than 5 hidden with its reason."""
+    import copy
+
+    from analysis.disclosure import SUPPRESS_BELOW, safe_count
+
+    out = copy.deepcopy(dict(block))
+    for entry in out.values():
+        if not isinstance(entry, dict):
+            continue
+        for counts_key, which in (("n", ("unadjusted", "adjusted")), ("n_adjusted", ("adjusted",))):
+            counts = entry.get(counts_key)
+            if not isinstance(counts, dict):
+                continue
+            if any(v is None or v < SUPPRESS_BELOW for v in counts.values()):
+                for name in which:
+                    entry[name] = {"estimate": None, "ci": None, "reason": "Hidden: small numbers."}
+            entry[counts_key] = _counts_with_reason({g: safe_count(v) for g, v in counts.items() if g in GROUPS},
+                                                    f"Hidden: fewer than {SUPPRESS_BELOW}.")
+    return out
+
+
+def _register_safe_blocks() -> None:
+    """Declare this module's summary blocks to presentation-safe mode (:mod:`analysis.disclosure`)."""
+    from analysis import disclosure
+
+    register = getattr(disclosure, "register_safe_block", None)
+    if register is not None:
+        register("adjusted", make_adjusted_safe)
+        register("e_values", make_e_values_safe)
+
+
+def adjusted_text(summary: dict[str, Any]) -> list[str]:
+    """Text-report lines for the ``adjusted`` and ``e_values`` keys."""
+    block, evalues = summary.get("adjusted"), summary.get("e_values") or {}
+    if not block:
+        return []
+    lines = ["", "Adjusted for who chose physical activity (" + str(block.get("estimand")) + "):"]
+    if block.get("reason"):
+        return lines + [f"  not available: {block['reason']}"]
+
+    def ci(values: Any, scale: float = 1, decimals: int = 1) -> str:
+        if not values:
+            return "95% CI not available"
+        return f"95% CI {values[0] * scale:.{decimals}f} to {values[1] * scale:.{decimals}f}"
+
+    def num(value: Any, scale: float = 1, decimals: int = 1) -> str:
+        return "not available" if value is None else f"{value * scale:.{decimals}f}"
+
+    n, ess = block.get("n", {}), block.get("ess", {})
+    lines.append("  Covariates: " + ", ".join(block.get("covariates", [])))
+    lines.append("  People: " + "; ".join(f"{GROUP_LABELS[g]} {n.get(g) if n.get(g) is not None else 'fewer than 5'} "
+                                          f"(effective sample size {num(ess.get(g))})" for g in GROUPS))
+    after = [r for r in block.get("balance", []) if r.get("smd_after") is not None]
+    worst = max((abs(r["smd_after"]) for r in after), default=None)
+    lines.append(f"  Balance after weighting: largest |SMD| {num(worst, decimals=2)} (threshold {SMD_IMBALANCE:g})")
+    for key, entry in block.get("rates", {}).items():
+        d, rr = entry["difference"], entry.get("relative_risk", {})
+        e = evalues.get(key, {}).get("adjusted", {})
+        lines.append(f"  {RATE_DEFINITIONS[key].label}: {num(d['estimate'], 100)} points ({ci(d['ci95'], 100)}); "
+                     f"relative risk {num(rr.get('estimate'), decimals=2)} ({ci(rr.get('ci95'), decimals=2)}); "
+                     f"E-value {num(e.get('estimate'), decimals=2)} (CI {num(e.get('ci'), decimals=2)})")
+    for key, entry in block.get("measures", {}).items():
+        d = entry["difference"]
+        e = evalues.get(key, {}).get("adjusted", {})
+        lines.append(f"  {measure_for(key).label} last score: {num(d['estimate'], decimals=2)} "
+                     f"({ci(d['ci95'], decimals=2)}); E-value {num(e.get('estimate'), decimals=2)} "
+                     f"(CI {num(e.get('ci'), decimals=2)})")
+    lines.append(f"  {block.get('role_reason', '')}")
+    lines += [f"  note: {note}" for note in block.get("notes", [])]
+    lines.append(f"  Method: {block.get('method')}; 95% CI: {block.get('ci_method')}"
+                 + (f" ({block['n_resamples']:,} resamples, seed {block['seed']})" if block.get("n_resamples") else ""))
+    lines.append("  Unadjusted E-values: " + "; ".join(
+        f"{key} {num(v.get('unadjusted', {}).get('estimate'), decimals=2)}" for key, v in evalues.items()
+        if isinstance(v, dict) and "unadjusted" in v))
+    return lines
+
+
+# --- words ---------------------------------------------------------------------------------------
+
+CANNOT_FIX: Final = (
+    "Characteristics that were not measured (motivation, fitness, support at home, how services offered "
+    "physical activity) are not adjusted for: the E-value says how strong such a difference would have to be.",
+    "Characteristics measured badly or coarsely (an age band rather than an age) are adjusted for only as "
+    "recorded.",
+    "Anything that happened after people chose (how many sessions they attended, dropping out) is not, and "
+    "should not be, adjusted for; people who did not finish treatment are not in these figures.",
+    "People with no comparable person in the other group (no overlap) can only be compared by extrapolation; "
+    "trimming them changes who the answer is about.",
+    "With few people the weights rest on a few individuals (see the effective sample size) and the intervals "
+    "are wide: adjustment cannot add information the data do not hold.",
+    "It is not a randomised trial: a well-balanced comparison is evidence, not proof, that physical activity "
+    "caused the difference.",
+)
+
+
+def _covariate_phrase(covariates: tuple[str, ...]) -> str:
+    names = [_label(c, "").replace(" first score", "") if c.endswith("_first") else _label(c, "").lower()
+             for c in covariates]
+    scores = [n for c, n in zip(covariates, names, strict=True) if c.endswith("_first")]
+    others = [n for c, n in zip(covariates, names, strict=True) if not c.endswith("_first")]
+    parts = []
+    if scores:
+        joined = ", ".join(scores[:-1]) + " and " + scores[-1] if len(scores) > 1 else scores[0]
+        parts.append(joined + (" first scores" if len(scores) > 1 else " first score"))
+    parts += others
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else (parts[0] if parts else "nothing")
+
+
+def adjusted_verdict(adjustment: Adjustment, unadjusted_difference: float | None, outcome: str = "recovery") -> str:
+    """One plain sentence: the adjusted difference in a rate beside the unadjusted one."""
+    return verdict_from_summary(adjustment.to_dict(), unadjusted_difference, outcome)
+
+
+def verdict_from_summary(block: dict[str, Any], unadjusted_difference: float | None, outcome: str = "recovery",
+                         name_covariates: bool = True) -> str:
+    """:func:`adjusted_verdict` from the summary's ``adjusted`` block (so a safe-mode block says "hidden");
+    ``name_covariates=False`` leaves out the list of characteristics (a slide names them in a bullet)."""
+    label = RATE_DEFINITIONS[outcome].label.lower() if outcome in RATE_DEFINITIONS else outcome
+    if block.get("reason"):
+        return f"The adjusted comparison is not available: {block['reason']}"
+    entry = (block.get("rates") or {}).get(outcome)
+    if entry is None:
+        return f"The adjusted {label} comparison is not available."
+    d = entry["difference"]
+    if d["estimate"] is None:
+        return f"The adjusted {label} comparison is not available: {d.get('reason') or 'not computable'}"
+    estimate, ci = d["estimate"], tuple(d["ci95"]) if d.get("ci95") else None
+    direction = "higher" if estimate > 0 else "lower"
+    which = f" ({_covariate_phrase(tuple(block['covariates']))})" if name_covariates else ""
+    text = (f"After adjusting for who chose physical activity{which}, "
+            f"{label} was {fmt.points(abs(estimate))} points {direction} in the physical activity group "
+            f"({fmt.ci(ci, 'points')})")
+    if unadjusted_difference is not None:
+        text += f", against {fmt.points(unadjusted_difference)} points before adjusting"
+    if ci and ci[0] <= 0 <= ci[1]:
+        text += "; the interval includes no difference"
+    return text + "."
+
+
+def methods_lines() -> list[str]:
+    """The Methods page's account of the adjusted analysis, from this module's constants."""
+    return [
+        f"**Estimand**: {ESTIMANDS[ESTIMAND_ATT]}; overlap weights (Li, Morgan & Zaslavsky 2018) are an option, "
+        "and trimming extreme propensity scores is done only when asked, saying that the estimand changed.",
+        "**Propensity score**: logistic regression (statsmodels `Logit`) of choosing physical activity on the chosen "
+        "baseline characteristics, among finishers with all of them present (complete cases; the excluded count is "
+        f"shown). Category levels with fewer than {MIN_LEVEL_COUNT} people are pooled; a level found in one group "
+        "only is left out with a note (for PA-only levels the estimand changes); perfect separation is reported, "
+        "not fitted.",
+        f"**Default characteristics**: {', '.join(DEFAULT_ORDER)} (those present), kept while the model has at "
+        f"least {DEFAULT_PER_PARAMETER} people of the smaller group per parameter. With at least "
+        f"{PRIMARY_PER_PARAMETER} per parameter (Peduzzi et al. 1996) the adjusted analysis is called primary, "
+        "otherwise a sensitivity analysis, and the page says what size would make it primary.",
+        "**Weights**: ATT, 1 for physical activity and ps/(1 − ps) for control; overlap, 1 − ps and ps; "
+        "normalised within group. **Effective sample size** (Kish): (Σw)²/Σw² per group.",
+        f"**Balance**: standardised mean difference of every characteristic (each category level) before and "
+        f"after weighting, over the unweighted pooled SD; |SMD| above {SMD_IMBALANCE:g} is imbalance "
+        "(Austin 2009).",
+        f"**Adjusted effect**: {METHOD}. Rates: difference and relative risk; symptom measures: difference in the "
+        "last score, with the measure's own first score always in its outcome model.",
+        f"**95% CI**: {CI_METHODS['bootstrap']} ({BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}; no CI "
+        f"when more than {BOOTSTRAP_MAX_FAILED:.0%} of resamples cannot be fitted); above {BOOTSTRAP_MAX_N:,} "
+        f"people, {CI_METHODS['sandwich']}.",
+        f"**{E_VALUE_METHOD}**, for every primary result, unadjusted and adjusted.",
+    ]
+
+
+_register_safe_blocks()

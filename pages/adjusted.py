@@ -1,0 +1,164 @@
+"""Accounting for who took part: the comparison adjusted for the baseline differences between the groups."""
+
+from dashboard.entry import require_app
+
+require_app()
+
+import streamlit as st
+
+from analysis.adjusted import (
+    BOOTSTRAP_MAX_N,
+    CANNOT_FIX,
+    CI_METHODS,
+    ESTIMAND_ATO,
+    ESTIMAND_ATT,
+    ESTIMANDS,
+    METHOD,
+    adjust,
+    adjusted_verdict,
+    candidate_covariates,
+    covariate_label,
+    default_covariates,
+    role_text,
+    safe_note,
+)
+from analysis.figures import adjusted as fa
+from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
+from dashboard import state, ui
+
+TRIM_CHOICES = (None, 0.01, 0.05, 0.1)
+
+ctx = state.context()
+analysis = ctx.analysis
+ui.page_header("Accounting for who took part", ctx,
+               "People chose whether to take part in physical activity, so the groups differed before treatment. "
+               "How much of the difference is left once we account for who took part?")
+
+empty = [GROUP_LABELS[g] for g in GROUPS if analysis.n_finishers[g] == 0]
+if empty:
+    ui.not_available(f"No one in the {' and '.join(empty).lower()} group finished treatment with the current filters, "
+                     "so there is nothing to adjust. Clear a filter in the sidebar.")
+    st.stop()
+
+# --- choices ------------------------------------------------------------------------------------------------
+candidates = state.session_memo(ctx, ("adjusted", "candidates"), lambda: candidate_covariates(ctx.episodes))
+defaults = state.session_memo(ctx, ("adjusted", "defaults"),
+                              lambda: default_covariates(ctx.episodes, analysis.flags))
+with st.expander("Characteristics adjusted for, and the weights", expanded=False, icon=":material/tune:"):
+    chosen = st.multiselect(
+        "Adjust for", candidates, default=[c for c in defaults if c in candidates], key="adj_covariates",
+        format_func=lambda c: covariate_label(c, ""),
+        help="Baseline characteristics only (things that happened after people chose, such as sessions attended, "
+             "are never adjusted for). The default keeps at least 5 people of the smaller group per model "
+             "parameter; adding more can make the model separate the groups exactly.")
+    left, right = st.columns(2)
+    estimand = left.radio("Weights", (ESTIMAND_ATT, ESTIMAND_ATO), key="adj_estimand",
+                          format_func=lambda e: {ESTIMAND_ATT: "ATT: effect in the PA group (default)",
+                                                 ESTIMAND_ATO: "Overlap weights (ATO)"}[e])
+    trim = right.selectbox("Leave out extreme propensity scores", TRIM_CHOICES, key="adj_trim",
+                           format_func=lambda t: "No (default)" if t is None else f"Below {t:g} or above {1 - t:g}",
+                           help="Only if you ask: it changes who the answer is about (the estimand), and says so.")
+    st.caption(ESTIMANDS[estimand].capitalize() + ".")
+
+
+def build():
+    """The adjusted analysis and everything the page draws from it, memoised in this session per data set,
+    filters, covariates, weights, trimming and safe mode (never in a cache shared between sessions)."""
+    result = adjust(ctx.episodes, analysis.flags, covariates=list(chosen), estimand=estimand, trim=trim)
+    if not result.available:
+        return result, None
+    rows = fa.comparison_rows(analysis, result, ctx.safe)
+    balance = fa.balance_rows(result, ctx.safe)
+    overlap = fa.overlap_counts(result, ctx.safe)
+    figures = {
+        "rate": fa.effects_chart(rows, "rate"), "measure": fa.effects_chart(rows, "measure"),
+        "love": fa.love_plot(balance), "overlap": fa.overlap_chart(overlap),
+    }
+    texts = {
+        "rate": fa.effects_takeaway(rows, "rate"), "measure": fa.effects_takeaway(rows, "measure"),
+        "love": fa.love_takeaway(balance, result), "overlap": fa.overlap_takeaway(result, ctx.safe),
+    }
+    tables = {"effects": fa.effects_table(rows), "balance": fa.balance_table(balance)}
+    return result, (rows, figures, texts, tables)
+
+
+result, drawn = state.session_memo(
+    ctx, ("adjusted", tuple(chosen), estimand, trim, ctx.safe), build)
+
+if not result.available:
+    ui.not_available(f"The adjusted comparison cannot be computed: {result.reason}")
+    for note in result.notes:
+        st.text(safe_note(note) if ctx.safe else note)  # notes name category levels from the data file: as text
+    st.stop()
+
+rows, figures, texts, tables = drawn
+
+# --- headline ------------------------------------------------------------------------------------------------
+st.subheader("What remains after adjusting")
+recovery_hidden = bool(rows[(rows["outcome"] == "recovery")]["hidden"].any())
+if recovery_hidden:
+    ui.not_available("Presentation-safe mode hides the recovery comparison because a group's numbers are small.")
+else:
+    st.markdown("#### " + ui.md_escape(adjusted_verdict(result, analysis.rates["recovery"].difference.estimate)))
+role_reason = role_text(result.role, result.parameters, min(result.n.values()), safe=ctx.safe)
+if result.role == "sensitivity":
+    st.warning(role_reason, icon=":material/science:")
+else:
+    st.success("A primary analysis: " + role_reason, icon=":material/verified:")
+metrics = st.columns(4)
+for column, group in zip(metrics[:2], GROUPS, strict=True):
+    column.metric(f"{GROUP_LABELS[group]} in the analysis", ui.count_text(ctx, result.n[group]),
+                  help="Finishers with every chosen characteristic present.")
+metrics[2].metric("Effective size of the weighted control group",
+                  "—" if result.ess[GROUP_CONTROL] is None else f"{result.ess[GROUP_CONTROL]:,.1f}",
+                  help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
+                       "not a count.")
+metrics[3].metric("Characteristics imbalanced after weighting",
+                  f"{result.imbalanced['after']} of {len(result.balance)} characteristics",
+                  delta=f"{result.imbalanced['before']} before", delta_color="off",
+                  help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
+
+# --- side by side -------------------------------------------------------------------------------------------
+st.subheader("Unadjusted and adjusted, side by side")
+left, right = st.columns(2)
+with left:
+    ui.chart(figures["rate"], "adjusted-rates", ui.md_escape(texts["rate"]))
+with right:
+    ui.chart(figures["measure"], "adjusted-last-scores", ui.md_escape(texts["measure"]))
+ui.table(tables["effects"], "unadjusted-and-adjusted")
+st.caption("Unadjusted: the rates' difference with Newcombe's CI, and for the scores ANCOVA adjusted for the first "
+           "score only. Adjusted: " + METHOD + "; 95% CI by " + CI_METHODS[result.ci_method]
+           + (f" ({result.n_resamples:,} resamples, seed {result.seed})" if result.n_resamples else
+              f" (above {BOOTSTRAP_MAX_N:,} people)") + ". Estimand: " + result.estimand_text + ".")
+
+# --- E-values -----------------------------------------------------------------------------------------------
+st.subheader("How strong would hidden differences need to be?")
+for outcome in ("recovery", "phq9", "gad7"):
+    if outcome in set(rows["outcome"]):
+        st.markdown("- " + ui.md_escape(fa.e_value_text(rows, outcome)))
+st.caption("E-value (VanderWeele & Ding 2017): the minimum strength of association, as a risk ratio, that an "
+           "unmeasured characteristic would need with both choosing physical activity and the outcome to explain "
+           "the difference away. 1 means no confounding is needed; larger is more robust.")
+
+# --- balance and overlap ------------------------------------------------------------------------------------
+st.subheader("Are the weighted groups comparable?")
+left, right = st.columns(2)
+with left:
+    ui.chart(figures["love"], "balance-before-after-weighting", ui.md_escape(texts["love"]))
+with right:
+    ui.chart(figures["overlap"], "propensity-overlap", ui.md_escape(texts["overlap"]))
+ui.table(tables["balance"], "balance-after-weighting")
+if ctx.safe:
+    st.caption("Presentation-safe mode: characteristics with fewer than 5 people in a group, and histogram bins with "
+               "fewer than 5 people, are hidden; other bins are rounded to the nearest 5.")
+
+# --- limits -------------------------------------------------------------------------------------------------
+st.subheader("What adjustment cannot fix")
+st.markdown("\n".join(f"- {line}" for line in CANNOT_FIX))
+if result.notes:
+    st.markdown("**Notes on this analysis**")
+    for note in result.notes:
+        st.text(safe_note(note) if ctx.safe else note)  # may name category levels from the data file: as text
+weights = ("weight 1; {control}: ps/(1 − ps)" if result.estimand == ESTIMAND_ATT else "weight 1 − ps; {control}: ps")
+st.caption(f"Weights: {GROUP_LABELS[GROUP_PA].lower()} " + weights.format(control=GROUP_LABELS[GROUP_CONTROL].lower())
+           + ", normalised within group; ps is the propensity score. See **Methods and definitions**.")
