@@ -30,7 +30,7 @@ try:  # Streamlit internals: the same ones st.plotly_chart uses
     from streamlit.elements.lib import agent_spec
     from streamlit.elements.lib.form_utils import current_form_id
     from streamlit.elements.lib.layout_utils import LayoutConfig
-    from streamlit.elements.lib.utils import compute_and_register_element_id
+    from streamlit.elements.lib.utils import compute_and_register_element_id, normalize_alt
     from streamlit.elements.plotly_chart import _plotly_data, _resolve_content_height, _resolve_content_width
     from streamlit.proto.PlotlyChart_pb2 import PlotlyChart as PlotlyChartProto
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx  # noqa: F401
@@ -52,8 +52,9 @@ def figure_spec(figure: Any) -> str:
                              validate=False)
 
 
-def plotly_chart_from_spec(spec: str, figure: Any, *, config: dict[str, Any], key: str) -> None:
-    """``st.plotly_chart(figure, config=config, key=key, theme=None)`` given ``figure``'s ``spec``.
+def plotly_chart_from_spec(spec: str, figure: Any, *, config: dict[str, Any], key: str,
+                           alt: str | None = None) -> None:
+    """``st.plotly_chart(figure, config=config, key=key, theme=None, alt=alt)`` given ``figure``'s ``spec``.
 
     ``figure`` is only read for its layout's width and height (as st.plotly_chart does).
     """
@@ -63,15 +64,19 @@ def plotly_chart_from_spec(spec: str, figure: Any, *, config: dict[str, Any], ke
     proto.form_id = current_form_id(dg)
     proto.spec = spec
     proto.config = json.dumps(config)
+    normalized_alt = normalize_alt(alt)
+    if normalized_alt is not None:
+        proto.alt = normalized_alt
     proto.id = compute_and_register_element_id(
         "plotly_chart", user_key=key, key_as_main_identity=False, dg=dg, plotly_spec=proto.spec,
         plotly_config=proto.config, selection_mode=("points", "box", "lasso"), is_selection_activated=False,
-        theme=None, width="stretch", height="content", alt=None)
+        theme=None, width="stretch", height="content", alt=normalized_alt)
     layout_config = LayoutConfig(width=_resolve_content_width("stretch", figure),
                                  height=_resolve_content_height("content", figure))
     dg._enqueue("plotly_chart", proto, layout_config=layout_config,
                 agent_props=agent_spec.element("plotly_chart", key=key,
-                                               data_builder=lambda: _plotly_data(proto.spec), alt=None))
+                                               data_builder=lambda: _plotly_data(proto.spec),
+                                               alt=proto.alt or None))
 
 
 def arrow_table(frame: Any) -> Any:

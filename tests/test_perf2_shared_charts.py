@@ -26,9 +26,10 @@ def _script(fast: bool) -> None:
     config = {"displaylogo": False, "toImageButtonOptions": {"filename": "x"}}
     with st.columns(2)[1]:  # inside a container, as the pages show most charts
         if fast:
-            fast_elements.plotly_chart_from_spec(fast_elements.figure_spec(figure), figure, config=config, key="c")
+            fast_elements.plotly_chart_from_spec(fast_elements.figure_spec(figure), figure, config=config, key="c",
+                                                 alt="A bar chart.")
         else:
-            st.plotly_chart(figure, config=config, key="c", theme=None)
+            st.plotly_chart(figure, config=config, key="c", theme=None, alt="A bar chart.")
 
 
 def _chart_messages(at: AppTest) -> list[bytes]:
@@ -94,13 +95,16 @@ def test_a_shared_table_sends_the_same_bytes_as_its_frame():
     assert len(messages[0]) == 1 and messages[0] == messages[1]
 
 
-@pytest.mark.parametrize("page", ["pages/overview.py", "pages/recovery.py"])
+def _tables(at: AppTest) -> list[bytes]:
+    return [t.proto.SerializeToString(deterministic=True) for t in [*at.dataframe, *at.table]]
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/recovery.py", "pages/symptom_change.py"])
 def test_sample_pages_send_the_same_tables_through_the_shared_path(page, monkeypatch):
     fast = open_page(page)
-    assert any(name == "arrow" for memo in shared_cache._derived.values() for _, name in memo)
-    fast_tables = [d.proto.SerializeToString(deterministic=True) for d in fast.dataframe]
+    assert any(name in ("arrow", "static") for memo in shared_cache._derived.values() for _, name in memo)
+    fast_tables = _tables(fast)
     shared_cache.clear()
     monkeypatch.setattr(fast_elements, "_AVAILABLE", False)
     plain = open_page(page)
-    assert fast_tables and fast_tables == [d.proto.SerializeToString(deterministic=True)
-                                           for d in plain.dataframe]
+    assert fast_tables and fast_tables == _tables(plain)
