@@ -105,10 +105,18 @@ def derived(value: object, name: str, build: Callable[[], _Built]) -> _Built | N
         memo = _derived.setdefault(entry_key, {})
         if (id(value), name) in memo:
             return memo[(id(value), name)]  # type: ignore[return-value]
-    built = build()  # outside the lock: two first callers may both build (the same result); one is kept
-    with _lock:
-        if entry_key in _entries:
-            _derived.setdefault(entry_key, {}).setdefault((id(value), name), built)
+        build_key = ("derived", entry_key, id(value), name)
+        key_lock = _building.setdefault(build_key, threading.Lock())
+    with key_lock:  # one builder; the others wait for it (a build may prepare ``value`` itself, once)
+        with _lock:
+            memo = _derived.get(entry_key, {})
+            if (id(value), name) in memo:
+                return memo[(id(value), name)]  # type: ignore[return-value]
+        built = build()
+        with _lock:
+            if entry_key in _entries:
+                _derived.setdefault(entry_key, {})[(id(value), name)] = built
+            _building.pop(build_key, None)
     return built
 
 

@@ -139,15 +139,16 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -
     """
     base = slug(name)
     chart_key = key or f"chart-{base}"
-    fit_layout(figure)  # titles, axis titles and legend wrapped and stacked to fit the page
-    alt = chart_alt(figure, takeaway)
-    # A figure of shared data (held in shared_cache) is serialised once for every visitor (fast_elements).
-    spec = shared_cache.derived(figure, "plotly-spec", lambda: fast_elements.figure_spec(figure)) \
+    # A figure of shared data (held in shared_cache) is fitted and serialised once, by one session, for every
+    # visitor (fast_elements), and never changed after; any other figure is fitted and sent as before.
+    spec = shared_cache.derived(figure, "plotly-spec", lambda: fast_elements.figure_spec(fit_layout(figure) or figure)) \
         if fast_elements.available() else None
     if spec is None:
-        st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None, alt=alt)
+        fit_layout(figure)  # titles, axis titles and legend wrapped and stacked to fit the page
+        st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None, alt=chart_alt(figure, takeaway))
     else:
-        fast_elements.plotly_chart_from_spec(spec, figure, config=chart_config(base), key=chart_key, alt=alt)
+        fast_elements.plotly_chart_from_spec(spec, figure, config=chart_config(base), key=chart_key,
+                                             alt=chart_alt(figure, takeaway))
     st.markdown(f"**Takeaway:** {takeaway}")
     unavailable = svg_unavailable_reason()
     # The callable runs on click, outside this script run: it keeps this run's figure, which no
