@@ -506,6 +506,10 @@ def safe_sites_block(block: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = [{**entry, "n": _safe_counts_dict(entry.get("n"))} for entry in value]
         elif key == "excluded" and isinstance(value, list):
             out[key] = [{**entry, "reason": SITE_TOO_FEW_SAFE} for entry in value]
+        elif key == "adjusted" and isinstance(value, Mapping):  # the adjusted analysis, adjusted for site
+            from analysis.adjusted import make_site_adjusted_safe
+
+            out[key] = make_site_adjusted_safe(dict(value))
         elif key in ("rates", "measures") and isinstance(value, Mapping):
             out[key] = {}
             for name, outcome in value.items():
