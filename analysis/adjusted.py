@@ -1066,6 +1066,37 @@ def site_adjusted_block(block: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def site_adjusted_table(block: dict[str, Any]) -> pd.DataFrame:
+    """The Sites page's "adjusted for site" table from a ``sites.adjusted`` block (safe or exact): each outcome's
+    adjusted PA − control difference (rates in percentage points, measures' last score in points), its 95% CI and
+    the people in each group; a hidden or missing figure reads "not available" with the reason."""
+    rows = []
+    for section, kind in (("rates", "points"), ("measures", "number")):
+        for key, entry in (block.get(section) or {}).items():
+            d, n = entry.get("difference") or {}, entry.get("n") or {}
+            label = RATE_DEFINITIONS[key].label if key in RATE_DEFINITIONS else f"{measure_for(key).label} last score"
+            value = (fmt.points(d.get("estimate")) if kind == "points" else fmt.number(d.get("estimate"), 1))
+            rows.append({"Outcome": label,
+                         "Adjusted difference (PA − control)": value + (" points" if kind == "points" else ""),
+                         "95% CI": fmt.ci(tuple(d["ci95"]) if d.get("ci95") else None, kind).removeprefix("95% CI "),
+                         **{f"{GROUP_LABELS[g]} (n)": fmt.count(n.get(g)) if n.get(g) is not None else "fewer than 5"
+                            for g in GROUPS},
+                         "Note": d.get("reason") or ""})
+    return pd.DataFrame(rows, columns=["Outcome", "Adjusted difference (PA − control)", "95% CI",
+                                       *(f"{GROUP_LABELS[g]} (n)" for g in GROUPS), "Note"])
+
+
+def site_choice_text(n_sites: int, chosen: list[str] | tuple[str, ...]) -> str | None:
+    """What the adjusted page says about site: None with fewer than two sites (nothing to account for)."""
+    if n_sites < 2:
+        return None
+    if SITE_COLUMN in chosen:
+        return (f"These data hold {n_sites} sites, and site is adjusted for: {SITE_METHOD}. {SITE_CAVEAT}")
+    return (f"These data hold {n_sites} sites, but site is not among the characteristics chosen: if the sites differ "
+            "both in how many people chose physical activity and in their outcomes, the comparison is confounded by "
+            "site. Add Site to the characteristics to account for it.")
+
+
 def make_site_adjusted_safe(block: dict[str, Any]) -> dict[str, Any]:
     """``sites.adjusted`` under presentation-safe rules: the same rules as the ``adjusted`` block
     (:func:`make_adjusted_safe`: counts suppressed below 5 and rounded to 5, an outcome resting on a group
