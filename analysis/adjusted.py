@@ -1086,6 +1086,22 @@ def site_adjusted_table(block: dict[str, Any]) -> pd.DataFrame:
                                        *(f"{GROUP_LABELS[g]} (n)" for g in GROUPS), "Note"])
 
 
+def site_adjusted_sentence(block: dict[str, Any] | None) -> str | None:
+    """One line for the Sites slide and report from a (safe or exact) ``sites.adjusted`` block: the adjusted
+    recovery difference with site as a covariate, or why it is not shown; None without the block."""
+    if not block:
+        return None
+    if not block.get("adjusted_for_site"):
+        return f"Adjusted for site: not available ({block.get('reason') or 'site not adjusted for'})."
+    d = ((block.get("rates") or {}).get("recovery") or {}).get("difference") or {}
+    if d.get("estimate") is None:
+        return f"Adjusted for site: the recovery comparison is not shown ({d.get('reason') or 'not computable'})."
+    ci = tuple(d["ci95"]) if d.get("ci95") else None
+    return (f"Adjusted for site and baseline characteristics ({block.get('estimand')}): recovery "
+            f"{fmt.points(d['estimate'])} points ({fmt.ci(ci, 'points')}), PA − control; see Accounting for who "
+            "took part.")
+
+
 def site_choice_text(n_sites: int, chosen: list[str] | tuple[str, ...]) -> str | None:
     """What the adjusted page says about site: None with fewer than two sites (nothing to account for)."""
     if n_sites < 2:

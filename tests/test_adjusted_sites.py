@@ -179,3 +179,22 @@ def test_one_site_file_behaves_as_before(sample_episodes, sample_analysis):
     summary = analyse(one_site).to_dict()
     assert "adjusted" not in summary.get("sites", {})
     assert "site" not in summary["adjusted"]["covariates"]
+
+
+# --- the Sites slide and report section ---------------------------------------------------------
+
+
+def test_sites_slide_has_the_site_adjusted_recovery_line(programme):
+    from analysis.adjusted import site_adjusted_sentence
+    from analysis.report.story import build_story
+
+    recovery = programme.to_dict()["sites"]["adjusted"]["rates"]["recovery"]["difference"]
+    [slide] = [s for s in build_story(programme) if s.key == "sites"]
+    line = next(b for b in slide.bullets if b.startswith("Adjusted for site"))
+    assert f"recovery {recovery['estimate'] * 100:.0f} points" in line
+    assert f"95% CI {recovery['ci95'][0] * 100:.0f} to {recovery['ci95'][1] * 100:.0f}" in line
+    hidden = {"adjusted_for_site": True, "rates": {"recovery": {"difference": {
+        "estimate": None, "ci95": None, "reason": "Hidden: small numbers."}}}}
+    assert "not shown (Hidden: small numbers.)" in site_adjusted_sentence(hidden)
+    assert "not available" in site_adjusted_sentence({"adjusted_for_site": False, "reason": "No site."})
+    assert site_adjusted_sentence(None) is None
