@@ -198,3 +198,12 @@ def test_sites_slide_has_the_site_adjusted_recovery_line(programme):
     assert "not shown (Hidden: small numbers.)" in site_adjusted_sentence(hidden)
     assert "not available" in site_adjusted_sentence({"adjusted_for_site": False, "reason": "No site."})
     assert site_adjusted_sentence(None) is None
+
+
+def test_cli_text_report_has_the_site_adjusted_line(programme):
+    from analysis.summary import render_text
+
+    exact = render_text(programme.to_dict())
+    assert "Adjusted for site and baseline characteristics (ATT" in exact
+    assert "Adjusted for site" not in render_text(analyse(load_path(ROOT / "data" / "sample" /
+                                                                   "synthetic_pilot_episodes.csv").episodes).to_dict())
