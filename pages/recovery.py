@@ -84,9 +84,9 @@ figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), l
     rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
 ui.chart(figure, "outcome rates by group", takeaway)
 with st.expander("What each rate counts"):
-    st.dataframe(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
-                                "Out of": d.denominator.capitalize()} for d in RATE_DEFINITIONS.values()]),
-                 hide_index=True)
+    ui.static_table(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
+                                   "Out of": d.denominator.capitalize()} for d in RATE_DEFINITIONS.values()]),
+                    alt="What each rate counts")
     st.caption(f"National references: recovery standard {fmt.percent(RECOVERY_STANDARD)}; about two in three "
                f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
                "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
