@@ -166,13 +166,15 @@ def default_covariates(episodes: pd.DataFrame, flags: pd.DataFrame | None = None
     descriptor, long-term condition) that are present, in that order, kept while the propensity model has
     at least :data:`DEFAULT_PER_PARAMETER` people of the smaller group per parameter (at least the first)."""
     flags = participant_outcomes(episodes) if flags is None else flags
-    finishers = episodes[flags["finished"].to_numpy(dtype=bool)]
-    smaller = int(min((finishers["group"] == g).sum() for g in GROUPS)) if len(finishers) else 0
+    finished = flags["finished"].to_numpy(dtype=bool)  # one column at a time, never the whole frame
+    group = episodes["group"][finished]
+    smaller = int(min((group == g).sum() for g in GROUPS)) if len(group) else 0
     budget = max(smaller // DEFAULT_PER_PARAMETER, 1)
     chosen: list[str] = []
     used = 0
-    for column in [c for c in DEFAULT_ORDER if c in candidate_covariates(episodes)]:
-        cost = _parameters(finishers[column])
+    candidates = candidate_covariates(episodes)
+    for column in [c for c in DEFAULT_ORDER if c in candidates]:
+        cost = _parameters(episodes[column][finished])
         if cost == 0:
             continue
         if used + cost > budget and chosen:
@@ -347,8 +349,39 @@ def safe_note(text: str) -> str:
 class _Design:
     X: np.ndarray  # n × p with intercept (numeric columns standardised)
     terms: list[tuple[str, str]]  # (covariate, level) per column after the intercept; level "" for numeric
-    balance_columns: list[tuple[str, str, np.ndarray]]  # covariate, level, values (every level, for balance)
+    balance_columns: list[tuple[str, str, np.ndarray]]  # covariate, level, values (every level, for balance;
+    # a level's values are its 0/1 indicator as booleans)
     keep: np.ndarray  # rows of the finishers frame in the analysis
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A category column as integer codes into its (stripped) text levels; -1 for missing."""
+
+    codes: np.ndarray
+    levels: list[str]
+
+    def code(self, level: str) -> int:
+        """The code of ``level``, added to the levels when new."""
+        if level not in self.levels:
+            self.levels.append(level)
+        return self.levels.index(level)
+
+
+def _text(series: pd.Series) -> _Text:
+    stripped = series.astype("string").str.strip()
+    codes, uniques = pd.factorize(stripped)
+    return _Text(codes=np.asarray(codes, dtype=np.intp), levels=[str(u) for u in uniques])
+
+
+def _level_counts(codes: np.ndarray, size: int) -> tuple[np.ndarray, list[int]]:
+    """Counts per code (codes ≥ 0) and the present codes from most to least common, ties in order of first
+    appearance (the order of ``pd.Series.value_counts``)."""
+    counts = np.bincount(codes, minlength=size)
+    present = np.flatnonzero(counts)
+    first = {int(k): int(np.argmax(codes == k)) for k in present} if len(present) > 1 else {}
+    order = sorted((int(k) for k in present), key=lambda k: (-int(counts[k]), first.get(k, 0)))
+    return counts, order
 
 
 def _label(covariate: str, level: str) -> str:
@@ -367,43 +400,52 @@ def covariate_label(covariate: str, level: str = "") -> str:
 
 
 def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.ndarray,
-             notes: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int]]:
+             notes: list[str]) -> tuple[np.ndarray, dict[str, _Text], dict[str, int]]:
     """Complete cases, pooled rare levels and levels in one group only. Returns (keep mask, the
-    category columns as text, per-group counts excluded for one-group levels)."""
+    category columns as integer codes of their text, per-group counts excluded for one-group levels)."""
     keep = np.ones(len(finishers), dtype=bool)
-    texts: dict[str, np.ndarray] = {}
+    texts: dict[str, _Text] = {}
     for column in covariates:
         series = finishers[column]
         if pd.api.types.is_numeric_dtype(series):
             keep &= ~np.isnan(series.to_numpy(dtype="float64", na_value=np.nan))
         else:
-            keep &= series.notna().to_numpy() & (series.astype("string").str.strip() != "").fillna(False).to_numpy()
+            text = _text(series)
+            keep &= text.codes >= 0
+            if "" in text.levels:
+                keep &= text.codes != text.levels.index("")
+            texts[column] = text
     missing = {g: int((~keep & (is_pa if g == GROUP_PA else ~is_pa)).sum()) for g in GROUPS}
     if any(missing.values()):
         notes.append(f"{missing[GROUP_PA]} physical activity and {missing[GROUP_CONTROL]} control finishers have a "
                      "chosen characteristic missing and are left out (complete cases).")
     one_group = {g: 0 for g in GROUPS}
     for column in covariates:
-        series = finishers[column]
-        if pd.api.types.is_numeric_dtype(series):
+        if column not in texts:
             continue
-        values = series.astype("string").str.strip().to_numpy(dtype=object, na_value="")
-        counts = pd.Series(values[keep]).value_counts()
-        rare = [str(level) for level, count in counts.items() if count < MIN_LEVEL_COUNT]
+        text = texts[column]
+        codes = text.codes
+        counts, order = _level_counts(codes[keep], len(text.levels))
+        rare = [k for k in order if counts[k] < MIN_LEVEL_COUNT]
         if rare:
             pooled = counts[rare].sum()
-            target = OTHER_LEVEL if pooled >= MIN_LEVEL_COUNT else str(counts.index[0])
-            values = np.where(np.isin(values, rare), target, values)
+            target = text.code(OTHER_LEVEL) if pooled >= MIN_LEVEL_COUNT else order[0]
+            lookup = np.arange(len(text.levels), dtype=np.intp)
+            lookup[rare] = target
+            codes = np.where(codes >= 0, lookup[np.maximum(codes, 0)], codes)
             notes.append(f"{_label(column, '').capitalize()}: {len(rare)} level(s) with fewer than "
-                         f"{MIN_LEVEL_COUNT} people pooled into " + ("one 'other' level." if target == OTHER_LEVEL
-                                                                    else f"the most common level ({target})."))
-        for level in sorted(set(values[keep])):
-            at = keep & (values == level)
+                         f"{MIN_LEVEL_COUNT} people pooled into " + ("one 'other' level." if text.levels[target] == OTHER_LEVEL
+                                                                    else f"the most common level ({text.levels[target]})."))
+        present = np.flatnonzero(np.bincount(codes[keep], minlength=len(text.levels)))
+        for k in sorted((int(k) for k in present), key=lambda k: text.levels[k]):
+            level = text.levels[k]
+            is_level = codes == k
+            at = keep & is_level
             in_pa, in_control = int((at & is_pa).sum()), int((at & ~is_pa).sum())
             if in_pa and in_control:
                 continue
             group = GROUP_PA if in_pa else GROUP_CONTROL
-            keep &= values != level
+            keep &= ~is_level
             one_group[group] += in_pa + in_control
             if group == GROUP_PA:
                 notes.append(f"{_label(column, level)}: {in_pa} physical activity participant(s) and no control "
@@ -412,33 +454,45 @@ def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.nda
             else:
                 notes.append(f"{_label(column, level)}: {in_control} control participant(s) and no physical "
                              "activity participant; they would get no weight, so they are left out.")
-        texts[column] = values
+        texts[column] = _Text(codes=codes, levels=text.levels)
     return keep, texts, one_group
 
 
-def _design(finishers: pd.DataFrame, covariates: tuple[str, ...], texts: dict[str, np.ndarray],
+def _design(finishers: pd.DataFrame, covariates: tuple[str, ...], texts: dict[str, _Text],
             keep: np.ndarray) -> _Design:
-    columns = [np.ones(int(keep.sum()))]
+    """The propensity design, filled column by column into one float64 array (no per-column copies)."""
+    n = int(keep.sum())
     terms: list[tuple[str, str]] = []
     balance: list[tuple[str, str, np.ndarray]] = []
+    fills: list[tuple[Any, ...]] = []  # ("numeric", values, mean, sd) or ("level", indicator)
     for column in covariates:
         if column not in texts:
             values = finishers[column].to_numpy(dtype="float64", na_value=np.nan)[keep]
             balance.append((column, "", values))
             sd = values.std()
             if sd > 0:
-                columns.append((values - values.mean()) / sd)
+                fills.append(("numeric", values, values.mean(), sd))
                 terms.append((column, ""))
             continue
-        values = texts[column][keep]
-        levels = pd.Series(values).value_counts()
-        for level in sorted(levels.index, key=str):
-            indicator = (values == level).astype(float)
-            balance.append((column, str(level), indicator))
-            if level != levels.index[0]:  # the most common level is the reference
-                columns.append(indicator)
-                terms.append((column, str(level)))
-    return _Design(X=np.column_stack(columns), terms=terms, balance_columns=balance, keep=keep)
+        text = texts[column]
+        codes = text.codes[keep]
+        _, order = _level_counts(codes, len(text.levels))
+        for k in sorted(order, key=lambda k: text.levels[k]):
+            indicator = codes == k
+            balance.append((column, text.levels[k], indicator))
+            if k != order[0]:  # the most common level is the reference
+                fills.append(("level", indicator))
+                terms.append((column, text.levels[k]))
+    X = np.empty((n, len(fills) + 1))
+    X[:, 0] = 1.0
+    for j, fill in enumerate(fills, start=1):
+        if fill[0] == "numeric":
+            _, values, mean, sd = fill
+            np.subtract(values, mean, out=X[:, j])
+            X[:, j] /= sd
+        else:
+            X[:, j] = fill[1]
+    return _Design(X=X, terms=terms, balance_columns=balance, keep=keep)
 
 
 # --- model fits -------------------------------------------------------------------------------
@@ -449,13 +503,14 @@ def _fit_propensity(X: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray | No
     from statsmodels.discrete.discrete_model import Logit
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
-    if not _full_rank(X.T @ X):
+    if not _full_rank(_gram(X, np.ones(len(X)))):
         return None, ("Some chosen characteristics are exact combinations of others (for example a category "
                       "level that matches another column), so the propensity model cannot be fitted; drop one.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = Logit(treated, X).fit(disp=0, method="newton", maxiter=100)
+            # the rank is checked above (no QR of the n × p design in statsmodels)
+            result = Logit(treated, X, check_rank=False).fit(disp=0, method="newton", maxiter=100)
         except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as error:
             return None, f"The propensity model could not be fitted ({error})."
     params = np.asarray(result.params, dtype=float)
@@ -526,15 +581,31 @@ class _Outcome:
     Z: np.ndarray  # outcome-model design
 
 
+_CHUNK: Final = 32768  # rows per block of a weighted Gram matrix (small temporaries, BLAS-sized products)
+
+
+def _gram(A: np.ndarray, w: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
+    """Σᵢ wᵢ aᵢ bᵢᵀ over the rows (B = A by default), in row blocks: no n × p temporary. Rows with weight 0
+    add nothing, so a subset's Gram matrix is the full one with the other rows weighted 0 (no row copies)."""
+    B = A if B is None else B
+    out = np.zeros((A.shape[1], B.shape[1]))
+    for lo in range(0, len(w), _CHUNK):
+        rows = slice(lo, lo + _CHUNK)
+        out += (A[rows].T * w[rows]) @ B[rows]
+    return out
+
+
 def _wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Weighted least squares by the normal equations (the same coefficients as statsmodels' ``WLS``,
-    tested; one p × p solve instead of an SVD of the n × p design); least squares when singular."""
-    zw = Z * w[:, None]
-    gram = zw.T @ Z
+    tested; one p × p solve instead of an SVD of the n × p design); least squares when singular. Rows
+    with weight 0 (and any ``y`` there) are not in the fit."""
+    fit = w > 0
+    y0 = np.where(fit, y, 0.0)
+    gram = _gram(Z, w)
     if _full_rank(gram):
-        return np.linalg.solve(gram, zw.T @ y)
-    root = np.sqrt(w)
-    return np.linalg.lstsq(Z * root[:, None], y * root, rcond=None)[0]
+        return np.linalg.solve(gram, Z.T @ (w * y0))
+    root = np.sqrt(w[fit])
+    return np.linalg.lstsq(Z[fit] * root[:, None], y0[fit] * root, rcond=None)[0]
 
 
 def _full_rank(gram: np.ndarray) -> bool:
@@ -555,8 +626,8 @@ def _point(outcome: _Outcome, treated: np.ndarray, w: np.ndarray, t: np.ndarray
         rows = m & group_mask & (w > 0)
         if rows.sum() < MIN_GROUP:
             return f"Fewer than {MIN_GROUP} {GROUP_LABELS[name].lower()} participants are in this outcome's population."
-        Z, y = outcome.Z[rows], outcome.y[rows]
-        betas.append(_wls(Z, y, w[rows]))  # a level absent here: least squares (minimum norm)
+        # the group's rows by weight (0 elsewhere), not by copying them; a level absent here: least squares
+        betas.append(_wls(outcome.Z, outcome.y, np.where(rows, w, 0.0)))
     target = t * m
     if target.sum() <= 0:
         return "No one in the target group is in this outcome's population."
@@ -707,7 +778,7 @@ class _Shared:
     target: np.ndarray
     d_target: np.ndarray
     j_gamma: np.ndarray  # −Xᵀ diag(ps(1 − ps)) X
-    psi_gamma: np.ndarray  # X (a − ps), n × p
+    residual: np.ndarray  # a − ps (the propensity model's ψ is X(a − ps))
 
     @classmethod
     def of(cls, X: np.ndarray, treated: np.ndarray, gamma: np.ndarray, estimand: str) -> _Shared:
@@ -715,7 +786,7 @@ class _Shared:
         d_weights, d_target = _derivatives(ps, treated, estimand)
         return cls(ps=ps, weights=_weights(ps, treated, estimand), d_weights=d_weights,
                    target=_target(ps, treated, estimand), d_target=d_target,
-                   j_gamma=-(X * (ps * (1 - ps))[:, None]).T @ X, psi_gamma=X * (treated - ps)[:, None])
+                   j_gamma=-_gram(X, ps * (1 - ps)), residual=treated - ps)
 
 
 def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _Outcome, beta1: np.ndarray,
@@ -736,29 +807,28 @@ def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _O
     y = np.nan_to_num(outcome.y)
     J = np.zeros((k, k))
     J[s1, s1] = shared.j_gamma
-    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    parts: dict[int, np.ndarray] = {}
+    # Each block is a weighted sum over all rows with weight 0 outside its rows (no n × p row copies).
     for rows_mask, beta, block in ((member & treated, beta1, s2), (member & ~treated, beta0, s3)):
-        rows = np.flatnonzero(rows_mask)
-        Zr = Z[rows]
-        residual = y[rows] - Zr @ beta
-        w, dw = shared.weights[rows], shared.d_weights[rows]
+        residual = np.where(rows_mask, y - Z @ beta, 0.0)
+        w, dw = np.where(rows_mask, shared.weights, 0.0), np.where(rows_mask, shared.d_weights, 0.0)
         if np.any(dw):
-            J[block, s1] = (Zr.T * (dw * residual)) @ (Zr if Z is X else X[rows])
-        J[block, block] = -(Zr.T * w) @ Zr
-        parts[block.start] = (rows, Zr, w * residual)  # ψ rows = Zr · (w·residual)
-    rows = np.flatnonzero(member & (shared.target != 0))
-    Zt, t, dt = Z[rows], shared.target[rows], shared.d_target[rows]
-    f1, f0 = Zt @ beta1, Zt @ beta0
+            J[block, s1] = _gram(Z, dw * residual, X)
+        J[block, block] = -_gram(Z, w)
+        parts[block.start] = w * residual  # ψ rows = Z · (w·residual)
+    t = np.where(member, shared.target, 0.0)
+    dt = np.where(member, shared.d_target, 0.0)
+    f1, f0 = Z @ beta1, Z @ beta0
     if np.any(dt):
-        J[k - 2, s1] = (dt * (f1 - mu1)) @ X[rows]
-        J[k - 1, s1] = (dt * (f0 - mu0)) @ X[rows]
-    J[k - 2, s2] = J[k - 1, s3] = t @ Zt
+        J[k - 2, s1] = (dt * (f1 - mu1)) @ X
+        J[k - 1, s1] = (dt * (f0 - mu0)) @ X
+    J[k - 2, s2] = J[k - 1, s3] = t @ Z
     J[k - 2, k - 2] = J[k - 1, k - 1] = -t.sum()
     last = np.linalg.pinv(J / n)[k - 2:]
-    influence = shared.psi_gamma @ last[:, s1].T
-    for start, (part_rows, Zr, scale) in parts.items():
-        influence[part_rows] += (Zr @ last[:, start:start + q].T) * scale[:, None]
-    influence[rows] += np.column_stack([t * (f1 - mu1), t * (f0 - mu0)]) @ last[:, k - 2:].T
+    influence = (X @ last[:, s1].T) * shared.residual[:, None]
+    for start, scale in parts.items():
+        influence += (Z @ last[:, start:start + q].T) * scale[:, None]
+    influence += np.column_stack([t * (f1 - mu1), t * (f0 - mu0)]) @ last[:, k - 2:].T
     return influence.T @ influence / n / n
 
 
@@ -826,10 +896,15 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
     if estimand not in ESTIMANDS:
         estimand = ESTIMAND_ATT
     finished = flags["finished"].to_numpy(dtype=bool)
-    finishers, fin_flags = episodes[finished], flags[finished]
-    is_pa = (finishers["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
     chosen = tuple(default_covariates(episodes, flags) if covariates is None else
-                   [c for c in dict.fromkeys(covariates) if c in finishers.columns and c not in NOT_COVARIATES])
+                   [c for c in dict.fromkeys(covariates) if c in episodes.columns and c not in NOT_COVARIATES])
+    # Only the columns used here are taken to the finishers' rows (not the whole frame).
+    used = ["group", *chosen, *(c for key in measures for c in (f"{key}_first", f"{key}_last")
+                                if c in episodes.columns and c not in chosen)]
+    finishers = episodes[list(dict.fromkeys(used))][finished]
+    fin_flags = flags[list(dict.fromkeys(c for d in RATE_DEFINITIONS.values()
+                                         for c in (d.denominator_column, d.numerator_column)))][finished]
+    is_pa = (finishers["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
     group_n = {GROUP_PA: int(is_pa.sum()), GROUP_CONTROL: int((~is_pa).sum())}
     if not chosen:
         return _unavailable("No baseline characteristic is chosen (or none is in the data), so there is nothing to "
