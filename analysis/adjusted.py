@@ -371,7 +371,7 @@ class _Text:
 def _text(series: pd.Series) -> _Text:
     stripped = series.astype("string").str.strip()
     codes, uniques = pd.factorize(stripped)
-    return _Text(codes=np.asarray(codes, dtype=np.intp), levels=[str(u) for u in uniques])
+    return _Text(codes=np.asarray(codes, dtype=np.int32), levels=[str(u) for u in uniques])
 
 
 def _level_counts(codes: np.ndarray, size: int) -> tuple[np.ndarray, list[int]]:
@@ -382,6 +382,19 @@ def _level_counts(codes: np.ndarray, size: int) -> tuple[np.ndarray, list[int]]:
     first = {int(k): int(np.argmax(codes == k)) for k in present} if len(present) > 1 else {}
     order = sorted((int(k) for k in present), key=lambda k: (-int(counts[k]), first.get(k, 0)))
     return counts, order
+
+
+class _Finishers:
+    """The finishers' rows of the episodes, one column at a time (no copy of the whole frame)."""
+
+    def __init__(self, episodes: pd.DataFrame, finished: np.ndarray) -> None:
+        self._episodes, self._finished, self.columns = episodes, finished, episodes.columns
+
+    def __len__(self) -> int:
+        return int(self._finished.sum())
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self._episodes[column][self._finished]
 
 
 def _label(covariate: str, level: str) -> str:
@@ -399,7 +412,7 @@ def covariate_label(covariate: str, level: str = "") -> str:
     return _label(covariate, level)
 
 
-def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.ndarray,
+def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarray,
              notes: list[str]) -> tuple[np.ndarray, dict[str, _Text], dict[str, int]]:
     """Complete cases, pooled rare levels and levels in one group only. Returns (keep mask, the
     category columns as integer codes of their text, per-group counts excluded for one-group levels)."""
@@ -430,7 +443,7 @@ def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.nda
         if rare:
             pooled = counts[rare].sum()
             target = text.code(OTHER_LEVEL) if pooled >= MIN_LEVEL_COUNT else order[0]
-            lookup = np.arange(len(text.levels), dtype=np.intp)
+            lookup = np.arange(len(text.levels), dtype=np.int32)
             lookup[rare] = target
             codes = np.where(codes >= 0, lookup[np.maximum(codes, 0)], codes)
             notes.append(f"{_label(column, '').capitalize()}: {len(rare)} level(s) with fewer than "
@@ -458,7 +471,7 @@ def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.nda
     return keep, texts, one_group
 
 
-def _design(finishers: pd.DataFrame, covariates: tuple[str, ...], texts: dict[str, _Text],
+def _design(finishers: _Finishers, covariates: tuple[str, ...], texts: dict[str, _Text],
             keep: np.ndarray) -> _Design:
     """The propensity design, filled column by column into one float64 array (no per-column copies)."""
     n = int(keep.sum())
@@ -483,7 +496,7 @@ def _design(finishers: pd.DataFrame, covariates: tuple[str, ...], texts: dict[st
             if k != order[0]:  # the most common level is the reference
                 fills.append(("level", indicator))
                 terms.append((column, text.levels[k]))
-    X = np.empty((n, len(fills) + 1))
+    X = np.empty((n, len(fills) + 1), order="F")  # column by column: each column contiguous
     X[:, 0] = 1.0
     for j, fill in enumerate(fills, start=1):
         if fill[0] == "numeric":
@@ -498,9 +511,22 @@ def _design(finishers: pd.DataFrame, covariates: tuple[str, ...], texts: dict[st
 # --- model fits -------------------------------------------------------------------------------
 
 
+def _logit(treated: np.ndarray, X: np.ndarray) -> Any:
+    """statsmodels' ``Logit`` without its rank check (a QR of the n × p design; :func:`_fit_propensity` checks
+    the rank on XᵀX) and with its Hessian −Xᵀdiag(ps(1 − ps))X summed in row blocks (statsmodels forms a p × n
+    temporary as large as the design)."""
+    from statsmodels.discrete.discrete_model import Logit
+
+    class _BlockLogit(Logit):
+        def hessian(self, params: np.ndarray) -> np.ndarray:
+            fitted = self.predict(params)
+            return -_gram(self.exog, fitted * (1 - fitted))
+
+    return _BlockLogit(treated, X, check_rank=False)
+
+
 def _fit_propensity(X: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     """Logistic regression by statsmodels; (coefficients, None) or (None, reason)."""
-    from statsmodels.discrete.discrete_model import Logit
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
     if not _full_rank(_gram(X, np.ones(len(X)))):
@@ -510,7 +536,7 @@ def _fit_propensity(X: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray | No
         warnings.simplefilter("always")
         try:
             # the rank is checked above (no QR of the n × p design in statsmodels)
-            result = Logit(treated, X, check_rank=False).fit(disp=0, method="newton", maxiter=100)
+            result = _logit(treated, X).fit(disp=0, method="newton", maxiter=100)
         except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as error:
             return None, f"The propensity model could not be fitted ({error})."
     params = np.asarray(result.params, dtype=float)
@@ -550,18 +576,27 @@ def _ess(w: np.ndarray) -> float | None:
 
 def _balance(design: _Design, treated: np.ndarray, w: np.ndarray) -> pd.DataFrame:
     rows = []
+    w_pa, w_control = w[treated], w[~treated]
+    # a level's (weighted) proportions from counts and dot products over all rows (no row copies)
+    w1, w0 = np.where(treated, w, 0.0), np.where(treated, 0.0, w)
+    sum1, sum0 = w1.sum(), w0.sum()
+    n1, n0 = int(treated.sum()), int((~treated).sum())
     for covariate, level, values in design.balance_columns:
-        pa, control = values[treated], values[~treated]
         if level:
-            p1, p0 = pa.mean(), control.mean()
+            in_pa = int(np.count_nonzero(values & treated))
+            in_control = int(np.count_nonzero(values)) - in_pa
+            p1, p0 = in_pa / n1, in_control / n0
             sd = math.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
+            before = p1 - p0
+            after = float(np.dot(w1, values) / sum1 - np.dot(w0, values) / sum0)
         else:
+            pa, control = values[treated], values[~treated]
+            in_pa, in_control = len(pa), len(control)
             sd = math.sqrt((pa.var(ddof=1) + control.var(ddof=1)) / 2) if len(pa) > 1 and len(control) > 1 else 0.0
-        before = np.average(pa) - np.average(control)
-        after = np.average(pa, weights=w[treated]) - np.average(control, weights=w[~treated])
+            before = np.average(pa) - np.average(control)
+            after = np.average(pa, weights=w_pa) - np.average(control, weights=w_control)
         rows.append({"covariate": covariate, "level": level, "label": _label(covariate, level),
-                     "n_pa": int(pa.sum()) if level else len(pa),
-                     "n_control": int(control.sum()) if level else len(control),
+                     "n_pa": in_pa, "n_control": in_control,
                      "smd_before": before / sd if sd > 0 else (0.0 if before == 0 else None),
                      "smd_after": after / sd if sd > 0 else (0.0 if abs(after) < 1e-12 else None)})
     table = pd.DataFrame(rows, columns=["covariate", "level", "label", "n_pa", "n_control", "smd_before",
@@ -595,13 +630,13 @@ def _gram(A: np.ndarray, w: np.ndarray, B: np.ndarray | None = None) -> np.ndarr
     return out
 
 
-def _wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray, gram: np.ndarray | None = None) -> np.ndarray:
     """Weighted least squares by the normal equations (the same coefficients as statsmodels' ``WLS``,
     tested; one p × p solve instead of an SVD of the n × p design); least squares when singular. Rows
     with weight 0 (and any ``y`` there) are not in the fit."""
     fit = w > 0
     y0 = np.where(fit, y, 0.0)
-    gram = _gram(Z, w)
+    gram = _gram(Z, w) if gram is None else gram
     if _full_rank(gram):
         return np.linalg.solve(gram, Z.T @ (w * y0))
     root = np.sqrt(w[fit])
@@ -618,22 +653,24 @@ def _full_rank(gram: np.ndarray) -> bool:
 
 
 def _point(outcome: _Outcome, treated: np.ndarray, w: np.ndarray, t: np.ndarray
-           ) -> tuple[float, float, np.ndarray, np.ndarray] | str:
-    """IPW-RA point estimate: (mu1, mu0, beta1, beta0), or a reason."""
+           ) -> tuple[float, float, np.ndarray, np.ndarray, tuple[np.ndarray, ...]] | str:
+    """IPW-RA point estimate: (mu1, mu0, beta1, beta0, the two groups' ZᵀWZ for the sandwich), or a reason."""
     m = outcome.member
-    betas = []
+    betas, grams = [], []
     for group_mask, name in ((treated, GROUP_PA), (~treated, GROUP_CONTROL)):
         rows = m & group_mask & (w > 0)
         if rows.sum() < MIN_GROUP:
             return f"Fewer than {MIN_GROUP} {GROUP_LABELS[name].lower()} participants are in this outcome's population."
         # the group's rows by weight (0 elsewhere), not by copying them; a level absent here: least squares
-        betas.append(_wls(outcome.Z, outcome.y, np.where(rows, w, 0.0)))
+        weights = np.where(rows, w, 0.0)
+        grams.append(_gram(outcome.Z, weights))
+        betas.append(_wls(outcome.Z, outcome.y, weights, grams[-1]))
     target = t * m
     if target.sum() <= 0:
         return "No one in the target group is in this outcome's population."
     mu1 = float(target @ (outcome.Z @ betas[0]) / target.sum())
     mu0 = float(target @ (outcome.Z @ betas[1]) / target.sum())
-    return mu1, mu0, betas[0], betas[1]
+    return mu1, mu0, betas[0], betas[1], tuple(grams)
 
 
 # --- bootstrap (vectorised across resamples) ---------------------------------------------------
@@ -790,7 +827,7 @@ class _Shared:
 
 
 def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _Outcome, beta1: np.ndarray,
-              beta0: np.ndarray, mu1: float, mu0: float) -> np.ndarray:
+              beta0: np.ndarray, mu1: float, mu0: float, grams: tuple[np.ndarray, ...]) -> np.ndarray:
     """Covariance of (mu1, mu0) from the stacked estimating equations of the propensity model, both
     outcome models and the two target means (empirical sandwich, Stefanski & Boos 2002).
 
@@ -804,38 +841,48 @@ def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _O
     k = p + 2 * q + 2
     s1, s2, s3 = slice(0, p), slice(p, p + q), slice(p + q, p + 2 * q)
     member = outcome.member
-    y = np.nan_to_num(outcome.y)
     J = np.zeros((k, k))
     J[s1, s1] = shared.j_gamma
-    parts: dict[int, np.ndarray] = {}
-    # Each block is a weighted sum over all rows with weight 0 outside its rows (no n × p row copies).
-    for rows_mask, beta, block in ((member & treated, beta1, s2), (member & ~treated, beta0, s3)):
-        residual = np.where(rows_mask, y - Z @ beta, 0.0)
-        w, dw = np.where(rows_mask, shared.weights, 0.0), np.where(rows_mask, shared.d_weights, 0.0)
-        if np.any(dw):
-            J[block, s1] = _gram(Z, dw * residual, X)
-        J[block, block] = -_gram(Z, w)
-        parts[block.start] = w * residual  # ψ rows = Z · (w·residual)
-    t = np.where(member, shared.target, 0.0)
-    dt = np.where(member, shared.d_target, 0.0)
-    f1, f0 = Z @ beta1, Z @ beta0
-    if np.any(dt):
-        J[k - 2, s1] = (dt * (f1 - mu1)) @ X
-        J[k - 1, s1] = (dt * (f0 - mu0)) @ X
-    J[k - 2, s2] = J[k - 1, s3] = t @ Z
-    J[k - 2, k - 2] = J[k - 1, k - 1] = -t.sum()
+    J[s2, s2], J[s3, s3] = -grams[0], -grams[1]  # the outcome models' ZᵀWZ, from the point estimate
+    models = ((treated, beta1, s2), (~treated, beta0, s3))
+    # Everything else is summed in row blocks (no n-long temporaries): first J, then the influences.
+    target_sum = 0.0
+    for lo in range(0, n, _CHUNK):
+        rows = slice(lo, lo + _CHUNK)
+        Xc, Zc, m, y = X[rows], Z[rows], member[rows], np.nan_to_num(outcome.y[rows])
+        for group, beta, block in models:
+            dw = np.where(m & group[rows], shared.d_weights[rows], 0.0)
+            if np.any(dw):
+                J[block, s1] += (Zc.T * (dw * (y - Zc @ beta))) @ Xc
+        t = np.where(m, shared.target[rows], 0.0)
+        dt = np.where(m, shared.d_target[rows], 0.0)
+        if np.any(dt):
+            J[k - 2, s1] += (dt * (Zc @ beta1 - mu1)) @ Xc
+            J[k - 1, s1] += (dt * (Zc @ beta0 - mu0)) @ Xc
+        J[k - 2, s2] += t @ Zc
+        target_sum += t.sum()
+    J[k - 1, s3] = J[k - 2, s2]
+    J[k - 2, k - 2] = J[k - 1, k - 1] = -target_sum
     last = np.linalg.pinv(J / n)[k - 2:]
-    influence = (X @ last[:, s1].T) * shared.residual[:, None]
-    for start, scale in parts.items():
-        influence += (Z @ last[:, start:start + q].T) * scale[:, None]
-    influence += np.column_stack([t * (f1 - mu1), t * (f0 - mu0)]) @ last[:, k - 2:].T
-    return influence.T @ influence / n / n
+    meat = np.zeros((2, 2))
+    for lo in range(0, n, _CHUNK):
+        rows = slice(lo, lo + _CHUNK)
+        Xc, Zc, m, y = X[rows], Z[rows], member[rows], np.nan_to_num(outcome.y[rows])
+        influence = (Xc @ last[:, s1].T) * shared.residual[rows, None]
+        for group, beta, block in models:
+            mask = m & group[rows]
+            scale = np.where(mask, shared.weights[rows] * (y - Zc @ beta), 0.0)  # ψ rows = Z · (w·residual)
+            influence += (Zc @ last[:, block].T) * scale[:, None]
+        t = np.where(m, shared.target[rows], 0.0)
+        influence += np.column_stack([t * (Zc @ beta1 - mu1), t * (Zc @ beta0 - mu0)]) @ last[:, k - 2:].T
+        meat += influence.T @ influence
+    return meat / n / n
 
 
 # --- the analysis -----------------------------------------------------------------------------
 
 
-def _outcomes(finishers: pd.DataFrame, flags: pd.DataFrame, keep: np.ndarray, design: _Design,
+def _outcomes(finishers: _Finishers, flags: pd.DataFrame, keep: np.ndarray, design: _Design,
               measures: tuple[str, ...]) -> list[_Outcome]:
     out = []
     for key, definition in RATE_DEFINITIONS.items():
@@ -898,10 +945,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
     finished = flags["finished"].to_numpy(dtype=bool)
     chosen = tuple(default_covariates(episodes, flags) if covariates is None else
                    [c for c in dict.fromkeys(covariates) if c in episodes.columns and c not in NOT_COVARIATES])
-    # Only the columns used here are taken to the finishers' rows (not the whole frame).
-    used = ["group", *chosen, *(c for key in measures for c in (f"{key}_first", f"{key}_last")
-                                if c in episodes.columns and c not in chosen)]
-    finishers = episodes[list(dict.fromkeys(used))][finished]
+    finishers = _Finishers(episodes, finished)  # one column at a time, never the whole frame
     fin_flags = flags[list(dict.fromkeys(c for d in RATE_DEFINITIONS.values()
                                          for c in (d.denominator_column, d.numerator_column)))][finished]
     is_pa = (finishers["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
@@ -949,6 +993,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
             ps = 1 / (1 + np.exp(-(design.X @ gamma)))
     else:
         trim = None
+    del texts
     w = _weights(ps, treated, estimand)
     ess = {GROUP_PA: _ess(w[treated]), GROUP_CONTROL: _ess(w[~treated])}
     balance = _balance(design, treated, w)
@@ -983,7 +1028,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
             rr = Estimate.unavailable(rr_name, method, point, counts) if o.kind == "rate" else None
             effects[o.key] = AdjustedEffect(o.key, o.label, o.kind, counts, diff, rr)
             continue
-        mu1, mu0, beta1, beta0 = point
+        mu1, mu0, beta1, beta0, grams = point
         rr_estimate = mu1 / mu0 if mu0 > 0 and mu1 > 0 else None
         diff_ci = rr_ci = None
         ci_reason = rr_reason = None
@@ -995,7 +1040,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
             rr_ci, rr_reason = _percentile(ratio, resamples)
         else:
             shared = shared or _Shared.of(design.X, treated, gamma, estimand)
-            cov = _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0)
+            cov = _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0, grams)
             se = math.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
             diff_ci = clean_ci(mu1 - mu0 - 1.96 * se, mu1 - mu0 + 1.96 * se)
             if rr_estimate is not None:
@@ -1017,7 +1062,9 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                                         means={GROUP_PA: clean_float(mu1), GROUP_CONTROL: clean_float(mu0)})
     if use_bootstrap and failed:
         notes.append(f"{failed} of {resamples} bootstrap resamples could not be fitted and are left out.")
-    propensity = pd.DataFrame({"group": np.where(treated, GROUP_PA, GROUP_CONTROL), "propensity": ps})
+    # the group names as one object array of two shared strings (not a fixed-width text array per person)
+    names = np.array([GROUP_CONTROL, GROUP_PA], dtype=object)
+    propensity = pd.DataFrame({"group": names[treated.astype(np.intp)], "propensity": ps})
     return Adjustment(estimand=estimand, covariates=chosen, n=n, excluded=excluded, ess=ess, balance=balance,
                       propensity=propensity, effects=effects, ci_method="bootstrap" if use_bootstrap else "sandwich",
                       n_resamples=resamples if use_bootstrap else None, seed=seed if use_bootstrap else None,
