@@ -906,6 +906,20 @@ def _outcomes(finishers: _Finishers, flags: pd.DataFrame, keep: np.ndarray, desi
     return out
 
 
+WORKERS: Final = 2  # outcomes worked on at once (numpy releases the GIL in its array work and BLAS)
+
+
+def _in_parallel(work: Any, items: list[Any]) -> list[Any]:
+    """``[work(item) for item in items]``, :data:`WORKERS` at a time in threads (each outcome's fit and sandwich
+    are independent, and each BLAS call stays on one thread, so the results are those of the plain loop)."""
+    if len(items) < 2 or WORKERS < 2:
+        return [work(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="adjusted") as pool:
+        return list(pool.map(work, items))
+
+
 @contextlib.contextmanager
 def _one_blas_thread() -> Iterator[None]:
     """Run the many small matrix products in this thread only: OpenBLAS's worker threads cost far more
@@ -1008,14 +1022,23 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                      "but changes the estimand.")
     t = _target(ps, treated, estimand)
     outcomes = _outcomes(finishers, fin_flags, keep, design, measures)
-    points = {o.key: _point(o, treated, w, t) for o in outcomes}
+    points = dict(zip([o.key for o in outcomes], _in_parallel(lambda o: _point(o, treated, w, t), outcomes),
+                      strict=True))
     use_bootstrap = sum(n.values()) <= bootstrap_max_n
     draws, failed = ({}, 0)
     valid = [o for o in outcomes if not isinstance(points[o.key], str)]
     if use_bootstrap and valid:
         draws, failed = _bootstrap(design, treated, valid, gamma, estimand, resamples, seed)
     effects = {}
-    shared: _Shared | None = None
+    covariances: dict[str, np.ndarray] = {}
+    if not use_bootstrap and valid:
+        shared = _Shared.of(design.X, treated, gamma, estimand)
+
+        def covariance(o: _Outcome) -> np.ndarray:
+            mu1, mu0, beta1, beta0, grams = points[o.key]
+            return _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0, grams)
+
+        covariances = dict(zip([o.key for o in valid], _in_parallel(covariance, valid), strict=True))
     for o in outcomes:
         in_pa, in_control = int((o.member & treated).sum()), int((o.member & ~treated).sum())
         counts = {GROUP_PA: in_pa, GROUP_CONTROL: in_control}
@@ -1028,7 +1051,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
             rr = Estimate.unavailable(rr_name, method, point, counts) if o.kind == "rate" else None
             effects[o.key] = AdjustedEffect(o.key, o.label, o.kind, counts, diff, rr)
             continue
-        mu1, mu0, beta1, beta0, grams = point
+        mu1, mu0, beta1, beta0, _ = point
         rr_estimate = mu1 / mu0 if mu0 > 0 and mu1 > 0 else None
         diff_ci = rr_ci = None
         ci_reason = rr_reason = None
@@ -1039,8 +1062,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                 ratio = np.where((b0 > 0) & (b1 > 0), b1 / b0, np.nan)
             rr_ci, rr_reason = _percentile(ratio, resamples)
         else:
-            shared = shared or _Shared.of(design.X, treated, gamma, estimand)
-            cov = _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0, grams)
+            cov = covariances[o.key]
             se = math.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
             diff_ci = clean_ci(mu1 - mu0 - 1.96 * se, mu1 - mu0 + 1.96 * se)
             if rr_estimate is not None:
