@@ -652,25 +652,50 @@ def _full_rank(gram: np.ndarray) -> bool:
     return bool(eigen.min() > 1e-10 * eigen.max())
 
 
-def _point(outcome: _Outcome, treated: np.ndarray, w: np.ndarray, t: np.ndarray
+def _fit_rows(outcome: _Outcome, treated: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of each group's outcome model (PA, control): in the outcome's population, with weight."""
+    return tuple(outcome.member & group_mask & (w > 0) for group_mask in (treated, ~treated))  # type: ignore[return-value]
+
+
+def _outcome_grams(outcomes: list[_Outcome], treated: np.ndarray, w: np.ndarray
+                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each outcome's two ZᵀWZ (PA, control), each distinct one computed once: outcomes with the same design
+    and the same rows (the rates sharing a denominator; measures everyone has) share their matrices."""
+    keys: dict[str, list[tuple[int, bytes]]] = {}
+    distinct: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
+    for o in outcomes:
+        keys[o.key] = []
+        for rows in _fit_rows(o, treated, w):
+            key = (id(o.Z), np.packbits(rows).tobytes())
+            distinct.setdefault(key, (o.Z, rows))
+            keys[o.key].append(key)
+    order = list(distinct)
+    grams = dict(zip(order, _in_parallel(lambda key: _gram(distinct[key][0], np.where(distinct[key][1], w, 0.0)),
+                                         order), strict=True))
+    return {name: (grams[k[0]], grams[k[1]]) for name, k in keys.items()}
+
+
+def _point(outcome: _Outcome, treated: np.ndarray, w: np.ndarray, t: np.ndarray,
+           grams: tuple[np.ndarray, np.ndarray] | None = None
            ) -> tuple[float, float, np.ndarray, np.ndarray, tuple[np.ndarray, ...]] | str:
-    """IPW-RA point estimate: (mu1, mu0, beta1, beta0, the two groups' ZᵀWZ for the sandwich), or a reason."""
+    """IPW-RA point estimate: (mu1, mu0, beta1, beta0, the two groups' ZᵀWZ for the sandwich), or a reason.
+    ``grams``: those two matrices when already computed (:func:`_outcome_grams`)."""
     m = outcome.member
-    betas, grams = [], []
-    for group_mask, name in ((treated, GROUP_PA), (~treated, GROUP_CONTROL)):
-        rows = m & group_mask & (w > 0)
+    betas, used = [], []
+    for rows, name, gram in zip(_fit_rows(outcome, treated, w), (GROUP_PA, GROUP_CONTROL), grams or (None, None),
+                                strict=True):
         if rows.sum() < MIN_GROUP:
             return f"Fewer than {MIN_GROUP} {GROUP_LABELS[name].lower()} participants are in this outcome's population."
         # the group's rows by weight (0 elsewhere), not by copying them; a level absent here: least squares
         weights = np.where(rows, w, 0.0)
-        grams.append(_gram(outcome.Z, weights))
-        betas.append(_wls(outcome.Z, outcome.y, weights, grams[-1]))
+        used.append(_gram(outcome.Z, weights) if gram is None else gram)
+        betas.append(_wls(outcome.Z, outcome.y, weights, used[-1]))
     target = t * m
     if target.sum() <= 0:
         return "No one in the target group is in this outcome's population."
     mu1 = float(target @ (outcome.Z @ betas[0]) / target.sum())
     mu0 = float(target @ (outcome.Z @ betas[1]) / target.sum())
-    return mu1, mu0, betas[0], betas[1], tuple(grams)
+    return mu1, mu0, betas[0], betas[1], tuple(used)
 
 
 # --- bootstrap (vectorised across resamples) ---------------------------------------------------
@@ -1022,8 +1047,9 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                      "but changes the estimand.")
     t = _target(ps, treated, estimand)
     outcomes = _outcomes(finishers, fin_flags, keep, design, measures)
-    points = dict(zip([o.key for o in outcomes], _in_parallel(lambda o: _point(o, treated, w, t), outcomes),
-                      strict=True))
+    grams = _outcome_grams(outcomes, treated, w)
+    points = dict(zip([o.key for o in outcomes],
+                      _in_parallel(lambda o: _point(o, treated, w, t, grams[o.key]), outcomes), strict=True))
     use_bootstrap = sum(n.values()) <= bootstrap_max_n
     draws, failed = ({}, 0)
     valid = [o for o in outcomes if not isinstance(points[o.key], str)]
