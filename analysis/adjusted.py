@@ -890,16 +890,20 @@ def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _O
     J[k - 2, k - 2] = J[k - 1, k - 1] = -target_sum
     last = np.linalg.pinv(J / n)[k - 2:]
     meat = np.zeros((2, 2))
+    # every product of a row of Z needed below in one matrix product per block: Zβ₁, Zβ₀ and the two
+    # outcome blocks of J⁻¹'s last rows (and the propensity block when Z is X)
+    same = Z is X
+    products = np.column_stack([beta1, beta0, last[:, s2].T, last[:, s3].T] + ([last[:, s1].T] if same else []))
     for lo in range(0, n, _CHUNK):
         rows = slice(lo, lo + _CHUNK)
         Xc, Zc, m, y = X[rows], Z[rows], member[rows], np.nan_to_num(outcome.y[rows])
-        influence = (Xc @ last[:, s1].T) * shared.residual[rows, None]
-        for group, beta, block in models:
-            mask = m & group[rows]
-            scale = np.where(mask, shared.weights[rows] * (y - Zc @ beta), 0.0)  # ψ rows = Z · (w·residual)
-            influence += (Zc @ last[:, block].T) * scale[:, None]
+        F = Zc @ products
+        influence = (F[:, 6:8] if same else Xc @ last[:, s1].T) * shared.residual[rows, None]
+        for (group, _, _), fitted, part in ((models[0], F[:, 0], F[:, 2:4]), (models[1], F[:, 1], F[:, 4:6])):
+            scale = np.where(m & group[rows], shared.weights[rows] * (y - fitted), 0.0)  # ψ rows = Z · (w·residual)
+            influence += part * scale[:, None]
         t = np.where(m, shared.target[rows], 0.0)
-        influence += np.column_stack([t * (Zc @ beta1 - mu1), t * (Zc @ beta0 - mu0)]) @ last[:, k - 2:].T
+        influence += np.column_stack([t * (F[:, 0] - mu1), t * (F[:, 1] - mu0)]) @ last[:, k - 2:].T
         meat += influence.T @ influence
     return meat / n / n
 
