@@ -6,9 +6,15 @@ A thin entry script: page config, the optional passcode, navigation and the shar
 controls. Each page lives in ``pages/`` and only lays out what ``analysis/`` returns.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon=":material/directions_run:",
+# The tab icon ships with the app: a ":material/...:" page icon is fetched from a Google fonts host on
+# every page load, which fails offline and sends traffic out of an NHS network.
+PAGE_ICON = Path(__file__).parent / "assets" / "page_icon.png"
+
+st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon=str(PAGE_ICON),
                    layout="wide", initial_sidebar_state="expanded")
 
 import dashboard.server_fixes  # noqa: E402

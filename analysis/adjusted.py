@@ -49,7 +49,8 @@ from analysis import formatting as fmt
 from analysis.compare import SMD_IMBALANCE, categorical_columns, measure_for
 from analysis.outcomes import RATE_DEFINITIONS, participant_outcomes
 from analysis.results import Estimate, clean_ci, clean_float
-from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
+from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, SITE_COLUMN
+from analysis.sites import site_covariate
 
 ESTIMAND_ATT: Final = "ATT"
 ESTIMAND_ATO: Final = "ATO"
@@ -83,6 +84,15 @@ CI_METHODS: Final = {
     "sandwich": "M-estimation (sandwich) standard error of the stacked estimating equations "
                 "(Lunceford & Davidian 2004); relative risk on the log scale",
 }
+SITE_METHOD: Final = ("site (two or more sites) is a covariate: one indicator per site beside the largest in both the "
+                       "propensity model and each group's outcome model, so each person is compared with people of "
+                       "the same site (adjustment for site, not stratified estimation within each site)")
+SITE_CAVEAT: Final = ("With ATT weights site is balanced exactly only when it is the sole characteristic (the weights "
+                      "then reweight each site's controls to its own physical activity share); with other "
+                      "characteristics the balance table shows how close it is. The model assumes that the other "
+                      "characteristics relate to choosing physical activity in the same way in every site (no "
+                      "site-by-characteristic interactions); a site with people in one group only is left out, and "
+                      f"sites with fewer than {MIN_LEVEL_COUNT} finishers are pooled into one level.")
 E_VALUE_METHOD: Final = ("E-value (VanderWeele & Ding 2017): RR + √(RR(RR − 1)), RR inverted below 1; for a "
                          "difference in means RR ≈ exp(0.91·d), d = difference / pooled SD of the outcome")
 
@@ -164,7 +174,9 @@ def _parameters(column: pd.Series) -> int:
 def default_covariates(episodes: pd.DataFrame, flags: pd.DataFrame | None = None) -> list[str]:
     """The design's default covariates (every baseline score, age band, gender, ethnicity, problem
     descriptor, long-term condition) that are present, in that order, kept while the propensity model has
-    at least :data:`DEFAULT_PER_PARAMETER` people of the smaller group per parameter (at least the first)."""
+    at least :data:`DEFAULT_PER_PARAMETER` people of the smaller group per parameter (at least the first).
+    With two or more sites (:func:`analysis.sites.site_covariate`) ``site`` comes first, so it is always
+    adjusted for (:data:`SITE_METHOD`); with one site or none the list is as before."""
     flags = participant_outcomes(episodes) if flags is None else flags
     finished = flags["finished"].to_numpy(dtype=bool)  # one column at a time, never the whole frame
     group = episodes["group"][finished]
@@ -173,7 +185,10 @@ def default_covariates(episodes: pd.DataFrame, flags: pd.DataFrame | None = None
     chosen: list[str] = []
     used = 0
     candidates = candidate_covariates(episodes)
-    for column in [c for c in DEFAULT_ORDER if c in candidates]:
+    order = [c for c in DEFAULT_ORDER if c in candidates]
+    if SITE_COLUMN in candidates and site_covariate(episodes) is not None:
+        order = [SITE_COLUMN, *order]
+    for column in order:
         cost = _parameters(episodes[column][finished])
         if cost == 0:
             continue
@@ -1039,6 +1054,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
     del texts
     w = _weights(ps, treated, estimand)
     ess = {GROUP_PA: _ess(w[treated]), GROUP_CONTROL: _ess(w[~treated])}
+    model_method = METHOD + (f"; {SITE_METHOD}" if SITE_COLUMN in chosen else "")
     balance = _balance(design, treated, w)
     parameters = design.X.shape[1] - 1
     smaller = min(n.values())
@@ -1074,7 +1090,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
         counts = {GROUP_PA: in_pa, GROUP_CONTROL: in_control}
         name = f"Adjusted difference in {o.label.lower() if o.kind == 'rate' else o.label + ' last score'} (PA − control)"
         rr_name = f"Adjusted relative risk of {o.label.lower()} (PA / control)"
-        method = METHOD + "; 95% CI: " + CI_METHODS["bootstrap" if use_bootstrap else "sandwich"]
+        method = model_method + "; 95% CI: " + CI_METHODS["bootstrap" if use_bootstrap else "sandwich"]
         point = points[o.key]
         if isinstance(point, str):
             diff = Estimate.unavailable(name, method, point, counts)
@@ -1121,7 +1137,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                       propensity=propensity, effects=effects, ci_method="bootstrap" if use_bootstrap else "sandwich",
                       n_resamples=resamples if use_bootstrap else None, seed=seed if use_bootstrap else None,
                       failed_resamples=failed, parameters=parameters, role=role, role_reason=role_reason,
-                      trim=trim, notes=tuple(notes))
+                      trim=trim, notes=tuple(notes), method=model_method)
 
 
 # --- the summary's blocks ----------------------------------------------------------------------
@@ -1200,6 +1216,84 @@ def summary_blocks(episodes: pd.DataFrame | None, flags: pd.DataFrame, rates: di
                 "e_values": e_values(rates, measures, None)}
     adjustment = adjust(episodes, flags)
     return {"adjusted": adjustment.to_dict(), "e_values": e_values(rates, measures, adjustment)}
+
+
+def site_adjusted_block(block: dict[str, Any]) -> dict[str, Any]:
+    """The ``sites.adjusted`` key: the adjusted analysis (the summary's ``adjusted`` block) as the Sites page and
+    report need it, saying whether it accounted for site (:data:`SITE_METHOD`) and giving each outcome's
+    adjusted PA − control difference with its n; the full analysis stays under ``adjusted``."""
+    covariates = list(block.get("covariates") or [])
+    out: dict[str, Any] = {"adjusted_for_site": SITE_COLUMN in covariates and not block.get("reason"),
+                           "estimand": block.get("estimand"), "covariates": covariates, "see": "adjusted"}
+    if block.get("reason"):
+        out["reason"] = f"The adjusted analysis is not available: {block['reason']}"
+        return out
+    if SITE_COLUMN not in covariates:
+        out["reason"] = "Site is not among the characteristics the adjusted analysis accounts for."
+        return out
+    out["method"] = f"{METHOD}; {SITE_METHOD}"
+    out["caveat"] = SITE_CAVEAT
+    for section in ("rates", "measures"):
+        out[section] = {key: {"n": dict(entry.get("n") or {}), "difference": dict(entry["difference"])}
+                        for key, entry in (block.get(section) or {}).items()}
+    return out
+
+
+def site_adjusted_table(block: dict[str, Any]) -> pd.DataFrame:
+    """The Sites page's "adjusted for site" table from a ``sites.adjusted`` block (safe or exact): each outcome's
+    adjusted PA − control difference (rates in percentage points, measures' last score in points), its 95% CI and
+    the people in each group; a hidden or missing figure reads "not available" with the reason."""
+    rows = []
+    for section, kind in (("rates", "points"), ("measures", "number")):
+        for key, entry in (block.get(section) or {}).items():
+            d, n = entry.get("difference") or {}, entry.get("n") or {}
+            label = RATE_DEFINITIONS[key].label if key in RATE_DEFINITIONS else f"{measure_for(key).label} last score"
+            value = (fmt.points(d.get("estimate")) if kind == "points" else fmt.number(d.get("estimate"), 1))
+            rows.append({"Outcome": label,
+                         "Adjusted difference (PA − control)": value + (" points" if kind == "points" else ""),
+                         "95% CI": fmt.ci(tuple(d["ci95"]) if d.get("ci95") else None, kind).removeprefix("95% CI "),
+                         **{f"{GROUP_LABELS[g]} (n)": fmt.count(n.get(g)) if n.get(g) is not None else "fewer than 5"
+                            for g in GROUPS},
+                         "Note": d.get("reason") or ""})
+    return pd.DataFrame(rows, columns=["Outcome", "Adjusted difference (PA − control)", "95% CI",
+                                       *(f"{GROUP_LABELS[g]} (n)" for g in GROUPS), "Note"])
+
+
+def site_adjusted_sentence(block: dict[str, Any] | None) -> str | None:
+    """One line for the Sites slide and report from a (safe or exact) ``sites.adjusted`` block: the adjusted
+    recovery difference with site as a covariate, or why it is not shown; None without the block."""
+    if not block:
+        return None
+    if not block.get("adjusted_for_site"):
+        return f"Adjusted for site: not available ({block.get('reason') or 'site not adjusted for'})."
+    d = ((block.get("rates") or {}).get("recovery") or {}).get("difference") or {}
+    if d.get("estimate") is None:
+        return f"Adjusted for site: the recovery comparison is not shown ({d.get('reason') or 'not computable'})."
+    ci = tuple(d["ci95"]) if d.get("ci95") else None
+    return (f"Adjusted for site and baseline characteristics ({block.get('estimand')}): recovery "
+            f"{fmt.points(d['estimate'])} points ({fmt.ci(ci, 'points')}), PA − control; see Accounting for who "
+            "took part.")
+
+
+def site_choice_text(n_sites: int, chosen: list[str] | tuple[str, ...]) -> str | None:
+    """What the adjusted page says about site: None with fewer than two sites (nothing to account for)."""
+    if n_sites < 2:
+        return None
+    if SITE_COLUMN in chosen:
+        return (f"These data hold {n_sites} sites, and site is adjusted for: {SITE_METHOD}. {SITE_CAVEAT}")
+    return (f"These data hold {n_sites} sites, but site is not among the characteristics chosen: if the sites differ "
+            "both in how many people chose physical activity and in their outcomes, the comparison is confounded by "
+            "site. Add Site to the characteristics to account for it.")
+
+
+def make_site_adjusted_safe(block: dict[str, Any]) -> dict[str, Any]:
+    """``sites.adjusted`` under presentation-safe rules: the same rules as the ``adjusted`` block
+    (:func:`make_adjusted_safe`: counts suppressed below 5 and rounded to 5, an outcome resting on a group
+    of fewer than 5 loses its estimate)."""
+    out = make_adjusted_safe(block)
+    if "notes" not in block:
+        out.pop("notes", None)
+    return out
 
 
 def make_adjusted_safe(block: dict[str, Any]) -> dict[str, Any]:
@@ -1399,6 +1493,8 @@ def methods_lines() -> list[str]:
         f"when more than {BOOTSTRAP_MAX_FAILED:.0%} of resamples cannot be fitted); above {BOOTSTRAP_MAX_N:,} "
         f"people, {CI_METHODS['sandwich']}.",
         f"**{E_VALUE_METHOD}**, for every primary result, unadjusted and adjusted.",
+        f"**Several sites**: {SITE_METHOD[0].upper() + SITE_METHOD[1:]}; site is chosen by default whenever the data "
+        f"hold two or more sites. {SITE_CAVEAT}",
     ]
 
 

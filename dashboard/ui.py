@@ -16,9 +16,10 @@ from analysis import formatting as fmt
 from analysis.disclosure import SAFE_MODE_NOTE, count_shown, safe_rate
 from analysis.export import table_to_csv_bytes, table_to_xlsx_bytes
 from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
-from analysis.figures.theme import chart_config
+from analysis.figures.theme import chart_config, fit_layout, text_lines
 from analysis.results import Rate
 from analysis.schema import column_label
+from dashboard import fast_elements, shared_cache
 from dashboard.state import Context, upload_lost
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
@@ -103,6 +104,25 @@ def rate_text(ctx: Context, count: int, denominator: int, rate: float | None) ->
     return "hidden (small numbers)" if shown is None and rate is not None else fmt.percent(shown)
 
 
+def plain_text(markdown: str) -> str:
+    """Markdown as a screen reader should hear it: emphasis marks, escapes and entities removed.
+
+    >>> plain_text(r"**Takeaway:** 63% \\(41% to 81%\\) &lt;x&gt;")
+    'Takeaway: 63% (41% to 81%) <x>'
+    """
+    import html
+
+    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|~>$])", r"\1", re.sub(r"(?<!\\)(\*\*|__)", "", markdown))
+    return html.unescape(text)
+
+
+def chart_alt(figure: go.Figure, takeaway: str) -> str:
+    """The chart's text equivalent for screen readers: its title, then its takeaway."""
+    title = " ".join(text_lines(figure.layout.title.text)).strip()
+    message = plain_text(takeaway).strip()
+    return f"Chart: {title}. {message}" if title else f"Chart. {message}"
+
+
 SVG_BUTTON = "Download SVG"
 SVG_HELP = ("This chart as a vector image (SVG) for reports and slides, drawn on the server when you click. "
             "The camera button in the chart's toolbar saves a PNG.")
@@ -119,7 +139,16 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -
     """
     base = slug(name)
     chart_key = key or f"chart-{base}"
-    st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None)
+    # A figure of shared data (held in shared_cache) is fitted and serialised once, by one session, for every
+    # visitor (fast_elements), and never changed after; any other figure is fitted and sent as before.
+    spec = shared_cache.derived(figure, "plotly-spec", lambda: fast_elements.figure_spec(fit_layout(figure) or figure)) \
+        if fast_elements.available() else None
+    if spec is None:
+        fit_layout(figure)  # titles, axis titles and legend wrapped and stacked to fit the page
+        st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None, alt=chart_alt(figure, takeaway))
+    else:
+        fast_elements.plotly_chart_from_spec(spec, figure, config=chart_config(base), key=chart_key,
+                                             alt=chart_alt(figure, takeaway))
     st.markdown(f"**Takeaway:** {takeaway}")
     unavailable = svg_unavailable_reason()
     # The callable runs on click, outside this script run: it keeps this run's figure, which no
@@ -129,11 +158,80 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None) -
                        disabled=unavailable is not None, help=unavailable or SVG_HELP)
 
 
-def table(frame: pd.DataFrame, name: str, key: str | None = None, **dataframe_kwargs) -> None:
-    """A table with CSV and XLSX downloads (formulas neutralised), built only when clicked."""
-    st.dataframe(frame, hide_index=True, **dataframe_kwargs)
+MAX_STATIC_ROWS = 100  # a longer table scrolls in an interactive grid instead of filling the page
+_CELL_SPECIALS = re.compile(r"([\\`*~$\[\]])")
+_WORD_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_SHORTCODE = re.compile(r":(?=[A-Za-z0-9_+\-/]+:)")
+
+
+def cell_text(value: object) -> str:
+    r"""A table cell made inert for ``st.table``, which renders each cell as Markdown.
+
+    Emphasis, code, maths, links, escapes and ``:shortcode:`` icons/emoji become literal text (a
+    zero-width space after the first colon breaks a shortcode); HTML is already shown as text.
+    Underscores inside words (``phq9_first``) cannot make emphasis and are left alone.
+
+    >>> print(cell_text("**x** _y_ phq9_first $1"))
+    \*\*x\*\* \_y\_ phq9_first \$1
+    """
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    text = _CELL_SPECIALS.sub(r"\\\1", str(value))
+    text = _WORD_EDGE_UNDERSCORE.sub(r"\\_", text)
+    return _SHORTCODE.sub(":\u200b", text)
+
+
+def static_table(frame: pd.DataFrame, alt: str | None = None) -> None:
+    """A table that fits the page: every column shown, long cells wrapped (``st.table``).
+
+    An interactive grid (``st.dataframe``) sizes columns to their text and scrolls sideways, so at
+    1280 px wide tables hid whole columns with no cue, cut cells, and held keyboard focus on its
+    invisible cells. Cells are shown as text (:func:`cell_text`). A table longer than
+    :data:`MAX_STATIC_ROWS` rows stays a scrolling grid.
+    """
+    if len(frame) > MAX_STATIC_ROWS:
+        st.dataframe(frame, hide_index=True)
+        return
+    _static(frame, alt)
+
+
+# A static table wraps at spaces; a long word ("confidence/knowledge") may also break, so a table of
+# many columns still fits the page instead of running off its right edge.
+_TABLE_STYLE = ("<style>[data-testid='stTable'] :is(th, td), [data-testid='stTable'] :is(th, td) * "
+                "{ white-space: normal !important; } "
+                "[data-testid='stTable'] td, [data-testid='stTable'] td * { overflow-wrap: anywhere !important; }"
+                "</style>")  # headers break only between words
+
+
+def _static(frame: pd.DataFrame, alt: str | None, shared: bool = False) -> None:
+    st.html(_TABLE_STYLE)
+    shown = shared_cache.derived(frame, "static", lambda: _cells(frame)) if shared else None
+    st.table(_cells(frame) if shown is None else shown, hide_index=True, border="horizontal", alt=alt)
+
+
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
+    shown = frame.copy()
+    shown.columns = [cell_text(c) for c in frame.columns]
+    return shown.astype(object).map(cell_text) if len(shown) else shown
+
+
+def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool = False,
+          **dataframe_kwargs) -> None:
+    """A table that fits the page (:func:`static_table`) with CSV and XLSX downloads (formulas
+    neutralised), built only when clicked. A table longer than :data:`MAX_STATIC_ROWS` is an
+    interactive grid (``dataframe_kwargs``, e.g. ``column_config``, apply to it) unless ``whole``
+    (e.g. inside an expander, where its length costs nothing until opened)."""
+    # A table of shared data (held in shared_cache) is prepared once for every visitor: its Arrow bytes
+    # for a grid (the same bytes), its text cells for a static table.
+    shared = fast_elements.available() and shared_cache.derived(frame, "held", lambda: True) is not None
+    if not whole and (len(frame) > MAX_STATIC_ROWS or dataframe_kwargs):
+        arrow = shared_cache.derived(frame, "arrow", lambda: fast_elements.arrow_table(frame)) if shared else None
+        st.dataframe(frame if arrow is None else arrow, hide_index=True, **dataframe_kwargs)
+    else:
+        _static(frame, alt=name.replace("-", " "), shared=shared)
     base = slug(name)
-    snapshot = frame.copy()  # the callables run on click, outside this script run
+    # The callables run on click, outside this script run: a copy, unless the frame is shared (never changed).
+    snapshot = frame if shared else frame.copy()
     left, right = st.columns(2)
     left.download_button("Download CSV", lambda: table_to_csv_bytes(snapshot), file_name=f"{base}.csv",
                          mime="text/csv", key=f"{key or base}-csv", on_click="ignore")

@@ -83,12 +83,15 @@ def problem_downloads(attempt: upload.UploadAttempt, safe: bool, report=None):
 def show_problems(attempt: upload.UploadAttempt, report=None) -> None:
     """Every problem at once (the first 1,000 on screen), with CSV/XLSX downloads (formulas neutralised)."""
     frame, csv_data, xlsx_data = problem_downloads(attempt, ctx.safe, report)
-    st.dataframe(frame.head(MAX_PROBLEMS_SHOWN), hide_index=True, column_config={
-        "Row in your file": st.column_config.TextColumn("Row", width=60, help="The row as numbered in your file"),
-        "Participant": st.column_config.TextColumn(width=100, help="The row's participant_id"),
-        "Value": st.column_config.TextColumn(width="medium"),
-        "Problem": st.column_config.TextColumn(width="large"),
-        "How to fix": st.column_config.TextColumn(width="large")})
+    if len(frame) <= ui.MAX_STATIC_ROWS:  # every column, "How to fix" included, wrapped to the page
+        ui.static_table(frame, alt="Problems found in your file")
+    else:
+        st.dataframe(frame.head(MAX_PROBLEMS_SHOWN), hide_index=True, column_config={
+            "Row in your file": st.column_config.TextColumn("Row", width=60, help="The row as numbered in your file"),
+            "Participant": st.column_config.TextColumn(width=100, help="The row's participant_id"),
+            "Value": st.column_config.TextColumn(width="medium"),
+            "Problem": st.column_config.TextColumn(width="large"),
+            "How to fix": st.column_config.TextColumn(width="large")})
     if len(frame) > MAX_PROBLEMS_SHOWN:
         st.caption(f"The first {MAX_PROBLEMS_SHOWN:,} of {len(frame):,} problems are shown; the downloads list "
                    "them all.")
@@ -261,7 +264,7 @@ def ready_section(attempt: upload.UploadAttempt) -> None:
     st.text(f"File: {attempt.name}")
     analysis = state.current_analysis(dataset, {})
     totals = analysis.finishers
-    columns = st.columns(4)
+    columns = [*st.columns(2), *st.columns(2)]  # two tiles a row: four in one cut their labels at 1280 px
     for column, group in zip(columns[:2], GROUPS, strict=True):
         column.metric(f"{GROUP_LABELS[group]}: participants", ui.count_text(ctx, int(totals.loc[group, "participants"])))
     columns[2].metric("Finished treatment (analysed)", ui.count_text(ctx, sum(analysis.n_finishers.values())))
@@ -348,7 +351,7 @@ middle.download_button("Blank template (XLSX)", template_xlsx, file_name=f"templ
 right.download_button("Data dictionary (CSV)", dictionary_csv, file_name=f"data-dictionary-{level}.csv",
                       mime="text/csv", on_click="ignore", key="dictionary_csv")
 with st.expander("What each column means"):
-    st.dataframe(dictionary.drop(columns=["level"]), hide_index=True)
+    ui.static_table(dictionary.drop(columns=["level"]), alt="What each column means")
 
 # --- 3. a saved mapping --------------------------------------------------------------------------
 with st.expander("Re-use a column mapping saved from this page"):

@@ -117,7 +117,7 @@ with change_col:
                 f"{fmt.number(d.mean_change)} ({fmt.ci(d.ci95_change).removeprefix('95% CI ')})")
             sizes.append(f"{comparison.label} {GROUP_LABELS[group].lower()} {ui.count_text(ctx, d.n)}")
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    ui.static_table(pd.DataFrame(rows), alt="Mean change in symptoms")
     st.caption("Mean change = last − first score, with its 95% CI: negative means symptoms fell (improvement). "
                "People with both scores: " + "; ".join(sizes) + ".")
 

@@ -84,9 +84,9 @@ figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), l
     rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
 ui.chart(figure, "outcome rates by group", takeaway)
 with st.expander("What each rate counts"):
-    st.dataframe(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
-                                "Out of": d.denominator.capitalize()} for d in RATE_DEFINITIONS.values()]),
-                 hide_index=True)
+    ui.static_table(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
+                                   "Out of": d.denominator.capitalize()} for d in RATE_DEFINITIONS.values()]),
+                    alt="What each rate counts")
     st.caption(f"National references: recovery standard {fmt.percent(RECOVERY_STANDARD)}; about two in three "
                f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
                "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
@@ -175,15 +175,22 @@ else:
         outcome_categories_chart(drawn), outcome_categories_takeaway(drawn)
         + (f" Categories with {FEWER_THAN} people are pooled (hatched grey)." if ctx.safe else "")))
     ui.chart(figure, "outcome categories by group", takeaway)
-rows = []
-for category in OUTCOME_CATEGORIES:
-    row = {"Outcome": category}
-    for group in GROUPS:
-        c = counts[(counts["group"] == group) & (counts["category"] == category)].iloc[0]
-        row[GROUP_LABELS[group]] = (f"{ui.count_text(ctx, int(c['count']))} "
-                                    f"({ui.rate_text(ctx, int(c['count']), int(c['denominator']), c['share'])})")
-    rows.append(row)
-ui.table(pd.DataFrame(rows), "outcome categories", key="outcome-categories")
+
+
+def category_rows() -> pd.DataFrame:
+    rows = []
+    for category in OUTCOME_CATEGORIES:
+        row = {"Outcome": category}
+        for group in GROUPS:
+            c = counts[(counts["group"] == group) & (counts["category"] == category)].iloc[0]
+            row[GROUP_LABELS[group]] = (f"{ui.count_text(ctx, int(c['count']))} "
+                                        f"({ui.rate_text(ctx, int(c['count']), int(c['denominator']), c['share'])})")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+ui.table(state.session_memo(ctx, ("categories-table", ctx.safe), category_rows), "outcome categories",
+         key="outcome-categories")
 if ctx.safe:
     st.caption(f"'{POOLED_CATEGORY}' in the chart combines the categories hidden in this table.")
 

@@ -80,10 +80,20 @@ def _headline() -> tuple[survey.SurveyHeadline, list[survey.HeadlineMetric]]:
     return survey.headline(), survey.headline_metrics()
 
 
-def _finding_items(table: pd.DataFrame) -> list[tuple[str, str | None]]:
+def common_base(table: pd.DataFrame) -> str:
+    """The base most of a group's findings share (said once above them), or "" when none is shared."""
+    bases = table["Base"][table["Base"].astype(bool)] if len(table) else pd.Series(dtype=str)
+    if bases.empty:
+        return ""
+    counts = bases.value_counts()
+    return str(counts.index[0]) if counts.iloc[0] > 1 else ""
+
+
+def _finding_items(table: pd.DataFrame, said_base: str = "") -> list[tuple[str, str | None]]:
     """Each finding as a line of Markdown (figure, statement, base, note) with its source for the tooltip.
 
-    Topic headings are items without a tooltip.
+    Topic headings are items without a tooltip. A finding whose base is ``said_base`` (stated once
+    above the list) does not repeat it.
     """
     items: list[tuple[str, str | None]] = []
     topic = None
@@ -92,7 +102,7 @@ def _finding_items(table: pd.DataFrame) -> list[tuple[str, str | None]]:
             topic = row["Topic"]
             items.append((f"**{_md(topic)}**", None))
         figure = f"**{_md(row['Figure'])}** — " if row["Figure"] else "*In words only (no figure in the text):* "
-        base = f" *(base: {_md(row['Base'])})*" if row["Base"] else ""
+        base = f" *(base: {_md(row['Base'])})*" if row["Base"] and row["Base"] != said_base else ""
         note = f"  \n:material/warning: *{_md(row['Note'])}*" if row["Note"] else ""
         items.append((f"{figure}{_md(row['Finding'])}{base}{note}",
                       f"Source: {_md(row['Source'])} (ref {_md(row['Ref'])})"))
@@ -132,12 +142,14 @@ def _charts(group: str, topics: tuple[str, ...]) -> list[tuple[str, go.Figure, s
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _items(group: str, topics: tuple[str, ...]) -> tuple[list, list]:
-    """One stakeholder group's findings as lines of text: (views and experiences, who responded)."""
+def _items(group: str, topics: tuple[str, ...]) -> tuple[list, list, str]:
+    """One stakeholder group's findings as lines of text: (views and experiences, who responded, the
+    base most of them share, said once above them)."""
     rows = survey.filter_findings(_findings(), group, topics or None)
     profile = rows["topic"].isin(PROFILE_TOPICS)
-    return (_finding_items(survey.findings_table(rows.loc[~profile])),
-            _finding_items(survey.findings_table(rows.loc[profile])))
+    main = survey.findings_table(rows.loc[~profile])
+    base = common_base(main)
+    return (_finding_items(main, base), _finding_items(survey.findings_table(rows.loc[profile]), base), base)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -145,21 +157,30 @@ def _all_table(groups: tuple[str, ...], topics: tuple[str, ...]) -> pd.DataFrame
     return survey.findings_table(survey.filter_findings(_findings(), groups or None, topics or None), with_group=True)
 
 
-def _group_section(group: str, topics: tuple[str, ...]) -> None:
+def _group_section(group: str, topics: tuple[str, ...], expanded: bool) -> None:
+    """One stakeholder group behind its own expander: base said once, charts, findings, who responded."""
     label = survey.stakeholder_label(group)
-    st.subheader(label)
     sample = survey.sample_for(group)
-    if sample is not None:
-        st.caption(f"{sample.respondents} survey respondents. {_md(sample.description)}")
-    for name, figure, takeaway, notes in _charts(group, topics):
-        ui.chart(figure, name, takeaway)
-        if notes:
-            st.caption("Notes on these figures: " + " ".join(f":material/warning: {_md(n)}" for n in notes))
-    main, profile = _items(group, topics)
-    _show_items(main)
-    if profile:
-        with st.expander(f"Who responded and context ({label})", expanded=not main):
+    main, profile, base = _items(group, topics)
+    respondents = f" ({sample.respondents} respondents)" if sample is not None else ""
+    with st.expander(f"{label}{respondents}", expanded=expanded):
+        if sample is not None:
+            st.caption(f"{sample.respondents} survey respondents. {_md(sample.description)}")
+        if base:
+            st.caption(f"Base of every figure below unless a line says otherwise: {_md(base)}.")
+        for name, figure, takeaway, notes in _charts(group, topics):
+            ui.chart(figure, name, takeaway)
+            if notes:
+                st.caption("Notes on these figures: " + " ".join(f":material/warning: {_md(n)}" for n in notes))
+        _show_items(main)
+        if profile:
+            st.markdown(f"**Who responded and context ({_md(label)})**")
             _show_items(profile)
+
+
+def _two_quotes(sections: list[survey.InterviewSection]) -> list[tuple[str, str]]:
+    """The first quote of the first two interview themes that have one: [(theme title, quote)]."""
+    return [(section.title, section.quotes[0]) for section in sections if section.quotes][:2]
 
 
 # --- header ------------------------------------------------------------------------------
@@ -174,14 +195,29 @@ if st.session_state.get(state.SAFE_KEY):
     st.caption("Presentation-safe mode does not change this page: these are published figures about survey "
                "respondents, not patient data.")
 
+# --- the summary a stakeholder reads first: key figures, the four recommendations, two quotes -----
+st.header("At a glance")
 headline, metrics = _headline()
 st.markdown(f"#### {headline.sentence}")
 st.markdown(headline.detail)
-for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
-    column.metric(metric.label, metric.value, help=f"{_md(metric.statement)} Base: {_md(metric.base)}. "
-                                                       f"Source: {_md(metric.source)}.")
+# Two tiles a row: four in one row cut their labels ("Staff: satisfied with sup…") at 1280 px.
+for start in range(0, len(metrics), 2):
+    for column, metric in zip(st.columns(2), metrics[start:start + 2], strict=False):
+        column.metric(metric.label, metric.value, help=f"{_md(metric.statement)} Base: {_md(metric.base)}. "
+                                                           f"Source: {_md(metric.source)}.")
 st.caption(f":material/warning: {headline.caveat} Sources: {_md(survey.SOURCE_TITLES[survey.SUMMARY_DOCUMENT])}; "
            f"{_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
+cards = _recommendations()
+sections = _interviews()
+summary_left, summary_right = st.columns(2, gap="large")
+with summary_left:
+    st.markdown("**The report's four recommendations**")
+    st.markdown("\n".join(f"{card.number}. {_md(card.title)}" for card in cards))
+with summary_right:
+    st.markdown("**In participants' words**")
+    for title, quote in _two_quotes(sections):
+        st.markdown(f"> “{_md(quote)}”  \n> — *{_md(title)}*")
+st.caption("Everything below gives the detail behind this summary: open a section to read it.")
 
 # --- findings, filtered ------------------------------------------------------------------
 st.header("Findings by stakeholder group")
@@ -201,21 +237,19 @@ if selected.empty:
     about = ", ".join(survey.topic_label(t) for t in topics) or "any topic"
     ui.not_available(f"The report gives no findings for {chosen} on {about}. Choose another group or topic.")
 chosen_topics = tuple(sorted(topics))
-for group in survey.STAKEHOLDER_GROUPS:
-    if group in set(selected["stakeholder_group"]):
-        _group_section(group, chosen_topics)
+shown_groups = [g for g in survey.STAKEHOLDER_GROUPS if g in set(selected["stakeholder_group"])]
+for group in shown_groups:
+    # A filtered choice opens its sections; unfiltered, each group waits behind its expander.
+    _group_section(group, chosen_topics, expanded=bool(groups or topics))
 if not selected.empty:
     with st.expander("These findings as one table, with sources (CSV and XLSX downloads)"):
-        ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings",
-                 column_config={"Finding": st.column_config.TextColumn(width="large"),
-                                "Source": st.column_config.TextColumn(width="large")})
+        ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings", whole=True)
 
 # --- recommendations -----------------------------------------------------------------------
 st.header("The report's four recommendations")
-cards = _recommendations()
-for start in range(0, len(cards), 2):
-    for column, card in zip(st.columns(2), cards[start:start + 2], strict=False):
-        with column.container(border=True):
+with st.expander("The four recommendations in full, with their short- and long-term solutions"):
+    for card in cards:
+        with st.container(border=True):
             st.markdown(f"**Recommendation {card.number}**")
             st.markdown(f"##### {_md(card.title)}")
             st.markdown("**Short-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.short_term))
@@ -230,12 +264,10 @@ st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
 
 # --- pilot interviews --------------------------------------------------------------------
 st.header("In participants' words: the pilot interviews")
-st.markdown("Participants in the Community Living Well pilot were interviewed about the physical activity "
-            "support they received alongside talking therapy.")
-sections = _interviews()
-columns = st.columns(2)
-for index, section in enumerate(sections):
-    with columns[index % 2]:
+with st.expander("Every interview theme and quote"):
+    st.markdown("Participants in the Community Living Well pilot were interviewed about the physical activity "
+                "support they received alongside talking therapy.")
+    for section in sections:
         st.markdown(f"**{_md(section.title)}**")
         if section.points:
             st.markdown("\n".join(f"- {_md(p)}" for p in section.points))

@@ -59,7 +59,7 @@ def test_a_dashboard_chart_becomes_valid_svg_with_its_title_labels_and_colours(o
     assert OVERVIEW_TITLE in texts
     assert {"Physical activity", "Control"} <= set(texts)  # the bars' axis labels
     assert (root.get("width"), root.get("height")) == (str(svg.SVG_WIDTH), "460")
-    assert b"fill: rgb(0, 114, 178)" in data and b"fill: rgb(230, 159, 0)" in data  # PA blue, control orange
+    assert b"fill: rgb(0, 114, 178)" in data and b"fill: rgb(185, 122, 0)" in data  # PA blue, control orange (theme.CONTROL_ORANGE)
     assert overview_figure.layout.width is None  # the figure shown on the page was not changed
     assert took < svg.SVG_TIMEOUT_S
 

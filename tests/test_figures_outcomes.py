@@ -32,7 +32,7 @@ from analysis.trajectories import (
 )
 from tests.conftest import SAMPLE_SESSIONS
 
-BLUE, ORANGE = "#0072B2", "#E69F00"
+BLUE, ORANGE = "#0072B2", "#B97A00"  # control: Okabe & Ito orange darkened to 3:1+ (theme.CONTROL_ORANGE)
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ def test_default_view_shows_verdict_charts_e_values_and_limits(sample):
     assert fa.e_value_text(rows, "recovery") in text
     assert "sensitivity analysis" in text  # 38 people: labelled, with the n that would make it primary
     assert all(line in text for line in CANNOT_FIX)
-    effects = at.dataframe[0].value
+    effects = [*at.table, *at.dataframe][0].value
     recovery = effects[effects["Outcome"] == "Recovery"]
     assert list(recovery["Analysis"]) == ["Unadjusted", "Adjusted"]
     assert at.metric[0].value == "19" and at.metric[1].value == "19"

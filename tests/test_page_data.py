@@ -68,7 +68,7 @@ def upload_file(at: AppTest, path: Path, name: str | None = None) -> AppTest:
 
 
 def problems(at: AppTest) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "Problem" in d.value.columns)
+    return next(d.value for d in [*at.table, *at.dataframe] if "Problem" in d.value.columns)  # long: a grid
 
 
 def texts(at: AppTest) -> list[str]:
@@ -99,10 +99,10 @@ def test_page_on_the_sample_offers_upload_template_and_dictionary():
     assert any("bundled synthetic sample" in c.value for c in at.caption)
     labels = {b.label for b in at.get("download_button")}
     assert {"Blank template (CSV)", "Blank template (XLSX)", "Data dictionary (CSV)"} <= labels
-    dictionary = next(d.value for d in at.dataframe if "meaning" in d.value.columns)
+    dictionary = next(d.value for d in at.table if "meaning" in d.value.columns)
     assert dictionary["column"].tolist()[:2] == ["participant_id", "group"]
     at.radio(key="template_level").set_value("session").run()
-    dictionary = next(d.value for d in at.dataframe if "meaning" in d.value.columns)
+    dictionary = next(d.value for d in at.table if "meaning" in d.value.columns)
     assert "session_number" in dictionary["column"].tolist()
 
 

@@ -36,7 +36,7 @@ EXPORT = "pages/export.py"
 TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical activity vs control",
           "After accounting for who took part", "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Against national figures",
           "Chance that physical activity helps",
-          "Who took part, and who benefits", "What services told us", "Methods and caveats"]
+          "Who took part: the groups at the start", "What services told us", "Methods and caveats"]
 
 
 class _ServerLikePagesManager(PagesManager):

@@ -21,7 +21,7 @@ def _charts(at: AppTest) -> dict[str, dict]:
 
 
 def _tables(at: AppTest) -> list:
-    return [df.value for df in at.dataframe]
+    return [df.value for df in [*at.table, *at.dataframe]]
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def test_default_view_plans_from_the_pilot(sample):
     expected = power.planning_sentence_for_means(round(abs(effects.difference), 1), round(effects.sd, 1), 0.8, 0.05,
                                                  (19, 19), unit="PHQ-9 points")
     assert sentences[1] == expected
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert table["Power"].tolist() == ["80%", "90%"]
     assert table["Recovery: per group"].tolist() == ["53", "71"]
     takeaways = _takeaways(at)
@@ -68,7 +68,7 @@ def test_power_and_alpha_sliders_change_the_numbers():
     _ok(at)
     expected = power.sample_size_for_rates(0.63, 0.36, 0.01, 0.9).n_per_group
     assert f"you need about {expected} per group" in _sentences(at)[0]
-    assert at.dataframe[0].value["α (two-sided)"].tolist() == ["0.01", "0.01"]
+    assert at.table[0].value["α (two-sided)"].tolist() == ["0.01", "0.01"]
 
 
 def test_chosen_values_start_at_the_pilot_and_move():
@@ -96,7 +96,7 @@ def test_the_sidebar_measure_is_planned_for(sample):
     at = _open(measure="gad7")
     effects = pl.pilot_effects(analysis, "gad7")
     assert _sentences(at)[1].startswith(f"To detect a difference of {round(abs(effects.difference), 1):g} GAD-7 points")
-    assert "GAD-7 change: per group" in at.dataframe[0].value.columns
+    assert "GAD-7 change: per group" in at.table[0].value.columns
 
 
 def test_a_filter_changes_the_pilot_estimates(sample):

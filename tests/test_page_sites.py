@@ -52,10 +52,10 @@ def test_the_programme_shows_each_site_the_pooled_effect_and_its_heterogeneity(p
     svg = [b for b in at.get("download_button") if b.proto.label == "Download SVG"]
     assert len(svg) == 1 and svg[0].key == (
         "chart-sites-recovery-svg")
-    table = at.dataframe[0].value
+    table = [*at.table, *at.dataframe][0].value
     assert table["Site"].tolist() == [*analysis.sites.sites, fs.POOLED_LABEL]
     assert table.iloc[-1]["95% CI"] == fs.site_table(recovery)["95% CI"].iloc[-1]
-    assert len(at.dataframe[1].value) == len(analysis.sites.outcomes)
+    assert len([*at.table, *at.dataframe][1].value) == len(analysis.sites.outcomes)
 
 
 def test_choosing_a_measure_redraws_for_it(programme):
@@ -72,7 +72,7 @@ def test_choosing_a_measure_redraws_for_it(programme):
 def test_safe_mode_rounds_each_sites_counts(programme):
     _, analysis = programme
     at = open_page(PAGE, {state.SAMPLE_KEY: "Programme", state.SAFE_KEY: True}, from_home=False)
-    table = at.dataframe[0].value
+    table = [*at.table, *at.dataframe][0].value
     shown = dict(zip(table["Site"], table["n control"], strict=True))
     shown.pop(fs.POOLED_LABEL)
     exact = {e.site: e.n["control"] for e in analysis.sites.rates["recovery"].per_site}
@@ -122,7 +122,7 @@ def test_site_is_a_subgroup_on_who_benefits(programme):
     at = open_page("pages/who_benefits.py", {state.SAMPLE_KEY: "Programme", "wb_column": "site"}, from_home=False)
     assert "Site" in at.selectbox(key="wb_column").options  # shown labels
     assert at.selectbox(key="wb_column").value == "site"
-    table = at.dataframe[0].value
+    table = [*at.table, *at.dataframe][0].value
     expected = subgroup_analysis(episodes, "site", "recovery", analysis.flags).table["level"].tolist()
     assert [s for s in table["Subgroup"].tolist() if s in expected] == expected == list(analysis.sites.sites)
 
@@ -149,7 +149,7 @@ def test_safe_mode_programme_pages_show_no_small_or_unrounded_count(page):
     # metrics that are not counts of people: the number of sites and the pooled difference
     texts = [t for t in _texts(at) if not t.startswith(("Sites pooled:", "Pooled difference:", "Heterogeneity Q:"))]
     if page == "pages/sites.py":  # the per-site tables' count columns, scanned as counts
-        texts += [f"n = {cell}" for frame in at.dataframe for column in frame.value.columns
+        texts += [f"n = {cell}" for frame in [*at.table, *at.dataframe] for column in frame.value.columns
                   if str(column).startswith(("n ", "Physical activity (", "Control ("))
                   for cell in frame.value[column].astype(str) if cell.replace(",", "").isdigit()]
         assert any(t.startswith("n = ") for t in texts)

@@ -9,6 +9,7 @@ sections, headline tiles) are tested directly against the bundled CSVs.
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import plotly.io as pio
@@ -45,7 +46,15 @@ def _charts(at: AppTest) -> list[dict]:
 
 
 def _chart_titles(at: AppTest) -> list[str]:
-    return [spec["layout"]["title"]["text"].split("<br>")[0] for spec in _charts(at)]
+    """Each chart's title without its subtitle, lines joined (titles are wrapped to fit the page)."""
+    return [re.sub(r"<sup>.*?</sup>", "", spec["layout"]["title"]["text"]).replace("<br>", " ").strip()
+            for spec in _charts(at)]
+
+
+def _group_sections(at: AppTest) -> list[str]:
+    """The stakeholder groups shown, from their expanders' labels ("Commissioners (13 respondents)")."""
+    labels = {survey.stakeholder_label(g): g for g in survey.STAKEHOLDER_GROUPS}
+    return [label for e in at.expander for label in labels if e.label == label or e.label.startswith(label + " (")]
 
 
 def _filter(at: AppTest, groups: list[str] | None = None, topics: list[str] | None = None) -> AppTest:
@@ -85,8 +94,7 @@ def test_page_renders_the_headline_figures_as_text(survey_page: AppTest) -> None
 
 
 def test_page_shows_every_group_with_its_charts(survey_page: AppTest) -> None:
-    headings = [s.value for s in survey_page.subheader]
-    assert headings == [survey.stakeholder_label(g) for g in survey.STAKEHOLDER_GROUPS]
+    assert _group_sections(survey_page) == [survey.stakeholder_label(g) for g in survey.STAKEHOLDER_GROUPS]
     titles = _chart_titles(survey_page)
     assert titles[0] == "NHS Talking Therapies (IAPT) staff: barriers, most mentioned first"
     assert "Commissioners: views and experiences" in titles
@@ -120,7 +128,9 @@ def test_agreement_bars_state_their_base_and_sources_on_hover(survey_page: AppTe
 def test_findings_read_as_text_with_base_and_notes(survey_page: AppTest) -> None:
     text = _text(survey_page)
     assert "**99%** — 99% of NHS Talking Therapies staff say physical activity is very important" in text
-    assert "(base: 224 IAPT staff survey respondents" in text
+    # The base every staff figure shares is said once, above them, not on every line.
+    assert text.count("Base of every figure below unless a line says otherwise: 224 IAPT staff survey respondents") == 1
+    assert "(base: 224 IAPT staff survey respondents (question-level base not stated))" not in text
     # the report's contradictions are beside the figures
     assert "but 18% for the same staff satisfaction question" in text
     assert "32 community physical activity providers on the sample slide but 33" in text
@@ -165,7 +175,7 @@ def test_examples_offers_and_interviews(survey_page: AppTest) -> None:
 
 
 def test_findings_table_has_downloads(survey_page: AppTest) -> None:
-    frame = survey_page.dataframe[0].value
+    frame = survey_page.table[0].value
     assert list(frame.columns) == ["Stakeholder group", *survey.FINDINGS_TABLE_COLUMNS]
     assert len(frame) == len(survey.distinct_findings())
     assert {b.label for b in survey_page.get("download_button")} >= {"Download CSV", "Download XLSX"}
@@ -176,29 +186,29 @@ def test_findings_table_has_downloads(survey_page: AppTest) -> None:
 
 def test_commissioners_only_shows_their_figures_and_no_staff_figures() -> None:
     at = _filter(_open(), groups=["commissioners"])
-    assert [s.value for s in at.subheader] == ["Commissioners"]
+    assert _group_sections(at) == ["Commissioners"]
     assert _chart_titles(at) == ["Commissioners: views and experiences"]
     items = [m.value.replace("\\", "") for m in at.markdown]
-    assert "**12 of 13** — 12 of 13 commissioners say physical activity is very important. " \
-           "*(base: 13 commissioner survey respondents)*" in items
+    assert "**12 of 13** — 12 of 13 commissioners say physical activity is very important." in items
+    assert any("unless a line says otherwise: 13 commissioner survey respondents" in c.value for c in at.caption)
     text = "\n".join(items)
     for staff_only in ("Only 8% of IAPT staff", "92% of IAPT staff", "IAPT staff survey respondents",
                        "Lack of awareness of local services"):
         assert staff_only not in text
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert set(table["Stakeholder group"]) == {"Commissioners"}
     assert "12 of 13" in set(table["Figure"])
 
 
 def test_topic_filter_keeps_only_that_topic() -> None:
     at = _filter(_open(), topics=["barriers"])
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert set(table["Topic"]) == {"Barriers"}
     assert _chart_titles(at) == ["NHS Talking Therapies (IAPT) staff: barriers, most mentioned first"]
     items = [m.value for m in at.markdown]
     assert "**Barriers**" in items
     assert "**Importance of physical activity**" not in items
-    assert [s.value for s in at.subheader] == ["NHS Talking Therapies (IAPT) staff", "Service users"]
+    assert _group_sections(at) == ["NHS Talking Therapies (IAPT) staff", "Service users"]
     # service users' barriers are given in words only: the text has no figures for them
     assert any(m.startswith("*In words only") and "Lack of time" in m for m in items)
 
@@ -215,7 +225,7 @@ def test_group_and_topic_together() -> None:
 def test_a_filter_with_no_findings_says_so() -> None:
     at = _filter(_open(), groups=["commissioners"], topics=["barriers"])
     assert any("no findings for Commissioners on Barriers" in w.value for w in at.warning)
-    assert not at.subheader and not at.get("plotly_chart") and not at.dataframe
+    assert not _group_sections(at) and not at.get("plotly_chart") and not at.table
     # the rest of the page still stands
     assert "##### " + survey.recommendation_cards()[0].title in _text(at)
 

@@ -45,7 +45,7 @@ def _charts(at: AppTest) -> list[dict]:
 
 
 def _titles(at: AppTest) -> list[str]:
-    return [spec["layout"]["title"]["text"] for spec in _charts(at)]
+    return [spec["layout"]["title"]["text"].replace("<br>", " ") for spec in _charts(at)]  # titles wrap to fit
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +67,12 @@ def test_page_renders_the_phq9_comparison(page, expected):
 
 def test_tables_show_first_last_means_and_ancova_primary(page, expected):
     phq9 = expected.measures["phq9"]
-    means = page.dataframe[0].value
+    means = page.table[0].value
     pa = phq9.descriptives[GROUP_PA]
     row = means[means["Group"] == "Physical activity"].iloc[0]
     assert row["Mean first (95% CI)"] == f"{fmt.number(pa.mean_first)} ({fmt.ci(pa.ci95_first)[7:]})"
     assert row["ANCOVA adjusted mean last"] == fmt.number(phq9.ancova.extra["adjusted_mean_last"][GROUP_PA])
-    comparison = next(f.value for f in page.dataframe if "Role" in f.value.columns)  # the chances table follows
+    comparison = next(f.value for f in [*page.table, *page.dataframe] if "Role" in f.value.columns)  # the chances table follows
     assert comparison["Role"].tolist() == ["Primary analysis"] + ["Sensitivity analysis"] * 4
     assert comparison["Estimate"].iloc[0] == fmt.number(phq9.ancova.estimate)
     assert comparison["p"].iloc[0] == fmt.p_value(phq9.ancova.p).removeprefix("p = ")
@@ -81,7 +81,7 @@ def test_tables_show_first_last_means_and_ancova_primary(page, expected):
 
 def test_mcid_proportions_and_line(page, expected):
     mcid = expected.measures["phq9"].mcid
-    table = page.dataframe[1].value
+    table = page.table[1].value
     assert table["Share"].tolist() == [fmt.percent(mcid.groups[GROUP_PA].rate),
                                        fmt.percent(mcid.groups[GROUP_CONTROL].rate)]
     change = _charts(page)[1]
@@ -106,7 +106,7 @@ def test_switching_the_measure_to_gad7_changes_the_numbers(expected):
     assert expected.measure_verdict("phq9") not in text and expected.measure_verdict("phq9") in phq9_text
     assert _titles(at)[0] == "GAD-7: mean first and last score"
     gad7 = expected.measures["gad7"].descriptives[GROUP_PA]
-    assert at.dataframe[0].value["Mean first (95% CI)"].iloc[0].startswith(fmt.number(gad7.mean_first))
+    assert at.table[0].value["Mean first (95% CI)"].iloc[0].startswith(fmt.number(gad7.mean_first))
 
 
 def test_a_small_group_says_not_available_why(expected):
@@ -117,7 +117,7 @@ def test_a_small_group_says_not_available_why(expected):
     assert "Measure shown: WSAS" in text
     assert "WSAS change cannot be compared between the groups" in text
     assert "Needs at least 2 participants" in text
-    comparison = next(f.value for f in at.dataframe if "Role" in f.value.columns)
+    comparison = next(f.value for f in [*at.table, *at.dataframe] if "Role" in f.value.columns)
     assert comparison["Estimate"].str.startswith("not available").all()
     assert "No minimal clinically important difference" in text
 
@@ -159,7 +159,7 @@ def test_safe_mode_hides_participant_level_charts():
     text = page_text(at)
     assert "individual participants are not drawn" in text.lower()
     assert "Safe mode is on" in text
-    assert at.dataframe[0].value["n"].tolist() == ["20", "20"]  # 19 each, rounded to the nearest 5
+    assert at.table[0].value["n"].tolist() == ["20", "20"]  # 19 each, rounded to the nearest 5
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from analysis import formatting as fmt
 from analysis.compare import SUBGROUP_CAUTION, subgroup_analysis
 from analysis.figures import subgroups as sg
 from analysis.summary import analyse
-from dashboard.ui import md_escape
+from dashboard.ui import cell_text, md_escape
 from tests.apptest_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def _markdown(at: AppTest) -> list[str]:
 
 
 def _subgroup_table(at: AppTest):
-    return at.dataframe[0].value
+    return at.table[0].value
 
 
 def test_default_view_shows_the_forest_plot_caution_and_balance(sample):
@@ -56,7 +56,7 @@ def test_default_view_shows_the_forest_plot_caution_and_balance(sample):
         analysis.rates["recovery"].difference.estimate * 100, 0)
     balance = sg.balance_rows(episodes, analysis.flags)
     assert f"**Takeaway:** {md_escape(sg.love_takeaway(balance))}" in _markdown(at)
-    assert len(at.dataframe) == 2 and len(at.dataframe[1].value) == len(balance)
+    assert len(at.table) == 2 and len(at.table[1].value) == len(balance)
 
 
 def test_choosing_a_subgroup_and_the_change_outcome(sample):
@@ -104,7 +104,7 @@ def test_a_filter_that_empties_a_group_says_why():
     messages = [w.value for w in at.warning]
     assert any("No one in the physical activity group finished treatment" in m for m in messages)
     assert "Baseline balance needs finishers in both groups." in messages
-    assert len(at.dataframe) == 0
+    assert len(at.table) == 0
 
 
 def test_safe_mode_hides_small_subgroups():
@@ -113,7 +113,7 @@ def test_safe_mode_hides_small_subgroups():
     assert table.iloc[0]["n physical activity"] == "20" and table.iloc[0]["n control"] == "15"
     assert "hidden (small numbers)" in table["Difference PA − control (percentage points)"].tolist()
     assert "<5" in table["n control"].tolist()
-    assert "hidden (small numbers)" in at.dataframe[1].value["Control"].tolist()
+    assert "hidden (small numbers)" in at.table[1].value["Control"].tolist()
 
 
 def test_labels_from_the_data_are_not_markdown(sample):
@@ -127,7 +127,8 @@ def test_labels_from_the_data_are_not_markdown(sample):
     assert md_escape("**Male**") in takeaway and md_escape("<b>F</b>") in takeaway
     assert "**Male**" not in takeaway and "<b>F</b>" not in takeaway
     assert any("**Male**" in t.value for t in at.text)  # the small-subgroup list is plain text
-    assert "**Male**" in _subgroup_table(at)["Subgroup"].tolist()
+    # The table shows each cell as text: its Markdown is escaped (``ui.cell_text``), so it reads **Male**.
+    assert cell_text("**Male**") in _subgroup_table(at)["Subgroup"].tolist()
 
 
 def test_every_subgroup_and_outcome_renders_without_error(sample):
@@ -143,4 +144,4 @@ def test_every_subgroup_and_outcome_renders_without_error(sample):
             at.run()
             assert not at.exception, (column, outcome, at.exception)
             assert not at.error, (column, outcome)
-            assert at.dataframe[0].value.iloc[0]["Subgroup"] == "Overall"
+            assert at.table[0].value.iloc[0]["Subgroup"] == "Overall"

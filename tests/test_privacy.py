@@ -186,7 +186,7 @@ def test_identifiable_file_is_refused_naming_the_column_before_anything_is_shown
         shown = "\n".join(all_strings(at))
         assert not [v for v in values if v in shown], page
     at.switch_page(DATA_PAGE).run()
-    table = next(d.value for d in at.dataframe if "Problem" in d.value.columns)
+    table = next(d.value for d in [*at.table, *at.dataframe] if "Problem" in d.value.columns)
     assert table["Column"].tolist() == [column]
     assert table["Value"].str.startswith("(hidden").all()
     assert f"The column '{column}'" in table["Problem"].iloc[0]
@@ -529,7 +529,7 @@ def test_with_a_passcode_only_the_form_shows_until_the_right_code_is_entered():
     assert not at.exception
     assert [t.value for t in at.title] == ["Physical activity in NHS Talking Therapies"]
     assert [t.label for t in at.text_input] == ["Passcode"]
-    assert not at.metric and not at.dataframe and not at.get("plotly_chart") and not at.sidebar.children
+    assert not at.metric and not at.table and not at.dataframe and not at.get("plotly_chart") and not at.sidebar.children
     at.text_input[0].input("wrong")
     at.button[0].click().run()
     assert [e.value for e in at.error] == ["That passcode is not right."]
@@ -556,7 +556,7 @@ def test_a_page_opened_directly_still_asks_for_the_passcode(page):
     at.switch_page(page).run()
     assert not at.exception
     assert [t.label for t in at.text_input] == ["Passcode"]
-    assert not at.metric and not at.dataframe and not at.file_uploader and not at.sidebar.children
+    assert not at.metric and not at.table and not at.dataframe and not at.file_uploader and not at.sidebar.children
 
 
 # --- presentation-safe mode on every page --------------------------------------------------------------------

@@ -35,10 +35,10 @@ TITLES = ["Physical activity in NHS Talking Therapies", "Recovery: physical acti
           "After accounting for who took part",
           "Symptom change: PHQ-9 and GAD-7", "Recovery and reliable change", "Against national figures",
           "Chance that physical activity helps",
-          "Who took part, and who benefits", "What services told us", "Methods and caveats"]
+          "Who took part: the groups at the start", "What services told us", "Methods and caveats"]
 CHART_SLIDES = {"Recovery: physical activity vs control", "After accounting for who took part",
                 "Symptom change: PHQ-9 and GAD-7",
-                "Recovery and reliable change", "Chance that physical activity helps", "Who took part, and who benefits",
+                "Recovery and reliable change", "Chance that physical activity helps", "Who took part: the groups at the start",
                 "What services told us"}
 
 
@@ -176,7 +176,7 @@ def test_charts_use_the_group_colours_and_show_data_labels(deck):
         plot = chart_of(slide_titled(deck, title)).plots[0]
         assert plot.has_data_labels
         colours = {s.name: str(s.format.fill.fore_color.rgb) for s in plot.series}
-        assert colours == {PA: "0072B2", CONTROL: "E69F00"}
+        assert colours == {PA: "0072B2", CONTROL: "B97A00"}
 
 
 def test_rates_slide_matches_the_analysis(deck, sample_analysis):
@@ -212,7 +212,7 @@ def test_balance_and_survey_slides(deck, sample_analysis, sample_episodes):
     from analysis.compare import SUBGROUP_CAUTION, baseline_balance
     from analysis.survey import headline
 
-    balance = slide_titled(deck, "Who took part, and who benefits")
+    balance = slide_titled(deck, "Who took part: the groups at the start")
     table = baseline_balance(sample_episodes, sample_analysis.flags).dropna(subset=["smd"])
     largest = table.loc[table["smd"].abs().idxmax()]
     values = series_values(chart_of(balance))
@@ -307,7 +307,7 @@ def test_a_filter_that_empties_a_group_still_builds(sample_episodes):
         assert series_values(chart_of(recovery))[CONTROL] == (None,)
         assert "Control: not available (no one in the denominator)" in text_of(recovery, "Figures")
         assert text_of(recovery, "Takeaway").startswith("Recovery cannot be compared")
-        balance = slide_titled(presentation, "Who took part, and who benefits")
+        balance = slide_titled(presentation, "Who took part: the groups at the start")
         assert "cannot be shown" in text_of(balance, "Takeaway")
 
 
@@ -347,7 +347,7 @@ def test_cli_writes_the_deck_and_the_report(tmp_path):
     assert [text_of(s, "Title") for s in presentation.slides] == TITLES
     recovery = chart_of(slide_titled(presentation, "Recovery: physical activity vs control"))
     assert series_values(recovery) == {PA: (63.2,), CONTROL: (35.7,)}
-    balance = slide_titled(presentation, "Who took part, and who benefits")
+    balance = slide_titled(presentation, "Who took part: the groups at the start")
     assert any(s.has_chart for s in balance.shapes)  # the CLI passes the episodes through
     result = run_cli("report", str(SAMPLE), "--output", str(html_path))
     assert result.returncode == 0, result.stderr

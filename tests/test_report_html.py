@@ -114,7 +114,7 @@ def test_recovery_figure_reuses_rate_chart_values(sample_analysis, sample_episod
     rates = sample_analysis.rates["recovery"].groups
     assert bars == {GROUP_LABELS[g]: pytest.approx(rates[g].rate * 100) for g in GROUPS}
     assert [round(v, 1) for v in bars.values()] == [63.2, 35.7]
-    assert {trace.marker.color for trace in figure.data} == {"#0072B2", "#E69F00"}
+    assert {trace.marker.color for trace in figure.data} == {"#0072B2", "#B97A00"}
 
 
 def test_safe_rates_figure_leaves_hidden_bars_out(sample_analysis, sample_episodes):
@@ -132,13 +132,13 @@ def test_safe_rates_figure_leaves_hidden_bars_out(sample_analysis, sample_episod
 def test_spec_figure_draws_the_spec_values():
     spec = ChartSpec(kind="change", categories=("PHQ-9", "GAD-7"),
                      series={"Physical activity": (-5.9, None), "Control": (-3.1, -2.9)},
-                     colours={"Physical activity": "#0072B2", "Control": "#E69F00"}, number_format="0.0",
+                     colours={"Physical activity": "#0072B2", "Control": "#B97A00"}, number_format="0.0",
                      axis_title="Mean change")
     figure = spec_figure(spec, "Symptom change")
     assert [trace.name for trace in figure.data] == ["Physical activity", "Control"]
     assert list(figure.data[0].y) == [-5.9, None]  # hidden: a gap
     assert list(figure.data[0].text) == ["−5.9", ""]
-    assert figure.data[1].marker.color == "#E69F00"
+    assert figure.data[1].marker.color == "#B97A00"
     sideways = spec_figure(ChartSpec(kind="survey", categories=("A long category label that wraps", "B"),
                                      series={"Respondents (%)": (99.0, 17.0)}, colours={}, number_format='0"%"',
                                      axis_title="Percent", axis_min=0, axis_max=100, horizontal=True), "Survey")

@@ -42,7 +42,7 @@ def _texts(at: AppTest) -> list[str]:
     texts += [i.value for i in at.info] + [s.value for s in at.success]
     texts += [f"{m.label}: n = {m.value}" if re.fullmatch(r"[\d,]+", str(m.value)) else f"{m.label}: {m.value}"
               for m in at.metric]
-    for frame in at.dataframe:
+    for frame in [*at.table, *at.dataframe]:
         table = frame.value
         for column in table.columns:
             count_column = str(column).strip().lower() in {"n", "finishers", "with paired scores", "count", "people"}

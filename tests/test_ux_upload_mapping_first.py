@@ -73,7 +73,7 @@ def test_an_excel_export_with_client_id_and_arm_is_not_an_error() -> None:
     at = upload_bytes(new_session(), "export.xlsx", _xlsx(RENAMED))
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "Match them to the dashboard's first" in _page_words(at)
-    assert not any("None" in str(v) for frame in at.dataframe for v in frame.value.get("Row in your file", []))
+    assert not any("None" in str(v) for frame in [*at.table, *at.dataframe] for v in frame.value.get("Row in your file", []))
 
 
 def test_a_session_file_with_its_own_group_labels_leads_with_the_labels() -> None:

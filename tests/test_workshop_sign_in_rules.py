@@ -44,4 +44,4 @@ def test_with_sign_in_configured_a_visitor_sees_only_the_sign_in_button():
     at.run()
     assert not at.exception
     assert [b.label for b in at.button] == ["Sign in"]
-    assert not at.metric and not at.dataframe and not at.get("plotly_chart") and not at.sidebar.children
+    assert not at.metric and not at.table and not at.dataframe and not at.get("plotly_chart") and not at.sidebar.children

@@ -24,8 +24,8 @@ from analysis.disclosure import FEWER_THAN, count_shown, safe_rate
 from analysis.figures.theme import (
     CATEGORY_COLOURS,
     GROUP_COLOURS,
+    GROUP_INK,
     GROUP_ORDER,
-    GROUP_TEXT_COLOURS,
     REFERENCE_COLOUR,
     apply_theme,
 )
@@ -61,18 +61,24 @@ def rate_chart(rates: dict[str, Rate], title: str, reference: float | None = REC
             error_y=dict(type="data", symmetric=False, array=[(hi - rate.rate) * 100 if hi is not None else 0],
                          arrayminus=[(rate.rate - lo) * 100 if lo is not None else 0], thickness=2.5, width=14,
                          color="#1a1a1a", visible=lo is not None),
-            text=[fmt.percent(rate.rate) if shown else "hidden (small numbers)"], textposition="inside",
-            insidetextanchor="start", textfont=dict(size=22, color=GROUP_TEXT_COLOURS[group] if shown else "#1a1a1a"),
+            text=[fmt.percent(rate.rate) if shown else "hidden (small numbers)"], textposition="none",
             hovertemplate=(f"{GROUP_LABELS[group]}: {fmt.percent(rate.rate)} "
                            f"({fmt.ci(rate.ci95, 'percent')})<extra></extra>") if shown else
             f"{GROUP_LABELS[group]}: hidden (small numbers)<extra></extra>",
         ))
+        # The value above the whisker's top, where the whisker cannot run through it.
+        top = (hi if hi is not None else rate.rate) * 100 if shown else 0
+        figure.add_annotation(x=GROUP_LABELS[group], y=top, xref="x", yref="y", showarrow=False, yanchor="bottom",
+                              yshift=4, text=fmt.percent(rate.rate) if shown else "hidden (small numbers)",
+                              font=dict(size=22 if shown else 16, color=GROUP_INK[group] if shown else "#1a1a1a"))
     if reference is not None:  # labelled outside the plot, where no bar or whisker can cross it
         import textwrap
 
         _hline(figure, reference * 100, dash="dash", text="<br>".join(textwrap.wrap(reference_label, 12)),
                outside=True)
-    figure.update_layout(showlegend=False, yaxis=dict(title="Percent (95% CI)", range=[0, 100], ticksuffix="%"),
+    figure.update_layout(showlegend=False, xaxis=dict(ticklabelstandoff=10),
+                         yaxis=dict(title="Percent (95% CI)", range=[0, 112], ticksuffix="%",
+                                                      tickvals=_PERCENT_TICKS, ticktext=[f"{v}%" for v in _PERCENT_TICKS]),
                          bargap=0.45)
     apply_theme(figure, title)
     if reference is not None:
@@ -287,7 +293,7 @@ def change_distribution_chart(comparison: MeasureComparison, measure: Measure, s
                              arrayminus=[(d.mean_change - ci[0]) if ci else 0], thickness=3, width=14,
                              color=GROUP_COLOURS[group], visible=ci is not None),
                 text=[fmt.number(d.mean_change)], textposition="middle right" if group == GROUP_PA else "middle left",
-                textfont=dict(size=18, color=GROUP_COLOURS[group]),
+                textfont=dict(size=18, color=GROUP_INK[group]),
                 hovertemplate=f"{label}: mean change {fmt.number(d.mean_change)} ({fmt.ci(ci)})<extra></extra>"))
     _hline(figure, 0, colour="#999999", width=1.5, text="No change", outside=True)
     if measure.mcid is not None:
@@ -368,7 +374,7 @@ def slope_chart(comparison: MeasureComparison, measure: Measure) -> go.Figure:
                 marker=dict(color=colour, size=14), showlegend=False,
                 hovertemplate=f"{GROUP_LABELS[group]} mean: %{{y:.1f}}<extra></extra>"))
         figure.add_annotation(text=f"{GROUP_LABELS[group]} (n = {len(everyone)})", xref=f"{axis} domain", yref="paper",
-                              x=0.5, y=1.0, yanchor="bottom", showarrow=False, font=dict(size=18, color=colour))
+                              x=0.5, y=1.0, yanchor="bottom", showarrow=False, font=dict(size=18, color=GROUP_INK[group]))
         if measure.caseness is not None:
             _hline(figure, measure.caseness, dash="dot", xref=axis,
                    text=_cut_text(measure) if col == 1 else None, outside=True)
@@ -483,7 +489,18 @@ RATE_REFERENCES: dict[str, tuple[float, str]] = {
     "reliable_improvement": (RELIABLE_IMPROVEMENT_REFERENCE, "About 2 in 3 reliably improve"),
 }
 _REFERENCE_DASH = {"recovery": "dash", "reliable_improvement": "dot"}
-_INSIDE_MIN = 12  # percent: a bar at least this tall carries its label inside
+_BARGAP = 0.25
+_PERCENT_TICKS = list(range(0, 101, 20))  # the axis runs to 112% to leave room for values above whiskers
+# Centre of each group's bar relative to its category (two bars share 1 − bargap of the slot).
+_GROUP_OFFSETS = [(slot - 0.5) * (1 - _BARGAP) / 2 for slot in range(2)]
+
+
+def _labels_above_whiskers(figure: go.Figure, xs: list[float], tops: list[float], texts: list[str],
+                           colour: str) -> None:
+    """Write each bar's value just above its whisker (or bar) top, in the group's text colour."""
+    for x, top, text in zip(xs, tops, texts, strict=True):
+        figure.add_annotation(x=x, y=top, xref="x", yref="y", text=text, showarrow=False, yanchor="bottom",
+                              yshift=4, font=dict(size=18, color=colour))
 
 
 def rates_chart(rates: Mapping[str, RateComparison],
@@ -503,7 +520,7 @@ def rates_chart(rates: Mapping[str, RateComparison],
     labels = [RATE_DEFINITIONS[k].label.replace(" ", "<br>", 1) for k in keys]
     figure = go.Figure()
     for group in GROUP_ORDER:
-        ys, plus, minus, texts, positions, hovers = [], [], [], [], [], []
+        ys, plus, minus, texts, hovers = [], [], [], [], []
         for key in keys:
             rate = rates[key].groups[group]
             shown = rate.rate is not None and group not in hidden.get(key, frozenset())
@@ -512,17 +529,19 @@ def rates_chart(rates: Mapping[str, RateComparison],
             plus.append((hi - rate.rate) * 100 if hi is not None else 0)
             minus.append((rate.rate - lo) * 100 if lo is not None else 0)
             texts.append(fmt.percent(rate.rate) if shown else ("hidden" if rate.rate is not None else "n/a"))
-            positions.append("inside" if shown and rate.rate * 100 >= _INSIDE_MIN else "outside")
             hovers.append(f"{GROUP_LABELS[group]}, {RATE_DEFINITIONS[key].label}: "
                           + (f"{fmt.percent(rate.rate)} ({fmt.ci(rate.ci95, 'percent')})" if shown else texts[-1]))
+        # The value is written above the whisker's top (``_labels_above_whiskers``), never inside the
+        # bar where the whisker would run through it; ``text`` keeps it for hover and for tests.
         figure.add_trace(go.Bar(
             x=labels, y=ys, name=GROUP_LABELS[group], marker_color=GROUP_COLOURS[group], text=texts,
-            textposition=positions, insidetextanchor="start", textangle=0, cliponaxis=False,
-            insidetextfont=dict(size=20, color=GROUP_TEXT_COLOURS[group]),
-            outsidetextfont=dict(size=18, color="#1a1a1a"),
+            textposition="none", cliponaxis=False,
             error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, thickness=2, width=8,
                          color="#1a1a1a"),
             hovertext=hovers, hoverinfo="text"))
+        slot = GROUP_ORDER.index(group)
+        _labels_above_whiskers(figure, [i + _GROUP_OFFSETS[slot] for i in range(len(keys))],
+                               [y + p for y, p in zip(ys, plus, strict=True)], texts, GROUP_INK[group])
     for key, (value, text) in (RATE_REFERENCES if references is None else references).items():
         if key not in keys:
             continue
@@ -531,8 +550,9 @@ def rates_chart(rates: Mapping[str, RateComparison],
         figure.add_shape(type="line", xref="x", yref="y", x0=i - 0.45, x1=i + 0.45, y0=value * 100, y1=value * 100,
                          line=line)
         figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=text, hoverinfo="skip"))
-    figure.update_layout(barmode="group", bargap=0.25, bargroupgap=0.08,
-                         yaxis=dict(title="Percent (Wilson 95% CI)", range=[0, 100], ticksuffix="%"),
+    figure.update_layout(barmode="group", bargap=_BARGAP, bargroupgap=0.08,
+                         yaxis=dict(title="Percent (Wilson 95% CI)", range=[0, 112], ticksuffix="%",
+                                    tickvals=_PERCENT_TICKS, ticktext=[f"{v}%" for v in _PERCENT_TICKS]),
                          xaxis=dict(categoryorder="array", categoryarray=labels, tickangle=0))
     return _finish(figure, "Outcome rates by group", height=500)
 

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from analysis import formatting as fmt
 from analysis.figures.outcomes import rate_chart, rates_chart
-from analysis.figures.theme import REFERENCE_COLOUR, apply_theme
+from analysis.figures.theme import REFERENCE_COLOUR, apply_theme, contrast_ratio
 from analysis.outcomes import RATE_DEFINITIONS
 from analysis.report.story import ChartSpec, Slide
 from analysis.schema import GROUP_LABELS, GROUPS
@@ -28,6 +28,11 @@ def _label(value: float | None, number_format: str) -> str:
         return f"{value:.0f}%"
     decimals = len(number_format.split(".")[1]) if "." in number_format else 0
     return fmt.number(value, decimals)
+
+
+def _ink_on(colour: str) -> str:
+    """White or near-black, whichever reads better on a bar of ``colour``."""
+    return "#FFFFFF" if contrast_ratio("#FFFFFF", colour) >= contrast_ratio("#1A1A1A", colour) else "#1A1A1A"
 
 
 def _wrap(label: str, width: int = 26) -> str:
@@ -44,11 +49,20 @@ def spec_figure(spec: ChartSpec, title: str, height: int = 460) -> go.Figure:
     categories = [_wrap(c) for c in spec.categories] if spec.horizontal else list(spec.categories)
     for name, values in spec.series.items():
         positions, lengths = (values, categories) if spec.horizontal else (categories, values)
+        intervals = (spec.intervals or {}).get(name)
+        whiskers = None
+        if intervals:  # the 95% CI the slide's text cites, as whiskers
+            whiskers = dict(type="data", symmetric=False, thickness=2, width=8, color="#1a1a1a",
+                            array=[ci[1] - v if ci and v is not None else 0 for v, ci in zip(values, intervals, strict=True)],
+                            arrayminus=[v - ci[0] if ci and v is not None else 0
+                                        for v, ci in zip(values, intervals, strict=True)])
         figure.add_trace(go.Bar(
+            error_x=whiskers if spec.horizontal else None, error_y=None if spec.horizontal else whiskers,
             x=list(positions), y=list(lengths), name=name, orientation="h" if spec.horizontal else "v",
             marker_color=spec.colours.get(name, "#999999"),
-            text=[_label(v, spec.number_format) for v in values], textposition="outside", cliponaxis=False,
-            textfont=dict(size=18, color="#1a1a1a"),
+            text=[_label(v, spec.number_format) for v in values],
+            textposition="inside" if intervals else "outside", insidetextanchor="start", cliponaxis=False,
+            textfont=dict(size=18, color=_ink_on(spec.colours.get(name, "#999999")) if intervals else "#1a1a1a"),
             hovertext=[f"{name}, {c}: {_label(v, spec.number_format) or 'not shown'}"
                        for c, v in zip(spec.categories, values, strict=True)], hoverinfo="text"))
     value_axis: dict = dict(title=spec.axis_title, zeroline=True, zerolinecolor=REFERENCE_COLOUR, zerolinewidth=2)

@@ -1,10 +1,12 @@
 """The story as a PowerPoint deck (python-pptx): 16:9, projector-sized type, native charts.
 
-Every slide has a title (36 pt), its one-sentence takeaway (24 pt) and its figures as text
-(20 pt or more). Charts are native PowerPoint clustered column or bar charts (editable, with
-their data in the embedded workbook), physical activity in blue #0072B2 and control in orange
-#E69F00, data labels on. A hidden (safe-mode) value is left out of the chart — a gap, never a
-0 bar — and the text beside it says "hidden (small numbers)".
+Every slide has a title (36 pt) in the layout's title placeholder (so PowerPoint's accessibility
+checker and screen readers find it: :func:`titled_slide`), its one-sentence takeaway (24 pt) and its
+figures as text (20 pt or more). Charts are native PowerPoint clustered column or bar charts
+(editable, with their data in the embedded workbook), physical activity in blue #0072B2 and control
+in orange (``theme.CONTROL_ORANGE``), data labels on, with the 95% CIs the text cites as error bars
+and the national reference lines drawn over the plot. A hidden (safe-mode) value is left out of the
+chart — a gap, never a 0 bar — and the text beside it says "hidden (small numbers)".
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
-from pptx.enum.shapes import MSO_SHAPE
+from pptx.enum.dml import MSO_LINE_DASH_STYLE
+from pptx.enum.shapes import MSO_CONNECTOR, MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
-from pptx.oxml.ns import qn
+from pptx.oxml import parse_xml
+from pptx.oxml.ns import nsdecls, qn
 from pptx.util import Emu, Inches, Pt
 
 from analysis.report.story import ChartSpec, Slide, build_story
@@ -70,6 +74,84 @@ def _text_box(slide, left: int, top: int, width: int, height: int, paragraphs: l
     return box
 
 
+# The plot area's inner box as fractions of the chart frame (set explicitly, so reference lines drawn
+# over the chart land on the value they mark).
+PLOT_BOX: Final = {False: (0.14, 0.16, 0.82, 0.66), True: (0.34, 0.14, 0.60, 0.70)}  # (x, y, w, h) by horizontal
+REFERENCE_RGB: Final = RGBColor(0x55, 0x55, 0x55)
+ERROR_BAR_RGB: Final = RGBColor(0x1A, 0x1A, 0x1A)
+
+
+def _manual_plot_layout(chart, box: tuple[float, float, float, float]) -> None:
+    """Fix the inner plot area at ``box`` (fractions of the chart frame), as PowerPoint's layout dialog does."""
+    plot_area = chart._chartSpace.find(qn("c:chart")).find(qn("c:plotArea"))
+    existing = plot_area.find(qn("c:layout"))
+    if existing is not None:
+        plot_area.remove(existing)
+    x, y, w, h = box
+    layout = parse_xml(
+        f'<c:layout {nsdecls("c")}><c:manualLayout><c:layoutTarget val="inner"/><c:xMode val="edge"/>'
+        f'<c:yMode val="edge"/><c:x val="{x}"/><c:y val="{y}"/><c:w val="{w}"/><c:h val="{h}"/>'
+        f'</c:manualLayout></c:layout>')
+    plot_area.insert(0, layout)
+
+
+def _num_lit(values: list[float]) -> str:
+    points = "".join(f'<c:pt idx="{i}"><c:v>{v:g}</c:v></c:pt>' for i, v in enumerate(values))
+    return f'<c:numLit><c:formatCode>General</c:formatCode><c:ptCount val="{len(values)}"/>{points}</c:numLit>'
+
+
+def _add_error_bars(series, values: tuple[float | None, ...],
+                    intervals: tuple[tuple[float, float] | None, ...]) -> None:
+    """Custom error bars (the 95% CI) on one series: plus = high − value, minus = value − low, 0 where none."""
+    plus = [max(0.0, hi - v) if v is not None and ci else 0.0 for v, ci in zip(values, intervals, strict=True)
+            for hi in [ci[1] if ci else 0.0]]
+    minus = [max(0.0, v - lo) if v is not None and ci else 0.0 for v, ci in zip(values, intervals, strict=True)
+             for lo in [ci[0] if ci else 0.0]]
+    colour = str(ERROR_BAR_RGB)
+    bars = parse_xml(
+        f'<c:errBars {nsdecls("c", "a")}><c:errBarType val="both"/><c:errValType val="cust"/>'
+        f'<c:noEndCap val="0"/><c:plus>{_num_lit(plus)}</c:plus><c:minus>{_num_lit(minus)}</c:minus>'
+        f'<c:spPr><a:ln w="28575"><a:solidFill><a:srgbClr val="{colour}"/></a:solidFill></a:ln></c:spPr>'
+        f'</c:errBars>')
+    ser = series._element
+    anchor = ser.find(qn("c:cat"))
+    anchor.addprevious(bars)  # the schema's order: … dLbls, trendline, errBars, cat, val …
+
+
+def _add_references(slide, spec: ChartSpec, left: int, top: int, width: int, height: int) -> None:
+    """Dashed reference lines over the plot (e.g. the national recovery standard), each labelled."""
+    if not spec.references or spec.axis_min is None or spec.axis_max is None:
+        return
+    x, y, w, h = PLOT_BOX[spec.horizontal]
+    plot_left, plot_top = left + int(width * x), top + int(height * y)
+    plot_width, plot_height = int(width * w), int(height * h)
+    span = spec.axis_max - spec.axis_min
+    n = len(spec.categories)
+    for category, value, label in spec.references:
+        share = (value - spec.axis_min) / span
+        band = spec.categories.index(category) if category in spec.categories else None
+        if spec.horizontal:  # a vertical segment across the category's band (first category at the top)
+            x0 = plot_left + int(plot_width * share)
+            y0, y1 = (plot_top, plot_top + plot_height) if band is None else (
+                plot_top + int(plot_height * band / n), plot_top + int(plot_height * (band + 1) / n))
+            line = slide.shapes.add_connector(MSO_CONNECTOR.STRAIGHT, x0, y0, x0, y1)
+            text_left = None  # no room beside a band: the axis title explains the dashed lines
+        else:  # a horizontal line across the category's slot (or the whole plot)
+            y0 = plot_top + int(plot_height * (1 - share))
+            x0, x1 = (plot_left, plot_left + plot_width) if band is None else (
+                plot_left + int(plot_width * band / n), plot_left + int(plot_width * (band + 1) / n))
+            line = slide.shapes.add_connector(MSO_CONNECTOR.STRAIGHT, x0, y0, x1, y0)
+            text_left, text_top = x0 + Inches(0.05), y0 - Inches(0.75)
+        line.line.color.rgb = REFERENCE_RGB
+        line.line.width = Pt(2.5)
+        line.line.dash_style = MSO_LINE_DASH_STYLE.DASH
+        line.name = f"Reference: {label}"
+        if text_left is None:
+            continue
+        _text_box(slide, text_left, text_top, Inches(3.2), Inches(0.75), [label], BODY_PT,
+                  colour=REFERENCE_RGB).name = f"Reference label: {label}"
+
+
 def _add_chart(slide, spec: ChartSpec, left: int, top: int, width: int, height: int):
     data = CategoryChartData(number_format=spec.number_format)
     data.categories = list(spec.categories)
@@ -100,6 +182,12 @@ def _add_chart(slide, spec: ChartSpec, left: int, top: int, width: int, height: 
         series.format.fill.solid()
         series.format.fill.fore_color.rgb = _rgb(spec.colours.get(series.name, "#999999"))
         series.invert_if_negative = False
+        if spec.intervals and spec.intervals.get(series.name):
+            _add_error_bars(series, spec.series[series.name], spec.intervals[series.name])
+    if spec.intervals:
+        # Values sit at the bars' base, clear of the whiskers that run to the CI's ends.
+        labels.position = XL_LABEL_POSITION.INSIDE_BASE
+    _manual_plot_layout(chart, PLOT_BOX[spec.horizontal])
     value_axis = chart.value_axis
     value_axis.has_major_gridlines = True
     value_axis.major_gridlines.format.line.color.rgb = RGBColor(0xE5, 0xE5, 0xE5)
@@ -128,16 +216,42 @@ def _add_chart(slide, spec: ChartSpec, left: int, top: int, width: int, height: 
     return frame
 
 
-def _add_slide(presentation, story_slide: Slide, number: int, total: int) -> None:
-    slide = presentation.slides.add_slide(presentation.slide_layouts[6])  # blank
-    width = SLIDE_WIDTH - 2 * MARGIN
+TITLE_ONLY_LAYOUT: Final = 5  # the default template's "Title Only" layout: one title placeholder
+
+
+def titled_slide(presentation, title: str):
+    """A new slide whose title is in the layout's title placeholder (36 pt, bold, at the top).
+
+    PowerPoint's accessibility checker and screen readers take a slide's title from its title
+    placeholder: a text box that merely looks like a title leaves the slide untitled. Use this for
+    every slide; it also draws the thin accent bar above the title.
+    """
+    slide = presentation.slides.add_slide(presentation.slide_layouts[TITLE_ONLY_LAYOUT])
+    placeholder = slide.shapes.title
+    placeholder.name = "Title"
+    placeholder.left, placeholder.top = MARGIN, Inches(0.25)
+    placeholder.width, placeholder.height = SLIDE_WIDTH - 2 * MARGIN, Inches(0.8)
+    frame = placeholder.text_frame
+    frame.word_wrap = True
+    frame.vertical_anchor = MSO_ANCHOR.MIDDLE
+    frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+    frame.text = title
+    paragraph = frame.paragraphs[0]
+    paragraph.alignment = PP_ALIGN.LEFT
+    font = paragraph.runs[0].font
+    font.size, font.bold, font.name = Pt(TITLE_PT), True, FONT
+    font.color.rgb = INK
     bar = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, SLIDE_WIDTH, Inches(0.12))  # a thin accent bar
     bar.fill.solid()
     bar.fill.fore_color.rgb = ACCENT
     bar.line.fill.background()
     bar.name = "Accent bar"
-    _text_box(slide, MARGIN, Inches(0.25), width, Inches(0.8), [story_slide.title], TITLE_PT, bold=True,
-              anchor=MSO_ANCHOR.MIDDLE).name = "Title"
+    return slide
+
+
+def _add_slide(presentation, story_slide: Slide, number: int, total: int) -> None:
+    slide = titled_slide(presentation, story_slide.title)
+    width = SLIDE_WIDTH - 2 * MARGIN
     _text_box(slide, MARGIN, Inches(1.05), width, Inches(1.35), [story_slide.takeaway], TAKEAWAY_PT,
               colour=ACCENT, bold=True, shrink=True).name = "Takeaway"
     body_height = SLIDE_HEIGHT - BODY_TOP - Inches(0.5)
@@ -145,6 +259,7 @@ def _add_slide(presentation, story_slide: Slide, number: int, total: int) -> Non
         chart_width = Inches(6.0)
         frame = _add_chart(slide, story_slide.chart, MARGIN, BODY_TOP, chart_width, body_height)
         frame.name = "Chart"
+        _add_references(slide, story_slide.chart, MARGIN, BODY_TOP, chart_width, body_height)
         text_left = MARGIN + chart_width + Inches(0.3)
         _text_box(slide, text_left, BODY_TOP, SLIDE_WIDTH - text_left - MARGIN, body_height,
                   list(story_slide.bullets), BODY_PT, bullets=True, shrink=True).name = "Figures"
@@ -183,4 +298,4 @@ def build_deck(analysis: Analysis, safe: bool = False, filters: Mapping[str, tup
     return deck_from_slides(slides)
 
 
-__all__ = ["build_deck", "deck_from_slides"]
+__all__ = ["build_deck", "deck_from_slides", "titled_slide"]

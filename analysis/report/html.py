@@ -21,7 +21,7 @@ from analysis.report.story import REPORT_TITLE, Slide, build_story
 from analysis.summary import Analysis
 
 STYLE: Final = """
-:root { --pa: #0072B2; --control: #E69F00; --ink: #1a1a1a; --muted: #555; }
+:root { --pa: #0072B2; --control: #B97A00; --ink: #1a1a1a; --muted: #555; }
 * { box-sizing: border-box; }
 body { font-family: Arial, Helvetica, sans-serif; font-size: 19px; line-height: 1.45; color: var(--ink);
        max-width: 1180px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }

@@ -26,6 +26,7 @@ import pandas as pd
 from analysis import formatting as fmt
 from analysis.compare import SMD_IMBALANCE, SUBGROUP_CAUTION, baseline_balance, measure_for
 from analysis.disclosure import FEWER_THAN, SAFE_MODE_NOTE, SUPPRESS_BELOW, count_shown, make_summary_safe
+from analysis.figures.outcomes import RATE_REFERENCES
 from analysis.figures.theme import GROUP_COLOURS, OKABE_ITO
 from analysis.outcomes import RATE_DEFINITIONS
 from analysis.schema import (
@@ -46,6 +47,9 @@ REPORT_TITLE: Final = "Physical activity in NHS Talking Therapies"
 BALANCE_SHOWN: Final = 5  # largest baseline differences drawn on the "who benefits" slide
 SURVEY_COLOUR: Final = OKABE_ITO["bluish_green"]  # not a group colour: survey respondents are neither group
 BALANCE_COLOUR: Final = OKABE_ITO["grey"]
+# The slide shows how the groups differed at the start (baseline balance), not who benefits: its title says so.
+BALANCE_TITLE: Final = "Who took part: the groups at the start"
+BALANCE_LABEL_ROOM: Final = 2.0  # the value axis runs to 2 × the largest |SMD|: room for its label
 PERCENT_FORMAT: Final = '0"%"'
 SYNTHETIC_NOTE: Final = ("The data are the bundled synthetic sample: invented participants calibrated to the "
                          "published Community Living Well pilot figures, not real patients.")
@@ -72,6 +76,10 @@ class ChartSpec:
     axis_max: float | None = None
     hidden: frozenset[tuple[str, str]] = frozenset()
     horizontal: bool = False  # bars run sideways (long category labels), first category at the top
+    # 95% CI of each value, in chart units, per series (None: no interval, e.g. hidden): drawn as whiskers.
+    intervals: dict[str, tuple[tuple[float, float] | None, ...]] | None = None
+    # Reference lines: (category, value, label); an empty category runs the line across every category.
+    references: tuple[tuple[str, float, str], ...] = ()
 
     @property
     def has_values(self) -> bool:
@@ -113,6 +121,14 @@ def _percent_value(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 1)
 
 
+def _percent_interval(block: dict) -> tuple[float, float] | None:
+    """A summary rate's Wilson 95% CI in percent (None when the rate is hidden or has none)."""
+    interval = block.get("ci95")
+    if block.get("rate") is None or not interval or interval[0] is None or interval[1] is None:
+        return None
+    return (round(interval[0] * 100, 1), round(interval[1] * 100, 1))
+
+
 def _ci(interval: Any, kind: str = "number") -> str:
     """'95% CI 41% to 81%' from a summary's list (or 'not available' for None)."""
     return fmt.ci(tuple(interval) if interval else None, kind)
@@ -120,6 +136,12 @@ def _ci(interval: Any, kind: str = "number") -> str:
 
 def _round1(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else round(value, 1)
+
+
+def _interval1(interval: Any) -> tuple[float, float] | None:
+    if not interval or _round1(interval[0]) is None or _round1(interval[1]) is None:
+        return None
+    return (_round1(interval[0]), _round1(interval[1]))
 
 
 def filters_text(filters: Mapping[str, tuple[str, ...]] | None) -> str:
@@ -205,7 +227,10 @@ def _recovery_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
     chart = ChartSpec(kind="recovery", categories=("Recovery",), series=values,
                       colours={_group(g): GROUP_COLOURS[g] for g in GROUPS}, number_format=PERCENT_FORMAT,
                       axis_title="Recovered (% of finishers at caseness)", axis_min=0, axis_max=100,
-                      hidden=frozenset((_group(g), "Recovery") for g in hidden))
+                      hidden=frozenset((_group(g), "Recovery") for g in hidden),
+                      intervals={_group(g): (_percent_interval(entry[g]),) for g in GROUPS},
+                      references=(("", RECOVERY_STANDARD * 100,
+                                   f"National standard {fmt.percent(RECOVERY_STANDARD)}"),))
     return Slide(key="recovery", title="Recovery: physical activity vs control", takeaway=takeaway,
                  bullets=tuple(bullets), chart=chart if chart.has_values else None,
                  notes="Recovery = finishers at caseness whose PHQ-9 and anxiety measure both ended below the "
@@ -323,9 +348,14 @@ def _change_slide(analysis: Analysis, summary: dict, safe: bool) -> Slide:
                        if summary["measures"][k][g]["mean_change"] is None
                        and analysis.measures[k].descriptives[g].mean_change is not None)
     series = {_group(g): tuple(_round1(summary["measures"][k][g]["mean_change"]) for k in keys) for g in GROUPS}
+    # The mean change's t-based 95% CI, for every value the summary shows (a hidden mean has none).
+    intervals = {_group(g): tuple(
+        _interval1(analysis.measures[k].descriptives[g].ci95_change)
+        if summary["measures"][k][g]["mean_change"] is not None else None for k in keys) for g in GROUPS}
     chart = ChartSpec(kind="change", categories=tuple(labels[k] for k in keys), series=series,
                       colours={_group(g): GROUP_COLOURS[g] for g in GROUPS}, number_format="0.0",
-                      axis_title="Mean change (negative = improvement)", hidden=hidden)
+                      axis_title="Mean change, 95% CI (negative = improvement)", hidden=hidden,
+                      intervals=intervals)
     verdicts = [analysis.measure_verdict(k) for k in keys
                 if all(summary["measures"][k][g]["n"] is not None for g in GROUPS)]
     return Slide(key="symptom_change", title="Symptom change: PHQ-9 and GAD-7",
@@ -417,10 +447,15 @@ def _rates_slide(analysis: Analysis, summary: dict) -> Slide:
     labels = tuple(RATE_DEFINITIONS[k].label for k in summary["rates"])
     series = {_group(g): tuple(_percent_value(summary["rates"][k][g]["rate"]) for k in summary["rates"])
               for g in GROUPS}
+    intervals = {_group(g): tuple(_percent_interval(summary["rates"][k][g]) for k in summary["rates"])
+                 for g in GROUPS}
+    references = tuple((RATE_DEFINITIONS[k].label, value * 100, text) for k, (value, text) in RATE_REFERENCES.items()
+                       if k in summary["rates"])
     chart = ChartSpec(kind="rates", categories=labels, series=series,
                       colours={_group(g): GROUP_COLOURS[g] for g in GROUPS}, number_format=PERCENT_FORMAT,
-                      axis_title="Percent of finishers", axis_min=0, axis_max=100, hidden=frozenset(hidden),
-                      horizontal=True)
+                      axis_title="Percent of finishers (Wilson 95% CI); dashed: national figures"
+                      if references else "Percent of finishers (Wilson 95% CI)", axis_min=0, axis_max=100,
+                      hidden=frozenset(hidden), horizontal=True, intervals=intervals, references=references)
     bullets.append("Recovery rates count finishers at caseness; improvement and deterioration, all finishers.")
     return Slide(key="rates", title="Recovery and reliable change", takeaway=_rates_takeaway(summary),
                  bullets=tuple(bullets), chart=chart if chart.has_values else None,
@@ -498,7 +533,9 @@ def _balance_slide(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool
         bullets = [f"{_balance_label(r)}: {_balance_values(r)} (SMD {fmt.number(r['smd'], 2)})"
                    for r in shown[:1 if safe else 2]]  # the largest; safe mode needs room for its note
         bullets.append(SUBGROUP_CAUTION)
-        bound = math.ceil((max(abs(r["smd"]) for r in shown) + 0.3) * 2) / 2  # room for the labels, symmetric
+        # Symmetric, with room beyond the longest bar for its value label: a label of a bar that ends near
+        # the axis's end ran into the category names beside the plot (the deck's slide 5).
+        bound = max(0.5, math.ceil(max(abs(r["smd"]) for r in shown) * BALANCE_LABEL_ROOM * 4) / 4)
         chart = ChartSpec(kind="balance", categories=tuple(_balance_label(r) for r in shown),
                           series={"Standardised difference (physical activity − control)":
                                   tuple(round(r["smd"], 2) for r in shown)},
@@ -507,7 +544,7 @@ def _balance_slide(analysis: Analysis, episodes: pd.DataFrame | None, safe: bool
                           axis_min=-bound, axis_max=bound, horizontal=True)
     if safe:
         bullets.insert(len(bullets) - 1, f"Characteristics of {FEWER_THAN} people in a group are not shown.")
-    return Slide(key="who_benefits", title="Who took part, and who benefits", takeaway=takeaway,
+    return Slide(key="who_benefits", title=BALANCE_TITLE, takeaway=takeaway,
                  bullets=tuple(bullets), chart=chart,
                  notes="Standardised mean difference (Austin 2009): means for scores, shares for category levels; "
                        f"|SMD| above {SMD_IMBALANCE:g} is conventionally called imbalance.")
@@ -605,6 +642,10 @@ def _sites_slides(analysis: Analysis, summary: dict, safe: bool) -> list[Slide]:
     else:
         bullets.append(f"{POOLED_LABEL}: {NOT_AVAILABLE} ({pooled.get('reason')})")
     bullets.append(heterogeneity_sentence(sites.rates["recovery"]))
+    from analysis.adjusted import site_adjusted_sentence  # the adjusted analysis with site as a covariate
+
+    if (adjusted_line := site_adjusted_sentence(block.get("adjusted"))) is not None:
+        bullets.append(adjusted_line)
     primary = sites.measures.get("phq9")
     if primary is not None and primary.pooled.estimate is not None:
         bullets.append(forest_takeaway(primary, safe).split(". ")[0] + ".")
