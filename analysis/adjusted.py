@@ -49,7 +49,8 @@ from analysis import formatting as fmt
 from analysis.compare import SMD_IMBALANCE, categorical_columns, measure_for
 from analysis.outcomes import RATE_DEFINITIONS, participant_outcomes
 from analysis.results import Estimate, clean_ci, clean_float
-from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
+from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, SITE_COLUMN
+from analysis.sites import site_covariate
 
 ESTIMAND_ATT: Final = "ATT"
 ESTIMAND_ATO: Final = "ATO"
@@ -83,6 +84,15 @@ CI_METHODS: Final = {
     "sandwich": "M-estimation (sandwich) standard error of the stacked estimating equations "
                 "(Lunceford & Davidian 2004); relative risk on the log scale",
 }
+SITE_METHOD: Final = ("site (two or more sites) is a covariate: one indicator per site beside the largest in both the "
+                       "propensity model and each group's outcome model, so each person is compared with people of "
+                       "the same site (adjustment for site, not stratified estimation within each site)")
+SITE_CAVEAT: Final = ("With ATT weights site is balanced exactly only when it is the sole characteristic (the weights "
+                      "then reweight each site's controls to its own physical activity share); with other "
+                      "characteristics the balance table shows how close it is. The model assumes that the other "
+                      "characteristics relate to choosing physical activity in the same way in every site (no "
+                      "site-by-characteristic interactions); a site with people in one group only is left out, and "
+                      f"sites with fewer than {MIN_LEVEL_COUNT} finishers are pooled into one level.")
 E_VALUE_METHOD: Final = ("E-value (VanderWeele & Ding 2017): RR + √(RR(RR − 1)), RR inverted below 1; for a "
                          "difference in means RR ≈ exp(0.91·d), d = difference / pooled SD of the outcome")
 
@@ -164,15 +174,22 @@ def _parameters(column: pd.Series) -> int:
 def default_covariates(episodes: pd.DataFrame, flags: pd.DataFrame | None = None) -> list[str]:
     """The design's default covariates (every baseline score, age band, gender, ethnicity, problem
     descriptor, long-term condition) that are present, in that order, kept while the propensity model has
-    at least :data:`DEFAULT_PER_PARAMETER` people of the smaller group per parameter (at least the first)."""
+    at least :data:`DEFAULT_PER_PARAMETER` people of the smaller group per parameter (at least the first).
+    With two or more sites (:func:`analysis.sites.site_covariate`) ``site`` comes first, so it is always
+    adjusted for (:data:`SITE_METHOD`); with one site or none the list is as before."""
     flags = participant_outcomes(episodes) if flags is None else flags
-    finishers = episodes[flags["finished"].to_numpy(dtype=bool)]
-    smaller = int(min((finishers["group"] == g).sum() for g in GROUPS)) if len(finishers) else 0
+    finished = flags["finished"].to_numpy(dtype=bool)  # one column at a time, never the whole frame
+    group = episodes["group"][finished]
+    smaller = int(min((group == g).sum() for g in GROUPS)) if len(group) else 0
     budget = max(smaller // DEFAULT_PER_PARAMETER, 1)
     chosen: list[str] = []
     used = 0
-    for column in [c for c in DEFAULT_ORDER if c in candidate_covariates(episodes)]:
-        cost = _parameters(finishers[column])
+    candidates = candidate_covariates(episodes)
+    order = [c for c in DEFAULT_ORDER if c in candidates]
+    if SITE_COLUMN in candidates and site_covariate(episodes) is not None:
+        order = [SITE_COLUMN, *order]
+    for column in order:
+        cost = _parameters(episodes[column][finished])
         if cost == 0:
             continue
         if used + cost > budget and chosen:
@@ -347,8 +364,52 @@ def safe_note(text: str) -> str:
 class _Design:
     X: np.ndarray  # n × p with intercept (numeric columns standardised)
     terms: list[tuple[str, str]]  # (covariate, level) per column after the intercept; level "" for numeric
-    balance_columns: list[tuple[str, str, np.ndarray]]  # covariate, level, values (every level, for balance)
+    balance_columns: list[tuple[str, str, np.ndarray]]  # covariate, level, values (every level, for balance;
+    # a level's values are its 0/1 indicator as booleans)
     keep: np.ndarray  # rows of the finishers frame in the analysis
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A category column as integer codes into its (stripped) text levels; -1 for missing."""
+
+    codes: np.ndarray
+    levels: list[str]
+
+    def code(self, level: str) -> int:
+        """The code of ``level``, added to the levels when new."""
+        if level not in self.levels:
+            self.levels.append(level)
+        return self.levels.index(level)
+
+
+def _text(series: pd.Series) -> _Text:
+    stripped = series.astype("string").str.strip()
+    codes, uniques = pd.factorize(stripped)
+    return _Text(codes=np.asarray(codes, dtype=np.int32), levels=[str(u) for u in uniques])
+
+
+def _level_counts(codes: np.ndarray, size: int) -> tuple[np.ndarray, list[int]]:
+    """Counts per code (codes ≥ 0) and the present codes from most to least common, ties in order of first
+    appearance (the order of ``pd.Series.value_counts``)."""
+    counts = np.bincount(codes, minlength=size)
+    present = np.flatnonzero(counts)
+    first = {int(k): int(np.argmax(codes == k)) for k in present} if len(present) > 1 else {}
+    order = sorted((int(k) for k in present), key=lambda k: (-int(counts[k]), first.get(k, 0)))
+    return counts, order
+
+
+class _Finishers:
+    """The finishers' rows of the episodes, one column at a time (no copy of the whole frame)."""
+
+    def __init__(self, episodes: pd.DataFrame, finished: np.ndarray) -> None:
+        self._episodes, self._finished, self.columns = episodes, finished, episodes.columns
+
+    def __len__(self) -> int:
+        return int(self._finished.sum())
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self._episodes[column][self._finished]
 
 
 def _label(covariate: str, level: str) -> str:
@@ -366,44 +427,53 @@ def covariate_label(covariate: str, level: str = "") -> str:
     return _label(covariate, level)
 
 
-def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.ndarray,
-             notes: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int]]:
+def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarray,
+             notes: list[str]) -> tuple[np.ndarray, dict[str, _Text], dict[str, int]]:
     """Complete cases, pooled rare levels and levels in one group only. Returns (keep mask, the
-    category columns as text, per-group counts excluded for one-group levels)."""
+    category columns as integer codes of their text, per-group counts excluded for one-group levels)."""
     keep = np.ones(len(finishers), dtype=bool)
-    texts: dict[str, np.ndarray] = {}
+    texts: dict[str, _Text] = {}
     for column in covariates:
         series = finishers[column]
         if pd.api.types.is_numeric_dtype(series):
             keep &= ~np.isnan(series.to_numpy(dtype="float64", na_value=np.nan))
         else:
-            keep &= series.notna().to_numpy() & (series.astype("string").str.strip() != "").fillna(False).to_numpy()
+            text = _text(series)
+            keep &= text.codes >= 0
+            if "" in text.levels:
+                keep &= text.codes != text.levels.index("")
+            texts[column] = text
     missing = {g: int((~keep & (is_pa if g == GROUP_PA else ~is_pa)).sum()) for g in GROUPS}
     if any(missing.values()):
         notes.append(f"{missing[GROUP_PA]} physical activity and {missing[GROUP_CONTROL]} control finishers have a "
                      "chosen characteristic missing and are left out (complete cases).")
     one_group = {g: 0 for g in GROUPS}
     for column in covariates:
-        series = finishers[column]
-        if pd.api.types.is_numeric_dtype(series):
+        if column not in texts:
             continue
-        values = series.astype("string").str.strip().to_numpy(dtype=object, na_value="")
-        counts = pd.Series(values[keep]).value_counts()
-        rare = [str(level) for level, count in counts.items() if count < MIN_LEVEL_COUNT]
+        text = texts[column]
+        codes = text.codes
+        counts, order = _level_counts(codes[keep], len(text.levels))
+        rare = [k for k in order if counts[k] < MIN_LEVEL_COUNT]
         if rare:
             pooled = counts[rare].sum()
-            target = OTHER_LEVEL if pooled >= MIN_LEVEL_COUNT else str(counts.index[0])
-            values = np.where(np.isin(values, rare), target, values)
+            target = text.code(OTHER_LEVEL) if pooled >= MIN_LEVEL_COUNT else order[0]
+            lookup = np.arange(len(text.levels), dtype=np.int32)
+            lookup[rare] = target
+            codes = np.where(codes >= 0, lookup[np.maximum(codes, 0)], codes)
             notes.append(f"{_label(column, '').capitalize()}: {len(rare)} level(s) with fewer than "
-                         f"{MIN_LEVEL_COUNT} people pooled into " + ("one 'other' level." if target == OTHER_LEVEL
-                                                                    else f"the most common level ({target})."))
-        for level in sorted(set(values[keep])):
-            at = keep & (values == level)
+                         f"{MIN_LEVEL_COUNT} people pooled into " + ("one 'other' level." if text.levels[target] == OTHER_LEVEL
+                                                                    else f"the most common level ({text.levels[target]})."))
+        present = np.flatnonzero(np.bincount(codes[keep], minlength=len(text.levels)))
+        for k in sorted((int(k) for k in present), key=lambda k: text.levels[k]):
+            level = text.levels[k]
+            is_level = codes == k
+            at = keep & is_level
             in_pa, in_control = int((at & is_pa).sum()), int((at & ~is_pa).sum())
             if in_pa and in_control:
                 continue
             group = GROUP_PA if in_pa else GROUP_CONTROL
-            keep &= values != level
+            keep &= ~is_level
             one_group[group] += in_pa + in_control
             if group == GROUP_PA:
                 notes.append(f"{_label(column, level)}: {in_pa} physical activity participant(s) and no control "
@@ -412,50 +482,76 @@ def _prepare(finishers: pd.DataFrame, covariates: tuple[str, ...], is_pa: np.nda
             else:
                 notes.append(f"{_label(column, level)}: {in_control} control participant(s) and no physical "
                              "activity participant; they would get no weight, so they are left out.")
-        texts[column] = values
+        texts[column] = _Text(codes=codes, levels=text.levels)
     return keep, texts, one_group
 
 
-def _design(finishers: pd.DataFrame, covariates: tuple[str, ...], texts: dict[str, np.ndarray],
+def _design(finishers: _Finishers, covariates: tuple[str, ...], texts: dict[str, _Text],
             keep: np.ndarray) -> _Design:
-    columns = [np.ones(int(keep.sum()))]
+    """The propensity design, filled column by column into one float64 array (no per-column copies)."""
+    n = int(keep.sum())
     terms: list[tuple[str, str]] = []
     balance: list[tuple[str, str, np.ndarray]] = []
+    fills: list[tuple[Any, ...]] = []  # ("numeric", values, mean, sd) or ("level", indicator)
     for column in covariates:
         if column not in texts:
             values = finishers[column].to_numpy(dtype="float64", na_value=np.nan)[keep]
             balance.append((column, "", values))
             sd = values.std()
             if sd > 0:
-                columns.append((values - values.mean()) / sd)
+                fills.append(("numeric", values, values.mean(), sd))
                 terms.append((column, ""))
             continue
-        values = texts[column][keep]
-        levels = pd.Series(values).value_counts()
-        for level in sorted(levels.index, key=str):
-            indicator = (values == level).astype(float)
-            balance.append((column, str(level), indicator))
-            if level != levels.index[0]:  # the most common level is the reference
-                columns.append(indicator)
-                terms.append((column, str(level)))
-    return _Design(X=np.column_stack(columns), terms=terms, balance_columns=balance, keep=keep)
+        text = texts[column]
+        codes = text.codes[keep]
+        _, order = _level_counts(codes, len(text.levels))
+        for k in sorted(order, key=lambda k: text.levels[k]):
+            indicator = codes == k
+            balance.append((column, text.levels[k], indicator))
+            if k != order[0]:  # the most common level is the reference
+                fills.append(("level", indicator))
+                terms.append((column, text.levels[k]))
+    X = np.empty((n, len(fills) + 1), order="F")  # column by column: each column contiguous
+    X[:, 0] = 1.0
+    for j, fill in enumerate(fills, start=1):
+        if fill[0] == "numeric":
+            _, values, mean, sd = fill
+            np.subtract(values, mean, out=X[:, j])
+            X[:, j] /= sd
+        else:
+            X[:, j] = fill[1]
+    return _Design(X=X, terms=terms, balance_columns=balance, keep=keep)
 
 
 # --- model fits -------------------------------------------------------------------------------
 
 
+def _logit(treated: np.ndarray, X: np.ndarray) -> Any:
+    """statsmodels' ``Logit`` without its rank check (a QR of the n × p design; :func:`_fit_propensity` checks
+    the rank on XᵀX) and with its Hessian −Xᵀdiag(ps(1 − ps))X summed in row blocks (statsmodels forms a p × n
+    temporary as large as the design)."""
+    from statsmodels.discrete.discrete_model import Logit
+
+    class _BlockLogit(Logit):
+        def hessian(self, params: np.ndarray) -> np.ndarray:
+            fitted = self.predict(params)
+            return -_gram(self.exog, fitted * (1 - fitted))
+
+    return _BlockLogit(treated, X, check_rank=False)
+
+
 def _fit_propensity(X: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     """Logistic regression by statsmodels; (coefficients, None) or (None, reason)."""
-    from statsmodels.discrete.discrete_model import Logit
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
-    if not _full_rank(X.T @ X):
+    if not _full_rank(_gram(X, np.ones(len(X)))):
         return None, ("Some chosen characteristics are exact combinations of others (for example a category "
                       "level that matches another column), so the propensity model cannot be fitted; drop one.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = Logit(treated, X).fit(disp=0, method="newton", maxiter=100)
+            # the rank is checked above (no QR of the n × p design in statsmodels)
+            result = _logit(treated, X).fit(disp=0, method="newton", maxiter=100)
         except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as error:
             return None, f"The propensity model could not be fitted ({error})."
     params = np.asarray(result.params, dtype=float)
@@ -495,18 +591,27 @@ def _ess(w: np.ndarray) -> float | None:
 
 def _balance(design: _Design, treated: np.ndarray, w: np.ndarray) -> pd.DataFrame:
     rows = []
+    w_pa, w_control = w[treated], w[~treated]
+    # a level's (weighted) proportions from counts and dot products over all rows (no row copies)
+    w1, w0 = np.where(treated, w, 0.0), np.where(treated, 0.0, w)
+    sum1, sum0 = w1.sum(), w0.sum()
+    n1, n0 = int(treated.sum()), int((~treated).sum())
     for covariate, level, values in design.balance_columns:
-        pa, control = values[treated], values[~treated]
         if level:
-            p1, p0 = pa.mean(), control.mean()
+            in_pa = int(np.count_nonzero(values & treated))
+            in_control = int(np.count_nonzero(values)) - in_pa
+            p1, p0 = in_pa / n1, in_control / n0
             sd = math.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
+            before = p1 - p0
+            after = float(np.dot(w1, values) / sum1 - np.dot(w0, values) / sum0)
         else:
+            pa, control = values[treated], values[~treated]
+            in_pa, in_control = len(pa), len(control)
             sd = math.sqrt((pa.var(ddof=1) + control.var(ddof=1)) / 2) if len(pa) > 1 and len(control) > 1 else 0.0
-        before = np.average(pa) - np.average(control)
-        after = np.average(pa, weights=w[treated]) - np.average(control, weights=w[~treated])
+            before = np.average(pa) - np.average(control)
+            after = np.average(pa, weights=w_pa) - np.average(control, weights=w_control)
         rows.append({"covariate": covariate, "level": level, "label": _label(covariate, level),
-                     "n_pa": int(pa.sum()) if level else len(pa),
-                     "n_control": int(control.sum()) if level else len(control),
+                     "n_pa": in_pa, "n_control": in_control,
                      "smd_before": before / sd if sd > 0 else (0.0 if before == 0 else None),
                      "smd_after": after / sd if sd > 0 else (0.0 if abs(after) < 1e-12 else None)})
     table = pd.DataFrame(rows, columns=["covariate", "level", "label", "n_pa", "n_control", "smd_before",
@@ -526,15 +631,31 @@ class _Outcome:
     Z: np.ndarray  # outcome-model design
 
 
-def _wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+_CHUNK: Final = 32768  # rows per block of a weighted Gram matrix (small temporaries, BLAS-sized products)
+
+
+def _gram(A: np.ndarray, w: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
+    """Σᵢ wᵢ aᵢ bᵢᵀ over the rows (B = A by default), in row blocks: no n × p temporary. Rows with weight 0
+    add nothing, so a subset's Gram matrix is the full one with the other rows weighted 0 (no row copies)."""
+    B = A if B is None else B
+    out = np.zeros((A.shape[1], B.shape[1]))
+    for lo in range(0, len(w), _CHUNK):
+        rows = slice(lo, lo + _CHUNK)
+        out += (A[rows].T * w[rows]) @ B[rows]
+    return out
+
+
+def _wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray, gram: np.ndarray | None = None) -> np.ndarray:
     """Weighted least squares by the normal equations (the same coefficients as statsmodels' ``WLS``,
-    tested; one p × p solve instead of an SVD of the n × p design); least squares when singular."""
-    zw = Z * w[:, None]
-    gram = zw.T @ Z
+    tested; one p × p solve instead of an SVD of the n × p design); least squares when singular. Rows
+    with weight 0 (and any ``y`` there) are not in the fit."""
+    fit = w > 0
+    y0 = np.where(fit, y, 0.0)
+    gram = _gram(Z, w) if gram is None else gram
     if _full_rank(gram):
-        return np.linalg.solve(gram, zw.T @ y)
-    root = np.sqrt(w)
-    return np.linalg.lstsq(Z * root[:, None], y * root, rcond=None)[0]
+        return np.linalg.solve(gram, Z.T @ (w * y0))
+    root = np.sqrt(w[fit])
+    return np.linalg.lstsq(Z[fit] * root[:, None], y0[fit] * root, rcond=None)[0]
 
 
 def _full_rank(gram: np.ndarray) -> bool:
@@ -546,23 +667,50 @@ def _full_rank(gram: np.ndarray) -> bool:
     return bool(eigen.min() > 1e-10 * eigen.max())
 
 
-def _point(outcome: _Outcome, treated: np.ndarray, w: np.ndarray, t: np.ndarray
-           ) -> tuple[float, float, np.ndarray, np.ndarray] | str:
-    """IPW-RA point estimate: (mu1, mu0, beta1, beta0), or a reason."""
+def _fit_rows(outcome: _Outcome, treated: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of each group's outcome model (PA, control): in the outcome's population, with weight."""
+    return tuple(outcome.member & group_mask & (w > 0) for group_mask in (treated, ~treated))  # type: ignore[return-value]
+
+
+def _outcome_grams(outcomes: list[_Outcome], treated: np.ndarray, w: np.ndarray
+                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each outcome's two ZᵀWZ (PA, control), each distinct one computed once: outcomes with the same design
+    and the same rows (the rates sharing a denominator; measures everyone has) share their matrices."""
+    keys: dict[str, list[tuple[int, bytes]]] = {}
+    distinct: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
+    for o in outcomes:
+        keys[o.key] = []
+        for rows in _fit_rows(o, treated, w):
+            key = (id(o.Z), np.packbits(rows).tobytes())
+            distinct.setdefault(key, (o.Z, rows))
+            keys[o.key].append(key)
+    order = list(distinct)
+    grams = dict(zip(order, _in_parallel(lambda key: _gram(distinct[key][0], np.where(distinct[key][1], w, 0.0)),
+                                         order), strict=True))
+    return {name: (grams[k[0]], grams[k[1]]) for name, k in keys.items()}
+
+
+def _point(outcome: _Outcome, treated: np.ndarray, w: np.ndarray, t: np.ndarray,
+           grams: tuple[np.ndarray, np.ndarray] | None = None
+           ) -> tuple[float, float, np.ndarray, np.ndarray, tuple[np.ndarray, ...]] | str:
+    """IPW-RA point estimate: (mu1, mu0, beta1, beta0, the two groups' ZᵀWZ for the sandwich), or a reason.
+    ``grams``: those two matrices when already computed (:func:`_outcome_grams`)."""
     m = outcome.member
-    betas = []
-    for group_mask, name in ((treated, GROUP_PA), (~treated, GROUP_CONTROL)):
-        rows = m & group_mask & (w > 0)
+    betas, used = [], []
+    for rows, name, gram in zip(_fit_rows(outcome, treated, w), (GROUP_PA, GROUP_CONTROL), grams or (None, None),
+                                strict=True):
         if rows.sum() < MIN_GROUP:
             return f"Fewer than {MIN_GROUP} {GROUP_LABELS[name].lower()} participants are in this outcome's population."
-        Z, y = outcome.Z[rows], outcome.y[rows]
-        betas.append(_wls(Z, y, w[rows]))  # a level absent here: least squares (minimum norm)
+        # the group's rows by weight (0 elsewhere), not by copying them; a level absent here: least squares
+        weights = np.where(rows, w, 0.0)
+        used.append(_gram(outcome.Z, weights) if gram is None else gram)
+        betas.append(_wls(outcome.Z, outcome.y, weights, used[-1]))
     target = t * m
     if target.sum() <= 0:
         return "No one in the target group is in this outcome's population."
     mu1 = float(target @ (outcome.Z @ betas[0]) / target.sum())
     mu0 = float(target @ (outcome.Z @ betas[1]) / target.sum())
-    return mu1, mu0, betas[0], betas[1]
+    return mu1, mu0, betas[0], betas[1], tuple(used)
 
 
 # --- bootstrap (vectorised across resamples) ---------------------------------------------------
@@ -707,7 +855,7 @@ class _Shared:
     target: np.ndarray
     d_target: np.ndarray
     j_gamma: np.ndarray  # −Xᵀ diag(ps(1 − ps)) X
-    psi_gamma: np.ndarray  # X (a − ps), n × p
+    residual: np.ndarray  # a − ps (the propensity model's ψ is X(a − ps))
 
     @classmethod
     def of(cls, X: np.ndarray, treated: np.ndarray, gamma: np.ndarray, estimand: str) -> _Shared:
@@ -715,11 +863,11 @@ class _Shared:
         d_weights, d_target = _derivatives(ps, treated, estimand)
         return cls(ps=ps, weights=_weights(ps, treated, estimand), d_weights=d_weights,
                    target=_target(ps, treated, estimand), d_target=d_target,
-                   j_gamma=-(X * (ps * (1 - ps))[:, None]).T @ X, psi_gamma=X * (treated - ps)[:, None])
+                   j_gamma=-_gram(X, ps * (1 - ps)), residual=treated - ps)
 
 
 def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _Outcome, beta1: np.ndarray,
-              beta0: np.ndarray, mu1: float, mu0: float) -> np.ndarray:
+              beta0: np.ndarray, mu1: float, mu0: float, grams: tuple[np.ndarray, ...]) -> np.ndarray:
     """Covariance of (mu1, mu0) from the stacked estimating equations of the propensity model, both
     outcome models and the two target means (empirical sandwich, Stefanski & Boos 2002).
 
@@ -733,39 +881,52 @@ def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _O
     k = p + 2 * q + 2
     s1, s2, s3 = slice(0, p), slice(p, p + q), slice(p + q, p + 2 * q)
     member = outcome.member
-    y = np.nan_to_num(outcome.y)
     J = np.zeros((k, k))
     J[s1, s1] = shared.j_gamma
-    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for rows_mask, beta, block in ((member & treated, beta1, s2), (member & ~treated, beta0, s3)):
-        rows = np.flatnonzero(rows_mask)
-        Zr = Z[rows]
-        residual = y[rows] - Zr @ beta
-        w, dw = shared.weights[rows], shared.d_weights[rows]
-        if np.any(dw):
-            J[block, s1] = (Zr.T * (dw * residual)) @ (Zr if Z is X else X[rows])
-        J[block, block] = -(Zr.T * w) @ Zr
-        parts[block.start] = (rows, Zr, w * residual)  # ψ rows = Zr · (w·residual)
-    rows = np.flatnonzero(member & (shared.target != 0))
-    Zt, t, dt = Z[rows], shared.target[rows], shared.d_target[rows]
-    f1, f0 = Zt @ beta1, Zt @ beta0
-    if np.any(dt):
-        J[k - 2, s1] = (dt * (f1 - mu1)) @ X[rows]
-        J[k - 1, s1] = (dt * (f0 - mu0)) @ X[rows]
-    J[k - 2, s2] = J[k - 1, s3] = t @ Zt
-    J[k - 2, k - 2] = J[k - 1, k - 1] = -t.sum()
+    J[s2, s2], J[s3, s3] = -grams[0], -grams[1]  # the outcome models' ZᵀWZ, from the point estimate
+    models = ((treated, beta1, s2), (~treated, beta0, s3))
+    # Everything else is summed in row blocks (no n-long temporaries): first J, then the influences.
+    target_sum = 0.0
+    for lo in range(0, n, _CHUNK):
+        rows = slice(lo, lo + _CHUNK)
+        Xc, Zc, m, y = X[rows], Z[rows], member[rows], np.nan_to_num(outcome.y[rows])
+        for group, beta, block in models:
+            dw = np.where(m & group[rows], shared.d_weights[rows], 0.0)
+            if np.any(dw):
+                J[block, s1] += (Zc.T * (dw * (y - Zc @ beta))) @ Xc
+        t = np.where(m, shared.target[rows], 0.0)
+        dt = np.where(m, shared.d_target[rows], 0.0)
+        if np.any(dt):
+            J[k - 2, s1] += (dt * (Zc @ beta1 - mu1)) @ Xc
+            J[k - 1, s1] += (dt * (Zc @ beta0 - mu0)) @ Xc
+        J[k - 2, s2] += t @ Zc
+        target_sum += t.sum()
+    J[k - 1, s3] = J[k - 2, s2]
+    J[k - 2, k - 2] = J[k - 1, k - 1] = -target_sum
     last = np.linalg.pinv(J / n)[k - 2:]
-    influence = shared.psi_gamma @ last[:, s1].T
-    for start, (part_rows, Zr, scale) in parts.items():
-        influence[part_rows] += (Zr @ last[:, start:start + q].T) * scale[:, None]
-    influence[rows] += np.column_stack([t * (f1 - mu1), t * (f0 - mu0)]) @ last[:, k - 2:].T
-    return influence.T @ influence / n / n
+    meat = np.zeros((2, 2))
+    # every product of a row of Z needed below in one matrix product per block: Zβ₁, Zβ₀ and the two
+    # outcome blocks of J⁻¹'s last rows (and the propensity block when Z is X)
+    same = Z is X
+    products = np.column_stack([beta1, beta0, last[:, s2].T, last[:, s3].T] + ([last[:, s1].T] if same else []))
+    for lo in range(0, n, _CHUNK):
+        rows = slice(lo, lo + _CHUNK)
+        Xc, Zc, m, y = X[rows], Z[rows], member[rows], np.nan_to_num(outcome.y[rows])
+        F = Zc @ products
+        influence = (F[:, 6:8] if same else Xc @ last[:, s1].T) * shared.residual[rows, None]
+        for (group, _, _), fitted, part in ((models[0], F[:, 0], F[:, 2:4]), (models[1], F[:, 1], F[:, 4:6])):
+            scale = np.where(m & group[rows], shared.weights[rows] * (y - fitted), 0.0)  # ψ rows = Z · (w·residual)
+            influence += part * scale[:, None]
+        t = np.where(m, shared.target[rows], 0.0)
+        influence += np.column_stack([t * (F[:, 0] - mu1), t * (F[:, 1] - mu0)]) @ last[:, k - 2:].T
+        meat += influence.T @ influence
+    return meat / n / n
 
 
 # --- the analysis -----------------------------------------------------------------------------
 
 
-def _outcomes(finishers: pd.DataFrame, flags: pd.DataFrame, keep: np.ndarray, design: _Design,
+def _outcomes(finishers: _Finishers, flags: pd.DataFrame, keep: np.ndarray, design: _Design,
               measures: tuple[str, ...]) -> list[_Outcome]:
     out = []
     for key, definition in RATE_DEFINITIONS.items():
@@ -787,6 +948,20 @@ def _outcomes(finishers: pd.DataFrame, flags: pd.DataFrame, keep: np.ndarray, de
                 Z = np.column_stack([Z, np.where(member, (filled - filled[member].mean()) / sd, 0.0)])
         out.append(_Outcome(key, measure_for(key).label, "measure", np.where(member, last, np.nan), member, Z))
     return out
+
+
+WORKERS: Final = 2  # outcomes worked on at once (numpy releases the GIL in its array work and BLAS)
+
+
+def _in_parallel(work: Any, items: list[Any]) -> list[Any]:
+    """``[work(item) for item in items]``, :data:`WORKERS` at a time in threads (each outcome's fit and sandwich
+    are independent, and each BLAS call stays on one thread, so the results are those of the plain loop)."""
+    if len(items) < 2 or WORKERS < 2:
+        return [work(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="adjusted") as pool:
+        return list(pool.map(work, items))
 
 
 @contextlib.contextmanager
@@ -826,10 +1001,12 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
     if estimand not in ESTIMANDS:
         estimand = ESTIMAND_ATT
     finished = flags["finished"].to_numpy(dtype=bool)
-    finishers, fin_flags = episodes[finished], flags[finished]
-    is_pa = (finishers["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
     chosen = tuple(default_covariates(episodes, flags) if covariates is None else
-                   [c for c in dict.fromkeys(covariates) if c in finishers.columns and c not in NOT_COVARIATES])
+                   [c for c in dict.fromkeys(covariates) if c in episodes.columns and c not in NOT_COVARIATES])
+    finishers = _Finishers(episodes, finished)  # one column at a time, never the whole frame
+    fin_flags = flags[list(dict.fromkeys(c for d in RATE_DEFINITIONS.values()
+                                         for c in (d.denominator_column, d.numerator_column)))][finished]
+    is_pa = (finishers["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
     group_n = {GROUP_PA: int(is_pa.sum()), GROUP_CONTROL: int((~is_pa).sum())}
     if not chosen:
         return _unavailable("No baseline characteristic is chosen (or none is in the data), so there is nothing to "
@@ -874,8 +1051,10 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
             ps = 1 / (1 + np.exp(-(design.X @ gamma)))
     else:
         trim = None
+    del texts
     w = _weights(ps, treated, estimand)
     ess = {GROUP_PA: _ess(w[treated]), GROUP_CONTROL: _ess(w[~treated])}
+    model_method = METHOD + (f"; {SITE_METHOD}" if SITE_COLUMN in chosen else "")
     balance = _balance(design, treated, w)
     parameters = design.X.shape[1] - 1
     smaller = min(n.values())
@@ -888,27 +1067,37 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                      "but changes the estimand.")
     t = _target(ps, treated, estimand)
     outcomes = _outcomes(finishers, fin_flags, keep, design, measures)
-    points = {o.key: _point(o, treated, w, t) for o in outcomes}
+    grams = _outcome_grams(outcomes, treated, w)
+    points = dict(zip([o.key for o in outcomes],
+                      _in_parallel(lambda o: _point(o, treated, w, t, grams[o.key]), outcomes), strict=True))
     use_bootstrap = sum(n.values()) <= bootstrap_max_n
     draws, failed = ({}, 0)
     valid = [o for o in outcomes if not isinstance(points[o.key], str)]
     if use_bootstrap and valid:
         draws, failed = _bootstrap(design, treated, valid, gamma, estimand, resamples, seed)
     effects = {}
-    shared: _Shared | None = None
+    covariances: dict[str, np.ndarray] = {}
+    if not use_bootstrap and valid:
+        shared = _Shared.of(design.X, treated, gamma, estimand)
+
+        def covariance(o: _Outcome) -> np.ndarray:
+            mu1, mu0, beta1, beta0, grams = points[o.key]
+            return _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0, grams)
+
+        covariances = dict(zip([o.key for o in valid], _in_parallel(covariance, valid), strict=True))
     for o in outcomes:
         in_pa, in_control = int((o.member & treated).sum()), int((o.member & ~treated).sum())
         counts = {GROUP_PA: in_pa, GROUP_CONTROL: in_control}
         name = f"Adjusted difference in {o.label.lower() if o.kind == 'rate' else o.label + ' last score'} (PA − control)"
         rr_name = f"Adjusted relative risk of {o.label.lower()} (PA / control)"
-        method = METHOD + "; 95% CI: " + CI_METHODS["bootstrap" if use_bootstrap else "sandwich"]
+        method = model_method + "; 95% CI: " + CI_METHODS["bootstrap" if use_bootstrap else "sandwich"]
         point = points[o.key]
         if isinstance(point, str):
             diff = Estimate.unavailable(name, method, point, counts)
             rr = Estimate.unavailable(rr_name, method, point, counts) if o.kind == "rate" else None
             effects[o.key] = AdjustedEffect(o.key, o.label, o.kind, counts, diff, rr)
             continue
-        mu1, mu0, beta1, beta0 = point
+        mu1, mu0, beta1, beta0, _ = point
         rr_estimate = mu1 / mu0 if mu0 > 0 and mu1 > 0 else None
         diff_ci = rr_ci = None
         ci_reason = rr_reason = None
@@ -919,8 +1108,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                 ratio = np.where((b0 > 0) & (b1 > 0), b1 / b0, np.nan)
             rr_ci, rr_reason = _percentile(ratio, resamples)
         else:
-            shared = shared or _Shared.of(design.X, treated, gamma, estimand)
-            cov = _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0)
+            cov = covariances[o.key]
             se = math.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
             diff_ci = clean_ci(mu1 - mu0 - 1.96 * se, mu1 - mu0 + 1.96 * se)
             if rr_estimate is not None:
@@ -942,12 +1130,14 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                                         means={GROUP_PA: clean_float(mu1), GROUP_CONTROL: clean_float(mu0)})
     if use_bootstrap and failed:
         notes.append(f"{failed} of {resamples} bootstrap resamples could not be fitted and are left out.")
-    propensity = pd.DataFrame({"group": np.where(treated, GROUP_PA, GROUP_CONTROL), "propensity": ps})
+    # the group names as one object array of two shared strings (not a fixed-width text array per person)
+    names = np.array([GROUP_CONTROL, GROUP_PA], dtype=object)
+    propensity = pd.DataFrame({"group": names[treated.astype(np.intp)], "propensity": ps})
     return Adjustment(estimand=estimand, covariates=chosen, n=n, excluded=excluded, ess=ess, balance=balance,
                       propensity=propensity, effects=effects, ci_method="bootstrap" if use_bootstrap else "sandwich",
                       n_resamples=resamples if use_bootstrap else None, seed=seed if use_bootstrap else None,
                       failed_resamples=failed, parameters=parameters, role=role, role_reason=role_reason,
-                      trim=trim, notes=tuple(notes))
+                      trim=trim, notes=tuple(notes), method=model_method)
 
 
 # --- the summary's blocks ----------------------------------------------------------------------
@@ -1026,6 +1216,84 @@ def summary_blocks(episodes: pd.DataFrame | None, flags: pd.DataFrame, rates: di
                 "e_values": e_values(rates, measures, None)}
     adjustment = adjust(episodes, flags)
     return {"adjusted": adjustment.to_dict(), "e_values": e_values(rates, measures, adjustment)}
+
+
+def site_adjusted_block(block: dict[str, Any]) -> dict[str, Any]:
+    """The ``sites.adjusted`` key: the adjusted analysis (the summary's ``adjusted`` block) as the Sites page and
+    report need it, saying whether it accounted for site (:data:`SITE_METHOD`) and giving each outcome's
+    adjusted PA − control difference with its n; the full analysis stays under ``adjusted``."""
+    covariates = list(block.get("covariates") or [])
+    out: dict[str, Any] = {"adjusted_for_site": SITE_COLUMN in covariates and not block.get("reason"),
+                           "estimand": block.get("estimand"), "covariates": covariates, "see": "adjusted"}
+    if block.get("reason"):
+        out["reason"] = f"The adjusted analysis is not available: {block['reason']}"
+        return out
+    if SITE_COLUMN not in covariates:
+        out["reason"] = "Site is not among the characteristics the adjusted analysis accounts for."
+        return out
+    out["method"] = f"{METHOD}; {SITE_METHOD}"
+    out["caveat"] = SITE_CAVEAT
+    for section in ("rates", "measures"):
+        out[section] = {key: {"n": dict(entry.get("n") or {}), "difference": dict(entry["difference"])}
+                        for key, entry in (block.get(section) or {}).items()}
+    return out
+
+
+def site_adjusted_table(block: dict[str, Any]) -> pd.DataFrame:
+    """The Sites page's "adjusted for site" table from a ``sites.adjusted`` block (safe or exact): each outcome's
+    adjusted PA − control difference (rates in percentage points, measures' last score in points), its 95% CI and
+    the people in each group; a hidden or missing figure reads "not available" with the reason."""
+    rows = []
+    for section, kind in (("rates", "points"), ("measures", "number")):
+        for key, entry in (block.get(section) or {}).items():
+            d, n = entry.get("difference") or {}, entry.get("n") or {}
+            label = RATE_DEFINITIONS[key].label if key in RATE_DEFINITIONS else f"{measure_for(key).label} last score"
+            value = (fmt.points(d.get("estimate")) if kind == "points" else fmt.number(d.get("estimate"), 1))
+            rows.append({"Outcome": label,
+                         "Adjusted difference (PA − control)": value + (" points" if kind == "points" else ""),
+                         "95% CI": fmt.ci(tuple(d["ci95"]) if d.get("ci95") else None, kind).removeprefix("95% CI "),
+                         **{f"{GROUP_LABELS[g]} (n)": fmt.count(n.get(g)) if n.get(g) is not None else "fewer than 5"
+                            for g in GROUPS},
+                         "Note": d.get("reason") or ""})
+    return pd.DataFrame(rows, columns=["Outcome", "Adjusted difference (PA − control)", "95% CI",
+                                       *(f"{GROUP_LABELS[g]} (n)" for g in GROUPS), "Note"])
+
+
+def site_adjusted_sentence(block: dict[str, Any] | None) -> str | None:
+    """One line for the Sites slide and report from a (safe or exact) ``sites.adjusted`` block: the adjusted
+    recovery difference with site as a covariate, or why it is not shown; None without the block."""
+    if not block:
+        return None
+    if not block.get("adjusted_for_site"):
+        return f"Adjusted for site: not available ({block.get('reason') or 'site not adjusted for'})."
+    d = ((block.get("rates") or {}).get("recovery") or {}).get("difference") or {}
+    if d.get("estimate") is None:
+        return f"Adjusted for site: the recovery comparison is not shown ({d.get('reason') or 'not computable'})."
+    ci = tuple(d["ci95"]) if d.get("ci95") else None
+    return (f"Adjusted for site and baseline characteristics ({block.get('estimand')}): recovery "
+            f"{fmt.points(d['estimate'])} points ({fmt.ci(ci, 'points')}), PA − control; see Accounting for who "
+            "took part.")
+
+
+def site_choice_text(n_sites: int, chosen: list[str] | tuple[str, ...]) -> str | None:
+    """What the adjusted page says about site: None with fewer than two sites (nothing to account for)."""
+    if n_sites < 2:
+        return None
+    if SITE_COLUMN in chosen:
+        return (f"These data hold {n_sites} sites, and site is adjusted for: {SITE_METHOD}. {SITE_CAVEAT}")
+    return (f"These data hold {n_sites} sites, but site is not among the characteristics chosen: if the sites differ "
+            "both in how many people chose physical activity and in their outcomes, the comparison is confounded by "
+            "site. Add Site to the characteristics to account for it.")
+
+
+def make_site_adjusted_safe(block: dict[str, Any]) -> dict[str, Any]:
+    """``sites.adjusted`` under presentation-safe rules: the same rules as the ``adjusted`` block
+    (:func:`make_adjusted_safe`: counts suppressed below 5 and rounded to 5, an outcome resting on a group
+    of fewer than 5 loses its estimate)."""
+    out = make_adjusted_safe(block)
+    if "notes" not in block:
+        out.pop("notes", None)
+    return out
 
 
 def make_adjusted_safe(block: dict[str, Any]) -> dict[str, Any]:
@@ -1225,6 +1493,8 @@ def methods_lines() -> list[str]:
         f"when more than {BOOTSTRAP_MAX_FAILED:.0%} of resamples cannot be fitted); above {BOOTSTRAP_MAX_N:,} "
         f"people, {CI_METHODS['sandwich']}.",
         f"**{E_VALUE_METHOD}**, for every primary result, unadjusted and adjusted.",
+        f"**Several sites**: {SITE_METHOD[0].upper() + SITE_METHOD[1:]}; site is chosen by default whenever the data "
+        f"hold two or more sites. {SITE_CAVEAT}",
     ]
 
 

@@ -453,6 +453,8 @@ def heterogeneity_sentence(outcome: SiteOutcome) -> str:
 
 def method_lines() -> list[str]:
     """The method in plain sentences (the Sites page and the Methods page render these)."""
+    from analysis.adjusted import SITE_METHOD  # imported here: analysis.adjusted imports this module
+
     return [
         "Each site: **rates** — the difference in rates (PA − control) with Newcombe's hybrid-score 95% CI; "
         "**measures** — ANCOVA, the difference in last score adjusted for the first.",
@@ -466,6 +468,8 @@ def method_lines() -> list[str]:
         "a site with fewer is listed with the reason, and its participants count in every other figure.",
         "Sites were not randomised and people chose physical activity: a site that stands out may differ in who it "
         "serves or how it ran the programme, not only in the effect.",
+        f"The adjusted analysis (Accounting for who took part) accounts for site whenever there are two or more: "
+        f"{SITE_METHOD}.",
     ]
 
 
@@ -506,6 +510,10 @@ def safe_sites_block(block: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = [{**entry, "n": _safe_counts_dict(entry.get("n"))} for entry in value]
         elif key == "excluded" and isinstance(value, list):
             out[key] = [{**entry, "reason": SITE_TOO_FEW_SAFE} for entry in value]
+        elif key == "adjusted" and isinstance(value, Mapping):  # the adjusted analysis, adjusted for site
+            from analysis.adjusted import make_site_adjusted_safe
+
+            out[key] = make_site_adjusted_safe(dict(value))
         elif key in ("rates", "measures") and isinstance(value, Mapping):
             out[key] = {}
             for name, outcome in value.items():
@@ -569,6 +577,16 @@ def sites_text(block: dict[str, Any]) -> list[str]:
     lines.append(f"  Method: {META_METHOD}; {HKSJ_NOTE}; {PREDICTION_METHOD}.")
     for entry in block.get("excluded", []):
         lines.append(f"  Not pooled: {entry['site']}: {entry['reason']}")
+    adjusted = block.get("adjusted")
+    if adjusted:  # the adjusted analysis, accounting for site (analysis.adjusted.site_adjusted_block)
+        if not adjusted.get("adjusted_for_site"):
+            lines.append(f"  Adjusted for site: not available ({adjusted.get('reason')})")
+        else:
+            parts = [f"{RATE_DEFINITIONS[k].label if k in RATE_DEFINITIONS else k} "
+                     f"{value(e['difference'].get('estimate'), True)} ({interval(e['difference'].get('ci95'), True)})"
+                     for k, e in adjusted.get("rates", {}).items()]
+            lines.append(f"  Adjusted for site and baseline characteristics ({adjusted.get('estimand')}; see the "
+                         "adjusted section), PA − control in percentage points: " + "; ".join(parts))
     return lines
 
 

@@ -106,7 +106,17 @@ class Analysis:
             },
             "bayes": {key: result.to_dict() for key, result in self.benefit().items()},
             **copy.deepcopy(self.adjusted_blocks),
-        } | ({"sites": self.sites.to_dict()} if self.sites is not None else {})
+        } | ({"sites": self.sites_dict()} if self.sites is not None else {})
+
+    def sites_dict(self) -> dict[str, Any]:
+        """The ``sites`` key: the site analysis, with ``adjusted`` (the adjusted analysis accounting for site,
+        :func:`analysis.adjusted.site_adjusted_block`) when there are two or more sites."""
+        from analysis.adjusted import site_adjusted_block
+
+        out = self.sites.to_dict() if self.sites is not None else {}
+        if self.sites is not None and self.sites.n_sites >= 2:
+            out["adjusted"] = site_adjusted_block(self.adjusted_blocks["adjusted"])
+        return out
 
     def benefit(self, rate_mid: float | None = None, measure_mids: dict[str, float] | None = None) -> dict[str, Any]:
         """Probability of benefit per rate and measure (:func:`analysis.bayes.benefit_summary`; MIDs default)."""

@@ -38,6 +38,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 import urllib.parse
 from dataclasses import asdict, dataclass, field
@@ -450,8 +451,30 @@ def report(result: ProtocolResult, label: str = "") -> str:
     return "\n".join(lines)
 
 
-def _run_sync(coro):
-    return asyncio.run(coro)
+def run_sync(coro):
+    """Run ``coro`` to the end and return its result, also from code that already has an event loop
+    running in this thread (e.g. a test beside Playwright's sync API): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = asyncio.run(coro)
+        except BaseException as error:  # handed back to the caller below
+            box["error"] = error
+
+    worker = threading.Thread(target=target, name="protocol-visitors")
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["result"]
+
+
+_run_sync = run_sync
 
 
 def _warm(url: str, pages: list[str], filter_query: str, timeout_s: float) -> None:

@@ -88,7 +88,11 @@ def sentences(ctx: state.Context, keys: tuple[str, ...], prior: str = "sceptical
 def chances_table(ctx: state.Context, keys: tuple[str, ...], name: str) -> None:
     found = {k: v for k, v in results(ctx).items() if k in keys}
     if found:
-        ui.table(figures.chances_table(found, hidden=hidden(ctx)), name, key=f"{name}-table")
+        hide = hidden(ctx)
+        rate, measure_mids = mids()  # what results() depends on, as in its key
+        key = ("chances-table", tuple(found), tuple(sorted(hide)), rate, tuple(sorted(measure_mids.items())))
+        table = state.session_memo(ctx, key, lambda: figures.chances_table(found, hidden=hide))
+        ui.table(table, name, key=f"{name}-table")
         st.caption("Each cell: the chance (%) that physical activity is better (any benefit) and that it is better "
                    "by at least the MID, under each prior. " + PRIOR_HELP)
 

@@ -34,6 +34,28 @@ _lock = threading.Lock()
 _entries: OrderedDict[Hashable, object] = OrderedDict()
 _building: dict[Hashable, threading.Lock] = {}
 _stats = {"hits": 0, "builds": 0}
+# Each stored value and its members (one level: a builder may return a tuple of figures and texts), by id:
+# (the entry's key, the object itself, so an id reused after eviction never matches), and what was derived
+# from each (``derived``: a figure's serialised spec, a table's Arrow bytes), dropped with its entry.
+_members: dict[int, tuple[Hashable, object]] = {}
+_derived: dict[Hashable, dict[tuple[int, str], object]] = {}
+
+
+def _parts(value: object) -> list[object]:
+    parts = [value]
+    if isinstance(value, (tuple, list)):
+        parts.extend(value)
+    elif isinstance(value, dict):
+        parts.extend(value.values())
+    return parts
+
+
+def _forget(key: Hashable, value: object) -> None:
+    for part in _parts(value):
+        held = _members.get(id(part))
+        if held is not None and held[0] == key:
+            del _members[id(part)]
+    _derived.pop(key, None)
 
 
 def get_or_build(key: Hashable, build: Callable[[], _Built]) -> _Built:
@@ -54,15 +76,48 @@ def get_or_build(key: Hashable, build: Callable[[], _Built]) -> _Built:
         with _lock:
             _entries[key] = value
             _stats["builds"] += 1
+            for part in _parts(value):
+                _members.setdefault(id(part), (key, part))
             kind = key[0] if isinstance(key, tuple) and key else None
             if kind in KIND_LIMITS:
                 same = [k for k in _entries if isinstance(k, tuple) and k and k[0] == kind]
                 for old in same[:max(0, len(same) - KIND_LIMITS[kind])]:
-                    del _entries[old]
+                    _forget(old, _entries.pop(old))
             while len(_entries) > MAX_ENTRIES:
-                _entries.popitem(last=False)
+                _forget(*_entries.popitem(last=False))
             _building.pop(key, None)
     return value
+
+
+def derived(value: object, name: str, build: Callable[[], _Built]) -> _Built | None:
+    """What ``build()`` makes from ``value`` (named ``name``), built once, if ``value`` is held here.
+
+    ``value`` must be a value this cache holds, or a member of one (a tuple's item): then the result
+    is built once per server process and handed to every session (a figure serialised once for
+    everyone, not once per visitor). Anything else (an upload's figure, built in its session) gets
+    None and nothing is built or kept: the caller does its usual per-session work.
+    """
+    with _lock:
+        held = _members.get(id(value))
+        if held is None or held[1] is not value or held[0] not in _entries:
+            return None
+        entry_key = held[0]
+        memo = _derived.setdefault(entry_key, {})
+        if (id(value), name) in memo:
+            return memo[(id(value), name)]  # type: ignore[return-value]
+        build_key = ("derived", entry_key, id(value), name)
+        key_lock = _building.setdefault(build_key, threading.Lock())
+    with key_lock:  # one builder; the others wait for it (a build may prepare ``value`` itself, once)
+        with _lock:
+            memo = _derived.get(entry_key, {})
+            if (id(value), name) in memo:
+                return memo[(id(value), name)]  # type: ignore[return-value]
+        built = build()
+        with _lock:
+            if entry_key in _entries:
+                _derived.setdefault(entry_key, {})[(id(value), name)] = built
+            _building.pop(build_key, None)
+    return built
 
 
 def stats() -> dict[str, int]:
@@ -76,4 +131,6 @@ def clear() -> None:
     with _lock:
         _entries.clear()
         _building.clear()
+        _members.clear()
+        _derived.clear()
         _stats.update(hits=0, builds=0)

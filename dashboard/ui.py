@@ -19,6 +19,7 @@ from analysis.figures.svg import figure_to_svg, svg_unavailable_reason
 from analysis.figures.theme import chart_config, fit_layout, text_lines
 from analysis.results import Rate
 from analysis.schema import column_label
+from dashboard import fast_elements, shared_cache
 from dashboard.state import Context, upload_lost
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
@@ -141,9 +142,17 @@ def chart(figure: go.Figure, name: str, takeaway: str, key: str | None = None,
     """
     base = slug(name)
     chart_key = key or f"chart-{base}"
-    fit_layout(figure, width_px)  # titles, axis titles and legend wrapped and stacked to fit the page
-    st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None,
-                    alt=chart_alt(figure, takeaway))
+    # A figure of shared data (held in shared_cache) is fitted and serialised once, by one session, for every
+    # visitor (fast_elements), and never changed after; any other figure is fitted and sent as before.
+    spec = shared_cache.derived(figure, f"plotly-spec-{width_px}",
+                                lambda: fast_elements.figure_spec(fit_layout(figure, width_px) or figure)) \
+        if fast_elements.available() else None
+    if spec is None:
+        fit_layout(figure, width_px)  # titles, axis titles and legend wrapped and stacked to fit the page
+        st.plotly_chart(figure, config=chart_config(base), key=chart_key, theme=None, alt=chart_alt(figure, takeaway))
+    else:
+        fast_elements.plotly_chart_from_spec(spec, figure, config=chart_config(base), key=chart_key,
+                                             alt=chart_alt(figure, takeaway))
     st.markdown(f"**Takeaway:** {takeaway}")
     unavailable = svg_unavailable_reason()
     # The callable runs on click, outside this script run: it keeps this run's figure, which no
@@ -217,12 +226,16 @@ def keep_together(text: str) -> str:
     return _P_VALUE.sub("p\u00a0\\1\u00a0", text)  # "p = 0.03" never breaks as "p = / 0.03"
 
 
-def _static(frame: pd.DataFrame, alt: str | None) -> None:
+def _static(frame: pd.DataFrame, alt: str | None, shared: bool = False) -> None:
     st.html(_TABLE_STYLE)
+    shown = shared_cache.derived(frame, "static", lambda: _cells(frame)) if shared else None
+    st.table(_cells(frame) if shown is None else shown, hide_index=True, border="horizontal", alt=alt)
+
+
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.copy()
     shown.columns = [cell_text(c) for c in frame.columns]
-    shown = shown.astype(object).map(lambda v: keep_together(cell_text(v))) if len(shown) else shown
-    st.table(shown, hide_index=True, border="horizontal", alt=alt)
+    return shown.astype(object).map(lambda v: keep_together(cell_text(v))) if len(shown) else shown
 
 
 def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool = False,
@@ -231,12 +244,17 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
     neutralised), built only when clicked. A table longer than :data:`MAX_STATIC_ROWS` is an
     interactive grid (``dataframe_kwargs``, e.g. ``column_config``, apply to it) unless ``whole``
     (e.g. inside an expander, where its length costs nothing until opened)."""
+    # A table of shared data (held in shared_cache) is prepared once for every visitor: its Arrow bytes
+    # for a grid (the same bytes), its text cells for a static table.
+    shared = fast_elements.available() and shared_cache.derived(frame, "held", lambda: True) is not None
     if not whole and (len(frame) > MAX_STATIC_ROWS or dataframe_kwargs):
-        st.dataframe(frame, hide_index=True, **dataframe_kwargs)
+        arrow = shared_cache.derived(frame, "arrow", lambda: fast_elements.arrow_table(frame)) if shared else None
+        st.dataframe(frame if arrow is None else arrow, hide_index=True, **dataframe_kwargs)
     else:
-        _static(frame, alt=name.replace("-", " "))
+        _static(frame, alt=name.replace("-", " "), shared=shared)
     base = slug(name)
-    snapshot = frame.copy()  # the callables run on click, outside this script run
+    # The callables run on click, outside this script run: a copy, unless the frame is shared (never changed).
+    snapshot = frame if shared else frame.copy()
     left, right = st.columns(2)
     left.download_button("Download CSV", lambda: table_to_csv_bytes(snapshot), file_name=f"{base}.csv",
                          mime="text/csv", key=f"{key or base}-csv", on_click="ignore")

@@ -13,7 +13,6 @@ from analysis.adjusted import (
     ESTIMAND_ATO,
     ESTIMAND_ATT,
     ESTIMANDS,
-    METHOD,
     adjust,
     adjusted_verdict,
     candidate_covariates,
@@ -21,10 +20,12 @@ from analysis.adjusted import (
     default_covariates,
     role_text,
     safe_note,
+    site_choice_text,
 )
 from analysis.figures import adjusted as fa
 from analysis.figures.theme import HALF_CHART_PX
-from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS
+from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, SITE_COLUMN
+from analysis.sites import site_labels
 from dashboard import state, ui
 
 TRIM_CHOICES = (None, 0.01, 0.05, 0.1)
@@ -60,6 +61,9 @@ with st.expander("Characteristics adjusted for, and the weights", expanded=False
                            format_func=lambda t: "No (default)" if t is None else f"Below {t:g} or above {1 - t:g}",
                            help="Only if you ask: it changes who the answer is about (the estimand), and says so.")
     st.caption(ESTIMANDS[estimand].capitalize() + ".")
+site_text = site_choice_text(len(site_labels(ctx.episodes)), chosen)  # several sites: say whether site is adjusted for
+if site_text:
+    (st.info if SITE_COLUMN in chosen else st.warning)(site_text, icon=":material/location_city:")
 
 
 def build():
@@ -130,7 +134,7 @@ with right:
     ui.chart(figures["measure"], "adjusted-last-scores", ui.md_escape(texts["measure"]), width_px=HALF_CHART_PX)
 ui.table(tables["effects"], "unadjusted-and-adjusted")
 st.caption("Unadjusted: the rates' difference with Newcombe's CI, and for the scores ANCOVA adjusted for the first "
-           "score only. Adjusted: " + METHOD + "; 95% CI by " + CI_METHODS[result.ci_method]
+           "score only. Adjusted: " + result.method + "; 95% CI by " + CI_METHODS[result.ci_method]
            + (f" ({result.n_resamples:,} resamples, seed {result.seed})" if result.n_resamples else
               f" (above {BOOTSTRAP_MAX_N:,} people)") + ". Estimand: " + result.estimand_text + ".")
 

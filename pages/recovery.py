@@ -175,15 +175,22 @@ else:
         outcome_categories_chart(drawn), outcome_categories_takeaway(drawn)
         + (f" Categories with {FEWER_THAN} people are pooled (hatched grey)." if ctx.safe else "")))
     ui.chart(figure, "outcome categories by group", takeaway)
-rows = []
-for category in OUTCOME_CATEGORIES:
-    row = {"Outcome": category}
-    for group in GROUPS:
-        c = counts[(counts["group"] == group) & (counts["category"] == category)].iloc[0]
-        row[GROUP_LABELS[group]] = (f"{ui.count_text(ctx, int(c['count']))} "
-                                    f"({ui.rate_text(ctx, int(c['count']), int(c['denominator']), c['share'])})")
-    rows.append(row)
-ui.table(pd.DataFrame(rows), "outcome categories", key="outcome-categories")
+
+
+def category_rows() -> pd.DataFrame:
+    rows = []
+    for category in OUTCOME_CATEGORIES:
+        row = {"Outcome": category}
+        for group in GROUPS:
+            c = counts[(counts["group"] == group) & (counts["category"] == category)].iloc[0]
+            row[GROUP_LABELS[group]] = (f"{ui.count_text(ctx, int(c['count']))} "
+                                        f"({ui.rate_text(ctx, int(c['count']), int(c['denominator']), c['share'])})")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+ui.table(state.session_memo(ctx, ("categories-table", ctx.safe), category_rows), "outcome categories",
+         key="outcome-categories")
 if ctx.safe:
     st.caption(f"'{POOLED_CATEGORY}' in the chart combines the categories hidden in this table.")
 

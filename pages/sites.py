@@ -8,6 +8,7 @@ require_app()
 import streamlit as st
 
 from analysis import formatting as fmt
+from analysis.adjusted import make_site_adjusted_safe, site_adjusted_block, site_adjusted_table
 from analysis.figures import sites as fs
 from analysis.schema import SITE_COLUMN, SITE_MIN_PER_GROUP
 from analysis.sites import heterogeneity_sentence, method_lines
@@ -83,6 +84,20 @@ st.subheader("Every outcome, pooled across sites")
 ui.table(fs.pooled_table(sites), "sites-pooled")
 st.subheader("People per site")
 ui.table(fs.participants_table(sites, ctx.safe), "sites-participants")
+
+# --- the adjusted analysis, accounting for site (analysis/adjusted.py)
+st.subheader("Adjusted for site and baseline characteristics")
+site_adjusted = state.session_memo(ctx, ("sites", "adjusted", ctx.safe), lambda: (
+    (make_site_adjusted_safe if ctx.safe else dict)(site_adjusted_block(analysis.adjusted_blocks["adjusted"]))))
+if site_adjusted.get("adjusted_for_site"):
+    st.caption("The pooled comparison again, by the adjusted analysis with site as a covariate (people compared with "
+               f"people of the same site, and weighted for the default baseline characteristics; "
+               f"{site_adjusted.get('estimand')} weights). Choices, balance and E-values: **Accounting for who took "
+               "part**.")
+    ui.table(site_adjusted_table(site_adjusted), "sites-adjusted-for-site")
+else:
+    ui.not_available(str(site_adjusted.get("reason")))
+st.page_link("pages/adjusted.py", label="Accounting for who took part", icon=":material/balance:")
 
 with st.expander("Method", expanded=False):
     st.markdown("\n".join(f"- {line}" for line in method_lines()))

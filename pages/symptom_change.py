@@ -153,7 +153,8 @@ else:
         first_last_chart(comparison, measure, hidden, safe=ctx.safe),
         first_last_takeaway(comparison, hidden, safe=ctx.safe)))
     ui.chart(figure, f"{measure.label} first and last means", takeaway)
-    ui.table(descriptive_rows(), f"{measure.label} first and last means", key="first-last-table")
+    ui.table(state.session_memo(ctx, ("first-last-table", ctx.measure, ctx.safe), descriptive_rows),
+             f"{measure.label} first and last means", key="first-last-table")
     st.caption("Means with t-based 95% CIs. The ANCOVA adjusted mean is each group's expected last score at the "
                "average first score of everyone compared.")
 
@@ -206,7 +207,8 @@ st.subheader("Comparison between the groups")
 if hidden:
     ui.not_available(f"Presentation-safe mode hides the comparisons because a group has {FEWER_THAN} people.")
 else:
-    ui.table(comparison_rows(), f"{measure.label} comparison table", key="comparison-table")
+    ui.table(state.session_memo(ctx, ("comparison-table", ctx.measure), comparison_rows),
+             f"{measure.label} comparison table", key="comparison-table")
     st.caption("Primary: ANCOVA of the last score adjusted for the first (negative = the physical activity group "
                "ended lower). Sensitivity: Welch's test and the permutation test compare mean change; Mann–Whitney "
                "compares the distributions of change (U is the physical activity group's); Hedges' g is the "

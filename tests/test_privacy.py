@@ -22,6 +22,7 @@ import pathlib
 import re
 import sys
 import time
+import types
 import uuid
 from pathlib import Path
 
@@ -403,7 +404,12 @@ def _contains(value: object, needle: str, depth: int = 0, seen: set[int] | None 
         return any(_contains(v, needle, depth + 1, seen) for v in list(value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return any(_contains(getattr(value, f.name), needle, depth + 1, seen) for f in dataclasses.fields(value))
-    inner = getattr(value, "__dict__", None)
+    if isinstance(value, types.ModuleType):  # our own modules are scanned one by one; others are not ours
+        return False
+    try:
+        inner = getattr(value, "__dict__", None)
+    except Exception:  # a context-bound proxy (e.g. a web framework's current_app) outside its context
+        return False
     return isinstance(inner, dict) and not isinstance(value, type) and _contains(inner, needle, depth + 1, seen)
 
 

@@ -642,6 +642,10 @@ def _sites_slides(analysis: Analysis, summary: dict, safe: bool) -> list[Slide]:
     else:
         bullets.append(f"{POOLED_LABEL}: {NOT_AVAILABLE} ({pooled.get('reason')})")
     bullets.append(heterogeneity_sentence(sites.rates["recovery"]))
+    from analysis.adjusted import site_adjusted_sentence  # the adjusted analysis with site as a covariate
+
+    if (adjusted_line := site_adjusted_sentence(block.get("adjusted"))) is not None:
+        bullets.append(adjusted_line)
     primary = sites.measures.get("phq9")
     if primary is not None and primary.pooled.estimate is not None:
         bullets.append(forest_takeaway(primary, safe).split(". ")[0] + ".")

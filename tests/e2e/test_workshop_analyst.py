@@ -10,7 +10,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from benchmarks.load import ROOT, Server
-from benchmarks.protocol import _connect, rerun_message
+from benchmarks.protocol import _connect, rerun_message, run_sync
 
 SAMPLE = ROOT / "data" / "sample" / "synthetic_pilot_episodes.csv"
 
@@ -79,6 +79,6 @@ def test_safe_numbers_are_forced_and_an_analyst_passcode_unlocks_them_for_that_s
 
     with Server(ROOT / "test-artifacts" / "workshop-analyst-streamlit.log",
                 extra_args=["--secrets.files", str(secrets)]) as server:
-        asyncio.run(scenario(server.url))
+        run_sync(scenario(server.url))
     log = (ROOT / "test-artifacts" / "workshop-analyst-streamlit.log").read_text()
     assert "SYN-" not in log and "only-analysts" not in log

@@ -7,12 +7,10 @@ exception and read the page's own text, then the "Filter active" banner.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from benchmarks.load import ROOT, Server
-from benchmarks.protocol import BASELINE_PAGE, WORKSHOP_PAGES, run_protocol
+from benchmarks.protocol import BASELINE_PAGE, WORKSHOP_PAGES, run_protocol, run_sync
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +21,7 @@ def app_server():
 
 def test_every_protocol_visitor_gets_each_page_and_its_filtered_view(app_server):
     pages = list(WORKSHOP_PAGES)
-    result = asyncio.run(run_protocol(app_server.url, 2 * len(pages), pages, timeout_s=180,
+    result = run_sync(run_protocol(app_server.url, 2 * len(pages), pages, timeout_s=180,
                                       server_pids=[app_server.process.pid]))
     assert result.errors == []
     assert len(result.times("first")) == len(result.times("filtered")) == 2 * len(pages)
@@ -35,7 +33,7 @@ def test_every_protocol_visitor_gets_each_page_and_its_filtered_view(app_server)
 
 
 def test_a_reconnect_comes_back_to_its_session(app_server):
-    result = asyncio.run(run_protocol(app_server.url, 2, ["recovery"], timeout_s=180, sticky=True))
+    result = run_sync(run_protocol(app_server.url, 2, ["recovery"], timeout_s=180, sticky=True))
     assert result.errors == []
     assert [v.sticky for v in result.visits] == [True, True]
 
@@ -44,8 +42,8 @@ def test_the_harness_reports_a_page_that_does_not_show_what_it_should():
     """Against the one-headline baseline app, asking for Symptom change must be an error, not a pass."""
     with Server(ROOT / "test-artifacts" / "workshop-protocol-baseline.log",
                 script="benchmarks/baseline_app.py") as server:
-        wrong = asyncio.run(run_protocol(server.url, 1, ["symptom_change"], timeout_s=60))
-        right = asyncio.run(run_protocol(server.url, 2, [BASELINE_PAGE], timeout_s=60))
+        wrong = run_sync(run_protocol(server.url, 1, ["symptom_change"], timeout_s=60))
+        right = run_sync(run_protocol(server.url, 2, [BASELINE_PAGE], timeout_s=60))
     assert len(wrong.errors) == 1 and "lacks 'Symptom change'" in wrong.errors[0]
     assert right.errors == []
     assert len(right.times("filtered")) == 2

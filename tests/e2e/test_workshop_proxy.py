@@ -7,7 +7,6 @@ same process (sticky sessions by the route cookie); both processes take visitors
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import sys
 import pytest
 
 from benchmarks.load import ROOT
-from benchmarks.protocol import WORKSHOP_PAGES, _cookies, _http_get, run_protocol
+from benchmarks.protocol import WORKSHOP_PAGES, _cookies, _http_get, run_protocol, run_sync
 from benchmarks.proxy import Proxy, find_nginx
 
 
@@ -31,7 +30,7 @@ def proxy():
 
 def test_every_visitor_is_served_through_nginx_and_keeps_its_session(proxy):
     visitors = 16
-    result = asyncio.run(run_protocol(proxy.url, visitors, list(WORKSHOP_PAGES), timeout_s=240, sticky=True,
+    result = run_sync(run_protocol(proxy.url, visitors, list(WORKSHOP_PAGES), timeout_s=240, sticky=True,
                                       server_pids=proxy.server_pids))
     assert result.errors == []
     assert len(result.times("first")) == len(result.times("filtered")) == len(result.times("reconnect")) == visitors
@@ -48,7 +47,7 @@ def test_the_route_cookie_is_set_once_and_then_keeps_a_browser_on_one_process(pr
         again = [await _http_get(proxy.url + "/_stcore/health", cookie, 30) for _ in range(6)]
         return status, headers, cookie, again
 
-    status, headers, cookie, again = asyncio.run(go())
+    status, headers, cookie, again = run_sync(go())
     assert status == 200 and cookie.startswith("workshop_route=")
     assert all(h.get("x-upstream") == headers.get("x-upstream") for _, h in again)  # same process every time
     assert all("set-cookie" not in h or not any("workshop_route" in c for c in h["set-cookie"]) for _, h in again)

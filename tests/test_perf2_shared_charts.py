@@ -1,0 +1,110 @@
+"""Shared figures serialised once (dashboard/fast_elements.py): the same message as st.plotly_chart, never for an upload."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import fast_elements, shared_cache
+from tests.apptest_support import open_page
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    shared_cache.clear()
+    yield
+    shared_cache.clear()
+
+
+def _script(fast: bool) -> None:
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    from dashboard import fast_elements
+
+    figure = go.Figure(go.Bar(x=["a", "b"], y=[1.5, 2.5]), layout={"height": 320, "title": "t"})
+    config = {"displaylogo": False, "toImageButtonOptions": {"filename": "x"}}
+    with st.columns(2)[1]:  # inside a container, as the pages show most charts
+        if fast:
+            fast_elements.plotly_chart_from_spec(fast_elements.figure_spec(figure), figure, config=config, key="c",
+                                                 alt="A bar chart.")
+        else:
+            st.plotly_chart(figure, config=config, key="c", theme=None, alt="A bar chart.")
+
+
+def _chart_messages(at: AppTest) -> list[bytes]:
+    return [c.proto.SerializeToString(deterministic=True) for c in at.get("plotly_chart")]
+
+
+def test_the_assembled_message_is_the_one_st_plotly_chart_sends():
+    assert fast_elements.available()
+    plain = AppTest.from_function(_script, kwargs={"fast": False}).run()
+    fast = AppTest.from_function(_script, kwargs={"fast": True}).run()
+    assert not plain.exception and not fast.exception
+    assert len(_chart_messages(plain)) == 1
+    assert _chart_messages(fast) == _chart_messages(plain)
+
+
+def test_derived_is_built_once_for_a_held_value_and_never_for_anything_else():
+    figure, other = object(), object()
+    shared_cache.get_or_build(("page", "k"), lambda: (figure, "takeaway"))
+    builds = []
+    assert shared_cache.derived(figure, "spec", lambda: builds.append(1) or "json") == "json"
+    assert shared_cache.derived(figure, "spec", lambda: builds.append(1) or "other") == "json"
+    assert builds == [1]
+    assert shared_cache.derived(other, "spec", lambda: builds.append(1) or "json") is None  # not held: not kept
+    assert builds == [1]
+
+
+def test_derived_is_dropped_with_its_entry(monkeypatch):
+    monkeypatch.setattr(shared_cache, "MAX_ENTRIES", 1)
+    figure = object()
+    shared_cache.get_or_build(("a",), lambda: figure)
+    assert shared_cache.derived(figure, "spec", lambda: "json") == "json"
+    shared_cache.get_or_build(("b",), lambda: 2)  # evicts ("a",)
+    assert shared_cache.derived(figure, "spec", lambda: "again") is None
+    assert not shared_cache._derived.get(("a",))
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/recovery.py"])
+def test_sample_pages_send_the_same_charts_through_the_shared_path(page, monkeypatch):
+    fast = open_page(page)
+    assert shared_cache._derived, "the sample's charts were not served from the shared cache"
+    fast_messages = _chart_messages(fast)
+    shared_cache.clear()
+    monkeypatch.setattr(fast_elements, "_AVAILABLE", False)
+    plain = open_page(page)
+    assert fast_messages and fast_messages == _chart_messages(plain)
+
+
+def _table_script(fast: bool) -> None:
+    import pandas as pd
+    import streamlit as st
+
+    from dashboard import fast_elements
+
+    frame = pd.DataFrame({"Outcome": ["Recovery", "PHQ-9"], "Estimate": ["27.0 points", "-1.2"], "n": [19, 17]})
+    st.dataframe(fast_elements.arrow_table(frame) if fast else frame, hide_index=True)
+
+
+def test_a_shared_table_sends_the_same_bytes_as_its_frame():
+    plain = AppTest.from_function(_table_script, kwargs={"fast": False}).run()
+    fast = AppTest.from_function(_table_script, kwargs={"fast": True}).run()
+    assert not plain.exception and not fast.exception
+    messages = [[d.proto.SerializeToString(deterministic=True) for d in at.dataframe] for at in (plain, fast)]
+    assert len(messages[0]) == 1 and messages[0] == messages[1]
+
+
+def _tables(at: AppTest) -> list[bytes]:
+    return [t.proto.SerializeToString(deterministic=True) for t in [*at.dataframe, *at.table]]
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/recovery.py", "pages/symptom_change.py"])
+def test_sample_pages_send_the_same_tables_through_the_shared_path(page, monkeypatch):
+    fast = open_page(page)
+    assert any(name in ("arrow", "static") for memo in shared_cache._derived.values() for _, name in memo)
+    fast_tables = _tables(fast)
+    shared_cache.clear()
+    monkeypatch.setattr(fast_elements, "_AVAILABLE", False)
+    plain = open_page(page)
+    assert fast_tables and fast_tables == _tables(plain)
