@@ -154,3 +154,17 @@ def test_national_comparison_values_sit_above_the_whiskers():
     assert tops == sorted([round(81.0, 6)] * 4 + [round(25.0, 6)] * 4)  # each at its whisker's top
     assert max(figure.layout.yaxis.range) > 100
 
+
+
+def test_national_comparison_hidden_labels_do_not_overlap():
+    from analysis import national
+    from analysis.figures.national import comparison_chart
+    from analysis.results import Rate
+    from analysis.schema import GROUP_CONTROL, GROUP_PA
+
+    pilot = {key: {GROUP_PA: Rate(GROUP_PA, 1, 19, 0.05, (0.01, 0.25)),
+                   GROUP_CONTROL: Rate(GROUP_CONTROL, 1, 19, 0.05, (0.01, 0.25))} for key in national.RATE_LABELS}
+    hidden = {key: frozenset({GROUP_PA, GROUP_CONTROL}) for key in national.RATE_LABELS}
+    figure = comparison_chart(pilot, national.benchmark(national.ENGLAND_ORG), hidden=hidden)
+    labels = [a for a in figure.layout.annotations if a.yref == "y"]
+    assert labels and all(a.text == "hidden" and a.textangle == -90 for a in labels)

@@ -87,8 +87,10 @@ def comparison_chart(pilot: Mapping[str, Mapping[str, Rate]], england: Benchmark
                                              thickness=2, width=6, color="#1a1a1a")))
         offset = (slot - (bars - 1) / 2) * (1 - _BARGAP) / bars
         for i, (y, p, text) in enumerate(zip(ys, plus, texts, strict=True)):
+            # "hidden" (safe mode) is written upright along its empty slot: side by side they overlapped.
             figure.add_annotation(x=i + offset, y=(y or 0) + p, xref="x", yref="y", text=text, showarrow=False,
-                                  yanchor="bottom", yshift=3, font=dict(size=14, color=GROUP_INK[group]))
+                                  yanchor="bottom", yshift=3, font=dict(size=14, color=GROUP_INK[group]),
+                                  textangle=0 if y is not None else -90)
     for name, figures, colour in series:
         values = [figures.rates[k].rate for k in keys]
         figure.add_trace(go.Bar(x=labels, y=[v * 100 if v is not None else None for v in values], name=name,
