@@ -232,10 +232,28 @@ def _static(frame: pd.DataFrame, alt: str | None, shared: bool = False) -> None:
     st.table(_cells(frame) if shown is None else shown, hide_index=True, border="horizontal", alt=alt)
 
 
+# A long run without spaces (a web address, "confidence/knowledge", a file's column name) gets a
+# zero-width break opportunity after each separator, so it can wrap inside its column instead of pushing
+# the table past the page (``break-word`` alone does not shrink a column below its longest word).
+_LONG_TOKEN = re.compile(r"\S{20,}")
+_TOKEN_SEPARATORS = re.compile(r"([/._?&=,;-])(?=\S)")
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after the separators inside any run of 20+ non-spaces.
+
+    >>> breakable("see https://example.org/a/b") == "see https:/\u200b/\u200bexample.\u200borg/\u200ba/\u200bb"
+    True
+    >>> breakable("27 points")
+    '27 points'
+    """
+    return _LONG_TOKEN.sub(lambda m: _TOKEN_SEPARATORS.sub("\\1\u200b", m.group()), text)
+
+
 def _cells(frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.copy()
     shown.columns = [cell_text(c) for c in frame.columns]
-    return shown.astype(object).map(lambda v: keep_together(cell_text(v))) if len(shown) else shown
+    return shown.astype(object).map(lambda v: breakable(keep_together(cell_text(v)))) if len(shown) else shown
 
 
 def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool = False,

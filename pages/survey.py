@@ -243,7 +243,13 @@ for group in shown_groups:
     _group_section(group, chosen_topics, expanded=bool(groups or topics))
 if not selected.empty:
     with st.expander("These findings as one table, with sources (CSV and XLSX downloads)"):
-        ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings", whole=True)
+        # Eight text columns of prose: here a long word may break anywhere (no figures to split), so the
+        # table fits 1280 px (ui.static_table keeps words whole elsewhere, which suits tables of numbers).
+        st.html("<style>.st-key-survey-findings-table [data-testid='stTable'] td, "
+                ".st-key-survey-findings-table [data-testid='stTable'] td * "
+                "{ overflow-wrap: anywhere !important; }</style>")
+        with st.container(key="survey-findings-table"):
+            ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings", whole=True)
 
 # --- recommendations -----------------------------------------------------------------------
 st.header("The report's four recommendations")

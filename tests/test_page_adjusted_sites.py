@@ -37,9 +37,9 @@ def _site_table(at):
 
 def _as_shown(frame):
     """A frame as ui.table shows it (every cell as text)."""
-    from dashboard.ui import cell_text
+    from dashboard.ui import breakable, cell_text, keep_together
 
-    return frame.astype(object).map(cell_text).to_dict("records")
+    return frame.astype(object).map(lambda v: breakable(keep_together(cell_text(v)))).to_dict("records")
 
 
 def test_adjusted_page_preselects_site_and_says_how_it_is_used(programme):
