@@ -29,7 +29,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
@@ -267,20 +266,9 @@ def run_load(url: str, sessions: int = 20, executable: str | None = None, column
     executable = executable or find_chromium()
     if executable is None:
         raise RuntimeError("chromium is not installed (/usr/bin/chromium or `chromium` on PATH)")
-    box: dict[str, object] = {}
+    from benchmarks.protocol import run_sync  # its own thread when the caller already runs an event loop
 
-    def work() -> None:
-        try:
-            box["result"] = asyncio.run(_run(url, sessions, column, level, executable, timeout_s, ramp_s, server_pid))
-        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = error
-
-    thread = threading.Thread(target=work, name="load-test")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["result"]  # type: ignore[return-value]
+    return run_sync(_run(url, sessions, column, level, executable, timeout_s, ramp_s, server_pid))
 
 
 # --- the server ---------------------------------------------------------------------------------------------

@@ -474,12 +474,10 @@ def run_sync(coro):
     return box["result"]
 
 
-_run_sync = run_sync
-
 
 def _warm(url: str, pages: list[str], filter_query: str, timeout_s: float) -> None:
     """One visitor per page before the crowd, as the organiser would have opened the app."""
-    _run_sync(run_protocol(url, len(pages), pages, filter_query=filter_query, timeout_s=timeout_s))
+    run_sync(run_protocol(url, len(pages), pages, filter_query=filter_query, timeout_s=timeout_s))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -531,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def measure(url: str, pids: list[int], round_pages: list[str], label: str, filters: list[str] | None = None) -> dict:
         cpu = time.process_time()
-        r = _run_sync(run_protocol(url, args.visitors, round_pages, args.query, filters or args.filter, args.ramp,
+        r = run_sync(run_protocol(url, args.visitors, round_pages, args.query, filters or args.filter, args.ramp,
                                    args.timeout, pids, args.sticky))
         results[label] = r.to_dict() | {"harness_cpu_s": time.process_time() - cpu}
         print(report(r, label) + f"\n  this harness's own CPU {results[label]['harness_cpu_s']:.1f} s", flush=True)
