@@ -178,11 +178,20 @@ else:
 
 
 def category_rows() -> pd.DataFrame:
+    # In safe mode a category the chart pools (a small cell, or the one added to the pool so that it
+    # cannot be read off as one small cell) is hidden here too: otherwise the table gives it back.
+    shown = None
+    if ctx.safe:
+        shown = (set() if "pooled" not in drawn else
+                 {(g, c) for g, c, pooled in drawn[["group", "category", "pooled"]].itertuples(index=False) if not pooled})
     rows = []
     for category in OUTCOME_CATEGORIES:
         row = {"Outcome": category}
         for group in GROUPS:
             c = counts[(counts["group"] == group) & (counts["category"] == category)].iloc[0]
+            if shown is not None and (group, category) not in shown:
+                row[GROUP_LABELS[group]] = "hidden (pooled in the chart)"
+                continue
             row[GROUP_LABELS[group]] = (f"{ui.count_text(ctx, int(c['count']))} "
                                         f"({ui.rate_text(ctx, int(c['count']), int(c['denominator']), c['share'])})")
         rows.append(row)

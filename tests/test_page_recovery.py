@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import formatting as fmt
-from analysis.outcomes import with_derived_columns
+from analysis.outcomes import OUTCOME_CATEGORIES, with_derived_columns
 from analysis.schema import GROUP_CONTROL, GROUP_PA
 from analysis.summary import analyse
 from analysis.survey import SOURCE_TITLES, load_recommendations
@@ -149,6 +149,23 @@ def test_safe_mode_hides_the_scatter_and_pools_small_categories():
     assert rates.loc["Physical activity (Wilson 95% CI)", "Reliable deterioration"].startswith("hidden")
     assert rates.loc["Fisher's exact p", "Reliable deterioration"] == "hidden (small numbers)"
     assert rates.loc["Physical activity (Wilson 95% CI)", "Recovery"] == "63% (41% to 81%); 10 of 20"
+
+
+
+def test_safe_mode_table_hides_every_category_the_chart_pools():
+    """Complementary suppression: a category added to the chart's pool is hidden in the table too, or the
+    table would give back the small cells the pool hides."""
+    at = _open(safe=True)
+    chart = _charts(at)["Outcome of every finisher (share of finishers)"]
+    drawn = {(t["name"].replace("<br>", " "), y) for t in chart["data"] for x, y in zip(t["x"], t["y"], strict=True)
+             if x and not t["name"].startswith("Smaller")}  # a segment of non-zero width
+    table = _table(at, "Outcome", OUTCOME_CATEGORIES[0]).set_index("Outcome")
+    hidden = {(category, group) for category in table.index for group in table.columns
+              if table.loc[category, group] == "hidden (pooled in the chart)"}
+    assert hidden  # the sample's small categories are pooled
+    for category, group in hidden:
+        assert (category, group) not in drawn
+    assert table.loc["Reliable recovery", "Control"] == "hidden (pooled in the chart)"
 
 
 def test_groups_keep_their_colours(page):
