@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.summary import analyse
 
         analysis = analyse(report.episodes, source=Path(args.file).name, level=report.level or "episode",
-                           notes=tuple(report.notes))
+                           notes=tuple(report.notes), adjusted=True)  # the summary and the report carry it
         if args.command == "summarize":
             benchmark = (_benchmark_block(args, analysis, report.episodes)
                          if args.benchmark_org else None)

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import formatting as fmt
-from analysis.compare import SMD_IMBALANCE, categorical_columns, measure_for
+from analysis.compare import SMD_IMBALANCE, categorical_columns, measure_for, text_columns
 from analysis.outcomes import RATE_DEFINITIONS, participant_outcomes
 from analysis.results import Estimate, clean_ci, clean_float
 from analysis.schema import GROUP_CONTROL, GROUP_LABELS, GROUP_PA, GROUPS, SITE_COLUMN
@@ -153,20 +153,27 @@ def e_value_sentence(e_point: float | None, e_ci: float | None, outcome: str) ->
 # --- covariates -------------------------------------------------------------------------------
 
 
-def candidate_covariates(episodes: pd.DataFrame) -> list[str]:
+def candidate_covariates(episodes: pd.DataFrame, finishers: _Finishers | None = None) -> list[str]:
     """Baseline characteristics that can enter the propensity model: each first score (not the ADSM,
-    whose scales differ) and each category column with 2 to 12 values."""
+    whose scales differ) and each category column with 2 to 12 values (``finishers``: the columns' distinct
+    values already worked out there)."""
     numeric = [c for c in episodes.columns if c.endswith("_first") and c not in NOT_COVARIATES
                and pd.api.types.is_numeric_dtype(episodes[c])]
-    categories = [c for c in categorical_columns(episodes) if c not in NOT_COVARIATES]
+    count = None if finishers is None else (lambda column: len(finishers.factorized(column)[1]))
+    categories = [c for c in categorical_columns(episodes, count_levels=count) if c not in NOT_COVARIATES]
     ordered = [c for c in DEFAULT_ORDER if c in numeric or c in categories]
     return ordered + [c for c in [*numeric, *categories] if c not in ordered]
 
 
-def _parameters(column: pd.Series) -> int:
-    if pd.api.types.is_numeric_dtype(column):
+def _parameters(finishers: _Finishers, column: str) -> int:
+    """The propensity-model parameters a column costs: 1 for a number; for a category one per level of at least
+    :data:`MIN_LEVEL_COUNT` finishers, plus one for the rest pooled when they are as many, less the reference
+    (levels as the values read as text, ``column.dropna().astype(str).value_counts()``)."""
+    if pd.api.types.is_numeric_dtype(finishers.dtype(column)):
         return 1
-    counts = column.dropna().astype(str).value_counts()
+    codes, uniques = finishers.factorized(column)
+    as_text, names = pd.factorize(pd.Series(uniques).astype(str))  # values that read the same are one level
+    counts = np.bincount(as_text[codes[codes >= 0]], minlength=len(names))
     levels = int((counts >= MIN_LEVEL_COUNT).sum()) + int(counts[counts < MIN_LEVEL_COUNT].sum() >= MIN_LEVEL_COUNT)
     return max(levels - 1, 0)
 
@@ -178,18 +185,21 @@ def default_covariates(episodes: pd.DataFrame, flags: pd.DataFrame | None = None
     With two or more sites (:func:`analysis.sites.site_covariate`) ``site`` comes first, so it is always
     adjusted for (:data:`SITE_METHOD`); with one site or none the list is as before."""
     flags = participant_outcomes(episodes) if flags is None else flags
-    finished = flags["finished"].to_numpy(dtype=bool)  # one column at a time, never the whole frame
-    group = episodes["group"][finished]
-    smaller = int(min((group == g).sum() for g in GROUPS)) if len(group) else 0
+    return _default_covariates(episodes, _Finishers(episodes, flags["finished"].to_numpy(dtype=bool)))
+
+
+def _default_covariates(episodes: pd.DataFrame, finishers: _Finishers) -> list[str]:
+    smaller = min(int(finishers.is_group(g).sum()) for g in GROUPS)
     budget = max(smaller // DEFAULT_PER_PARAMETER, 1)
     chosen: list[str] = []
     used = 0
-    candidates = candidate_covariates(episodes)
+    finishers.prefetch(text_columns(episodes))  # each text column's distinct values, side by side
+    candidates = candidate_covariates(episodes, finishers)
     order = [c for c in DEFAULT_ORDER if c in candidates]
     if SITE_COLUMN in candidates and site_covariate(episodes) is not None:
         order = [SITE_COLUMN, *order]
     for column in order:
-        cost = _parameters(episodes[column][finished])
+        cost = _parameters(finishers, column)
         if cost == 0:
             continue
         if used + cost > budget and chosen:
@@ -362,10 +372,10 @@ def safe_note(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Design:
-    X: np.ndarray  # n × p with intercept (numeric columns standardised)
+    X: np.ndarray | _Factored  # n × p with intercept (numeric columns standardised), whole or as its parts
     terms: list[tuple[str, str]]  # (covariate, level) per column after the intercept; level "" for numeric
-    balance_columns: list[tuple[str, str, np.ndarray]]  # covariate, level, values (every level, for balance;
-    # a level's values are its 0/1 indicator as booleans)
+    balance_columns: list[tuple[Any, ...]]  # ("numeric", covariate, values) or ("category", covariate, each
+    # row's code, the codes present in the order of their names, the names): every level, for balance
     keep: np.ndarray  # rows of the finishers frame in the analysis
 
 
@@ -394,22 +404,67 @@ def _level_counts(codes: np.ndarray, size: int) -> tuple[np.ndarray, list[int]]:
     appearance (the order of ``pd.Series.value_counts``)."""
     counts = np.bincount(codes, minlength=size)
     present = np.flatnonzero(counts)
-    first = {int(k): int(np.argmax(codes == k)) for k in present} if len(present) > 1 else {}
+    tied = [int(k) for k in present if np.count_nonzero(counts[present] == counts[k]) > 1]
+    first = {k: int(np.argmax(codes == k)) for k in tied}  # only ties need the first appearance
     order = sorted((int(k) for k in present), key=lambda k: (-int(counts[k]), first.get(k, 0)))
     return counts, order
 
 
 class _Finishers:
-    """The finishers' rows of the episodes, one column at a time (no copy of the whole frame)."""
+    """The finishers' rows of the episodes, one column at a time (no copy of the whole frame). Each column's
+    numbers or codes are worked out once, on the whole column, and shared by the default covariates, the
+    preparation and the design."""
 
     def __init__(self, episodes: pd.DataFrame, finished: np.ndarray) -> None:
         self._episodes, self._finished, self.columns = episodes, finished, episodes.columns
+        self._numbers: dict[str, np.ndarray] = {}
+        self._factorized: dict[str, tuple[np.ndarray, Any]] = {}
+        self._texts: dict[str, _Text] = {}
+        self._groups: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return int(self._finished.sum())
 
-    def __getitem__(self, column: str) -> pd.Series:
-        return self._episodes[column][self._finished]
+    def dtype(self, column: str) -> Any:
+        return self._episodes[column].dtype
+
+    def is_group(self, group: str) -> np.ndarray:
+        if group not in self._groups:
+            self._groups[group] = (self._episodes["group"] == group).to_numpy(dtype=bool,
+                                                                                na_value=False)[self._finished]
+        return self._groups[group]
+
+    def numbers(self, column: str) -> np.ndarray:
+        """The column's values as float64 (NaN: missing)."""
+        if column not in self._numbers:
+            values = self._episodes[column].to_numpy(dtype="float64", na_value=np.nan)
+            self._numbers[column] = values[self._finished]
+        return self._numbers[column]
+
+    def factorized(self, column: str) -> tuple[np.ndarray, Any]:
+        """The column as codes (-1: missing) into its distinct values (``pd.factorize`` of the whole column)."""
+        if column not in self._factorized:
+            codes, uniques = pd.factorize(self._episodes[column])
+            self._factorized[column] = (np.asarray(codes)[self._finished], uniques)
+        return self._factorized[column]
+
+    def prefetch(self, columns: list[str]) -> None:
+        """Factorize these columns side by side (pyarrow releases the GIL while it hashes the text)."""
+        todo = [c for c in columns if c not in self._factorized]
+        for column, result in zip(todo, _in_parallel(lambda c: pd.factorize(self._episodes[c]), todo), strict=True):
+            self._factorized[column] = (np.asarray(result[0])[self._finished], result[1])
+
+    def text(self, column: str) -> _Text:
+        """The column as codes of its values' stripped text (what ``_text`` of the finishers' values gives;
+        the stripping is done once per distinct value)."""
+        if column not in self._texts:
+            codes, uniques = self.factorized(column)
+            stripped = pd.Series(uniques).astype("string").str.strip()
+            lookup, levels = pd.factorize(stripped)
+            mapped = np.append(np.asarray(lookup, dtype=np.intp), -1)[codes]  # -1 (missing) takes the last: -1
+            self._texts[column] = _Text(codes=mapped, levels=[str(level) for level in levels])
+        text = self._texts[column]
+        return _Text(codes=text.codes, levels=list(text.levels))  # the caller may add a level
 
 
 def _label(covariate: str, level: str) -> str:
@@ -434,11 +489,10 @@ def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarr
     keep = np.ones(len(finishers), dtype=bool)
     texts: dict[str, _Text] = {}
     for column in covariates:
-        series = finishers[column]
-        if pd.api.types.is_numeric_dtype(series):
-            keep &= ~np.isnan(series.to_numpy(dtype="float64", na_value=np.nan))
+        if pd.api.types.is_numeric_dtype(finishers.dtype(column)):
+            keep &= ~np.isnan(finishers.numbers(column))
         else:
-            text = _text(series)
+            text = finishers.text(column)
             keep &= text.codes >= 0
             if "" in text.levels:
                 keep &= text.codes != text.levels.index("")
@@ -453,27 +507,31 @@ def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarr
             continue
         text = texts[column]
         codes = text.codes
-        counts, order = _level_counts(codes[keep], len(text.levels))
+        kept, pa_kept = codes[keep], is_pa[keep]
+        counts, order = _level_counts(kept, len(text.levels))
         rare = [k for k in order if counts[k] < MIN_LEVEL_COUNT]
         if rare:
             pooled = counts[rare].sum()
             target = text.code(OTHER_LEVEL) if pooled >= MIN_LEVEL_COUNT else order[0]
-            lookup = np.arange(len(text.levels), dtype=np.int32)
+            lookup = np.arange(len(text.levels) + 1, dtype=np.intp)
             lookup[rare] = target
-            codes = np.where(codes >= 0, lookup[np.maximum(codes, 0)], codes)
+            lookup[-1] = -1  # missing (-1) stays missing
+            codes, kept = lookup[codes], lookup[kept]
             notes.append(f"{_label(column, '').capitalize()}: {len(rare)} level(s) with fewer than "
                          f"{MIN_LEVEL_COUNT} people pooled into " + ("one 'other' level." if text.levels[target] == OTHER_LEVEL
                                                                     else f"the most common level ({text.levels[target]})."))
-        present = np.flatnonzero(np.bincount(codes[keep], minlength=len(text.levels)))
+        # each level's people per group (code 2·level + PA; levels are disjoint: leaving one out changes no
+        # other's counts)
+        by_group = np.bincount(2 * kept + pa_kept, minlength=2 * len(text.levels))
+        pa_counts, control_counts = by_group[1::2], by_group[0::2]
+        present = np.flatnonzero(pa_counts + control_counts)
         for k in sorted((int(k) for k in present), key=lambda k: text.levels[k]):
             level = text.levels[k]
-            is_level = codes == k
-            at = keep & is_level
-            in_pa, in_control = int((at & is_pa).sum()), int((at & ~is_pa).sum())
+            in_pa, in_control = int(pa_counts[k]), int(control_counts[k])
             if in_pa and in_control:
                 continue
             group = GROUP_PA if in_pa else GROUP_CONTROL
-            keep &= ~is_level
+            keep &= codes != k
             one_group[group] += in_pa + in_control
             if group == GROUP_PA:
                 notes.append(f"{_label(column, level)}: {in_pa} physical activity participant(s) and no control "
@@ -487,40 +545,201 @@ def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarr
 
 
 def _design(finishers: _Finishers, covariates: tuple[str, ...], texts: dict[str, _Text],
-            keep: np.ndarray) -> _Design:
-    """The propensity design, filled column by column into one float64 array (no per-column copies)."""
+            keep: np.ndarray, factored: bool = False) -> _Design:
+    """The propensity design: filled column by column into one float64 array (no per-column copies), or with
+    ``factored`` kept as its parts (:class:`_Factored`) when its categories have few enough cells."""
     n = int(keep.sum())
+    every_row = n == len(keep)
     terms: list[tuple[str, str]] = []
-    balance: list[tuple[str, str, np.ndarray]] = []
-    fills: list[tuple[Any, ...]] = []  # ("numeric", values, mean, sd) or ("level", indicator)
+    balance: list[tuple[Any, ...]] = []
+    numeric: list[tuple[np.ndarray, float, float, int]] = []  # values, mean, SD, column of X
+    categories: list[tuple[np.ndarray, list[int], list[int | None]]] = []  # codes, levels present, X's columns
+    width = 1
     for column in covariates:
         if column not in texts:
-            values = finishers[column].to_numpy(dtype="float64", na_value=np.nan)[keep]
-            balance.append((column, "", values))
+            values = finishers.numbers(column)[keep]
+            balance.append(("numeric", column, values))
             sd = values.std()
             if sd > 0:
-                fills.append(("numeric", values, values.mean(), sd))
+                numeric.append((values, values.mean(), sd, width))
                 terms.append((column, ""))
+                width += 1
             continue
         text = texts[column]
-        codes = text.codes[keep]
+        codes = text.codes if every_row else text.codes[keep]
         _, order = _level_counts(codes, len(text.levels))
-        for k in sorted(order, key=lambda k: text.levels[k]):
-            indicator = codes == k
-            balance.append((column, text.levels[k], indicator))
-            if k != order[0]:  # the most common level is the reference
-                fills.append(("level", indicator))
-                terms.append((column, text.levels[k]))
-    X = np.empty((n, len(fills) + 1), order="F")  # column by column: each column contiguous
-    X[:, 0] = 1.0
-    for j, fill in enumerate(fills, start=1):
-        if fill[0] == "numeric":
-            _, values, mean, sd = fill
+        ranked = sorted(order, key=lambda k: text.levels[k])
+        balance.append(("category", column, codes, ranked, [text.levels[k] for k in ranked]))
+        columns: list[int | None] = []
+        for k in ranked:
+            if k == order[0]:  # the most common level is the reference
+                columns.append(None)
+                continue
+            columns.append(width)
+            terms.append((column, text.levels[k]))
+            width += 1
+        categories.append((codes, ranked, columns))
+    X = _factored_x(n, width, numeric, categories) if factored else None
+    if X is None:
+        X = np.zeros((n, width), order="F")  # column by column: each column contiguous
+        X[:, 0] = 1.0
+        for values, mean, sd, j in numeric:
             np.subtract(values, mean, out=X[:, j])
             X[:, j] /= sd
-        else:
-            X[:, j] = fill[1]
+        for codes, ranked, columns in categories:
+            for k, j in zip(ranked, columns, strict=True):
+                if j is not None:
+                    X[:, j] = codes == k
     return _Design(X=X, terms=terms, balance_columns=balance, keep=keep)
+
+
+# --- the design kept as its parts (large data) ----------------------------------------------------
+
+
+MAX_CELLS: Final = 1 << 20  # more category cells than this (or than people): the design is built whole
+
+
+@dataclass(frozen=True)
+class _Factored:
+    """The design X = [1, numeric columns, category indicators] kept as its parts, never as an n × p array.
+
+    Each row of X is its category cell's row of ``table`` (the intercept and the level indicators, 0 in the
+    numeric columns) plus its numeric values in the columns ``positions``; a cell is one combination of the
+    categories' levels. The products the fits need then take a few passes over the rows (a gather or a
+    bincount over the cells, a product per numeric column) instead of n·p² multiplications, and they are
+    taken in row blocks (:meth:`blocks`), so each block's temporaries stay in the CPU's cache instead of
+    streaming n-long arrays through memory. The numbers are X's own (the same standardisation, the same
+    0/1 indicators); only the order of summation differs."""
+
+    cells: np.ndarray  # each row's cell (intp)
+    table: np.ndarray  # cells × p
+    numeric: np.ndarray  # n × k, each column contiguous (Fortran order)
+    positions: tuple[int, ...]  # X's column of each numeric column
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.cells), self.table.shape[1]
+
+    def blocks(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[slice, _Factored]]:
+        """(rows, the design on those rows) for row blocks of :data:`_CHUNK` rows (views, no copies)."""
+        hi = len(self.cells) if hi is None else hi
+        for start in range(lo, hi, _CHUNK):
+            rows = slice(start, min(start + _CHUNK, hi))
+            yield rows, _Factored(self.cells[rows], self.table, self.numeric[rows], self.positions)
+
+    def dot(self, b: np.ndarray) -> np.ndarray:
+        """X @ b (b: a p-vector)."""
+        out = np.take(self.table @ b, self.cells)
+        if self.positions:
+            out += self.numeric @ b[list(self.positions)]
+        return out
+
+    def rdot(self, r: np.ndarray) -> np.ndarray:
+        """Xᵀ r (r: n)."""
+        total = _ProductSum(self)
+        for rows, part in self.blocks():
+            total.add(part, r[rows])
+        return total.vector()
+
+    def gram(self, v: np.ndarray) -> np.ndarray:
+        """Xᵀ diag(v) X."""
+        total = _CrossSum(self)
+        for rows, part in self.blocks():
+            total.add(part, v[rows])
+        return total.matrix()
+
+    def with_column(self, values: np.ndarray) -> _Factored:
+        """The design with one more numeric column, last."""
+        table = np.hstack([self.table, np.zeros((len(self.table), 1))])
+        numeric = np.asfortranarray(np.column_stack([self.numeric, values]))
+        return _Factored(self.cells, table, numeric, (*self.positions, self.table.shape[1]))
+
+    def dense(self) -> np.ndarray:
+        """X itself (n × p, each column contiguous), for the rare fit that needs it (a singular outcome model)."""
+        X = np.asfortranarray(self.table[self.cells])
+        for j, position in enumerate(self.positions):
+            X[:, position] = self.numeric[:, j]
+        return X
+
+
+class _ProductSum:
+    """Xᵀ r summed over row blocks of a factored X: each cell's total of r, and the numeric columns' products."""
+
+    def __init__(self, X: _Factored) -> None:
+        self.X = X
+        self.cells = np.zeros(len(X.table))
+        self.numeric = np.zeros(len(X.positions))
+
+    def add(self, part: _Factored, r: np.ndarray) -> None:
+        self.cells += np.bincount(part.cells, r, minlength=len(self.cells))
+        if self.X.positions:
+            self.numeric += part.numeric.T @ r
+
+    def vector(self) -> np.ndarray:
+        out = self.X.table.T @ self.cells
+        if self.X.positions:
+            out[list(self.X.positions)] += self.numeric  # the table is 0 in these columns
+        return out
+
+
+class _CrossSum:
+    """Xᵀ diag(v) X summed over row blocks of a factored X: each cell's total weight (the cells' block), each
+    cell's weighted total of every numeric column (their products with the cells' columns) and the numeric
+    columns' own weighted products."""
+
+    def __init__(self, X: _Factored) -> None:
+        self.X = X
+        size, k = len(X.table), len(X.positions)
+        self.cells, self.cross, self.own = np.zeros(size), np.zeros((k, size)), np.zeros((k, k))
+
+    def add(self, part: _Factored, v: np.ndarray) -> None:
+        size = len(self.cells)
+        self.cells += np.bincount(part.cells, v, minlength=size)
+        if self.X.positions:
+            weighted = part.numeric * v[:, None]
+            for j in range(len(self.X.positions)):
+                self.cross[j] += np.bincount(part.cells, weighted[:, j], minlength=size)
+            self.own += weighted.T @ part.numeric
+
+    def matrix(self) -> np.ndarray:
+        table, positions = self.X.table, list(self.X.positions)
+        out = (table.T * self.cells) @ table
+        for j, position in enumerate(positions):
+            cross = table.T @ self.cross[j]  # 0 in the numeric columns
+            out[position, :] += cross
+            out[:, position] += cross
+        if positions:
+            out[np.ix_(positions, positions)] = self.own
+        return out
+
+
+def _factored_x(n: int, width: int, numeric: list[tuple[np.ndarray, float, float, int]],
+                categories: list[tuple[np.ndarray, list[int], list[int | None]]]) -> _Factored | None:
+    """The design's parts (:class:`_Factored`), or None when its categories have more cells (combinations of
+    levels) than people or than :data:`MAX_CELLS`: then building X whole costs less."""
+    size = 1
+    for _, ranked, _ in categories:
+        size *= len(ranked)
+        if size > min(n, MAX_CELLS):
+            return None
+    cells = np.zeros(n, dtype=np.intp)
+    table = np.zeros((size, width))
+    table[:, 0] = 1.0
+    every, stride = np.arange(size), 1
+    for codes, ranked, columns in categories:  # mixed radix: the first category varies fastest
+        step = np.zeros(max(ranked) + 1, dtype=np.intp)
+        step[ranked] = np.arange(len(ranked)) * stride
+        cells += step[codes]
+        level_of_cell = (every // stride) % len(ranked)
+        for value, j in enumerate(columns):
+            if j is not None:
+                table[level_of_cell == value, j] = 1.0
+        stride *= len(ranked)
+    values = np.empty((n, len(numeric)), order="F")
+    for j, (column, mean, sd, _) in enumerate(numeric):
+        np.subtract(column, mean, out=values[:, j])
+        values[:, j] /= sd
+    return _Factored(cells, table, values, tuple(position for *_, position in numeric))
 
 
 # --- model fits -------------------------------------------------------------------------------
@@ -540,30 +759,104 @@ def _logit(treated: np.ndarray, X: np.ndarray) -> Any:
     return _BlockLogit(treated, X, check_rank=False)
 
 
-def _fit_propensity(X: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray | None, str | None]:
-    """Logistic regression by statsmodels; (coefficients, None) or (None, reason)."""
+@dataclass(frozen=True)
+class _Fit:
+    """The fitted propensity model: coefficients and scores, and on a factored design what the sandwich needs of
+    it, worked out in the fit's last pass: J_γ = −Σ ps(1 − ps)XXᵀ at the coefficients and Σ (a − ps)²XXᵀ."""
+
+    params: np.ndarray
+    ps: np.ndarray
+    j_gamma: np.ndarray | None = None
+    meat: np.ndarray | None = None
+
+
+def _logit_pass(X: _Factored, a: np.ndarray, params: np.ndarray, ps: np.ndarray, last: bool
+                ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
+    """One pass over the rows at ``params``: the scores (written into ``ps``), Xᵀ(a − ps), Xᵀdiag(ps(1 − ps))X,
+    whether every score is within 1e-8 of the group (``np.allclose(ps - a, 0)``) and, when ``last``,
+    Σ (a − ps)²XXᵀ."""
+    cell_values, numeric = X.table @ params, params[list(X.positions)]
+    score, hessian, meat = _ProductSum(X), _CrossSum(X), _CrossSum(X) if last else None
+    close = True
+    for rows, part in X.blocks():
+        eta = np.take(cell_values, part.cells)
+        if X.positions:
+            eta += part.numeric @ numeric
+        p = np.divide(1.0, 1 + np.exp(-eta), out=ps[rows])  # the logistic function, as statsmodels' Logit.cdf
+        residual = a[rows] - p
+        gap = float(np.max(np.abs(residual))) if len(residual) else 0.0
+        close = close and gap <= 1e-8  # False for NaN too
+        score.add(part, residual)
+        hessian.add(part, p * (1 - p))
+        if meat is not None:
+            meat.add(part, residual * residual)
+    return score.vector(), hessian.matrix(), close, None if meat is None else meat.matrix()
+
+
+def _newton_logit(X: _Factored, treated: np.ndarray, maxiter: int = 100, tol: float = 1e-8,
+                  ridge: float = 1e-10) -> tuple[_Fit, bool, bool] | None:
+    """statsmodels' Newton–Raphson for ``Logit`` on a factored design: ``base.optimizer._fit_newton`` with the
+    defaults :func:`_fit_propensity` uses (start at 0; 1e-10 added to the Hessian's diagonal; stop once no
+    coefficient moves more than ``tol``, or after ``maxiter`` steps) and ``Logit``'s perfect-prediction check
+    after every step. The same steps, so the same coefficients (to rounding; tested against statsmodels); each
+    step is one pass over the rows (:func:`_logit_pass`). Returns (fit, converged, perfect prediction seen), or
+    None when XᵀX is singular (the first pass's Hessian, where every score is 1/2, is XᵀX/4 exactly)."""
+    a = treated.astype(float)
+    params, previous = np.zeros(X.shape[1]), np.full(X.shape[1], np.inf)
+    ps = np.empty(len(a))
+    steps, perfect = 0, False
+    while True:
+        last = not (steps < maxiter and np.any(np.abs(params - previous) > tol))
+        score, hessian, close, meat = _logit_pass(X, a, params, ps, last)
+        if steps == 0 and not _full_rank(hessian):
+            return None
+        perfect = perfect or (steps > 0 and close)  # statsmodels checks after each step, not at the start
+        if last:
+            return _Fit(params, ps, -hessian, meat), steps < maxiter, perfect
+        ridged = -hessian
+        ridged[np.diag_indices_from(ridged)] += ridge
+        previous = params
+        params = previous - np.linalg.solve(ridged, score)
+        steps += 1
+
+
+RANK_DEFICIENT: Final = ("Some chosen characteristics are exact combinations of others (for example a category "
+                         "level that matches another column), so the propensity model cannot be fitted; drop one.")
+
+
+def _fit_propensity(X: np.ndarray | _Factored, treated: np.ndarray) -> tuple[_Fit | None, str | None]:
+    """Logistic regression by statsmodels (a factored design: the same Newton steps, :func:`_newton_logit`);
+    (fit, None) or (None, reason)."""
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
-    if not _full_rank(_gram(X, np.ones(len(X)))):
-        return None, ("Some chosen characteristics are exact combinations of others (for example a category "
-                      "level that matches another column), so the propensity model cannot be fitted; drop one.")
-    with warnings.catch_warnings(record=True) as caught:
+    if not isinstance(X, _Factored) and not _full_rank(_gram(X, np.ones(len(X)))):
+        return None, RANK_DEFICIENT
+    with warnings.catch_warnings(record=True) as caught, np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("always")
         try:
-            # the rank is checked above (no QR of the n × p design in statsmodels)
-            result = _logit(treated, X).fit(disp=0, method="newton", maxiter=100)
+            if isinstance(X, _Factored):
+                found = _newton_logit(X, treated)
+                if found is None:
+                    return None, RANK_DEFICIENT
+                fit, converged, perfect = found
+                params, ps = fit.params, fit.ps
+            else:
+                # the rank is checked above (no QR of the n × p design in statsmodels)
+                result = _logit(treated, X).fit(disp=0, method="newton", maxiter=100)
+                params = np.asarray(result.params, dtype=float)
+                converged = bool(result.mle_retvals.get("converged", False))
+                perfect = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
+                ps = 1 / (1 + np.exp(-(X @ params)))
+                fit = _Fit(params, ps)
         except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as error:
             return None, f"The propensity model could not be fitted ({error})."
-    params = np.asarray(result.params, dtype=float)
-    ps = 1 / (1 + np.exp(-(X @ params)))
     # Separation: statsmodels' warning, or fitted scores of exactly 0 or 1 in floating point.
-    separated = any(issubclass(w.category, PerfectSeparationWarning) for w in caught) or (
-        ps.min() <= 0 or ps.max() >= 1)
-    if separated or not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(params)):
+    separated = perfect or (ps.min() <= 0 or ps.max() >= 1)
+    if separated or not converged or not np.all(np.isfinite(params)):
         return None, (f"The chosen characteristics predict the group (almost) exactly (perfect separation: "
                       f"{X.shape[1]} model parameters for {len(treated)} people), so no weighting can make the "
                       "groups comparable. Choose fewer characteristics.")
-    return params, None
+    return fit, None
 
 
 def _weights(ps: np.ndarray, treated: np.ndarray, estimand: str) -> np.ndarray:
@@ -589,31 +882,62 @@ def _ess(w: np.ndarray) -> float | None:
     return float(w.sum() ** 2 / total) if total > 0 else None
 
 
+def _split(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each weight as a part on a grid whose sums are all exact (multiples of 2⁻⁵² of a power of two at least
+    twice the weights' total) and the small remainder: an error-free split (Ogita, Rump & Oishi 2005)."""
+    total = float(np.abs(weights).sum())
+    if not total > 0 or not math.isfinite(total):
+        return weights, np.zeros_like(weights)
+    grid = math.ldexp(1.0, math.frexp(total)[1] - 52)
+    high = np.rint(weights / grid) * grid
+    return high, weights - high
+
+
+def _level_totals(codes: np.ndarray, split: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
+    """Σ weights per code to within a rounding of each total (:func:`_split`; a plain bincount adds each
+    code's weights one after another, whose rounding matters here: a weighted SMD after weighting is a
+    difference of two nearly equal proportions, as ill-conditioned as 10⁶ on large data)."""
+    high, low = split
+    return np.bincount(codes, high, minlength=size) + np.bincount(codes, low, minlength=size)
+
+
 def _balance(design: _Design, treated: np.ndarray, w: np.ndarray) -> pd.DataFrame:
     rows = []
     w_pa, w_control = w[treated], w[~treated]
-    # a level's (weighted) proportions from counts and dot products over all rows (no row copies)
-    w1, w0 = np.where(treated, w, 0.0), np.where(treated, 0.0, w)
-    sum1, sum0 = w1.sum(), w0.sum()
+    # a level's (weighted) proportions from its counts and weighted totals per group, all levels of a category
+    # at once (code 2·level + PA)
+    split = _split(w)
+    pa = treated.astype(np.intp)
+    sum1, sum0 = np.where(treated, w, 0.0).sum(), np.where(treated, 0.0, w).sum()
     n1, n0 = int(treated.sum()), int((~treated).sum())
-    for covariate, level, values in design.balance_columns:
-        if level:
-            in_pa = int(np.count_nonzero(values & treated))
-            in_control = int(np.count_nonzero(values)) - in_pa
-            p1, p0 = in_pa / n1, in_control / n0
-            sd = math.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
-            before = p1 - p0
-            after = float(np.dot(w1, values) / sum1 - np.dot(w0, values) / sum0)
-        else:
-            pa, control = values[treated], values[~treated]
-            in_pa, in_control = len(pa), len(control)
-            sd = math.sqrt((pa.var(ddof=1) + control.var(ddof=1)) / 2) if len(pa) > 1 and len(control) > 1 else 0.0
-            before = np.average(pa) - np.average(control)
-            after = np.average(pa, weights=w_pa) - np.average(control, weights=w_control)
-        rows.append({"covariate": covariate, "level": level, "label": _label(covariate, level),
-                     "n_pa": in_pa, "n_control": in_control,
-                     "smd_before": before / sd if sd > 0 else (0.0 if before == 0 else None),
-                     "smd_after": after / sd if sd > 0 else (0.0 if abs(after) < 1e-12 else None)})
+
+    def row(covariate: str, level: str, in_pa: int, in_control: int, sd: float, before: float,
+            after: float) -> dict[str, Any]:
+        return {"covariate": covariate, "level": level, "label": _label(covariate, level),
+                "n_pa": in_pa, "n_control": in_control,
+                "smd_before": before / sd if sd > 0 else (0.0 if before == 0 else None),
+                "smd_after": after / sd if sd > 0 else (0.0 if abs(after) < 1e-12 else None)}
+
+    for entry in design.balance_columns:
+        if entry[0] == "category":
+            _, covariate, codes, ranked, names = entry
+            size = 2 * (max(ranked) + 1)
+            by_group = 2 * codes + pa
+            counts, totals = np.bincount(by_group, minlength=size), _level_totals(by_group, split, size)
+            for k, name in zip(ranked, names, strict=True):
+                in_pa, in_control = int(counts[2 * k + 1]), int(counts[2 * k])
+                p1, p0 = in_pa / n1, in_control / n0
+                sd = math.sqrt((p1 * (1 - p1) + p0 * (1 - p0)) / 2)
+                rows.append(row(covariate, name, in_pa, in_control, sd, p1 - p0,
+                                float(totals[2 * k + 1] / sum1 - totals[2 * k] / sum0)))
+            continue
+        _, covariate, values = entry
+        pa_values, control = values[treated], values[~treated]
+        sd = (math.sqrt((pa_values.var(ddof=1) + control.var(ddof=1)) / 2)
+              if len(pa_values) > 1 and len(control) > 1 else 0.0)
+        before = np.average(pa_values) - np.average(control)
+        after = np.average(pa_values, weights=w_pa) - np.average(control, weights=w_control)
+        rows.append(row(covariate, "", len(pa_values), len(control), sd, before, after))
     table = pd.DataFrame(rows, columns=["covariate", "level", "label", "n_pa", "n_control", "smd_before",
                                         "smd_after"])
     for column in ("smd_before", "smd_after"):
@@ -626,9 +950,9 @@ class _Outcome:
     key: str
     label: str
     kind: str
-    y: np.ndarray  # outcome on the analysis rows (NaN outside the outcome population)
+    y: np.ndarray  # outcome on the analysis rows (0 outside the outcome population; a rate's may be boolean)
     member: np.ndarray  # in this outcome's population
-    Z: np.ndarray  # outcome-model design
+    Z: np.ndarray | _Factored  # outcome-model design
 
 
 _CHUNK: Final = 32768  # rows per block of a weighted Gram matrix (small temporaries, BLAS-sized products)
@@ -643,6 +967,16 @@ def _gram(A: np.ndarray, w: np.ndarray, B: np.ndarray | None = None) -> np.ndarr
         rows = slice(lo, lo + _CHUNK)
         out += (A[rows].T * w[rows]) @ B[rows]
     return out
+
+
+def _xdot(X: np.ndarray | _Factored, b: np.ndarray) -> np.ndarray:
+    """X @ b for a design whole or as its parts."""
+    return X.dot(b) if isinstance(X, _Factored) else X @ b
+
+
+def _xgram(X: np.ndarray | _Factored, v: np.ndarray) -> np.ndarray:
+    """Xᵀ diag(v) X for a design whole or as its parts."""
+    return X.gram(v) if isinstance(X, _Factored) else _gram(X, v)
 
 
 def _wls(Z: np.ndarray, y: np.ndarray, w: np.ndarray, gram: np.ndarray | None = None) -> np.ndarray:
@@ -858,12 +1192,12 @@ class _Shared:
     residual: np.ndarray  # a − ps (the propensity model's ψ is X(a − ps))
 
     @classmethod
-    def of(cls, X: np.ndarray, treated: np.ndarray, gamma: np.ndarray, estimand: str) -> _Shared:
-        ps = 1 / (1 + np.exp(-(X @ gamma)))
+    def of(cls, X: np.ndarray | _Factored, treated: np.ndarray, gamma: np.ndarray, estimand: str) -> _Shared:
+        ps = 1 / (1 + np.exp(-_xdot(X, gamma)))
         d_weights, d_target = _derivatives(ps, treated, estimand)
         return cls(ps=ps, weights=_weights(ps, treated, estimand), d_weights=d_weights,
                    target=_target(ps, treated, estimand), d_target=d_target,
-                   j_gamma=-_gram(X, ps * (1 - ps)), residual=treated - ps)
+                   j_gamma=-_xgram(X, ps * (1 - ps)), residual=treated - ps)
 
 
 def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _Outcome, beta1: np.ndarray,
@@ -926,28 +1260,221 @@ def _sandwich(design: _Design, treated: np.ndarray, shared: _Shared, outcome: _O
 # --- the analysis -----------------------------------------------------------------------------
 
 
-def _outcomes(finishers: _Finishers, flags: pd.DataFrame, keep: np.ndarray, design: _Design,
+def _outcomes(episodes: pd.DataFrame, flags: pd.DataFrame, rows: np.ndarray, design: _Design,
               measures: tuple[str, ...]) -> list[_Outcome]:
+    """Each outcome on the analysis rows (``rows``: which episodes and flags they are, a mask). A rate's outcome is
+    kept as booleans on a factored design (large data: 1 byte a person, read block by block)."""
+    compact = isinstance(design.X, _Factored)
     out = []
     for key, definition in RATE_DEFINITIONS.items():
-        member = flags[definition.denominator_column].to_numpy(dtype=bool)[keep]
-        y = flags[definition.numerator_column].to_numpy(dtype=float)[keep]
-        out.append(_Outcome(key, definition.label, "rate", np.where(member, y, np.nan), member, design.X))
+        member = flags[definition.denominator_column].to_numpy(dtype=bool)[rows]
+        y = flags[definition.numerator_column].to_numpy(dtype=bool)[rows] & member
+        out.append(_Outcome(key, definition.label, "rate", y if compact else y.astype(float), member, design.X))
     for key in measures:
         first_col, last_col = f"{key}_first", f"{key}_last"
-        if first_col not in finishers.columns or last_col not in finishers.columns:
+        if first_col not in episodes.columns or last_col not in episodes.columns:
             continue
-        first = finishers[first_col].to_numpy(dtype="float64", na_value=np.nan)[keep]
-        last = finishers[last_col].to_numpy(dtype="float64", na_value=np.nan)[keep]
-        member = ~np.isnan(first) & ~np.isnan(last)
+        last = episodes[last_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
+        member = ~np.isnan(episodes[first_col].to_numpy(dtype="float64", na_value=np.nan))[rows] & ~np.isnan(last)
+        np.copyto(last, 0.0, where=~member)  # 0 outside the population (a copy of the column's rows)
         Z = design.X
         if (first_col, "") not in design.terms:  # the measure's own first score is always in its model
+            first = episodes[first_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
             filled = np.where(member, first, 0.0)
             sd = filled[member].std() if member.any() else 0.0
             if sd > 0:
-                Z = np.column_stack([Z, np.where(member, (filled - filled[member].mean()) / sd, 0.0)])
-        out.append(_Outcome(key, measure_for(key).label, "measure", np.where(member, last, np.nan), member, Z))
+                extra = np.where(member, (filled - filled[member].mean()) / sd, 0.0)
+                Z = Z.with_column(extra) if isinstance(Z, _Factored) else np.column_stack([Z, extra])
+        out.append(_Outcome(key, measure_for(key).label, "measure", last, member, Z))
     return out
+
+
+def _dense_effects(design: _Design, treated: np.ndarray, ps: np.ndarray, gamma: np.ndarray,
+                  outcomes: list[_Outcome], estimand: str, sandwich: bool
+                  ) -> tuple[dict[str, tuple[float, float] | str], dict[str, np.ndarray]]:
+    """Each outcome's (mu1, mu0) or the reason it has none, and with ``sandwich`` the covariance of (mu1, mu0),
+    on a design built whole: each group's outcome model fitted (:func:`_point`), the stacked estimating
+    equations' sandwich per outcome (:func:`_sandwich`)."""
+    w, t = _weights(ps, treated, estimand), _target(ps, treated, estimand)
+    grams = _outcome_grams(outcomes, treated, w)
+    fits = dict(zip([o.key for o in outcomes],
+                    _in_parallel(lambda o: _point(o, treated, w, t, grams[o.key]), outcomes), strict=True))
+    valid = [o for o in outcomes if not isinstance(fits[o.key], str)]
+    covariances: dict[str, np.ndarray] = {}
+    if sandwich and valid:
+        shared = _Shared.of(design.X, treated, gamma, estimand)
+
+        def covariance(o: _Outcome) -> np.ndarray:
+            mu1, mu0, beta1, beta0, grams = fits[o.key]
+            return _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0, grams)
+
+        covariances = dict(zip([o.key for o in valid], _in_parallel(covariance, valid), strict=True))
+    points = {key: fit if isinstance(fit, str) else (fit[0], fit[1]) for key, fit in fits.items()}
+    return points, covariances
+
+
+def _linear(X: _Factored, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """X @ b prepared for row blocks: (each cell's value, the numeric columns' coefficients)."""
+    return X.table @ b, b[list(X.positions)]
+
+
+def _on(part: _Factored, linear: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """X @ b on a row block (``linear``: :func:`_linear`)."""
+    out = np.take(linear[0], part.cells)
+    if part.positions:
+        out += part.numeric @ linear[1]
+    return out
+
+
+def _factored_effects(design: _Design, treated: np.ndarray, fit: _Fit, outcomes: list[_Outcome],
+                      estimand: str) -> tuple[dict[str, tuple[float, float] | str], dict[str, np.ndarray]]:
+    """Each outcome's (mu1, mu0), or the reason it has none, and the sandwich covariance of (mu1, mu0), on a
+    factored design (large data): the estimates of :func:`_point` and :func:`_sandwich`, solved through the
+    structure of the stacked estimating equations instead of inverting them whole, in two passes over the rows
+    for all outcomes at once.
+
+    With θ = (γ, β_g, μ_g) and ψ as in :func:`_sandwich`, J is block triangular, so each person's influence
+    on μ_g is, with s = Σ m·t, c = Σ m·t·Z, u_g = G_g⁻¹c (G_g = Σ 1_g·m·w·ZZᵀ, the group's ZᵀWZ),
+    κ_g = Σ [1_g·m·w′·r_g·(Z·u_g) + m·t′·(Zβ_g − μ_g)]·X and λ_g = J_γ⁻¹κ_g (J_γ = −Σ ps(1 − ps)XXᵀ)::
+
+        φ_g = [P_g − (X·λ_g)(a − ps)] / s,   P_g = m·t·(Zβ_g − μ_g) + 1_g·m·w·r_g·(Z·u_g),   r_g = y − Zβ_g
+
+    (w′, t′: the derivatives of the weight and the target in the linear predictor), and the covariance of
+    (μ₁, μ₀) is Σ φφᵀ = [Σ P_gP_h − λ_hᵀ Σ P_g(a − ps)X − λ_gᵀ Σ P_h(a − ps)X + λ_gᵀ (Σ (a − ps)²XXᵀ) λ_h] / s²:
+    the first pass fits the outcome models (each distinct population's ZᵀWZ once), the second sums P's products
+    and κ; no (2q + p + 2)-square J, no pseudo-inverse. For the ATT the PA model (weight 1, an intercept,
+    target = PA) averaged over the PA group is the PA group's mean, with P₁ = m·a·(y − μ₁) and λ₁ = 0, so it is
+    not fitted. An outcome whose model has a singular ZᵀWZ (a level absent from a group in the outcome's
+    population) goes through :func:`_point` and :func:`_sandwich` on the design built whole, as before.
+    Weights, targets and their derivatives are worked out block by block from the scores."""
+    X, ps = design.X, fit.ps
+    assert isinstance(X, _Factored) and fit.j_gamma is not None and fit.meat is not None
+    modelled = (1,) if estimand == ESTIMAND_ATT else (0, 1)  # ATT: the PA model is its group's mean
+    positive = _weights(ps, treated, estimand) > 0
+    points: dict[str, tuple[float, float] | str] = {}
+    # outcomes with the same design and population share their models' ZᵀWZ, the target and c
+    populations: dict[tuple[int, bytes], list[_Outcome]] = {}
+    for o in outcomes:
+        reason = next((f"Fewer than {MIN_GROUP} {GROUP_LABELS[name].lower()} participants are in this outcome's "
+                       "population." for group, name in ((treated, GROUP_PA), (~treated, GROUP_CONTROL))
+                       if np.count_nonzero(o.member & group & positive) < MIN_GROUP), None)
+        if reason is not None:
+            points[o.key] = reason
+            continue
+        populations.setdefault((id(o.Z), np.packbits(o.member).tobytes()), []).append(o)
+
+    def blocks() -> Iterator[tuple[slice, np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]]:
+        """Row blocks: (rows, PA, (PA, control), the ATT/ATO weights, the target)."""
+        for lo in range(0, len(ps), _CHUNK):
+            rows = slice(lo, lo + _CHUNK)
+            a = treated[rows]
+            yield rows, a, (a, ~a), _weights(ps[rows], a, estimand), _target(ps[rows], a, estimand)
+
+    def on_rows(Z: _Factored, rows: slice) -> _Factored:
+        return _Factored(Z.cells[rows], Z.table, Z.numeric[rows], Z.positions)
+
+    # pass 1: per population each modelled group's ZᵀWZ, c = Σ m·t·Z and s; per outcome ZᵀW·y (and Σ m·t·y)
+    shared = {key: (members[0].Z, members[0].member) for key, members in populations.items()}
+    grams = {(key, g): _CrossSum(Z) for key, (Z, _) in shared.items() for g in modelled}
+    cs = {key: _ProductSum(Z) for key, (Z, _) in shared.items()}
+    totals = dict.fromkeys(shared, 0.0)
+    rhs = {(o.key, g): _ProductSum(o.Z) for members in populations.values() for o in members for g in modelled}
+    target_y = {o.key: 0.0 for members in populations.values() for o in members}
+    for rows, _, groups, w, t in blocks():
+        fitted_rows = w > 0
+        for key, (Z, member) in shared.items():
+            part, m = on_rows(Z, rows), member[rows]
+            target = t * m
+            totals[key] += float(target.sum())
+            cs[key].add(part, target)
+            weights = {g: w * (m & groups[g] & fitted_rows) for g in modelled}
+            for g in modelled:
+                grams[key, g].add(part, weights[g])
+            for o in populations[key]:
+                y = o.y[rows]
+                target_y[o.key] += float(target @ y)
+                for g in modelled:
+                    rhs[o.key, g].add(part, weights[g] * y)
+    fits: dict[str, list[tuple[float, Any, Any]]] = {}  # per group (mu, Zβ, Z·u) or (mean, None, None)
+    models: dict[tuple[tuple[int, bytes], int], Any] = {}  # (population, group) -> Z·u
+    singular: list[_Outcome] = []
+    for key, members in populations.items():
+        Z, total = shared[key][0], totals[key]
+        if not total > 0:
+            for o in members:
+                points[o.key] = "No one in the target group is in this outcome's population."
+            continue
+        c = cs[key].vector()
+        found = {}
+        for g in modelled:
+            gram = grams[key, g].matrix()
+            if not _full_rank(gram):
+                break
+            found[g] = gram
+            models[key, g] = _linear(Z, np.linalg.solve(gram, c))
+        else:
+            for o in members:
+                fits[o.key] = [(target_y[o.key] / total, None, None)] * 2  # the mean (the ATT's PA group)
+                for g, gram in found.items():
+                    beta = np.linalg.solve(gram, rhs[o.key, g].vector())
+                    fits[o.key][g] = (float(c @ beta) / total, _linear(Z, beta), models[key, g])
+            continue
+        singular += members
+
+    # pass 2: per outcome Σ P_g·P_h, Σ P_g·(a − ps)·X and κ_g = Σ [w′·r·(Z·u) + t′·m·(Zβ − μ)]·X
+    ready = {key: [o for o in members if o.key in fits] for key, members in populations.items()}
+    products = {o.key: np.zeros((2, 2)) for members in ready.values() for o in members}
+    against = {(key, g): _ProductSum(X) for key in products for g in (0, 1)}
+    kappas = {(key, g): _ProductSum(X) for key in products for g in modelled}
+    for rows, a, groups, w, t in blocks():
+        x_part = on_rows(X, rows)
+        residual_ps = a - ps[rows]
+        d_weights, d_target = _derivatives(ps[rows], a, estimand)
+        for key, members in ready.items():
+            if not members:
+                continue
+            Z, m = shared[key][0], shared[key][1][rows]
+            part = x_part if Z is X else on_rows(Z, rows)
+            target = t * m
+            in_model = {g: _on(part, models[key, g]) * (m & groups[g]) for g in modelled}  # (Z·u) in the group
+            for o in members:
+                y = o.y[rows]
+                influence = []
+                for g, (mu, beta, _) in enumerate(fits[o.key]):
+                    if beta is None:  # the ATT's PA group: P₁ = m·a·(y − μ₁)
+                        influence.append(target * (y - mu))
+                        continue
+                    fitted = _on(part, beta)
+                    r_zu = (y - fitted) * in_model[g]
+                    derivative = d_weights * r_zu
+                    if estimand != ESTIMAND_ATT:
+                        derivative += d_target * m * (fitted - mu)
+                    kappas[o.key, g].add(x_part, derivative)
+                    influence.append(target * (fitted - mu) + w * r_zu)
+                for g in (0, 1):
+                    against[o.key, g].add(x_part, influence[g] * residual_ps)
+                    for h in range(g, 2):
+                        products[o.key][g, h] += float(influence[g] @ influence[h])
+    covariances: dict[str, np.ndarray] = {}
+    for key, members in ready.items():
+        for o in members:
+            lam = [np.linalg.solve(fit.j_gamma, kappas[o.key, g].vector()) if (o.key, g) in kappas
+                   else np.zeros(X.shape[1]) for g in (0, 1)]
+            cov = np.zeros((2, 2))
+            for g in (0, 1):
+                for h in range(g, 2):
+                    cov[g, h] = cov[h, g] = (products[o.key][g, h] - lam[h] @ against[o.key, g].vector()
+                                             - lam[g] @ against[o.key, h].vector() + lam[g] @ fit.meat @ lam[h])
+            points[o.key] = (fits[o.key][0][0], fits[o.key][1][0])
+            covariances[o.key] = cov / totals[key] / totals[key]
+    for o in singular:  # as on a design built whole (least squares, pseudo-inverse)
+        dense = _Design(X=X.dense(), terms=design.terms, balance_columns=design.balance_columns, keep=design.keep)
+        whole = _Outcome(o.key, o.label, o.kind, o.y, o.member, dense.X if o.Z is X else o.Z.dense())
+        found_points, found_covariance = _dense_effects(dense, treated, ps, fit.params, [whole], estimand,
+                                                        sandwich=True)
+        points[o.key] = found_points[o.key]
+        covariances.update(found_covariance)
+    return {o.key: points[o.key] for o in outcomes}, covariances
 
 
 WORKERS: Final = 2  # outcomes worked on at once (numpy releases the GIL in its array work and BLAS)
@@ -1001,12 +1528,10 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
     if estimand not in ESTIMANDS:
         estimand = ESTIMAND_ATT
     finished = flags["finished"].to_numpy(dtype=bool)
-    chosen = tuple(default_covariates(episodes, flags) if covariates is None else
-                   [c for c in dict.fromkeys(covariates) if c in episodes.columns and c not in NOT_COVARIATES])
     finishers = _Finishers(episodes, finished)  # one column at a time, never the whole frame
-    fin_flags = flags[list(dict.fromkeys(c for d in RATE_DEFINITIONS.values()
-                                         for c in (d.denominator_column, d.numerator_column)))][finished]
-    is_pa = (finishers["group"] == GROUP_PA).to_numpy(dtype=bool, na_value=False)
+    chosen = tuple(_default_covariates(episodes, finishers) if covariates is None else
+                   [c for c in dict.fromkeys(covariates) if c in episodes.columns and c not in NOT_COVARIATES])
+    is_pa = finishers.is_group(GROUP_PA)
     group_n = {GROUP_PA: int(is_pa.sum()), GROUP_CONTROL: int((~is_pa).sum())}
     if not chosen:
         return _unavailable("No baseline characteristic is chosen (or none is in the data), so there is nothing to "
@@ -1022,12 +1547,12 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
         return _unavailable(f"After leaving out people with missing characteristics or no comparable person in the "
                             f"other group, fewer than {MIN_GROUP} remain in a group.", estimand, chosen, n, excluded,
                             notes, trim)
-    design = _design(finishers, chosen, texts, keep)
-    gamma, reason = _fit_propensity(design.X, treated.astype(float))
-    if gamma is None:
+    design = _design(finishers, chosen, texts, keep, factored=sum(n.values()) > bootstrap_max_n)
+    fit, reason = _fit_propensity(design.X, treated.astype(float))
+    if fit is None:
         return _unavailable(reason or "The propensity model could not be fitted.", estimand, chosen, n, excluded,
                             notes, trim)
-    ps = 1 / (1 + np.exp(-(design.X @ gamma)))
+    ps = fit.ps
     if trim is not None and 0 < trim < 0.5:
         inside = (ps >= trim) & (ps <= 1 - trim)
         if not inside.all():
@@ -1043,19 +1568,18 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
             if min(n.values()) < MIN_GROUP:
                 return _unavailable("Trimming left fewer than 2 people in a group.", estimand, chosen, n, excluded,
                                     notes, trim)
-            design = _design(finishers, chosen, texts, keep)
-            gamma, reason = _fit_propensity(design.X, treated.astype(float))
-            if gamma is None:
+            design = _design(finishers, chosen, texts, keep, factored=sum(n.values()) > bootstrap_max_n)
+            fit, reason = _fit_propensity(design.X, treated.astype(float))
+            if fit is None:
                 return _unavailable(reason or "The propensity model could not be fitted.", estimand, chosen, n,
                                     excluded, notes, trim)
-            ps = 1 / (1 + np.exp(-(design.X @ gamma)))
+            ps = fit.ps
     else:
         trim = None
     del texts
     w = _weights(ps, treated, estimand)
     ess = {GROUP_PA: _ess(w[treated]), GROUP_CONTROL: _ess(w[~treated])}
     model_method = METHOD + (f"; {SITE_METHOD}" if SITE_COLUMN in chosen else "")
-    balance = _balance(design, treated, w)
     parameters = design.X.shape[1] - 1
     smaller = min(n.values())
     role = "primary" if smaller >= PRIMARY_PER_PARAMETER * max(parameters, 1) else "sensitivity"
@@ -1065,26 +1589,24 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
         notes.append(f"{extreme} people have a propensity score below {EXTREME_PROPENSITY:g} or above "
                      f"{1 - EXTREME_PROPENSITY:g} (limited overlap): see the overlap chart. Trimming is available "
                      "but changes the estimand.")
-    t = _target(ps, treated, estimand)
-    outcomes = _outcomes(finishers, fin_flags, keep, design, measures)
-    grams = _outcome_grams(outcomes, treated, w)
-    points = dict(zip([o.key for o in outcomes],
-                      _in_parallel(lambda o: _point(o, treated, w, t, grams[o.key]), outcomes), strict=True))
+    rows = finished.copy()
+    rows[finished] = keep  # the analysis rows among all episodes
     use_bootstrap = sum(n.values()) <= bootstrap_max_n
+
+    def estimate() -> tuple[list[_Outcome], dict[str, tuple[float, float] | str], dict[str, np.ndarray]]:
+        outcomes = _outcomes(episodes, flags, rows, design, measures)
+        if isinstance(design.X, _Factored):  # large data (the sandwich), X kept as its parts
+            return outcomes, *_factored_effects(design, treated, fit, outcomes, estimand)
+        return outcomes, *_dense_effects(design, treated, ps, fit.params, outcomes, estimand, not use_bootstrap)
+
+    # the balance table and the outcome models are independent: side by side
+    balance, (outcomes, points, covariances) = _in_parallel(lambda task: task(), [
+        lambda: _balance(design, treated, w), estimate])
     draws, failed = ({}, 0)
     valid = [o for o in outcomes if not isinstance(points[o.key], str)]
     if use_bootstrap and valid:
-        draws, failed = _bootstrap(design, treated, valid, gamma, estimand, resamples, seed)
+        draws, failed = _bootstrap(design, treated, valid, fit.params, estimand, resamples, seed)
     effects = {}
-    covariances: dict[str, np.ndarray] = {}
-    if not use_bootstrap and valid:
-        shared = _Shared.of(design.X, treated, gamma, estimand)
-
-        def covariance(o: _Outcome) -> np.ndarray:
-            mu1, mu0, beta1, beta0, grams = points[o.key]
-            return _sandwich(design, treated, shared, o, beta1, beta0, mu1, mu0, grams)
-
-        covariances = dict(zip([o.key for o in valid], _in_parallel(covariance, valid), strict=True))
     for o in outcomes:
         in_pa, in_control = int((o.member & treated).sum()), int((o.member & ~treated).sum())
         counts = {GROUP_PA: in_pa, GROUP_CONTROL: in_control}
@@ -1097,7 +1619,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
             rr = Estimate.unavailable(rr_name, method, point, counts) if o.kind == "rate" else None
             effects[o.key] = AdjustedEffect(o.key, o.label, o.kind, counts, diff, rr)
             continue
-        mu1, mu0, beta1, beta0, _ = point
+        mu1, mu0 = point
         rr_estimate = mu1 / mu0 if mu0 > 0 and mu1 > 0 else None
         diff_ci = rr_ci = None
         ci_reason = rr_reason = None
@@ -1130,9 +1652,9 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                                         means={GROUP_PA: clean_float(mu1), GROUP_CONTROL: clean_float(mu0)})
     if use_bootstrap and failed:
         notes.append(f"{failed} of {resamples} bootstrap resamples could not be fitted and are left out.")
-    # the group names as one object array of two shared strings (not a fixed-width text array per person)
-    names = np.array([GROUP_CONTROL, GROUP_PA], dtype=object)
-    propensity = pd.DataFrame({"group": names[treated.astype(np.intp)], "propensity": ps})
+    # the group names as a categorical (two strings and a code per person, not a string per person)
+    propensity = pd.DataFrame({"group": pd.Categorical.from_codes(treated.astype(np.int8), [GROUP_CONTROL, GROUP_PA]),
+                               "propensity": ps})
     return Adjustment(estimand=estimand, covariates=chosen, n=n, excluded=excluded, ess=ess, balance=balance,
                       propensity=propensity, effects=effects, ci_method="bootstrap" if use_bootstrap else "sandwich",
                       n_resamples=resamples if use_bootstrap else None, seed=seed if use_bootstrap else None,
@@ -1208,13 +1730,14 @@ def e_values(rates: dict[str, Any], measures: dict[str, Any], adjustment: Adjust
 
 
 def summary_blocks(episodes: pd.DataFrame | None, flags: pd.DataFrame, rates: dict[str, Any],
-                   measures: dict[str, Any]) -> dict[str, Any]:
-    """The ``adjusted`` and ``e_values`` keys of the machine-readable summary (default covariates, ATT)."""
+                   measures: dict[str, Any], adjustment: Adjustment | None = None) -> dict[str, Any]:
+    """The ``adjusted`` and ``e_values`` keys of the machine-readable summary (default covariates, ATT);
+    ``adjustment``: that analysis when already made (``adjust(episodes, flags)``)."""
     if episodes is None:
         reason = "The adjusted analysis needs the participant-level data."
         return {"adjusted": {"estimand": ESTIMAND_ATT, "reason": reason},
                 "e_values": e_values(rates, measures, None)}
-    adjustment = adjust(episodes, flags)
+    adjustment = adjust(episodes, flags) if adjustment is None else adjustment
     return {"adjusted": adjustment.to_dict(), "e_values": e_values(rates, measures, adjustment)}
 
 

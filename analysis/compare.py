@@ -791,17 +791,22 @@ def proportion_smd(p_pa: float, p_control: float) -> float | None:
     return (p_pa - p_control) / denominator
 
 
-def categorical_columns(episodes: pd.DataFrame, max_levels: int = 12) -> list[str]:
-    """Columns usable as subgroups: text columns (not ids) with 2..max_levels values."""
+def text_columns(episodes: pd.DataFrame) -> list[str]:
+    """The columns :func:`categorical_columns` looks at: text columns that are not ids, groups or scores."""
     skip = {"participant_id", "group", "adsm_measure"}
+    return [column for column in episodes.columns
+            if not (column in skip or column.endswith(("_first", "_last"))
+                    or column in {"treatment_sessions", "pa_sessions"})
+            and not pd.api.types.is_numeric_dtype(episodes[column])]
+
+
+def categorical_columns(episodes: pd.DataFrame, max_levels: int = 12,
+                        count_levels: Callable[[str], int] | None = None) -> list[str]:
+    """Columns usable as subgroups: text columns (not ids) with 2..max_levels values (``count_levels``: a
+    column's number of distinct values when already known; by default ``dropna().nunique()``)."""
     out = []
-    for column in episodes.columns:
-        if column in skip or column.endswith(("_first", "_last")) or column in {"treatment_sessions", "pa_sessions"}:
-            continue
-        series = episodes[column]
-        if pd.api.types.is_numeric_dtype(series):
-            continue
-        levels = series.dropna().nunique()
+    for column in text_columns(episodes):
+        levels = count_levels(column) if count_levels is not None else episodes[column].dropna().nunique()
         if 2 <= levels <= (max(max_levels, schema.SITE_MAX_LEVELS) if column == schema.SITE_COLUMN
                            else max_levels):
             out.append(column)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final
@@ -62,13 +63,16 @@ class Analysis:
     notes: tuple[str, ...] = field(default_factory=tuple)
     sites: SiteAnalysis | None = None  # several sites (a site column): per-site comparisons and their pooling
     episodes: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # for the adjusted analysis
+    # the adjusted analysis (default characteristics, ATT) when analyse() started it beside the comparisons
+    adjustment: Future | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def adjusted_blocks(self) -> dict[str, Any]:
         """The summary's ``adjusted`` and ``e_values`` keys (:mod:`analysis.adjusted`), computed once."""
         from analysis.adjusted import summary_blocks
 
-        return summary_blocks(self.episodes, self.flags, self.rates, self.measures)
+        return summary_blocks(self.episodes, self.flags, self.rates, self.measures,
+                              None if self.adjustment is None else self.adjustment.result())
 
     @property
     def n_finishers(self) -> dict[str, int]:
@@ -261,23 +265,48 @@ def _measure_label(key: str) -> str:
     return measure_for(key).label
 
 
+def _in_background(work: Any, *args: Any) -> Future:
+    """``work(*args)`` in a daemon thread of its own; its result (or exception) through the returned future."""
+    future: Future = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(work(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to whoever asks for the result
+                future.set_exception(error)
+
+    threading.Thread(target=run, name="adjusted", daemon=True).start()
+    return future
+
+
 def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
-            notes: tuple[str, ...] = (), measures: tuple[str, ...] | None = None) -> Analysis:
+            notes: tuple[str, ...] = (), measures: tuple[str, ...] | None = None,
+            adjusted: bool = False) -> Analysis:
     """Run every outcome rule and comparison on a validated episode-level frame.
 
     On large data sets (:data:`PARALLEL_MIN_ROWS`) the outcome flags, the rates and each measure's
     comparisons run side by side in worker threads (they depend only on the data, not on each other);
-    every figure is the same either way.
+    every figure is the same either way. With ``adjusted`` (the CLI's summary, which always carries it) the
+    adjusted analysis with its defaults (:func:`analysis.adjusted.adjust`) starts in a thread of its own as
+    soon as the outcome flags exist, beside the comparisons, instead of after them; on small data sets it is
+    left to :attr:`Analysis.adjusted_blocks` as before.
     """
     rows = MeasureRows.of(episodes)
     keys = measures if measures is not None else tuple(available_measures(episodes, rows))
+    workers = min(len(keys) + 1, os.cpu_count() or 1, MAX_MEASURE_THREADS)
+    parallel = workers >= 2 and len(episodes) >= PARALLEL_MIN_ROWS
+    adjustment: list[Future] = []
 
     def outcomes_and_rates() -> tuple[pd.DataFrame, dict[str, RateComparison]]:
         flags = participant_outcomes(episodes, rows)
+        if adjusted and parallel:
+            from analysis.adjusted import adjust
+
+            adjustment.append(_in_background(adjust, episodes, flags))
         return flags, compare_rates(flags, rows.group)
 
-    workers = min(len(keys) + 1, os.cpu_count() or 1, MAX_MEASURE_THREADS)
-    if workers < 2 or len(episodes) < PARALLEL_MIN_ROWS:
+    if not parallel:
         flags, rates = outcomes_and_rates()
         compared = {key: compare_measure(episodes, key, rows) for key in keys}
     else:
@@ -293,7 +322,7 @@ def analyse(episodes: pd.DataFrame, source: str = "", level: str = "episode",
         rates=rates,
         measures=compared,
         source=source, level=level, notes=tuple(notes), episodes=episodes,
-        sites=site_analysis(episodes, flags, keys),
+        sites=site_analysis(episodes, flags, keys), adjustment=adjustment[0] if adjustment else None,
     )
 
 
