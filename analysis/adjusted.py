@@ -374,8 +374,8 @@ def safe_note(text: str) -> str:
 class _Design:
     X: np.ndarray | _Factored  # n × p with intercept (numeric columns standardised), whole or as its parts
     terms: list[tuple[str, str]]  # (covariate, level) per column after the intercept; level "" for numeric
-    balance_columns: list[tuple[Any, ...]]  # ("numeric", covariate, values) or ("category", covariate, each
-    # row's code, the codes present in the order of their names, the names): every level, for balance
+    balance_columns: list[tuple[Any, ...]]  # ("numeric", covariate, values) or ("category", covariate, (each
+    # row's 2·code + PA, their counts), the codes present in the order of their names, the names): every level
     keep: np.ndarray  # rows of the finishers frame in the analysis
 
 
@@ -399,10 +399,10 @@ def _text(series: pd.Series) -> _Text:
     return _Text(codes=np.asarray(codes, dtype=np.int32), levels=[str(u) for u in uniques])
 
 
-def _level_counts(codes: np.ndarray, size: int) -> tuple[np.ndarray, list[int]]:
-    """Counts per code (codes ≥ 0) and the present codes from most to least common, ties in order of first
-    appearance (the order of ``pd.Series.value_counts``)."""
-    counts = np.bincount(codes, minlength=size)
+def _level_counts(codes: np.ndarray, size: int, counts: np.ndarray | None = None) -> tuple[np.ndarray, list[int]]:
+    """Counts per code (codes ≥ 0; ``counts`` when already known) and the present codes from most to least
+    common, ties in order of first appearance (the order of ``pd.Series.value_counts``)."""
+    counts = np.bincount(codes, minlength=size) if counts is None else counts
     present = np.flatnonzero(counts)
     tied = [int(k) for k in present if np.count_nonzero(counts[present] == counts[k]) > 1]
     first = {k: int(np.argmax(codes == k)) for k in tied}  # only ties need the first appearance
@@ -461,8 +461,10 @@ class _Finishers:
             codes, uniques = self.factorized(column)
             stripped = pd.Series(uniques).astype("string").str.strip()
             lookup, levels = pd.factorize(stripped)
-            mapped = np.append(np.asarray(lookup, dtype=np.intp), -1)[codes]  # -1 (missing) takes the last: -1
-            self._texts[column] = _Text(codes=mapped, levels=[str(level) for level in levels])
+            lookup = np.asarray(lookup, dtype=np.intp)
+            if not np.array_equal(lookup, np.arange(len(lookup))):  # some values differ only in spaces
+                codes = np.append(lookup, -1)[codes]  # -1 (missing) takes the last: -1
+            self._texts[column] = _Text(codes=codes, levels=[str(level) for level in levels])
         text = self._texts[column]
         return _Text(codes=text.codes, levels=list(text.levels))  # the caller may add a level
 
@@ -507,8 +509,10 @@ def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarr
             continue
         text = texts[column]
         codes = text.codes
-        kept, pa_kept = codes[keep], is_pa[keep]
-        counts, order = _level_counts(kept, len(text.levels))
+        kept, pa_kept = (codes, is_pa) if keep.all() else (codes[keep], is_pa[keep])
+        # each level's people per group (code 2·level + PA)
+        by_group = np.bincount(2 * kept + pa_kept, minlength=2 * len(text.levels))
+        counts, order = _level_counts(kept, len(text.levels), by_group[0::2] + by_group[1::2])
         rare = [k for k in order if counts[k] < MIN_LEVEL_COUNT]
         if rare:
             pooled = counts[rare].sum()
@@ -520,9 +524,8 @@ def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarr
             notes.append(f"{_label(column, '').capitalize()}: {len(rare)} level(s) with fewer than "
                          f"{MIN_LEVEL_COUNT} people pooled into " + ("one 'other' level." if text.levels[target] == OTHER_LEVEL
                                                                     else f"the most common level ({text.levels[target]})."))
-        # each level's people per group (code 2·level + PA; levels are disjoint: leaving one out changes no
-        # other's counts)
-        by_group = np.bincount(2 * kept + pa_kept, minlength=2 * len(text.levels))
+            by_group = np.bincount(2 * kept + pa_kept, minlength=2 * len(text.levels))
+        # levels are disjoint: leaving one out changes no other's counts
         pa_counts, control_counts = by_group[1::2], by_group[0::2]
         present = np.flatnonzero(pa_counts + control_counts)
         for k in sorted((int(k) for k in present), key=lambda k: text.levels[k]):
@@ -545,10 +548,12 @@ def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarr
 
 
 def _design(finishers: _Finishers, covariates: tuple[str, ...], texts: dict[str, _Text],
-            keep: np.ndarray, factored: bool = False) -> _Design:
+            keep: np.ndarray, treated: np.ndarray, factored: bool = False) -> _Design:
     """The propensity design: filled column by column into one float64 array (no per-column copies), or with
-    ``factored`` kept as its parts (:class:`_Factored`) when its categories have few enough cells."""
+    ``factored`` kept as its parts (:class:`_Factored`) when its categories have few enough cells.
+    ``treated``: PA, on the kept rows (a category's counts per group are kept for the balance table)."""
     n = int(keep.sum())
+    pa = treated.astype(np.intp)
     every_row = n == len(keep)
     terms: list[tuple[str, str]] = []
     balance: list[tuple[Any, ...]] = []
@@ -567,9 +572,11 @@ def _design(finishers: _Finishers, covariates: tuple[str, ...], texts: dict[str,
             continue
         text = texts[column]
         codes = text.codes if every_row else text.codes[keep]
-        _, order = _level_counts(codes, len(text.levels))
+        by_group_code = 2 * codes + pa  # a level's people per group: code 2·level + PA
+        by_group = np.bincount(by_group_code, minlength=2 * len(text.levels))
+        _, order = _level_counts(codes, len(text.levels), by_group[0::2] + by_group[1::2])
         ranked = sorted(order, key=lambda k: text.levels[k])
-        balance.append(("category", column, codes, ranked, [text.levels[k] for k in ranked]))
+        balance.append(("category", column, (by_group_code, by_group), ranked, [text.levels[k] for k in ranked]))
         columns: list[int | None] = []
         for k in ranked:
             if k == order[0]:  # the most common level is the reference
@@ -597,6 +604,7 @@ def _design(finishers: _Finishers, covariates: tuple[str, ...], texts: dict[str,
 
 
 MAX_CELLS: Final = 1 << 20  # more category cells than this (or than people): the design is built whole
+_BLOCK: Final = 32768  # rows per block of a pass over a factored design (its temporaries stay in the cache)
 
 
 @dataclass(frozen=True)
@@ -621,10 +629,10 @@ class _Factored:
         return len(self.cells), self.table.shape[1]
 
     def blocks(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[slice, _Factored]]:
-        """(rows, the design on those rows) for row blocks of :data:`_CHUNK` rows (views, no copies)."""
+        """(rows, the design on those rows) for row blocks of :data:`_BLOCK` rows (views, no copies)."""
         hi = len(self.cells) if hi is None else hi
-        for start in range(lo, hi, _CHUNK):
-            rows = slice(start, min(start + _CHUNK, hi))
+        for start in range(lo, hi, _BLOCK):
+            rows = slice(start, min(start + _BLOCK, hi))
             yield rows, _Factored(self.cells[rows], self.table, self.numeric[rows], self.positions)
 
     def dot(self, b: np.ndarray) -> np.ndarray:
@@ -722,19 +730,24 @@ def _factored_x(n: int, width: int, numeric: list[tuple[np.ndarray, float, float
         size *= len(ranked)
         if size > min(n, MAX_CELLS):
             return None
-    cells = np.zeros(n, dtype=np.intp)
     table = np.zeros((size, width))
     table[:, 0] = 1.0
     every, stride = np.arange(size), 1
+    steps = []  # per category: its codes and each code's step in the cell number
     for codes, ranked, columns in categories:  # mixed radix: the first category varies fastest
         step = np.zeros(max(ranked) + 1, dtype=np.intp)
         step[ranked] = np.arange(len(ranked)) * stride
-        cells += step[codes]
+        steps.append((codes, step))
         level_of_cell = (every // stride) % len(ranked)
         for value, j in enumerate(columns):
             if j is not None:
                 table[level_of_cell == value, j] = 1.0
         stride *= len(ranked)
+    cells = np.zeros(n, dtype=np.intp)
+    for lo in range(0, n, _BLOCK):  # block by block: the steps' temporaries stay small
+        rows = slice(lo, lo + _BLOCK)
+        for codes, step in steps:
+            cells[rows] += step[codes[rows]]
     values = np.empty((n, len(numeric)), order="F")
     for j, (column, mean, sd, _) in enumerate(numeric):
         np.subtract(column, mean, out=values[:, j])
@@ -907,7 +920,6 @@ def _balance(design: _Design, treated: np.ndarray, w: np.ndarray) -> pd.DataFram
     # a level's (weighted) proportions from its counts and weighted totals per group, all levels of a category
     # at once (code 2·level + PA)
     split = _split(w)
-    pa = treated.astype(np.intp)
     sum1, sum0 = np.where(treated, w, 0.0).sum(), np.where(treated, 0.0, w).sum()
     n1, n0 = int(treated.sum()), int((~treated).sum())
 
@@ -920,10 +932,8 @@ def _balance(design: _Design, treated: np.ndarray, w: np.ndarray) -> pd.DataFram
 
     for entry in design.balance_columns:
         if entry[0] == "category":
-            _, covariate, codes, ranked, names = entry
-            size = 2 * (max(ranked) + 1)
-            by_group = 2 * codes + pa
-            counts, totals = np.bincount(by_group, minlength=size), _level_totals(by_group, split, size)
+            _, covariate, (by_group, counts), ranked, names = entry
+            totals = _level_totals(by_group, split, len(counts))
             for k, name in zip(ranked, names, strict=True):
                 in_pa, in_control = int(counts[2 * k + 1]), int(counts[2 * k])
                 p1, p0 = in_pa / n1, in_control / n0
@@ -1365,8 +1375,8 @@ def _factored_effects(design: _Design, treated: np.ndarray, fit: _Fit, outcomes:
 
     def blocks() -> Iterator[tuple[slice, np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]]:
         """Row blocks: (rows, PA, (PA, control), the ATT/ATO weights, the target)."""
-        for lo in range(0, len(ps), _CHUNK):
-            rows = slice(lo, lo + _CHUNK)
+        for lo in range(0, len(ps), _BLOCK):
+            rows = slice(lo, lo + _BLOCK)
             a = treated[rows]
             yield rows, a, (a, ~a), _weights(ps[rows], a, estimand), _target(ps[rows], a, estimand)
 
@@ -1547,7 +1557,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
         return _unavailable(f"After leaving out people with missing characteristics or no comparable person in the "
                             f"other group, fewer than {MIN_GROUP} remain in a group.", estimand, chosen, n, excluded,
                             notes, trim)
-    design = _design(finishers, chosen, texts, keep, factored=sum(n.values()) > bootstrap_max_n)
+    design = _design(finishers, chosen, texts, keep, treated, factored=sum(n.values()) > bootstrap_max_n)
     fit, reason = _fit_propensity(design.X, treated.astype(float))
     if fit is None:
         return _unavailable(reason or "The propensity model could not be fitted.", estimand, chosen, n, excluded,
@@ -1568,7 +1578,7 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
             if min(n.values()) < MIN_GROUP:
                 return _unavailable("Trimming left fewer than 2 people in a group.", estimand, chosen, n, excluded,
                                     notes, trim)
-            design = _design(finishers, chosen, texts, keep, factored=sum(n.values()) > bootstrap_max_n)
+            design = _design(finishers, chosen, texts, keep, treated, factored=sum(n.values()) > bootstrap_max_n)
             fit, reason = _fit_propensity(design.X, treated.astype(float))
             if fit is None:
                 return _unavailable(reason or "The propensity model could not be fitted.", estimand, chosen, n,

@@ -85,8 +85,8 @@ def test_factored_design_is_the_whole_design_and_its_products_agree() -> None:
     finishers = adj._Finishers(episodes, flags["finished"].to_numpy(bool))
     is_pa = finishers.is_group(GROUP_PA)
     keep, texts, _ = adj._prepare(finishers, tuple(COVARIATES), is_pa, [])
-    whole = adj._design(finishers, tuple(COVARIATES), texts, keep)
-    parts = adj._design(finishers, tuple(COVARIATES), texts, keep, factored=True)
+    whole = adj._design(finishers, tuple(COVARIATES), texts, keep, is_pa[keep])
+    parts = adj._design(finishers, tuple(COVARIATES), texts, keep, is_pa[keep], factored=True)
     assert isinstance(parts.X, adj._Factored) and parts.terms == whole.terms
     np.testing.assert_array_equal(parts.X.dense(), whole.X)  # the same numbers, not merely close
     rng = np.random.default_rng(2)
@@ -103,12 +103,13 @@ def test_too_many_cells_builds_the_design_whole(monkeypatch) -> None:
     episodes, flags = _data(300, 3)
     finishers = adj._Finishers(episodes, flags["finished"].to_numpy(bool))
     covariates = ("site", "age_band", "ltc")  # 4 × 4 × 2 = 32 cells
-    keep, texts, _ = adj._prepare(finishers, covariates, finishers.is_group(GROUP_PA), [])
-    assert isinstance(adj._design(finishers, covariates, texts, keep, factored=True).X, adj._Factored)
-    assert isinstance(adj._design(finishers, covariates, texts, keep & (np.arange(300) < 31), factored=True).X,
-                      np.ndarray)
+    is_pa = finishers.is_group(GROUP_PA)
+    keep, texts, _ = adj._prepare(finishers, covariates, is_pa, [])
+    assert isinstance(adj._design(finishers, covariates, texts, keep, is_pa[keep], factored=True).X, adj._Factored)
+    few = keep & (np.arange(300) < 31)
+    assert isinstance(adj._design(finishers, covariates, texts, few, is_pa[few], factored=True).X, np.ndarray)
     monkeypatch.setattr(adj, "MAX_CELLS", 31)
-    assert isinstance(adj._design(finishers, covariates, texts, keep, factored=True).X, np.ndarray)
+    assert isinstance(adj._design(finishers, covariates, texts, keep, is_pa[keep], factored=True).X, np.ndarray)
 
 
 def test_finishers_text_codes_are_the_stripped_text_of_the_finishers_values() -> None:
@@ -138,8 +139,8 @@ def test_newton_on_the_parts_is_statsmodels_logit() -> None:
     finishers = adj._Finishers(episodes, flags["finished"].to_numpy(bool))
     is_pa = finishers.is_group(GROUP_PA)
     keep, texts, _ = adj._prepare(finishers, tuple(COVARIATES), is_pa, [])
-    design = adj._design(finishers, tuple(COVARIATES), texts, keep, factored=True)
     treated = is_pa[keep]
+    design = adj._design(finishers, tuple(COVARIATES), texts, keep, treated, factored=True)
     fit, reason = adj._fit_propensity(design.X, treated.astype(float))
     assert reason is None
     X = design.X.dense()
