@@ -16,9 +16,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import threading
 from pathlib import Path
+
+# NumPy asks Linux for 2 MB pages for every array of 4 MB or more (madvise MADV_HUGEPAGE). Where the kernel then
+# compacts memory to find one on each first touch (transparent_hugepage/defrag "madvise", the default on many
+# Linux hosts and on the development VM), a fresh array costs several times as long to fill, and one run of the
+# CLI fills hundreds of them once each: ordinary pages, unless the variable is set (before NumPy is imported).
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
 
