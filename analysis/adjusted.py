@@ -377,6 +377,30 @@ class _Design:
     balance_columns: list[tuple[Any, ...]]  # ("numeric", covariate, values) or ("category", covariate, (each
     # row's 2·code + PA, their counts), the codes present in the order of their names, the names): every level
     keep: np.ndarray  # rows of the finishers frame in the analysis
+    # a factored X's rows are the analysis rows in group order: the controls, then PA (each in their order)
+    treated: np.ndarray | None = None  # PA on the analysis rows, when X's rows are in group order
+    controls: int = 0  # how many are control
+
+    def ordered(self, values: np.ndarray) -> np.ndarray:
+        """Values on the analysis rows, in X's row order."""
+        return values if self.treated is None else _grouped(values, ~self.treated, self.treated)
+
+    def unordered(self, values: np.ndarray) -> np.ndarray:
+        """Values in X's row order, back on the analysis rows."""
+        if self.treated is None:
+            return values
+        out = np.empty_like(values)
+        out[~self.treated], out[self.treated] = values[:self.controls], values[self.controls:]
+        return out
+
+
+def _grouped(values: np.ndarray, first: np.ndarray, then: np.ndarray) -> np.ndarray:
+    """The values where ``first``, then those where ``then`` (two streaming passes, no index array)."""
+    out = np.empty(int(np.count_nonzero(first)) + int(np.count_nonzero(then)), dtype=values.dtype)
+    split = int(np.count_nonzero(first))
+    np.compress(first, values, out=out[:split])
+    np.compress(then, values, out=out[split:])
+    return out
 
 
 @dataclass(frozen=True)
@@ -397,6 +421,13 @@ def _text(series: pd.Series) -> _Text:
     stripped = series.astype("string").str.strip()
     codes, uniques = pd.factorize(stripped)
     return _Text(codes=np.asarray(codes, dtype=np.int32), levels=[str(u) for u in uniques])
+
+
+def _by_group(codes: np.ndarray, pa: np.ndarray) -> np.ndarray:
+    """2·code + PA (one array: no temporary)."""
+    out = np.multiply(codes, 2, dtype=np.intp)
+    out += pa
+    return out
 
 
 def _level_counts(codes: np.ndarray, size: int, counts: np.ndarray | None = None) -> tuple[np.ndarray, list[int]]:
@@ -511,7 +542,7 @@ def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarr
         codes = text.codes
         kept, pa_kept = (codes, is_pa) if keep.all() else (codes[keep], is_pa[keep])
         # each level's people per group (code 2·level + PA)
-        by_group = np.bincount(2 * kept + pa_kept, minlength=2 * len(text.levels))
+        by_group = np.bincount(_by_group(kept, pa_kept), minlength=2 * len(text.levels))
         counts, order = _level_counts(kept, len(text.levels), by_group[0::2] + by_group[1::2])
         rare = [k for k in order if counts[k] < MIN_LEVEL_COUNT]
         if rare:
@@ -524,7 +555,7 @@ def _prepare(finishers: _Finishers, covariates: tuple[str, ...], is_pa: np.ndarr
             notes.append(f"{_label(column, '').capitalize()}: {len(rare)} level(s) with fewer than "
                          f"{MIN_LEVEL_COUNT} people pooled into " + ("one 'other' level." if text.levels[target] == OTHER_LEVEL
                                                                     else f"the most common level ({text.levels[target]})."))
-            by_group = np.bincount(2 * kept + pa_kept, minlength=2 * len(text.levels))
+            by_group = np.bincount(_by_group(kept, pa_kept), minlength=2 * len(text.levels))
         # levels are disjoint: leaving one out changes no other's counts
         pa_counts, control_counts = by_group[1::2], by_group[0::2]
         present = np.flatnonzero(pa_counts + control_counts)
@@ -572,7 +603,7 @@ def _design(finishers: _Finishers, covariates: tuple[str, ...], texts: dict[str,
             continue
         text = texts[column]
         codes = text.codes if every_row else text.codes[keep]
-        by_group_code = 2 * codes + pa  # a level's people per group: code 2·level + PA
+        by_group_code = _by_group(codes, pa)  # a level's people per group: code 2·level + PA
         by_group = np.bincount(by_group_code, minlength=2 * len(text.levels))
         _, order = _level_counts(codes, len(text.levels), by_group[0::2] + by_group[1::2])
         ranked = sorted(order, key=lambda k: text.levels[k])
@@ -586,17 +617,19 @@ def _design(finishers: _Finishers, covariates: tuple[str, ...], texts: dict[str,
             terms.append((column, text.levels[k]))
             width += 1
         categories.append((codes, ranked, columns))
-    X = _factored_x(n, width, numeric, categories) if factored else None
-    if X is None:
-        X = np.zeros((n, width), order="F")  # column by column: each column contiguous
-        X[:, 0] = 1.0
-        for values, mean, sd, j in numeric:
-            np.subtract(values, mean, out=X[:, j])
-            X[:, j] /= sd
-        for codes, ranked, columns in categories:
-            for k, j in zip(ranked, columns, strict=True):
-                if j is not None:
-                    X[:, j] = codes == k
+    X = _factored_x(n, width, numeric, categories, treated) if factored else None
+    if X is not None:  # rows in group order: each group's model and target are sums over one run of rows
+        return _Design(X=X, terms=terms, balance_columns=balance, keep=keep, treated=treated,
+                       controls=int(np.count_nonzero(~treated)))
+    X = np.zeros((n, width), order="F")  # column by column: each column contiguous
+    X[:, 0] = 1.0
+    for values, mean, sd, j in numeric:
+        np.subtract(values, mean, out=X[:, j])
+        X[:, j] /= sd
+    for codes, ranked, columns in categories:
+        for k, j in zip(ranked, columns, strict=True):
+            if j is not None:
+                X[:, j] = codes == k
     return _Design(X=X, terms=terms, balance_columns=balance, keep=keep)
 
 
@@ -722,9 +755,11 @@ class _CrossSum:
 
 
 def _factored_x(n: int, width: int, numeric: list[tuple[np.ndarray, float, float, int]],
-                categories: list[tuple[np.ndarray, list[int], list[int | None]]]) -> _Factored | None:
-    """The design's parts (:class:`_Factored`), or None when its categories have more cells (combinations of
-    levels) than people or than :data:`MAX_CELLS`: then building X whole costs less."""
+                categories: list[tuple[np.ndarray, list[int], list[int | None]]],
+                treated: np.ndarray) -> _Factored | None:
+    """The design's parts (:class:`_Factored`) with its rows in group order (control, then PA), or None when its
+    categories have more cells (combinations of levels) than people or than :data:`MAX_CELLS`: then building X
+    whole costs less."""
     size = 1
     for _, ranked, _ in categories:
         size *= len(ranked)
@@ -748,11 +783,14 @@ def _factored_x(n: int, width: int, numeric: list[tuple[np.ndarray, float, float
         rows = slice(lo, lo + _BLOCK)
         for codes, step in steps:
             cells[rows] += step[codes[rows]]
+    control = ~treated
     values = np.empty((n, len(numeric)), order="F")
     for j, (column, mean, sd, _) in enumerate(numeric):
-        np.subtract(column, mean, out=values[:, j])
+        values[:, j] = _grouped(column, control, treated)
+        values[:, j] -= mean
         values[:, j] /= sd
-    return _Factored(cells, table, values, tuple(position for *_, position in numeric))
+    return _Factored(_grouped(cells, control, treated), table, values,
+                     tuple(position for *_, position in numeric))
 
 
 # --- model fits -------------------------------------------------------------------------------
@@ -898,11 +936,13 @@ def _ess(w: np.ndarray) -> float | None:
 def _split(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each weight as a part on a grid whose sums are all exact (multiples of 2⁻⁵² of a power of two at least
     twice the weights' total) and the small remainder: an error-free split (Ogita, Rump & Oishi 2005)."""
-    total = float(np.abs(weights).sum())
+    total = float(weights.sum() if weights.min() >= 0 else np.abs(weights).sum())
     if not total > 0 or not math.isfinite(total):
         return weights, np.zeros_like(weights)
     grid = math.ldexp(1.0, math.frexp(total)[1] - 52)
-    high = np.rint(weights / grid) * grid
+    high = weights / grid
+    np.rint(high, out=high)
+    high *= grid
     return high, weights - high
 
 
@@ -1275,21 +1315,31 @@ def _outcomes(episodes: pd.DataFrame, flags: pd.DataFrame, rows: np.ndarray, des
     """Each outcome on the analysis rows (``rows``: which episodes and flags they are, a mask). A rate's outcome is
     kept as booleans on a factored design (large data: 1 byte a person, read block by block)."""
     compact = isinstance(design.X, _Factored)
+    if design.treated is None:
+        def on_rows(values: np.ndarray) -> np.ndarray:
+            return values[rows]
+    else:  # X's rows are in group order: the controls among the rows, then PA
+        pa = rows.copy()
+        pa[rows] = design.treated
+        control = rows & ~pa
+
+        def on_rows(values: np.ndarray) -> np.ndarray:
+            return _grouped(values, control, pa)
     out = []
     for key, definition in RATE_DEFINITIONS.items():
-        member = flags[definition.denominator_column].to_numpy(dtype=bool)[rows]
-        y = flags[definition.numerator_column].to_numpy(dtype=bool)[rows] & member
+        member = on_rows(flags[definition.denominator_column].to_numpy(dtype=bool))
+        y = on_rows(flags[definition.numerator_column].to_numpy(dtype=bool)) & member
         out.append(_Outcome(key, definition.label, "rate", y if compact else y.astype(float), member, design.X))
     for key in measures:
         first_col, last_col = f"{key}_first", f"{key}_last"
         if first_col not in episodes.columns or last_col not in episodes.columns:
             continue
-        last = episodes[last_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
-        member = ~np.isnan(episodes[first_col].to_numpy(dtype="float64", na_value=np.nan))[rows] & ~np.isnan(last)
+        last = on_rows(episodes[last_col].to_numpy(dtype="float64", na_value=np.nan))
+        member = on_rows(~np.isnan(episodes[first_col].to_numpy(dtype="float64", na_value=np.nan))) & ~np.isnan(last)
         np.copyto(last, 0.0, where=~member)  # 0 outside the population (a copy of the column's rows)
         Z = design.X
         if (first_col, "") not in design.terms:  # the measure's own first score is always in its model
-            first = episodes[first_col].to_numpy(dtype="float64", na_value=np.nan)[rows]
+            first = on_rows(episodes[first_col].to_numpy(dtype="float64", na_value=np.nan))
             filled = np.where(member, first, 0.0)
             sd = filled[member].std() if member.any() else 0.0
             if sd > 0:
@@ -1373,12 +1423,17 @@ def _factored_effects(design: _Design, treated: np.ndarray, fit: _Fit, outcomes:
             continue
         populations.setdefault((id(o.Z), np.packbits(o.member).tobytes()), []).append(o)
 
-    def blocks() -> Iterator[tuple[slice, np.ndarray, tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]]:
-        """Row blocks: (rows, PA, (PA, control), the ATT/ATO weights, the target)."""
-        for lo in range(0, len(ps), _BLOCK):
-            rows = slice(lo, lo + _BLOCK)
-            a = treated[rows]
-            yield rows, a, (a, ~a), _weights(ps[rows], a, estimand), _target(ps[rows], a, estimand)
+    att = estimand == ESTIMAND_ATT
+    controls = design.controls  # X's rows are in group order: control first
+
+    def blocks() -> Iterator[tuple[slice, int, np.ndarray, np.ndarray]]:
+        """Row blocks, each within one group: (rows, its group: 0 PA or 1 control, the weights, the target).
+        A group's model and (for the ATT) the target are then sums over that group's blocks only."""
+        for start, stop, g in ((0, controls, 1), (controls, len(ps), 0)):
+            for lo in range(start, stop, _BLOCK):
+                rows = slice(lo, min(lo + _BLOCK, stop))
+                a = treated[rows]
+                yield rows, g, _weights(ps[rows], a, estimand), _target(ps[rows], a, estimand)
 
     def on_rows(Z: _Factored, rows: slice) -> _Factored:
         return _Factored(Z.cells[rows], Z.table, Z.numeric[rows], Z.positions)
@@ -1390,21 +1445,23 @@ def _factored_effects(design: _Design, treated: np.ndarray, fit: _Fit, outcomes:
     totals = dict.fromkeys(shared, 0.0)
     rhs = {(o.key, g): _ProductSum(o.Z) for members in populations.values() for o in members for g in modelled}
     target_y = {o.key: 0.0 for members in populations.values() for o in members}
-    for rows, _, groups, w, t in blocks():
-        fitted_rows = w > 0
+    for rows, group, w, t in blocks():
+        targeted = not (att and group == 1)  # the ATT's target is the PA group
         for key, (Z, member) in shared.items():
             part, m = on_rows(Z, rows), member[rows]
-            target = t * m
-            totals[key] += float(target.sum())
-            cs[key].add(part, target)
-            weights = {g: w * (m & groups[g] & fitted_rows) for g in modelled}
-            for g in modelled:
-                grams[key, g].add(part, weights[g])
+            target = t * m if targeted else None
+            if target is not None:
+                totals[key] += float(target.sum())
+                cs[key].add(part, target)
+            weights = w * (m & (w > 0)) if group in modelled else None
+            if weights is not None:
+                grams[key, group].add(part, weights)
             for o in populations[key]:
                 y = o.y[rows]
-                target_y[o.key] += float(target @ y)
-                for g in modelled:
-                    rhs[o.key, g].add(part, weights[g] * y)
+                if target is not None:
+                    target_y[o.key] += float(target @ y)
+                if weights is not None:
+                    rhs[o.key, group].add(part, weights * y)
     fits: dict[str, list[tuple[float, Any, Any]]] = {}  # per group (mu, Zβ, Z·u) or (mean, None, None)
     models: dict[tuple[tuple[int, bytes], int], Any] = {}  # (population, group) -> Z·u
     singular: list[_Outcome] = []
@@ -1431,40 +1488,52 @@ def _factored_effects(design: _Design, treated: np.ndarray, fit: _Fit, outcomes:
             continue
         singular += members
 
-    # pass 2: per outcome Σ P_g·P_h, Σ P_g·(a − ps)·X and κ_g = Σ [w′·r·(Z·u) + t′·m·(Zβ − μ)]·X
+    # pass 2: per outcome Σ P_g·P_h, Σ P_g·(a − ps)·X and κ_g = Σ [w′·r·(Z·u) + t′·m·(Zβ − μ)]·X, block by block
+    # leaving out the terms that are 0 in the block's group
     ready = {key: [o for o in members if o.key in fits] for key, members in populations.items()}
     products = {o.key: np.zeros((2, 2)) for members in ready.values() for o in members}
     against = {(key, g): _ProductSum(X) for key in products for g in (0, 1)}
     kappas = {(key, g): _ProductSum(X) for key in products for g in modelled}
-    for rows, a, groups, w, t in blocks():
+    for rows, group, w, t in blocks():
         x_part = on_rows(X, rows)
-        residual_ps = a - ps[rows]
-        d_weights, d_target = _derivatives(ps[rows], a, estimand)
+        residual_ps = treated[rows] - ps[rows]
+        d_weights, d_target = _derivatives(ps[rows], treated[rows], estimand)
+        targeted = not (att and group == 1)
         for key, members in ready.items():
             if not members:
                 continue
             Z, m = shared[key][0], shared[key][1][rows]
             part = x_part if Z is X else on_rows(Z, rows)
-            target = t * m
-            in_model = {g: _on(part, models[key, g]) * (m & groups[g]) for g in modelled}  # (Z·u) in the group
+            target = t * m if targeted else None
+            in_model = _on(part, models[key, group]) * m if group in modelled else None  # (Z·u) in the model
             for o in members:
                 y = o.y[rows]
-                influence = []
+                influence: list[np.ndarray | None] = [None, None]
                 for g, (mu, beta, _) in enumerate(fits[o.key]):
                     if beta is None:  # the ATT's PA group: P₁ = m·a·(y − μ₁)
-                        influence.append(target * (y - mu))
+                        influence[g] = None if target is None else target * (y - mu)
                         continue
                     fitted = _on(part, beta)
-                    r_zu = (y - fitted) * in_model[g]
-                    derivative = d_weights * r_zu
-                    if estimand != ESTIMAND_ATT:
-                        derivative += d_target * m * (fitted - mu)
-                    kappas[o.key, g].add(x_part, derivative)
-                    influence.append(target * (fitted - mu) + w * r_zu)
+                    terms, derivative = [], None
+                    if target is not None:
+                        terms.append(target * (fitted - mu))
+                    if g == group:
+                        r_zu = (y - fitted) * in_model
+                        terms.append(w * r_zu)
+                        derivative = d_weights * r_zu
+                    if not att:
+                        slope = d_target * m * (fitted - mu)
+                        derivative = slope if derivative is None else derivative + slope
+                    if derivative is not None:
+                        kappas[o.key, g].add(x_part, derivative)
+                    influence[g] = sum(terms[1:], terms[0]) if terms else None
                 for g in (0, 1):
+                    if influence[g] is None:
+                        continue
                     against[o.key, g].add(x_part, influence[g] * residual_ps)
                     for h in range(g, 2):
-                        products[o.key][g, h] += float(influence[g] @ influence[h])
+                        if influence[h] is not None:
+                            products[o.key][g, h] += float(influence[g] @ influence[h])
     covariances: dict[str, np.ndarray] = {}
     for key, members in ready.items():
         for o in members:
@@ -1558,11 +1627,11 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                             f"other group, fewer than {MIN_GROUP} remain in a group.", estimand, chosen, n, excluded,
                             notes, trim)
     design = _design(finishers, chosen, texts, keep, treated, factored=sum(n.values()) > bootstrap_max_n)
-    fit, reason = _fit_propensity(design.X, treated.astype(float))
+    fit, reason = _fit_propensity(design.X, design.ordered(treated).astype(float))
     if fit is None:
         return _unavailable(reason or "The propensity model could not be fitted.", estimand, chosen, n, excluded,
                             notes, trim)
-    ps = fit.ps
+    ps = design.unordered(fit.ps)
     if trim is not None and 0 < trim < 0.5:
         inside = (ps >= trim) & (ps <= 1 - trim)
         if not inside.all():
@@ -1579,11 +1648,11 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
                 return _unavailable("Trimming left fewer than 2 people in a group.", estimand, chosen, n, excluded,
                                     notes, trim)
             design = _design(finishers, chosen, texts, keep, treated, factored=sum(n.values()) > bootstrap_max_n)
-            fit, reason = _fit_propensity(design.X, treated.astype(float))
+            fit, reason = _fit_propensity(design.X, design.ordered(treated).astype(float))
             if fit is None:
                 return _unavailable(reason or "The propensity model could not be fitted.", estimand, chosen, n,
                                     excluded, notes, trim)
-            ps = fit.ps
+            ps = design.unordered(fit.ps)
     else:
         trim = None
     del texts
@@ -1605,8 +1674,8 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
 
     def estimate() -> tuple[list[_Outcome], dict[str, tuple[float, float] | str], dict[str, np.ndarray]]:
         outcomes = _outcomes(episodes, flags, rows, design, measures)
-        if isinstance(design.X, _Factored):  # large data (the sandwich), X kept as its parts
-            return outcomes, *_factored_effects(design, treated, fit, outcomes, estimand)
+        if isinstance(design.X, _Factored):  # large data (the sandwich), X kept as its parts, rows in group order
+            return outcomes, *_factored_effects(design, design.ordered(treated), fit, outcomes, estimand)
         return outcomes, *_dense_effects(design, treated, ps, fit.params, outcomes, estimand, not use_bootstrap)
 
     # the balance table and the outcome models are independent: side by side
@@ -1617,8 +1686,10 @@ def _adjust(episodes: pd.DataFrame, flags: pd.DataFrame | None, covariates: list
     if use_bootstrap and valid:
         draws, failed = _bootstrap(design, treated, valid, fit.params, estimand, resamples, seed)
     effects = {}
+    treated_x = design.ordered(treated)  # the outcomes' rows are X's
     for o in outcomes:
-        in_pa, in_control = int((o.member & treated).sum()), int((o.member & ~treated).sum())
+        in_pa = int(np.count_nonzero(o.member & treated_x))
+        in_control = int(np.count_nonzero(o.member)) - in_pa
         counts = {GROUP_PA: in_pa, GROUP_CONTROL: in_control}
         name = f"Adjusted difference in {o.label.lower() if o.kind == 'rate' else o.label + ' last score'} (PA − control)"
         rr_name = f"Adjusted relative risk of {o.label.lower()} (PA / control)"

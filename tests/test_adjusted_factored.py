@@ -88,14 +88,19 @@ def test_factored_design_is_the_whole_design_and_its_products_agree() -> None:
     whole = adj._design(finishers, tuple(COVARIATES), texts, keep, is_pa[keep])
     parts = adj._design(finishers, tuple(COVARIATES), texts, keep, is_pa[keep], factored=True)
     assert isinstance(parts.X, adj._Factored) and parts.terms == whole.terms
-    np.testing.assert_array_equal(parts.X.dense(), whole.X)  # the same numbers, not merely close
+    # its rows are the analysis rows in group order (control first), with the same numbers, not merely close
+    treated = is_pa[keep]
+    assert not parts.ordered(treated)[:parts.controls].any() and parts.ordered(treated)[parts.controls:].all()
+    X = np.vstack([whole.X[~treated], whole.X[treated]])
+    np.testing.assert_array_equal(parts.X.dense(), X)
+    np.testing.assert_array_equal(parts.unordered(parts.ordered(treated)), treated)
     rng = np.random.default_rng(2)
-    b, r, v = rng.normal(size=whole.X.shape[1]), rng.normal(size=len(whole.X)), rng.random(len(whole.X))
-    np.testing.assert_allclose(parts.X.dot(b), whole.X @ b, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(parts.X.rdot(r), whole.X.T @ r, rtol=1e-11, atol=1e-10)
-    np.testing.assert_allclose(parts.X.gram(v), (whole.X * v[:, None]).T @ whole.X, rtol=1e-11, atol=1e-10)
-    extra = rng.normal(size=len(whole.X))
-    np.testing.assert_array_equal(parts.X.with_column(extra).dense(), np.column_stack([whole.X, extra]))
+    b, r, v = rng.normal(size=X.shape[1]), rng.normal(size=len(X)), rng.random(len(X))
+    np.testing.assert_allclose(parts.X.dot(b), X @ b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(parts.X.rdot(r), X.T @ r, rtol=1e-11, atol=1e-10)
+    np.testing.assert_allclose(parts.X.gram(v), (X * v[:, None]).T @ X, rtol=1e-11, atol=1e-10)
+    extra = rng.normal(size=len(X))
+    np.testing.assert_array_equal(parts.X.with_column(extra).dense(), np.column_stack([X, extra]))
 
 
 def test_too_many_cells_builds_the_design_whole(monkeypatch) -> None:
@@ -139,8 +144,8 @@ def test_newton_on_the_parts_is_statsmodels_logit() -> None:
     finishers = adj._Finishers(episodes, flags["finished"].to_numpy(bool))
     is_pa = finishers.is_group(GROUP_PA)
     keep, texts, _ = adj._prepare(finishers, tuple(COVARIATES), is_pa, [])
-    treated = is_pa[keep]
-    design = adj._design(finishers, tuple(COVARIATES), texts, keep, treated, factored=True)
+    design = adj._design(finishers, tuple(COVARIATES), texts, keep, is_pa[keep], factored=True)
+    treated = design.ordered(is_pa[keep])  # X's rows are in group order
     fit, reason = adj._fit_propensity(design.X, treated.astype(float))
     assert reason is None
     X = design.X.dense()
