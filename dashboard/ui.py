@@ -86,9 +86,10 @@ def upload_lost_message() -> str:
             "the link's filters are kept for it.")
 
 
-def count_text(ctx: Context, n: int | None) -> str:
-    """A count as shown: suppressed/rounded in safe mode."""
-    return fmt.MISSING if n is None else count_shown(n, ctx.safe)
+def count_text(ctx: Context, n: int | None, short: bool = False) -> str:
+    """A count as shown: suppressed/rounded in safe mode ("fewer than 5", or with ``short`` "<5": for a
+    metric tile that shares its row with three others, where the words are cut)."""
+    return fmt.MISSING if n is None else count_shown(n, ctx.safe, short=short)
 
 
 def rate_hidden(ctx: Context, rate: Rate) -> bool:
