@@ -61,6 +61,7 @@ __all__ = [
     "SAFE_MODE_NOTE",
     "SUPPRESS_BELOW",
     "FEWER_THAN",
+    "FEWER_THAN_SHORT",
     "count_shown",
     "make_summary_safe",
     "measure_basis",
@@ -78,6 +79,8 @@ __all__ = [
 SUPPRESS_BELOW: Final = 5
 ROUND_TO: Final = 5
 FEWER_THAN: Final = f"fewer than {SUPPRESS_BELOW}"  # how a suppressed count reads in a sentence
+# ... and in a table cell or a metric tile, where the words are cut ("fewer th…" in a quarter-width tile at 1280 px)
+FEWER_THAN_SHORT: Final = f"<{SUPPRESS_BELOW}"
 
 DISCLOSURE_RULES: Final = (
     f"Counts below {SUPPRESS_BELOW} (including 0) are suppressed (null); other counts are rounded to the "
@@ -185,18 +188,21 @@ def safe_ci(
     return tuple(ci)
 
 
-def count_shown(n: int | None, safe: bool) -> str:
+def count_shown(n: int | None, safe: bool, short: bool = False) -> str:
     """A count as a sentence shows it: exact ('1,234'), or in safe mode rounded ('1,235') or
-    'fewer than 5'; '—' when missing. Every sentence, caption, takeaway and hover text with a count
-    goes through this (or :func:`safe_count`), so the rule is applied in one place.
+    'fewer than 5' (``short``: '<5', for a metric tile or table cell); '—' when missing. Every sentence,
+    caption, takeaway and hover text with a count goes through this (or :func:`safe_count`), so the rule
+    is applied in one place.
 
-    >>> count_shown(33, False), count_shown(33, True), count_shown(3, True)
-    ('33', '35', 'fewer than 5')
+    >>> count_shown(33, False), count_shown(33, True), count_shown(3, True), count_shown(3, True, short=True)
+    ('33', '35', 'fewer than 5', '<5')
     """
     if n is None:
         return "—"
     shown = safe_count(n) if safe else _as_count(n)
-    return FEWER_THAN if shown is None else f"{shown:,}"
+    if shown is None:
+        return FEWER_THAN_SHORT if short else FEWER_THAN
+    return f"{shown:,}"
 
 
 # --- the results table and the JSON summary ---------------------------------------------------

@@ -75,8 +75,8 @@ def render_sidebar(page_path: str | None = None) -> None:
             st.caption("The workshop data set, shared by the organiser. Upload your own on the **Data** page "
                        "(it stays private to you).")
         elif state.upload_lost():
-            st.caption("Your uploaded file is not in this session any more (see the note on the page): the "
-                       "bundled synthetic sample is shown.")
+            st.caption("Your uploaded file is not in this session any more (see the note on the page): "
+                       f"{state.shared_data_words()} is shown.")
         else:
             st.caption("Bundled synthetic sample. Upload your own on the **Data** page.")
         _workshop_problem()

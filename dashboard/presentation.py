@@ -93,7 +93,9 @@ def story_for(ctx: state.Context) -> list[Slide]:
 
 def _status(ctx: state.Context) -> str:
     """Which data is shown, in fixed words (no user text)."""
-    parts = ["synthetic sample" if ctx.dataset.is_sample else "your uploaded data",
+    source = ("synthetic sample" if ctx.dataset.is_sample else "workshop data set" if state.is_workshop(ctx.dataset)
+              else "your uploaded data")
+    parts = [source,
              "filtered" if ctx.filters else "everyone", "safe numbers on" if ctx.safe else "exact numbers"]
     return " · ".join(parts)
 

@@ -176,6 +176,15 @@ def is_workshop(dataset: Dataset) -> bool:
     return dataset.shared and dataset.token.startswith("workshop-")
 
 
+WORKSHOP_WORDS = "the workshop data set"
+
+
+def shared_data_words(sample_words: str = "the bundled synthetic sample") -> str:
+    """What every page shows without an upload, as a sentence names it: :data:`WORKSHOP_WORDS` when the
+    organiser serves a usable workshop data set (never its file's name or path), else ``sample_words``."""
+    return WORKSHOP_WORDS if workshop_dataset() is not None else sample_words
+
+
 def analyst_unlocked() -> bool:
     return bool(st.session_state.get(ANALYST_KEY))
 

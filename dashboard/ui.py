@@ -20,7 +20,7 @@ from analysis.figures.theme import chart_config, fit_layout, text_lines
 from analysis.results import Rate
 from analysis.schema import column_label
 from dashboard import fast_elements, shared_cache
-from dashboard.state import Context, upload_lost
+from dashboard.state import Context, shared_data_words, upload_lost
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
 
@@ -45,7 +45,7 @@ def page_header(title: str, ctx: Context, intro: str | None = None) -> None:
     if intro:
         st.markdown(intro)
     if upload_lost():  # a refresh or a link started a new session without the file: say so
-        st.warning(UPLOAD_LOST, icon=":material/sync_problem:")
+        st.warning(upload_lost_message(), icon=":material/sync_problem:")
     data_banner(ctx)
 
 
@@ -77,15 +77,19 @@ def data_banner(ctx: Context) -> None:
         st.success(SAFE_MODE_NOTE, icon=":material/shield:")
 
 
-UPLOAD_LOST = ("**Your uploaded file is no longer in this session.** Refreshing the page or opening a link "
-               "starts a new session, and an upload is kept only in the session that received it (it is never "
-               "saved). These pages show the bundled synthetic sample until you upload the file again on the "
-               "**Data** page; this page and the link's filters are kept for it.")
+def upload_lost_message() -> str:
+    """Why the upload a link or refresh named is gone, and what the pages show meanwhile (the workshop data set
+    when the organiser serves one)."""
+    return ("**Your uploaded file is no longer in this session.** Refreshing the page or opening a link starts a "
+            "new session, and an upload is kept only in the session that received it (it is never saved). These "
+            f"pages show {shared_data_words()} until you upload the file again on the **Data** page; this page and "
+            "the link's filters are kept for it.")
 
 
-def count_text(ctx: Context, n: int | None) -> str:
-    """A count as shown: suppressed/rounded in safe mode."""
-    return fmt.MISSING if n is None else count_shown(n, ctx.safe)
+def count_text(ctx: Context, n: int | None, short: bool = False) -> str:
+    """A count as shown: suppressed/rounded in safe mode ("fewer than 5", or with ``short`` "<5": for a
+    metric tile that shares its row with three others, where the words are cut)."""
+    return fmt.MISSING if n is None else count_shown(n, ctx.safe, short=short)
 
 
 def rate_hidden(ctx: Context, rate: Rate) -> bool:

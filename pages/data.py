@@ -30,9 +30,20 @@ _MEANINGS = {c.name: c.meaning for c in (*EPISODE_COLUMNS, *SESSION_COLUMNS)}
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ctx = state.context()
-ui.page_header("Your data", ctx, "Upload your service's data to see every page with it, or keep using the "
-               "bundled synthetic sample. Your file is read in this browser session's memory only: it is never "
-               "saved to disk or shared with other users, and it is gone when you close the tab.")
+WORKSHOP = state.workshop_dataset() is not None  # the organiser serves one data set to the whole room
+if WORKSHOP:  # never named by its file: the room only knows it as the workshop data set
+    INTRO = ("Upload your service's data to see every page with it. Everyone in the room is seeing the organiser's "
+             "**workshop data set**, with presentation-safe numbers forced on"
+             + (" (your analyst passcode lets you turn them off for yourself)" if state.analyst_unlocked() else "")
+             + ". A file you upload here stays private to your session and replaces the workshop data set for you "
+             "only: everyone else keeps seeing the workshop data set. Your file is read in this browser session's "
+             "memory only: it is never saved to disk or shared with other users, and it is gone when you close the "
+             "tab.")
+else:
+    INTRO = ("Upload your service's data to see every page with it, or keep using the bundled synthetic sample. Your "
+             "file is read in this browser session's memory only: it is never saved to disk or shared with other "
+             "users, and it is gone when you close the tab.")
+ui.page_header("Your data", ctx, INTRO)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -258,9 +269,12 @@ def ready_section(attempt: upload.UploadAttempt) -> None:
         return
     in_use = not ctx.dataset.is_sample and ctx.dataset.token == dataset.token
     if in_use:
-        st.success("Your file is valid and every page now shows it.", icon=":material/check_circle:")
+        st.success("Your file is valid and every page now shows it" + (
+            " to you; everyone else in the room still sees the workshop data set." if WORKSHOP else "."),
+            icon=":material/check_circle:")
     else:
-        st.info("Your file is valid. The pages are showing the bundled sample at the moment.", icon=":material/info:")
+        st.info(f"Your file is valid. The pages are showing {state.shared_data_words('the bundled sample')} at the "
+                "moment.", icon=":material/info:")
     st.text(f"File: {attempt.name}")
     analysis = state.current_analysis(dataset, {})
     totals = analysis.finishers
@@ -276,7 +290,8 @@ def ready_section(attempt: upload.UploadAttempt) -> None:
     header_section(attempt)
     left, middle, right = st.columns(3)
     if in_use:
-        left.button("Return to the bundled sample", on_click=state.use_sample, key="use_sample")
+        left.button(f"Return to {state.shared_data_words('the bundled sample')}", on_click=state.use_sample,
+                    key="use_sample")
     else:
         left.button("Show my file on every page", on_click=upload.show_upload, type="primary", key="show_upload")
     middle.button("Forget my file", on_click=upload.forget, key="forget_upload",
@@ -300,10 +315,12 @@ st.file_uploader("CSV, Excel (.xlsx) or Parquet: one row per participant, or one
                       "addresses or phone numbers are refused.")
 attempt = upload.current_attempt()
 if attempt is None and state.upload_lost():
-    st.markdown("Choose the same file again above to carry on where you were, or carry on with the sample.")
-    st.button("Carry on with the bundled sample", on_click=state.continue_with_sample, key="continue_with_sample")
+    st.markdown("Choose the same file again above to carry on where you were, or carry on with "
+                f"{state.shared_data_words('the sample')}.")
+    st.button(f"Carry on with {state.shared_data_words('the bundled sample')}", on_click=state.continue_with_sample,
+              key="continue_with_sample")
 elif attempt is None:
-    st.caption("No file uploaded in this session: every page shows the bundled synthetic sample.")
+    st.caption(f"No file uploaded in this session: every page shows {state.shared_data_words()}.")
 elif attempt.status == upload.REFUSED:
     st.error("This file was refused because it contains identifiable data. Nothing from it has been shown, "
              "analysed or kept. Remove the column(s) listed below (or replace them with pseudonymous codes) and "

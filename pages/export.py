@@ -87,8 +87,8 @@ st.toggle("Presentation mode", key="present_toggle", on_change=presentation.star
 st.subheader("Share a view as a link")
 st.markdown("The sidebar's choices live in the page address, so a copied link opens the same view: the measure, "
             "the filters and presentation-safe mode. Adding `present=true&slide=N` opens presentation mode at "
-            "slide N. An uploaded file is never in a link: whoever opens it sees the bundled sample unless they "
-            "upload the same file.")
+            "slide N. An uploaded file is never in a link: whoever opens it sees "
+            f"{state.shared_data_words('the bundled sample')} unless they upload the same file.")
 pairs = [(key, value) for key in st.query_params for value in st.query_params.get_all(key)
          if key not in (presentation.PRESENT_PARAM, presentation.SLIDE_PARAM)]
 query = urlencode([*pairs, (presentation.PRESENT_PARAM, "true"), (presentation.SLIDE_PARAM, "1")])

@@ -33,21 +33,6 @@ ui.page_header("Against national figures", ctx,
 st.caption(national.ATTRIBUTION)
 
 year = controls.chosen_year()
-orgs = national.organisations(year)
-options = orgs["org_code"].tolist()
-labels = {row.org_code: national.Organisation(row.org_type, row.org_code, row.org_name).label
-          for row in orgs.itertuples()}
-if controls.ORG_KEY not in st.session_state:  # first visit, or back on this page: the URL, else the last choice
-    st.session_state[controls.ORG_KEY] = controls.org_from_url(year, options)
-left, right = st.columns([3, 1])
-code = left.selectbox("Compare with", options, key=controls.ORG_KEY, format_func=lambda c: labels.get(c, c),
-                      on_change=controls.org_to_url,
-                      help="England, an NHS region, an ICB or a provider: type part of a name or an ODS code.")
-controls.org_to_url()
-right.metric("Reporting year", year, help="Change it with **National figures year** in the sidebar.")
-org = national.find_organisation(code, year)
-england = national.benchmark(national.ENGLAND_ORG, year)
-chosen = national.benchmark(org, year)
 
 
 def _hidden(rate: str) -> frozenset[str]:
@@ -75,60 +60,83 @@ def _published(rate: national.PublishedRate, rounded: bool) -> str:
     return f"{rate.rate * 100:.1f}%{counts}"
 
 
-# --- the pilot beside England and the organisation
-st.subheader("The pilot beside national figures")
-pilot = {key: analysis.rates[key].groups for key in national.RATE_LABELS}
-ui.chart(comparison_chart(pilot, england, chosen, hidden), "pilot beside national figures",
-         comparison_takeaway(pilot, england, hidden))
-rows = []
-for key, label in national.RATE_LABELS.items():
-    row = {"Rate": label}
+# --- the chosen organisation: the pilot beside it and England, the funnel and the trend. A fragment: choosing
+# another organisation reruns only these sections, not the whole page (the sidebar's year stays outside).
+@st.fragment
+def against_organisation() -> None:
+    orgs = national.organisations(year)
+    options = orgs["org_code"].tolist()
+    labels = {row.org_code: national.Organisation(row.org_type, row.org_code, row.org_name).label
+              for row in orgs.itertuples()}
+    if controls.ORG_KEY not in st.session_state:  # first visit, or back on this page: the URL, else the last choice
+        st.session_state[controls.ORG_KEY] = controls.org_from_url(year, options)
+    left, right = st.columns([3, 1])
+    code = left.selectbox("Compare with", options, key=controls.ORG_KEY, format_func=lambda c: labels.get(c, c),
+                          on_change=controls.org_to_url,
+                          help="England, an NHS region, an ICB or a provider: type part of a name or an ODS code.")
+    controls.org_to_url()
+    right.metric("Reporting year", year, help="Change it with **National figures year** in the sidebar.")
+    org = national.find_organisation(code, year)
+    england = national.benchmark(national.ENGLAND_ORG, year)
+    chosen = national.benchmark(org, year)
+
+    # --- the pilot beside England and the organisation
+    st.subheader("The pilot beside national figures")
+    pilot = {key: analysis.rates[key].groups for key in national.RATE_LABELS}
+    ui.chart(comparison_chart(pilot, england, chosen, hidden), "pilot beside national figures",
+             comparison_takeaway(pilot, england, hidden))
+    rows = []
+    for key, label in national.RATE_LABELS.items():
+        row = {"Rate": label}
+        for g in GROUPS:
+            r = pilot[key][g]
+            row[GROUP_LABELS[g]] = (ui.rate_text(ctx, r.count, r.denominator, r.rate) + " of "
+                                    + ui.count_text(ctx, r.denominator))
+        row[f"England {year}"] = _published(england.rates[key], False)
+        if org.org_type != national.ENGLAND:
+            row[f"{org.label} {year}"] = _published(chosen.rates[key], True)
+        row["Denominator (national)"] = national.DENOMINATORS[key]
+        rows.append(row)
+    ui.table(_with_source(pd.DataFrame(rows)), "pilot beside national figures table")
+    st.caption("The pilot's rates follow this dashboard's definitions (recovery over finishers at caseness); NHS England "
+               "publishes recovery over finishers minus those not at caseness. " + national.ROUNDING_NOTE)
+    if chosen.reason:
+        ui.not_available(chosen.reason)
+
+    # --- funnel plot
+    st.subheader("Where the pilot sits among providers")
+    funnel = national.funnel(year)
+    target = funnel.target
+    positions, pilot_points = {}, {}
     for g in GROUPS:
-        r = pilot[key][g]
-        row[GROUP_LABELS[g]] = (ui.rate_text(ctx, r.count, r.denominator, r.rate) + " of "
-                                + ui.count_text(ctx, r.denominator))
-    row[f"England {year}"] = _published(england.rates[key], False)
-    if org.org_type != national.ENGLAND:
-        row[f"{org.label} {year}"] = _published(chosen.rates[key], True)
-    row["Denominator (national)"] = national.DENOMINATORS[key]
-    rows.append(row)
-ui.table(_with_source(pd.DataFrame(rows)), "pilot beside national figures table")
-st.caption("The pilot's rates follow this dashboard's definitions (recovery over finishers at caseness); NHS England "
-           "publishes recovery over finishers minus those not at caseness. " + national.ROUNDING_NOTE)
-if chosen.reason:
-    ui.not_available(chosen.reason)
+        r = analysis.rates["recovery"].groups[g]
+        pilot_points[g] = (r.rate, r.denominator)
+        positions[g] = (national.funnel_position(r.rate, r.denominator, target)
+                        if r.rate is not None and r.denominator else None)
+    ui.chart(funnel_chart(funnel, pilot_points, highlight=code if org.org_type == "Provider" else None,
+                          hidden=hidden["recovery"]), "recovery funnel plot",
+             funnel_takeaway(funnel, positions, hidden["recovery"]))
+    st.caption(funnel.method + f" {funnel.excluded} provider(s) with a suppressed rate or denominator are not drawn.")
+    with st.expander("Providers outside the 99.8% limits"):
+        outside = funnel.providers[funnel.providers["position"].str.contains("99.8% limit") &
+                                   ~funnel.providers["position"].str.contains("within")]
+        table = pd.DataFrame({"ODS code": outside["org_code"], "Provider": outside["org_name"].map(national.display_name),
+                              "Finishers at caseness (rounded)": outside["n"].astype(int),
+                              "Recovery (published)": (outside["rate"] * 100).round(0).astype(int).astype(str) + "%",
+                              "Position": outside["position"]})
+        ui.table(_with_source(table), f"providers outside funnel limits {year}")
 
-# --- funnel plot
-st.subheader("Where the pilot sits among providers")
-funnel = national.funnel(year)
-target = funnel.target
-positions, pilot_points = {}, {}
-for g in GROUPS:
-    r = analysis.rates["recovery"].groups[g]
-    pilot_points[g] = (r.rate, r.denominator)
-    positions[g] = (national.funnel_position(r.rate, r.denominator, target)
-                    if r.rate is not None and r.denominator else None)
-ui.chart(funnel_chart(funnel, pilot_points, highlight=code if org.org_type == "Provider" else None,
-                      hidden=hidden["recovery"]), "recovery funnel plot",
-         funnel_takeaway(funnel, positions, hidden["recovery"]))
-st.caption(funnel.method + f" {funnel.excluded} provider(s) with a suppressed rate or denominator are not drawn.")
-with st.expander("Providers outside the 99.8% limits"):
-    outside = funnel.providers[funnel.providers["position"].str.contains("99.8% limit") &
-                               ~funnel.providers["position"].str.contains("within")]
-    table = pd.DataFrame({"ODS code": outside["org_code"], "Provider": outside["org_name"].map(national.display_name),
-                          "Finishers at caseness (rounded)": outside["n"].astype(int),
-                          "Recovery (published)": (outside["rate"] * 100).round(0).astype(int).astype(str) + "%",
-                          "Position": outside["position"]})
-    ui.table(_with_source(table), f"providers outside funnel limits {year}")
+    # --- trend
+    st.subheader("The trend since 2017-18")
+    england_trend = national.trend(national.ENGLAND_ORG)
+    org_trend = national.trend(org) if org.org_type != national.ENGLAND else None
+    ui.chart(trend_chart(england_trend, org_trend, org.label if org_trend is not None else None),
+             "national outcome rates by year", trend_takeaway(england_trend))
+    if org_trend is not None and org.org_type == "ICB":
+        st.caption("ICBs were created in July 2022: their figures start in 2022-23.")
 
-# --- trend
-st.subheader("The trend since 2017-18")
-england_trend = national.trend(national.ENGLAND_ORG)
-org_trend = national.trend(org) if org.org_type != national.ENGLAND else None
-ui.chart(trend_chart(england_trend, org_trend, org.label if org_trend is not None else None),
-         "national outcome rates by year", trend_takeaway(england_trend))
-if org_trend is not None and org.org_type == "ICB":
-    st.caption("ICBs were created in July 2022: their figures start in 2022-23.")
+
+against_organisation()
 
 # --- expected rates
 st.subheader("Expected rates: was one group easier to treat?")
@@ -138,11 +146,11 @@ st.markdown("Each participant is given the rate that people in their published c
             "means better than expected.")
 mixes = state.session_memo(ctx, ("national-expected", year),
                            lambda: national.all_expected_rates(ctx.episodes, analysis.flags, year))
-if not mixes:
-    ui.not_available("The data have none of the columns NHS England breaks its figures down by (problem "
-                     "descriptor, age band, gender, ethnicity, long-term condition, deprivation decile), so no "
-                     "expected rate can be worked out.")
-else:
+
+
+# A fragment: choosing another rate reruns only the chart and tables below, not the whole page.
+@st.fragment
+def expected_rates() -> None:
     rate_key = st.radio("Rate", list(national.EXPECTED_RATES), format_func=lambda k: national.RATE_LABELS[k],
                         horizontal=True, key="nat_expected_rate")
 
@@ -187,6 +195,14 @@ else:
                    "expected for that breakdown, and counted here; an age band that straddles two published bands "
                    "is not split. The finishers in each category are counted (the recovery denominator is those of "
                    "them at caseness).")
+
+
+if not mixes:
+    ui.not_available("The data have none of the columns NHS England breaks its figures down by (problem "
+                     "descriptor, age band, gender, ethnicity, long-term condition, deprivation decile), so no "
+                     "expected rate can be worked out.")
+else:
+    expected_rates()
 
 # --- Structured Physical Activity
 st.subheader("National context: \"Structured Physical Activity\"")

@@ -35,51 +35,63 @@ if sites.n_sites < 2:
     st.stop()
 
 outcomes = sites.outcomes
-choice = st.selectbox("Outcome", list(outcomes), key="sites_outcome", bind="query-params",
-                      format_func=lambda key: outcomes[key].label,
-                      help="The four NHS Talking Therapies rates (difference in rates) and each symptom measure "
-                           "(ANCOVA: difference in last score adjusted for the first).")
-outcome = outcomes[choice]
-pooled = outcome.pooled
 
-# --- headline figures
-unit = "percentage points" if outcome.kind == "rate" else "points"
-scale = 100 if outcome.kind == "rate" else 1
-decimals = 0 if outcome.kind == "rate" else 1
-columns = st.columns(4)
-columns[0].metric("Sites pooled", f"{pooled.k} of {sites.n_sites}")
-columns[1].metric("Pooled difference", fmt.number(pooled.estimate * scale, decimals) if pooled.estimate is not None
-                  else "not available", help=f"PA − control, in {unit}; random-effects pooled estimate.")
-columns[2].metric("I² (between sites)", fmt.percent(pooled.i2),
-                  help="The share of the variation in the sites' estimates that is real difference between sites "
-                       "rather than chance. Cochrane Handbook: 0–40% might not be important, 30–60% moderate, "
-                       "50–90% substantial, 75–100% considerable.")
-columns[3].metric("Heterogeneity Q", fmt.number(pooled.q) if pooled.q is not None else "not available",
-                  help=f"Cochran's Q on {max(pooled.k - 1, 0)} df ({fmt.p_value(pooled.q_p)}); τ² = "
-                  + (fmt.number(pooled.tau2 * scale ** 2, 3) if pooled.tau2 is not None else "—")
-                  + f" ({unit} squared), Paule–Mandel.")
-if pooled.estimate is not None:
-    st.caption(f"Pooled difference, PA − control, in {unit}: {fmt.number(pooled.estimate * scale, decimals)} "
-               f"({fmt.ci(pooled.ci95, 'points' if outcome.kind == 'rate' else 'number', decimals)}, "
-               f"{fmt.p_value(pooled.p)}); {pooled.interval}.")
-st.markdown(ui.md_escape(heterogeneity_sentence(outcome)))
 
-# --- forest plot
-figure, takeaway = state.session_memo(ctx, ("sites", "forest", choice, ctx.safe),
-                                      lambda: (fs.forest_plot(outcome, ctx.safe), fs.forest_takeaway(outcome, ctx.safe)))
-ui.chart(figure, f"sites-{choice}", ui.md_escape(takeaway))
+# --- one outcome at a time: headline figures, forest plot, sites left out and each site's row. A fragment:
+# choosing another outcome reruns only this part, not the whole page (the sidebar's filters stay outside).
+@st.fragment
+def one_outcome() -> None:
+    choice = st.selectbox("Outcome", list(outcomes), key="sites_outcome", bind="query-params",
+                          format_func=lambda key: outcomes[key].label,
+                          help="The four NHS Talking Therapies rates (difference in rates) and each symptom measure "
+                               "(ANCOVA: difference in last score adjusted for the first).")
+    outcome = outcomes[choice]
+    pooled = outcome.pooled
 
-# --- sites left out
-left_out = fs.excluded_lines(sites, outcome, ctx.safe)
-if left_out:
-    st.subheader("Sites left out of the pooling")
-    st.caption(f"A site is pooled when it has at least {SITE_MIN_PER_GROUP} people in each group for this outcome. "
-               "Its participants still count in every other figure.")
-    st.text("\n".join(left_out))  # site names are user text: shown literally
+    # --- headline figures
+    unit = "percentage points" if outcome.kind == "rate" else "points"
+    scale = 100 if outcome.kind == "rate" else 1
+    decimals = 0 if outcome.kind == "rate" else 1
+    columns = st.columns(4)
+    columns[0].metric("Sites pooled", f"{pooled.k} of {sites.n_sites}")
+    columns[1].metric("Pooled difference",
+                      fmt.number(pooled.estimate * scale, decimals) if pooled.estimate is not None else "not available",
+                      help=f"PA − control, in {unit}; random-effects pooled estimate.")
+    columns[2].metric("I² (between sites)", fmt.percent(pooled.i2),
+                      help="The share of the variation in the sites' estimates that is real difference between "
+                           "sites rather than chance. Cochrane Handbook: 0–40% might not be important, 30–60% "
+                           "moderate, 50–90% substantial, 75–100% considerable.")
+    columns[3].metric("Heterogeneity Q", fmt.number(pooled.q) if pooled.q is not None else "not available",
+                      help=f"Cochran's Q on {max(pooled.k - 1, 0)} df ({fmt.p_value(pooled.q_p)}); τ² = "
+                      + (fmt.number(pooled.tau2 * scale ** 2, 3) if pooled.tau2 is not None else "—")
+                      + f" ({unit} squared), Paule–Mandel.")
+    if pooled.estimate is not None:
+        st.caption(f"Pooled difference, PA − control, in {unit}: "
+                   f"{fmt.number(pooled.estimate * scale, decimals)} "
+                   f"({fmt.ci(pooled.ci95, 'points' if outcome.kind == 'rate' else 'number', decimals)}, "
+                   f"{fmt.p_value(pooled.p)}); {pooled.interval}.")
+    st.markdown(ui.md_escape(heterogeneity_sentence(outcome)))
 
-# --- tables
-st.subheader("Each site")
-ui.table(fs.site_table(outcome, ctx.safe), f"sites-{choice}")
+    # --- forest plot
+    figure, takeaway = state.session_memo(ctx, ("sites", "forest", choice, ctx.safe), lambda: (
+        fs.forest_plot(outcome, ctx.safe), fs.forest_takeaway(outcome, ctx.safe)))
+    ui.chart(figure, f"sites-{choice}", ui.md_escape(takeaway))
+
+    # --- sites left out
+    left_out = fs.excluded_lines(sites, outcome, ctx.safe)
+    if left_out:
+        st.subheader("Sites left out of the pooling")
+        st.caption(f"A site is pooled when it has at least {SITE_MIN_PER_GROUP} people in each group for this "
+                   "outcome. Its participants still count in every other figure.")
+        st.text("\n".join(left_out))  # site names are user text: shown literally
+
+    # --- tables
+    st.subheader("Each site")
+    ui.table(fs.site_table(outcome, ctx.safe), f"sites-{choice}")
+
+
+one_outcome()
+
 st.subheader("Every outcome, pooled across sites")
 ui.table(fs.pooled_table(sites), "sites-pooled")
 st.subheader("People per site")

@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis import formatting as fmt
-from analysis.disclosure import safe_count
+from analysis.disclosure import FEWER_THAN_SHORT, safe_count
 from analysis.figures.theme import OKABE_ITO, REFERENCE_COLOUR, apply_theme
 from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_PA
 from analysis.sites import SITE_TOO_FEW_SAFE, SiteAnalysis, SiteEffect, SiteOutcome, heterogeneity_sentence
@@ -54,7 +54,7 @@ def count_text(n: int | None, safe: bool) -> str:
     if not safe:
         return fmt.count(n)
     shown = safe_count(n)
-    return "<5" if shown is None else fmt.count(shown)
+    return FEWER_THAN_SHORT if shown is None else fmt.count(shown)
 
 
 def _value(outcome: SiteOutcome, value: float | None) -> str:

@@ -26,7 +26,7 @@ from analysis.compare import (
     baseline_balance,
     measure_for,
 )
-from analysis.disclosure import SUPPRESS_BELOW, safe_count
+from analysis.disclosure import FEWER_THAN_SHORT, SUPPRESS_BELOW, safe_count
 from analysis.figures.theme import OKABE_ITO, REFERENCE_COLOUR, apply_theme
 from analysis.outcomes import RATE_DEFINITIONS
 from analysis.results import Estimate
@@ -208,7 +208,7 @@ def _count_text(n: int, safe: bool) -> str:
     if not safe:
         return fmt.count(n)
     shown = safe_count(n)
-    return "<5" if shown is None else fmt.count(shown)
+    return FEWER_THAN_SHORT if shown is None else fmt.count(shown)
 
 
 def _n_text(row: pd.Series | dict, safe: bool) -> str:
