@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis import formatting as fmt
-from analysis.disclosure import FEWER_THAN_SHORT, safe_count
+from analysis.disclosure import count_shown
 from analysis.figures.theme import OKABE_ITO, REFERENCE_COLOUR, apply_theme
 from analysis.schema import ALPHA, GROUP_CONTROL, GROUP_PA
 from analysis.sites import SITE_TOO_FEW_SAFE, SiteAnalysis, SiteEffect, SiteOutcome, heterogeneity_sentence
@@ -43,18 +43,14 @@ def _decimals(outcome: SiteOutcome) -> int:
     return 0 if outcome.kind == "rate" else 1
 
 
+def _n(n: int | None, safe: bool) -> str:
+    """A count in a label or table cell: :func:`analysis.disclosure.count_shown`'s short form ("<5")."""
+    return count_shown(n, safe, short=True)
+
+
 def _plain(text: str) -> str:
     """Site names are user text: plotly reads a few HTML tags in labels, so < and > are made entities."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def count_text(n: int | None, safe: bool) -> str:
-    if n is None:
-        return fmt.MISSING
-    if not safe:
-        return fmt.count(n)
-    shown = safe_count(n)
-    return FEWER_THAN_SHORT if shown is None else fmt.count(shown)
 
 
 def _value(outcome: SiteOutcome, value: float | None) -> str:
@@ -90,7 +86,7 @@ def forest_plot(outcome: SiteOutcome, safe: bool = False) -> go.Figure:
     """
     scale = _scale(outcome)
     outliers = set(outlier_sites(outcome))
-    labels = [f"{_plain(s.site)} (n {count_text(s.n[GROUP_PA], safe)} vs {count_text(s.n[GROUP_CONTROL], safe)})"
+    labels = [f"{_plain(s.site)} (n {_n(s.n[GROUP_PA], safe)} vs {_n(s.n[GROUP_CONTROL], safe)})"
               for s in outcome.per_site]
     rows = [*labels, POOLED_LABEL, PREDICTION_LABEL]
     y_of = {label: float(len(rows) - 1 - i) for i, label in enumerate(rows)}  # first row at the top
@@ -220,8 +216,8 @@ def site_table(outcome: SiteOutcome, safe: bool = False) -> pd.DataFrame:
         hidden = effect.hidden(safe)
         rows.append({
             "Site": effect.site,
-            "n physical activity": count_text(effect.n[GROUP_PA], safe),
-            "n control": count_text(effect.n[GROUP_CONTROL], safe),
+            "n physical activity": _n(effect.n[GROUP_PA], safe),
+            "n control": _n(effect.n[GROUP_CONTROL], safe),
             f"Difference PA − control ({unit})": "hidden (small numbers)" if hidden else (
                 _value(outcome, effect.estimate.estimate) if effect.estimate.estimate is not None else "not estimable"),
             "95% CI": fmt.MISSING if hidden else _interval(outcome, effect.estimate.ci95),
@@ -230,9 +226,9 @@ def site_table(outcome: SiteOutcome, safe: bool = False) -> pd.DataFrame:
             "Note": _reason(effect.reason, safe),
         })
     pooled = outcome.pooled
-    rows.append({"Site": POOLED_LABEL, "n physical activity": count_text(sum(s.n[GROUP_PA] for s in outcome.per_site
+    rows.append({"Site": POOLED_LABEL, "n physical activity": _n(sum(s.n[GROUP_PA] for s in outcome.per_site
                                                                              if s.included), safe),
-                 "n control": count_text(sum(s.n[GROUP_CONTROL] for s in outcome.per_site if s.included), safe),
+                 "n control": _n(sum(s.n[GROUP_CONTROL] for s in outcome.per_site if s.included), safe),
                  f"Difference PA − control ({unit})": _value(outcome, pooled.estimate) if pooled.estimate is not None
                  else "not available",
                  "95% CI": _interval(outcome, pooled.ci95), "Weight": "100%" if pooled.estimate is not None else "",
@@ -270,8 +266,8 @@ def _reason(reason: str | None, safe: bool) -> str:
 
 def participants_table(analysis: SiteAnalysis, safe: bool = False) -> pd.DataFrame:
     """Finishers per site and group (safe-mode aware)."""
-    return pd.DataFrame([{"Site": site, "Physical activity (finished)": count_text(n[GROUP_PA], safe),
-                          "Control (finished)": count_text(n[GROUP_CONTROL], safe),
+    return pd.DataFrame([{"Site": site, "Physical activity (finished)": _n(n[GROUP_PA], safe),
+                          "Control (finished)": _n(n[GROUP_CONTROL], safe),
                           "Pooled": "no: " + _reason(analysis.excluded[site], safe) if site in analysis.excluded
                           else "yes"}
                          for site, n in analysis.participants.items()])

@@ -26,7 +26,7 @@ from analysis.compare import (
     baseline_balance,
     measure_for,
 )
-from analysis.disclosure import FEWER_THAN_SHORT, SUPPRESS_BELOW, safe_count
+from analysis.disclosure import SUPPRESS_BELOW, count_shown
 from analysis.figures.theme import OKABE_ITO, REFERENCE_COLOUR, apply_theme
 from analysis.outcomes import RATE_DEFINITIONS
 from analysis.results import Estimate
@@ -204,15 +204,8 @@ def small_levels(rows: pd.DataFrame) -> list[str]:
     return [str(level) for level in rows.loc[rows["small"].astype(bool) & ~rows["is_overall"].astype(bool), "level"]]
 
 
-def _count_text(n: int, safe: bool) -> str:
-    if not safe:
-        return fmt.count(n)
-    shown = safe_count(n)
-    return FEWER_THAN_SHORT if shown is None else fmt.count(shown)
-
-
 def _n_text(row: pd.Series | dict, safe: bool) -> str:
-    return f"n {_count_text(int(row['n_pa']), safe)} vs {_count_text(int(row['n_control']), safe)}"
+    return f"n {count_shown(int(row['n_pa']), safe, short=True)} vs {count_shown(int(row['n_control']), safe, short=True)}"
 
 
 def interaction_text(interaction: Estimate) -> str:
@@ -238,8 +231,8 @@ def subgroup_table(rows: pd.DataFrame, outcome: str, safe: bool = False) -> pd.D
                   .removeprefix("95% CI ") if _has(row["ci_low"]) else fmt.MISSING)
             note = row["note"] if isinstance(row["note"], str) else ""
         flag = "fewer than 10 per group" if row["small"] else ""
-        out.append({"Subgroup": row["label"], "n physical activity": _count_text(row["n_pa"], safe),
-                    "n control": _count_text(row["n_control"], safe),
+        out.append({"Subgroup": row["label"], "n physical activity": count_shown(int(row["n_pa"]), safe, short=True),
+                    "n control": count_shown(int(row["n_control"]), safe, short=True),
                     f"Difference PA − control ({unit})": estimate, "95% CI": ci,
                     "Caution": flag, "Note": note})
     return pd.DataFrame(out)
