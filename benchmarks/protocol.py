@@ -212,8 +212,10 @@ class _Run:
         self.texts: list[str] = []
         self.session_id = ""
         self.page_hash = ""
+        self.entry_hash = ""
         self.page_not_found = False
         self.exceptions: list[str] = []
+        self.title = ""  # the page's first heading (st.title): which page ran
 
 
 async def _script_run(ws, back: bytes, timeout_s: float) -> _Run:
@@ -229,13 +231,18 @@ async def _script_run(ws, back: bytes, timeout_s: float) -> _Run:
             kind = msg.WhichOneof("type")
             if kind == "new_session":
                 run.session_id = msg.new_session.initialize.session_id or run.session_id
-                run.page_hash = msg.new_session.page_script_hash
+                run.entry_hash = msg.new_session.page_script_hash  # the entry script's (app.py), not the page's
+                run.page_hash = run.page_hash or run.entry_hash
                 run.texts.clear()  # a new run (after st.rerun) redraws the page
+            elif kind == "navigation":  # st.navigation: the hash of the page that ran (a rerun must send it back)
+                run.page_hash = msg.navigation.page_script_hash or run.page_hash
             elif kind == "page_not_found":
                 run.page_not_found = True
             elif kind == "delta":
                 before = len(run.texts)
                 _texts(msg, run.texts)
+                if not run.title and msg.delta.new_element.WhichOneof("type") == "heading":
+                    run.title = msg.delta.new_element.heading.body
                 run.exceptions += [t for t in run.texts[before:] if t.startswith("EXCEPTION")]
             elif kind == "script_finished":
                 status = msg.script_finished
@@ -312,6 +319,13 @@ def _check(run: _Run, expect: str, step: str) -> str | None:
     return None
 
 
+def _same_page(first: _Run, later: _Run, step: str) -> str | None:
+    """A rerun must draw the page the first view drew (a wrong page hash falls back to the default page)."""
+    if later.title != first.title:
+        return f"{step}: the rerun drew {later.title or 'a page without a title'!r}, not {first.title!r}"
+    return None
+
+
 class _Countdown:
     """Set once ``n`` visitors have said they are through their steps."""
 
@@ -359,8 +373,8 @@ async def visit(base: str, number: int, page: str, query: str, filter_query: str
         start = time.perf_counter()
         filtered = await _script_run(ws, rerun_message(page, filter_query, run.page_hash, history=True), timeout_s)
         result.filtered_s = time.perf_counter() - start
-        if (problem := _check(filtered, expect_filtered, step)) is not None:
-            raise RuntimeError(problem)
+        if (problem := _check(filtered, expect_filtered, step) or _same_page(run, filtered, step)) is not None:
+            raise RuntimeError(problem)  # the filter's banner, on the same page (not the default page)
         if sticky:
             step = "reconnecting"
             await ws.close()
@@ -373,7 +387,7 @@ async def visit(base: str, number: int, page: str, query: str, filter_query: str
             if not result.sticky:
                 raise RuntimeError(f"the session did not come back: {result.session_id} on {result.upstream or '?'} "
                                    f"became {again.session_id} on {upstream or '?'}")
-            if (problem := _check(again, expect_filtered, step)) is not None:
+            if (problem := _check(again, expect_filtered, step) or _same_page(run, again, step)) is not None:
                 raise RuntimeError(problem)
     except Exception as error:  # noqa: BLE001 - every failure is a finding, reported with the visitor
         text = str(error).splitlines()[0][:300] if str(error) else ""

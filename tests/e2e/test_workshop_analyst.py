@@ -23,7 +23,9 @@ async def _run(ws, back: bytes):
         msg.ParseFromString(await asyncio.wait_for(ws.recv(), 120))
         kind = msg.WhichOneof("type")
         if kind == "new_session":
-            page_hash, elements = msg.new_session.page_script_hash, []
+            elements = []
+        elif kind == "navigation":  # the page that ran (new_session carries the entry script's hash)
+            page_hash = msg.navigation.page_script_hash
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             elements.append(msg.delta.new_element)
         elif kind == "script_finished" and msg.script_finished in (ForwardMsg.FINISHED_SUCCESSFULLY,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.load import ROOT, Server
-from benchmarks.protocol import BASELINE_PAGE, WORKSHOP_PAGES, run_protocol, run_sync
+from benchmarks.protocol import BASELINE_PAGE, WORKSHOP_PAGES, rerun_message, run_protocol, run_sync
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +47,28 @@ def test_the_harness_reports_a_page_that_does_not_show_what_it_should():
     assert len(wrong.errors) == 1 and "lacks 'Symptom change'" in wrong.errors[0]
     assert right.errors == []
     assert len(right.times("filtered")) == 2
+
+
+def test_a_filter_change_reruns_the_page_it_was_made_on(app_server):
+    """The harness reruns with the page's own hash (from the ``navigation`` message): a rerun with the entry
+    script's hash falls back to the default page (Overview), and is then reported, never timed as the page."""
+    from benchmarks.protocol import _connect, _same_page, _script_run
+
+    async def scenario():
+        ws = await _connect(app_server.url, "")
+        try:
+            first = await _script_run(ws, rerun_message("recovery", ""), 120)
+            again = await _script_run(ws, rerun_message("recovery", "f_gender=Female", first.page_hash,
+                                                        history=True), 120)
+            fallback = await _script_run(ws, rerun_message("recovery", "f_gender=Female", first.entry_hash,
+                                                           history=True), 120)
+            return first, again, fallback
+        finally:
+            await ws.close()
+
+    first, again, fallback = run_sync(scenario())
+    assert first.title == again.title == "Recovery and reliable change"
+    assert _same_page(first, again, "filter change") is None
+    assert any("Filter active" in text for text in again.texts)
+    assert fallback.title == "Overview"  # what the old harness timed as Recovery's filter change
+    assert "not 'Recovery and reliable change'" in _same_page(first, fallback, "filter change")
