@@ -132,7 +132,12 @@ def _published_label(category: pd.Series, subcategory: pd.Series) -> pd.Series:
 
 def years(directory: str | None = None) -> list[str]:
     """Reporting years in the extract, oldest first (e.g. ['2017-18', ..., '2024-25'])."""
-    return sorted(load_measures(directory)["year"].dropna().unique().tolist())
+    return list(_years(directory))
+
+
+@functools.cache
+def _years(directory: str | None) -> tuple[str, ...]:  # every page's sidebar asks: worked out once
+    return tuple(sorted(load_measures(directory)["year"].dropna().unique().tolist()))
 
 
 def latest_year(directory: str | None = None) -> str:

@@ -74,17 +74,24 @@ class Analysis:
         return summary_blocks(self.episodes, self.flags, self.rates, self.measures,
                               None if self.adjustment is None else self.adjustment.result())
 
+    @cached_property
+    def _counts(self) -> dict[str, tuple[tuple[str, int], ...] | int]:
+        """The finisher counts, read from ``finishers`` once (pages ask for them several times a run)."""
+        return {column: tuple((g, int(self.finishers.loc[g, column])) for g in GROUPS)
+                for column in ("finishers", "not_finished")} | {
+            "at_caseness": int(self.finishers["at_caseness"].sum())}
+
     @property
     def n_finishers(self) -> dict[str, int]:
-        return {g: int(self.finishers.loc[g, "finishers"]) for g in GROUPS}
+        return dict(self._counts["finishers"])
 
     @property
     def n_not_finished(self) -> dict[str, int]:
-        return {g: int(self.finishers.loc[g, "not_finished"]) for g in GROUPS}
+        return dict(self._counts["not_finished"])
 
     @property
     def n_at_caseness(self) -> int:
-        return int(self.finishers["at_caseness"].sum())
+        return self._counts["at_caseness"]
 
     @property
     def small_sample(self) -> bool:

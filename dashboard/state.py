@@ -422,6 +422,13 @@ def context() -> Context:
                    measures=measures, safe=safe_forced(dataset) or bool(st.session_state.get(SAFE_KEY, False)))
 
 
+def constant(key: tuple, build: Callable[[], _Built]) -> _Built:
+    """Something that depends on no data set (a table of definitions, the survey's recommendations): built once
+    per server process and handed to every session, whatever data it shows. Never for anything built from
+    data: that goes through :func:`session_memo`."""
+    return shared_cache.get_or_build(("constant", *key), build)
+
+
 _PAGE_MEMO_KEY = "_page_memo"
 _PAGE_MEMO_SIZE = 48
 _Built = TypeVar("_Built")

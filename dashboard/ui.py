@@ -197,10 +197,18 @@ def static_table(frame: pd.DataFrame, alt: str | None = None) -> None:
     invisible cells. Cells are shown as text (:func:`cell_text`). A table longer than
     :data:`MAX_STATIC_ROWS` rows stays a scrolling grid.
     """
+    shared = held(frame)
     if len(frame) > MAX_STATIC_ROWS:
-        st.dataframe(frame, hide_index=True)
+        arrow = shared_cache.derived(frame, "arrow", lambda: fast_elements.arrow_table(frame)) if shared else None
+        st.dataframe(frame if arrow is None else arrow, hide_index=True)
         return
-    _static(frame, alt)
+    _static(frame, alt, shared=shared)
+
+
+def held(frame: pd.DataFrame) -> bool:
+    """True when ``frame`` is held in the shared cache (built from data every visitor shares, through
+    ``state.session_memo``): then what is derived from it for display is built once for every visitor."""
+    return fast_elements.available() and shared_cache.derived(frame, "held", lambda: True) is not None
 
 
 # A static table wraps at spaces. A word longer than its column ("confidence/knowledge") may break only
@@ -232,7 +240,10 @@ def keep_together(text: str) -> str:
 
 def _static(frame: pd.DataFrame, alt: str | None, shared: bool = False) -> None:
     st.html(_TABLE_STYLE)
-    shown = shared_cache.derived(frame, "static", lambda: _cells(frame)) if shared else None
+    # Shared data: the text cells and their Arrow table are made once for every visitor (st.table sends the
+    # same bytes from that Arrow table as from the cells' frame: tests/test_perf3_shared_tables.py).
+    shown = shared_cache.derived(frame, "static-arrow", lambda: fast_elements.arrow_table(_cells(frame))) \
+        if shared else None
     st.table(_cells(frame) if shown is None else shown, hide_index=True, border="horizontal", alt=alt)
 
 
@@ -268,7 +279,7 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
     (e.g. inside an expander, where its length costs nothing until opened)."""
     # A table of shared data (held in shared_cache) is prepared once for every visitor: its Arrow bytes
     # for a grid (the same bytes), its text cells for a static table.
-    shared = fast_elements.available() and shared_cache.derived(frame, "held", lambda: True) is not None
+    shared = held(frame)
     if not whole and (len(frame) > MAX_STATIC_ROWS or dataframe_kwargs):
         arrow = shared_cache.derived(frame, "arrow", lambda: fast_elements.arrow_table(frame)) if shared else None
         st.dataframe(frame if arrow is None else arrow, hide_index=True, **dataframe_kwargs)

@@ -84,9 +84,9 @@ figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), l
     rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
 ui.chart(figure, "outcome rates by group", takeaway)
 with st.expander("What each rate counts"):
-    ui.static_table(pd.DataFrame([{"Rate": d.label, "Who counts": d.numerator.capitalize(),
-                                   "Out of": d.denominator.capitalize()} for d in RATE_DEFINITIONS.values()]),
-                    alt="What each rate counts")
+    ui.static_table(state.constant(("rate-definitions",), lambda: pd.DataFrame([
+        {"Rate": d.label, "Who counts": d.numerator.capitalize(), "Out of": d.denominator.capitalize()}
+        for d in RATE_DEFINITIONS.values()])), alt="What each rate counts")
     st.caption(f"National references: recovery standard {fmt.percent(RECOVERY_STANDARD)}; about two in three "
                f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
                "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
@@ -130,28 +130,36 @@ def _odds_ratio_method(e) -> str:
 
 
 st.subheader("Comparison of each rate")
-table: dict[str, list[str]] = {"Figure": [
-    f"{GROUP_LABELS[GROUPS[0]]} (Wilson 95% CI)", f"{GROUP_LABELS[GROUPS[1]]} (Wilson 95% CI)",
-    "Difference, points (Newcombe 95% CI)", "Fisher's exact p", "Odds ratio (95% CI)", "Odds ratio method",
-    "Relative risk (95% CI: Katz; MOVER-R at 0% or 100%)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
-for key, comparison in rates.items():
-    label = RATE_DEFINITIONS[key].label
-    column = [_rate_cell(key, g) for g in GROUPS]
-    if hidden[key]:
-        column += (["hidden (small numbers)"] * 3 + [_odds_ratio_method(comparison.odds_ratio)]
-                   + ["hidden (small numbers)"] * 3)
-    else:
-        d = comparison.difference
-        column.append(f"{fmt.points(d.estimate)} ({fmt.ci(d.ci95, 'points').removeprefix('95% CI ')})"
-                      if d.estimate is not None else f"not available: {d.reason}")
-        column.append(fmt.p_value(comparison.fisher.p).removeprefix("p = ") if comparison.fisher.p is not None
-                      else f"not available: {comparison.fisher.reason}")
-        column.append(_estimate(comparison.odds_ratio))
-        column.append(_odds_ratio_method(comparison.odds_ratio))
-        column.append(_estimate(comparison.relative_risk))
-        column.extend(_nnt(comparison.nnt))
-    table[label] = column
-ui.table(pd.DataFrame(table), "rate comparisons", key="rate-comparisons")
+
+
+def comparison_rows() -> pd.DataFrame:
+    table: dict[str, list[str]] = {"Figure": [
+        f"{GROUP_LABELS[GROUPS[0]]} (Wilson 95% CI)", f"{GROUP_LABELS[GROUPS[1]]} (Wilson 95% CI)",
+        "Difference, points (Newcombe 95% CI)", "Fisher's exact p", "Odds ratio (95% CI)", "Odds ratio method",
+        "Relative risk (95% CI: Katz; MOVER-R at 0% or 100%)", "Number needed to treat", "NNT 95% CI (∞ = runs through infinity)"]}
+    for key, comparison in rates.items():
+        label = RATE_DEFINITIONS[key].label
+        column = [_rate_cell(key, g) for g in GROUPS]
+        if hidden[key]:
+            column += (["hidden (small numbers)"] * 3 + [_odds_ratio_method(comparison.odds_ratio)]
+                       + ["hidden (small numbers)"] * 3)
+        else:
+            d = comparison.difference
+            column.append(f"{fmt.points(d.estimate)} ({fmt.ci(d.ci95, 'points').removeprefix('95% CI ')})"
+                          if d.estimate is not None else f"not available: {d.reason}")
+            column.append(fmt.p_value(comparison.fisher.p).removeprefix("p = ") if comparison.fisher.p is not None
+                          else f"not available: {comparison.fisher.reason}")
+            column.append(_estimate(comparison.odds_ratio))
+            column.append(_odds_ratio_method(comparison.odds_ratio))
+            column.append(_estimate(comparison.relative_risk))
+            column.extend(_nnt(comparison.nnt))
+        table[label] = column
+    return pd.DataFrame(table)
+
+
+# Everything in it depends on the data, the filters and safe mode (the session memo's key): built once.
+ui.table(state.session_memo(ctx, ("rate-comparisons", ctx.safe), comparison_rows), "rate comparisons",
+         key="rate-comparisons")
 st.caption("Differences are physical activity minus control. Odds ratios and relative risks above 1 mean the "
            "outcome was more common with physical activity (good for recovery and improvement, bad for "
            "deterioration). The NNT is the number who would need physical activity for one more person to have "
@@ -165,8 +173,8 @@ for key, comparison in rates.items():  # where a test and an interval in the tab
 
 # --- outcome categories
 st.subheader("What happened to every finisher")
-counts = outcome_category_counts(analysis.flags)
-drawn = pool_small_categories(counts) if ctx.safe else counts
+counts, drawn = state.session_memo(ctx, ("category-counts", ctx.safe), lambda: (
+    (found := outcome_category_counts(analysis.flags)), pool_small_categories(found) if ctx.safe else found))
 if drawn.empty or drawn["denominator"].max() == 0:
     ui.not_available("No one in the current selection finished treatment (or, in presentation-safe mode, "
                      f"each group has {FEWER_THAN} finishers), so there are no outcome categories to draw.")
@@ -224,12 +232,15 @@ else:
         st.info("Presentation-safe mode: individual participants are not drawn. The table counts finishers by "
                 f"{scatter_measure.label} caseness (score {fmt.number(scatter_measure.caseness, 0)} or more) at "
                 "their first and last score.")
-        transitions = caseness_transitions(scores, scatter_measure)
-        shown = pd.DataFrame({
-            "Group": transitions["group"].map(GROUP_LABELS),
-            "At the first score": transitions["first"],
-            **{f"Last: {state_}": transitions[state_].map(lambda v: ui.count_text(ctx, int(v)))
-               for state_ in CASENESS_STATES}})
+        def transition_rows() -> pd.DataFrame:
+            transitions = caseness_transitions(scores, scatter_measure)
+            return pd.DataFrame({
+                "Group": transitions["group"].map(GROUP_LABELS),
+                "At the first score": transitions["first"],
+                **{f"Last: {state_}": transitions[state_].map(lambda v: ui.count_text(ctx, int(v)))
+                   for state_ in CASENESS_STATES}})
+
+        shown = state.session_memo(ctx, ("caseness-transitions", choice, ctx.safe), transition_rows)
         ui.table(shown, f"{scatter_measure.label} caseness first and last", key="caseness-transitions")
     else:
         figure, takeaway = state.session_memo(ctx, ("scatter", choice), lambda: (
@@ -245,25 +256,53 @@ else:
 
 # --- paired-data completeness
 st.subheader("Paired-data completeness")
-completeness = analysis.completeness
-rows = []
-for group in (*GROUPS, "all"):
-    c = completeness.loc[group]
-    finishers, paired = int(c["finishers"]), int(c["paired"])
-    rows.append({"Group": GROUP_LABELS.get(group, "Everyone"), "Finishers": ui.count_text(ctx, finishers),
-                 "With paired scores": ui.count_text(ctx, paired),
-                 "Completeness": ui.rate_text(ctx, paired, finishers, c["completeness"]),
-                 f"Meets the {fmt.percent(PAIRED_COMPLETENESS_STANDARD)} standard": (
-                     "yes" if c["meets_standard"] else ("no finishers" if finishers == 0 else "no"))})
-ui.table(pd.DataFrame(rows), "paired completeness", key="paired-completeness")
+
+
+def completeness_rows() -> pd.DataFrame:
+    completeness = analysis.completeness
+    rows = []
+    for group in (*GROUPS, "all"):
+        c = completeness.loc[group]
+        finishers, paired = int(c["finishers"]), int(c["paired"])
+        rows.append({"Group": GROUP_LABELS.get(group, "Everyone"), "Finishers": ui.count_text(ctx, finishers),
+                     "With paired scores": ui.count_text(ctx, paired),
+                     "Completeness": ui.rate_text(ctx, paired, finishers, c["completeness"]),
+                     f"Meets the {fmt.percent(PAIRED_COMPLETENESS_STANDARD)} standard": (
+                         "yes" if c["meets_standard"] else ("no finishers" if finishers == 0 else "no"))})
+    return pd.DataFrame(rows)
+
+
+ui.table(state.session_memo(ctx, ("paired-completeness", ctx.safe), completeness_rows), "paired completeness",
+         key="paired-completeness")
 st.caption(f"Paired = PHQ-9 and the anxiety measure both have a first and a last score. The NHS Talking Therapies "
            f"standard is at least {fmt.percent(PAIRED_COMPLETENESS_STANDARD)}. Unpaired finishers stay in every "
            "denominator but can never count as recovered or improved, so low completeness pulls the rates down.")
 
 # --- the survey report's recommendation
-recommendations = load_recommendations()
-chosen = recommendations[recommendations["recommendation_id"].isin(OUTCOME_RECOMMENDATION_IDS)]
-if not chosen.empty:
+
+
+def recommendation_texts() -> tuple[str, list[str], str] | None:
+    """Recommendation 1's title, its outcome solutions and their sources, as the page shows them (the survey's
+    documents are the same for every visitor: made once)."""
+    recommendations = load_recommendations()
+    chosen = recommendations[recommendations["recommendation_id"].isin(OUTCOME_RECOMMENDATION_IDS)]
+    if chosen.empty:
+        return None
+    quotes = [f"> **{'Short-term solution' if row.solution_term == 'short' else 'Long-term solution'}:** "
+              f"“{_plain(row.solution_text)}”" for row in chosen.itertuples(index=False)]
+    by_document: dict[str, list[str]] = {}
+    for row in chosen.itertuples(index=False):
+        by_document.setdefault(row.source_document, [])
+        if row.source_section not in by_document[row.source_document]:
+            by_document[row.source_document].append(row.source_section)
+    source = "Source: " + "; ".join(_plain(f"{SOURCE_TITLES.get(doc, doc)} — {', '.join(sections)}")
+                                    for doc, sections in by_document.items()) + "."
+    return f"**Recommendation 1:** {_plain(chosen.iloc[0]['title'])}", quotes, source
+
+
+recommendation = state.constant(("recommendation-1", OUTCOME_RECOMMENDATION_IDS), recommendation_texts)
+if recommendation is not None:
+    title, quotes, source = recommendation
     st.subheader("Why this matters: the survey report's recommendation 1")
     with st.container(border=True):
         recovery = rates["recovery"].groups
@@ -275,19 +314,10 @@ if not chosen.empty:
                       f"{fmt.percent(recovery[GROUPS[1]].rate)} of the control group.")
         st.markdown(f"The stakeholder survey report's first recommendation asks for evidence of the impact on "
                     f"clinical outcomes. {result}")
-        first = chosen.iloc[0]
-        st.markdown(f"**Recommendation 1:** {_plain(first['title'])}")
-        for row in chosen.itertuples(index=False):
-            term = "Short-term solution" if row.solution_term == "short" else "Long-term solution"
-            st.markdown(f"> **{term}:** “{_plain(row.solution_text)}”")
-        by_document: dict[str, list[str]] = {}
-        for row in chosen.itertuples(index=False):
-            by_document.setdefault(row.source_document, [])
-            if row.source_section not in by_document[row.source_document]:
-                by_document[row.source_document].append(row.source_section)
-        st.caption("Source: " + "; ".join(
-            _plain(f"{SOURCE_TITLES.get(doc, doc)} — {', '.join(sections)}") for doc, sections in by_document.items())
-            + ".")
+        st.markdown(title)
+        for quote in quotes:
+            st.markdown(quote)
+        st.caption(source)
 
 # --- chance of benefit and value for money (analysis/bayes.py, analysis/value.py)
 from dashboard import benefit  # noqa: E402

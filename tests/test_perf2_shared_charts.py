@@ -102,7 +102,7 @@ def _tables(at: AppTest) -> list[bytes]:
 @pytest.mark.parametrize("page", ["pages/overview.py", "pages/recovery.py", "pages/symptom_change.py"])
 def test_sample_pages_send_the_same_tables_through_the_shared_path(page, monkeypatch):
     fast = open_page(page)
-    assert any(name in ("arrow", "static") for memo in shared_cache._derived.values() for _, name in memo)
+    assert any(name in ("arrow", "static-arrow") for memo in shared_cache._derived.values() for _, name in memo)
     fast_tables = _tables(fast)
     shared_cache.clear()
     monkeypatch.setattr(fast_elements, "_AVAILABLE", False)
