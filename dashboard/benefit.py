@@ -41,10 +41,19 @@ def _store(widget_key: str, stored_key: str) -> None:
     st.session_state[stored_key] = st.session_state[widget_key]
 
 
+MID_OPEN_KEY = "bayes_mid_open"  # + _<where>: the MID expander is open (its inputs are drawn only then)
+CHARTS_OPEN_KEY = "bayes_charts_open"  # + _<where>: the charts expander is open (drawn only then)
+
+
 def mid_inputs(where: str, measures: tuple[str, ...] = ("rates", *bayes.MEASURE_MID_DEFAULTS)) -> None:
-    """Number inputs for the MIDs (stored in the session so every page uses the same values)."""
+    """Number inputs for the MIDs (stored in the session so every page uses the same values), in an expander
+    whose inputs are drawn only while it is open (``.open``: a closed one costs the server nothing to send)."""
     rate, measure_mids = mids()
-    with st.expander("Change the minimal important difference (MID)"):
+    expander = st.expander("Change the minimal important difference (MID)", key=f"{MID_OPEN_KEY}_{where}",
+                           on_change="rerun")
+    if not expander.open:
+        return
+    with expander:
         columns = st.columns(len(measures))
         for column, key in zip(columns, measures, strict=True):
             if key == "rates":
@@ -142,20 +151,25 @@ def chance_section(ctx: state.Context, keys: tuple[str, ...], *, where: str, cha
                 "helps, and how likely that it helps by an amount that matters (the minimal important "
                 "difference, MID). These are Bayesian probabilities, beside (not instead of) the confidence "
                 "intervals and p values.")
-    for sentence in sentences(ctx, keys):
-        st.markdown(f"- {sentence}")
+    said = sentences(ctx, keys)
+    if said:
+        st.markdown("\n".join(f"- {sentence}" for sentence in said))  # one list, one element
     measure_keys = tuple(k for k in keys if k in bayes.MEASURE_MID_DEFAULTS)
     inputs = (("rates",) if any(k not in bayes.MEASURE_MID_DEFAULTS for k in keys) else ()) + measure_keys
     mid_inputs(where, inputs)
     chances_table(ctx, keys, f"chance of benefit {where}")
     shown = [k for k in keys if k in results(ctx)]
-    if chart_choice and shown:
-        if len(shown) > 1:
-            choice = st.selectbox("Charts for", shown, format_func=lambda k: results(ctx)[k].label,
-                                  key=f"bayes_chart_{where}")
-        else:
-            choice = shown[0]
-        charts(ctx, choice)
+    if chart_choice and shown:  # drawn while the expander is open (a room's first view sends none of them)
+        expander = st.expander("Charts: the chance of benefit and how it depends on the prior",
+                               key=f"{CHARTS_OPEN_KEY}_{where}", on_change="rerun")
+        if expander.open:
+            with expander:
+                if len(shown) > 1:
+                    choice = st.selectbox("Charts for", shown, format_func=lambda k: results(ctx)[k].label,
+                                          key=f"bayes_chart_{where}")
+                else:
+                    choice = shown[0]
+                charts(ctx, choice)
 
 
 def cost_inputs(where: str) -> tuple[float | None, float | None]:
@@ -182,10 +196,11 @@ def value_section(ctx: state.Context, *, where: str) -> None:
     result = state.session_memo(ctx, ("value", cost, therapy), lambda: value_for_money(
         ctx.analysis.rates, cost, therapy_cost=therapy, adjusted=adjusted_from(ctx.analysis)))
     hide = hidden(ctx)
-    for name, outcome in result.outcomes.items():
-        st.markdown(f"- {figures.HIDDEN_TEXT if name in hide else outcome.statement}")
+    items = [figures.HIDDEN_TEXT if name in hide else outcome.statement for name, outcome in result.outcomes.items()]
     if result.therapy_context.get("statement"):
-        st.markdown(f"- {figures.HIDDEN_TEXT if 'recovery' in hide else result.therapy_context['statement']}")
+        items.append(figures.HIDDEN_TEXT if 'recovery' in hide else result.therapy_context['statement'])
+    if items:
+        st.markdown("\n".join(f"- {item}" for item in items))  # one list, one element
     source = next(iter(result.outcomes.values())).difference_source if result.outcomes else ""
     st.caption(f"Difference used: {source}. Method: cost per additional outcome = {money(cost)} per participant ÷ "
                "the difference in rates; its interval comes from the difference's 95% CI and has no upper limit "

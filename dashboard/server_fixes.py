@@ -1,4 +1,6 @@
-"""A work-around for a Streamlit 1.67 cost that a workshop pays on every reconnect.
+"""Work-arounds for two Streamlit 1.67 costs that a workshop pays: on every reconnect, and on every element.
+
+**1. Reconnects.**
 
 With ``server.fileWatcherType = "none"`` (.streamlit/config.toml) a new session registers no file
 watchers, but a session that *reconnects* (a laptop's wifi blinks, a proxy's websocket is re-opened)
@@ -10,15 +12,35 @@ script run, during which no other visitor's websocket is served. Measured with t
 
 :func:`apply` makes ``register_file_watchers`` honour the setting, as the session's constructor already
 does. Idempotent; a Streamlit without that method is left alone.
+
+**2. One wake-up of the event loop per element.** Every element a script run draws (a heading, a table,
+a button) is handed from the script's thread to the server's event loop with its own
+``loop.call_soon_threadsafe`` (``AppSession._call_soon_on_event_loop``): a write to the loop's wake-up pipe
+and a hand-over of the GIL, a hundred times a page. :func:`apply` batches them per session: the first
+callback of a batch wakes the loop once, the ones that follow while it has not yet run join the batch, and
+the loop runs them all, in the order they were made (as before), each on its own (an exception in one is
+reported by the loop and the others still run, as before). Likewise the runtime's "a message is waiting"
+signal (``Runtime._enqueued_some_message``) is scheduled once until it has run, not once per message.
+Measured with ``python -m benchmarks.load --protocol``: README, "Running a workshop".
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+
 _MARK = "_workshop_honours_file_watcher_type"
+_BATCH_MARK = "_workshop_batches_loop_callbacks"
 
 
 def apply() -> bool:
-    """Install the work-around once per server process; True when it is (now or already) in place."""
+    """Install the work-arounds once per server process; True when they are (now or already) in place."""
+    watchers = _honour_file_watcher_type()
+    batches = _batch_loop_callbacks()
+    return watchers and batches
+
+
+def _honour_file_watcher_type() -> bool:
     try:
         from streamlit import config
         from streamlit.runtime.app_session import AppSession
@@ -39,3 +61,95 @@ def apply() -> bool:
     register_file_watchers.__doc__ = original.__doc__
     AppSession.register_file_watchers = register_file_watchers
     return True
+
+
+class _Batch:
+    """Callbacks for one event loop, run by one wake-up (``call_soon_threadsafe``) in the order they came."""
+
+    def __init__(self, loop) -> None:
+        self.loop = loop
+        self.lock = threading.Lock()
+        self.pending: deque = deque()
+        self.scheduled = False
+
+    def add(self, callback) -> None:
+        with self.lock:
+            self.pending.append(callback)
+            if self.scheduled:
+                return  # the wake-up already asked for runs this one too
+            self.scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self.run)
+        except BaseException:
+            with self.lock:
+                self.scheduled = False
+                self.pending.clear()
+            raise
+
+    def run(self) -> None:
+        while True:
+            with self.lock:
+                if not self.pending:
+                    self.scheduled = False
+                    return
+                batch, self.pending = self.pending, deque()
+            for callback in batch:
+                try:
+                    callback()
+                except Exception as error:  # noqa: BLE001 - as asyncio does for a callback: report it, carry on
+                    self.loop.call_exception_handler({"message": "Exception in a batched event-loop callback",
+                                                      "exception": error})
+
+
+def _batch_loop_callbacks() -> bool:
+    try:
+        from streamlit.runtime.app_session import AppSession
+        from streamlit.runtime.runtime import Runtime
+    except ImportError:  # pragma: no cover - a Streamlit without these: nothing to do
+        return False
+    original = getattr(AppSession, "_call_soon_on_event_loop", None)
+    signal = getattr(Runtime, "_enqueued_some_message", None)
+    if original is None or signal is None or not hasattr(Runtime, "_get_async_objs"):
+        return False
+    if getattr(original, _BATCH_MARK, False):
+        return True
+
+    def _call_soon_on_event_loop(self, callback) -> None:
+        batch = self.__dict__.get("_workshop_batch")
+        if batch is None or batch.loop is not self._event_loop:
+            batch = self.__dict__["_workshop_batch"] = _Batch(self._event_loop)
+        try:
+            batch.add(callback)
+        except RuntimeError:  # the loop is closed (shutdown): dropped, as Streamlit's own method does
+            if not self._event_loop.is_closed():
+                raise
+
+    def _enqueued_some_message(self) -> None:
+        async_objs = self._get_async_objs()
+        with _SIGNAL_LOCK:
+            if self.__dict__.get("_workshop_signal_pending"):
+                return  # already on its way: the send loop flushes every queued message when it wakes
+            self.__dict__["_workshop_signal_pending"] = True
+
+        def signal_now() -> None:
+            with _SIGNAL_LOCK:
+                self.__dict__["_workshop_signal_pending"] = False
+            async_objs.need_send_data.set()
+
+        try:
+            async_objs.eventloop.call_soon_threadsafe(signal_now)
+        except BaseException:
+            with _SIGNAL_LOCK:
+                self.__dict__["_workshop_signal_pending"] = False
+            raise
+
+    for method in (_call_soon_on_event_loop, _enqueued_some_message):
+        setattr(method, _BATCH_MARK, True)
+    _call_soon_on_event_loop.__doc__ = original.__doc__
+    _enqueued_some_message.__doc__ = signal.__doc__
+    AppSession._call_soon_on_event_loop = _call_soon_on_event_loop
+    Runtime._enqueued_some_message = _enqueued_some_message
+    return True
+
+
+_SIGNAL_LOCK = threading.Lock()

@@ -238,8 +238,12 @@ def keep_together(text: str) -> str:
     return _P_VALUE.sub("p\u00a0\\1\u00a0", text)  # "p = 0.03" never breaks as "p = / 0.03"
 
 
-def _static(frame: pd.DataFrame, alt: str | None, shared: bool = False) -> None:
+def table_style() -> None:
+    """How every static table wraps (:data:`_TABLE_STYLE`): drawn once a run, by the entry script (app.py)."""
     st.html(_TABLE_STYLE)
+
+
+def _static(frame: pd.DataFrame, alt: str | None, shared: bool = False) -> None:
     # Shared data: the text cells and their Arrow table are made once for every visitor (st.table sends the
     # same bytes from that Arrow table as from the cells' frame: tests/test_perf3_shared_tables.py).
     shown = shared_cache.derived(frame, "static-arrow", lambda: fast_elements.arrow_table(_cells(frame))) \
@@ -288,10 +292,12 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
     base = slug(name)
     # The callables run on click, outside this script run: a copy, unless the frame is shared (never changed).
     snapshot = frame if shared else frame.copy()
-    left, right = st.columns(2)
-    left.download_button("Download CSV", lambda: table_to_csv_bytes(snapshot), file_name=f"{base}.csv",
+    # The two buttons side by side in one block (st.columns made three, and a room's server sends every block to
+    # every visitor).
+    row = st.container(horizontal=True)
+    row.download_button("Download CSV", lambda: table_to_csv_bytes(snapshot), file_name=f"{base}.csv",
                          mime="text/csv", key=f"{key or base}-csv", on_click="ignore")
-    right.download_button("Download XLSX", lambda: table_to_xlsx_bytes(snapshot, sheet_name=name[:31]),
+    row.download_button("Download XLSX", lambda: table_to_xlsx_bytes(snapshot, sheet_name=name[:31]),
                           file_name=f"{base}.xlsx", key=f"{key or base}-xlsx", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -107,40 +107,51 @@ with chart_col:
                f"**Against national figures**). {ATTRIBUTION}")
 with change_col:
     st.subheader("Mean change in symptoms")
-    rows, sizes = [], []
+
+    def mean_change() -> tuple[pd.DataFrame, str]:
+        rows, sizes = [], []
+        for key in ("phq9", "gad7"):
+            comparison = analysis.measures.get(key)
+            if comparison is None:
+                continue
+            row = {"Measure": comparison.label}
+            for group in GROUPS:
+                d = comparison.descriptives[group]
+                small = ctx.safe and d.n < SUPPRESS_BELOW
+                row[GROUP_LABELS[group]] = fmt.MISSING if small else (
+                    f"{fmt.number(d.mean_change)} ({fmt.ci(d.ci95_change).removeprefix('95% CI ')})")
+                sizes.append(f"{comparison.label} {GROUP_LABELS[group].lower()} {ui.count_text(ctx, d.n)}")
+            rows.append(row)
+        return pd.DataFrame(rows), "; ".join(sizes)
+
+    change_table, change_sizes = state.session_memo(ctx, ("overview-mean-change", ctx.safe), mean_change)
+    ui.static_table(change_table, alt="Mean change in symptoms")
+    st.caption("Mean change = last − first score, with its 95% CI: negative means symptoms fell (improvement). "
+               "People with both scores: " + change_sizes + ".")
+
+# --- primary tests
+st.subheader("Primary comparisons")
+
+
+def primary_rows() -> pd.DataFrame:
+    primary = [{"Outcome": "Recovery (finishers at caseness)",
+                "Analysis": "Difference in rates (Newcombe 95% CI), Fisher's exact test p",
+                "Estimate (PA − control)": "hidden" if hidden else f"{fmt.points(recovery.difference.estimate)} points",
+                "95% CI": "hidden" if hidden else fmt.ci(recovery.difference.ci95, "points").removeprefix("95% CI "),
+                "p": "hidden" if hidden else fmt.p_value(recovery.fisher.p).removeprefix("p = ")}]
     for key in ("phq9", "gad7"):
         comparison = analysis.measures.get(key)
         if comparison is None:
             continue
-        row = {"Measure": comparison.label}
-        for group in GROUPS:
-            d = comparison.descriptives[group]
-            small = ctx.safe and d.n < SUPPRESS_BELOW
-            row[GROUP_LABELS[group]] = fmt.MISSING if small else (
-                f"{fmt.number(d.mean_change)} ({fmt.ci(d.ci95_change).removeprefix('95% CI ')})")
-            sizes.append(f"{comparison.label} {GROUP_LABELS[group].lower()} {ui.count_text(ctx, d.n)}")
-        rows.append(row)
-    ui.static_table(pd.DataFrame(rows), alt="Mean change in symptoms")
-    st.caption("Mean change = last − first score, with its 95% CI: negative means symptoms fell (improvement). "
-               "People with both scores: " + "; ".join(sizes) + ".")
+        a = comparison.ancova
+        primary.append({"Outcome": f"{comparison.label} last score", "Analysis": "ANCOVA adjusted for first score",
+                        "Estimate (PA − control)": fmt.number(a.estimate, 1) if a.available else f"not available: {a.reason}",
+                        "95% CI": fmt.ci(a.ci95).removeprefix("95% CI "),
+                        "p": fmt.p_value(a.p).removeprefix("p = ")})
+    return pd.DataFrame(primary)
 
-# --- primary tests
-st.subheader("Primary comparisons")
-primary = [{"Outcome": "Recovery (finishers at caseness)",
-            "Analysis": "Difference in rates (Newcombe 95% CI), Fisher's exact test p",
-            "Estimate (PA − control)": "hidden" if hidden else f"{fmt.points(recovery.difference.estimate)} points",
-            "95% CI": "hidden" if hidden else fmt.ci(recovery.difference.ci95, "points").removeprefix("95% CI "),
-            "p": "hidden" if hidden else fmt.p_value(recovery.fisher.p).removeprefix("p = ")}]
-for key in ("phq9", "gad7"):
-    comparison = analysis.measures.get(key)
-    if comparison is None:
-        continue
-    a = comparison.ancova
-    primary.append({"Outcome": f"{comparison.label} last score", "Analysis": "ANCOVA adjusted for first score",
-                    "Estimate (PA − control)": fmt.number(a.estimate, 1) if a.available else f"not available: {a.reason}",
-                    "95% CI": fmt.ci(a.ci95).removeprefix("95% CI "),
-                    "p": fmt.p_value(a.p).removeprefix("p = ")})
-ui.table(pd.DataFrame(primary), "primary-comparisons")
+
+ui.table(state.session_memo(ctx, ("overview-primary", ctx.safe), primary_rows), "primary-comparisons")
 note = None if hidden else rate_evidence_note("Recovery", recovery)
 if note:  # the test and the interval printed in the same row disagree: say so where it happens
     st.info(note, icon=":material/balance:")

@@ -83,16 +83,18 @@ figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), l
     add_attribution(rates_chart(rates, hidden, references)),
     rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
 ui.chart(figure, "outcome rates by group", takeaway)
-with st.expander("What each rate counts"):
-    ui.static_table(state.constant(("rate-definitions",), lambda: pd.DataFrame([
-        {"Rate": d.label, "Who counts": d.numerator.capitalize(), "Out of": d.denominator.capitalize()}
-        for d in RATE_DEFINITIONS.values()])), alt="What each rate counts")
-    st.caption(f"National references: recovery standard {fmt.percent(RECOVERY_STANDARD)}; about two in three "
-               f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
-               "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
-               "Whiskers are Wilson 95% CIs.")
-    st.caption(f"Reference lines: England's published rates, {national_year} (change the year in the sidebar). "
-               + ATTRIBUTION)
+definitions = st.expander("What each rate counts", key="rates_defined_open", on_change="rerun")
+if definitions.open:  # drawn while open: a closed expander costs the server nothing to send
+    with definitions:
+        ui.static_table(state.constant(("rate-definitions",), lambda: pd.DataFrame([
+            {"Rate": d.label, "Who counts": d.numerator.capitalize(), "Out of": d.denominator.capitalize()}
+            for d in RATE_DEFINITIONS.values()])), alt="What each rate counts")
+        st.caption(f"National references: recovery standard {fmt.percent(RECOVERY_STANDARD)}; about two in three "
+                   f"({fmt.percent(RELIABLE_IMPROVEMENT_REFERENCE)}) reliably improve. Finished treatment = 2 or more "
+                   "sessions; at caseness = PHQ-9 or the anxiety measure at or above its cut-off at the start. "
+                   "Whiskers are Wilson 95% CIs.")
+st.caption(f"Reference lines: England's published rates, {national_year} (change the year in the sidebar). "
+           + ATTRIBUTION)
 
 
 # --- the comparison table, one column per rate

@@ -38,11 +38,12 @@ def test_overview_says_the_chances_in_plain_english(overview, expected):
 
 
 def test_changing_the_mid_changes_the_chance_and_follows_to_other_pages(expected):
-    at = open_page("pages/overview.py")
+    at = open_page("pages/overview.py", {"bayes_mid_open_overview": True})  # the MID expander opened
     at.number_input(key="bayes_mid_rate_overview").set_value(10.0).run()
     assert_clean(at)
     wanted = expected.benefit(rate_mid=0.10)["recovery"].sentence()
     assert "10 percentage points" in wanted and wanted in page_text(at)
+    at.session_state["bayes_mid_open_recovery"] = True
     at.switch_page("pages/recovery.py").run()
     assert_clean(at)
     assert wanted in page_text(at)
@@ -66,7 +67,7 @@ def test_value_for_money_appears_when_a_cost_is_entered(expected):
 
 
 def test_recovery_page_charts_with_the_mid_marked(expected):
-    at = open_page("pages/recovery.py")
+    at = open_page("pages/recovery.py", {"bayes_charts_open_recovery": True})  # the charts expander opened
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     titles = [s["layout"]["title"]["text"].replace("<br>", " ") for s in specs]  # titles wrap to fit the page
     posterior = specs[titles.index("Recovery: the difference between the groups, by prior")]
@@ -79,7 +80,7 @@ def test_recovery_page_charts_with_the_mid_marked(expected):
 
 
 def test_safe_mode_hides_chances_resting_on_small_groups(expected):
-    at = open_page("pages/recovery.py", {"safe": True})
+    at = open_page("pages/recovery.py", {"safe": True, "bayes_charts_open_recovery": True})
     text = page_text(at)
     # reliable deterioration has a group with fewer than 5: no probability is shown for it
     assert "Reliable deterioration: Hidden in presentation-safe mode" in text
@@ -97,7 +98,7 @@ def test_safe_mode_hides_chances_resting_on_small_groups(expected):
 
 @pytest.mark.parametrize("measure,label", [("phq9", "PHQ-9"), ("gad7", "GAD-7")])
 def test_symptom_change_page_follows_the_measure(expected, measure, label):
-    at = open_page("pages/symptom_change.py", {"measure": measure})
+    at = open_page("pages/symptom_change.py", {"measure": measure, "bayes_charts_open_symptom_change": True})
     text = page_text(at)
     assert expected.benefit()[measure].sentence() in text
     assert f"lowers {label} scores" in text
@@ -138,3 +139,24 @@ def test_safe_mode_with_costs_shows_no_small_or_unrounded_count(page):
     assert "each additional recovery costs about" in page_text(at)
     bad = [(n, where) for text in _texts(at) for n, where in shown_counts(text) if n < SUPPRESS_BELOW or n % 5]
     assert not bad, bad
+
+
+def test_the_mid_inputs_and_the_charts_are_drawn_only_while_their_expanders_are_open(expected):
+    """A closed expander's contents are not sent (a room's first view is cheaper); opening it draws them."""
+    at = open_page("pages/recovery.py")
+    labels = [e.label for e in at.expander]
+    assert "Change the minimal important difference (MID)" in labels
+    assert "Charts: the chance of benefit and how it depends on the prior" in labels
+    assert not [n for n in at.number_input if n.key and n.key.startswith("bayes_mid_")]
+    assert not [s for s in at.selectbox if s.key == "bayes_chart_recovery"]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert not [t for t in titles if "by prior" in t.replace("<br>", " ")]
+    at.session_state["bayes_mid_open_recovery"] = True
+    at.session_state["bayes_charts_open_recovery"] = True
+    at.run()
+    assert_clean(at)
+    assert at.number_input(key="bayes_mid_rate_recovery").value == 5.0
+    assert at.selectbox(key="bayes_chart_recovery").value == "recovery"
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " ") for c in at.get("plotly_chart")]
+    assert "Recovery: the difference between the groups, by prior" in titles
+    assert expected.benefit()["recovery"].sentence() in page_text(at)  # the sentences show either way

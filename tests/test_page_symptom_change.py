@@ -60,9 +60,8 @@ def test_page_renders_the_phq9_comparison(page, expected):
     phq9 = expected.measures["phq9"]
     assert f"fell by {fmt.number(-phq9.descriptives[GROUP_PA].mean_change)} points" in text
     assert _titles(page) == ["PHQ-9: mean first and last score", "PHQ-9: change from first to last score",
-                             "PHQ-9: each participant's first and last score", "PHQ-9 session by session",
-                             "PHQ-9: the difference between the groups, by prior",
-                             "PHQ-9: chance of benefit, from sceptical to open-minded priors"]
+                             "PHQ-9: each participant's first and last score", "PHQ-9 session by session"]
+    # the chance-of-benefit charts are drawn when their expander is opened (tests/test_page_bayes.py)
 
 
 def test_tables_show_first_last_means_and_ancova_primary(page, expected):
