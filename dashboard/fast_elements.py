@@ -15,7 +15,8 @@ checks that the message is byte for byte the one ``st.plotly_chart`` sends; if a
 the internals, ``available()`` is False and every chart takes ``st.plotly_chart``.
 
 Tables likewise: a shared table becomes Arrow once (Streamlit's own conversion) and ``st.dataframe``
-is given that Arrow table, from which it sends the same bytes as from the frame.
+is given that Arrow table, from which it sends the same bytes as from the frame; a shared static table's
+Arrow bytes are made once and its ``st.table`` message is assembled from them (:func:`table_from_bytes`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ try:  # Streamlit internals: the same ones st.plotly_chart uses
     from streamlit.elements.lib.utils import compute_and_register_element_id, normalize_alt
     from streamlit.elements.plotly_chart import _plotly_data, _resolve_content_height, _resolve_content_width
     from streamlit.proto.PlotlyChart_pb2 import PlotlyChart as PlotlyChartProto
+    from streamlit.proto.Table_pb2 import Table as TableProto
+    from streamlit.elements.lib import agent_data
+    from streamlit.elements.lib.layout_utils import create_layout_config
+    from streamlit.dataframe_util import convert_pandas_df_to_arrow_bytes
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx  # noqa: F401
     _AVAILABLE = True
 except ImportError:  # pragma: no cover - a Streamlit whose internals moved
@@ -77,6 +82,33 @@ def plotly_chart_from_spec(spec: str, figure: Any, *, config: dict[str, Any], ke
                 agent_props=agent_spec.element("plotly_chart", key=key,
                                                data_builder=lambda: _plotly_data(proto.spec),
                                                alt=proto.alt or None))
+
+
+def table_bytes(frame: Any) -> bytes:
+    """The Arrow bytes ``st.table(frame, hide_index=True)`` sends for ``frame`` (Streamlit's own conversion)."""
+    return convert_pandas_df_to_arrow_bytes(frame)
+
+
+def table_from_bytes(data: bytes, *, alt: str | None = None) -> None:
+    """``st.table(frame, hide_index=True, border="horizontal", alt=alt)`` given ``table_bytes(frame)``
+    (Streamlit 1.67's ``TableMixin.table`` for a pandas frame, without its conversion)."""
+    dg = st._main
+    proto = TableProto()
+    proto.arrow_data.data = data
+    proto.border_mode = TableProto.BorderMode.HORIZONTAL
+    proto.hide_index = True
+    proto.hide_header = False
+    normalized_alt = normalize_alt(alt)
+    if normalized_alt is not None:
+        proto.alt = normalized_alt
+    dg._enqueue("table", proto,
+                layout_config=create_layout_config(width="stretch", height="content", allow_content_width=True,
+                                                   allow_content_height=True),
+                agent_props=agent_spec.element(
+                    "table", data_builder=lambda: agent_data.arrow(proto.arrow_data.data,
+                                                                   coordinates=dg._get_write_delta_path_str()),
+                    hide_index=proto.hide_index, hide_header=proto.hide_header, caption=None, alt=normalized_alt)
+                if agent_spec.is_recording() else None)
 
 
 def arrow_table(frame: Any) -> Any:

@@ -244,11 +244,14 @@ def table_style() -> None:
 
 
 def _static(frame: pd.DataFrame, alt: str | None, shared: bool = False) -> None:
-    # Shared data: the text cells and their Arrow table are made once for every visitor (st.table sends the
-    # same bytes from that Arrow table as from the cells' frame: tests/test_perf3_shared_tables.py).
-    shown = shared_cache.derived(frame, "static-arrow", lambda: fast_elements.arrow_table(_cells(frame))) \
+    # Shared data: the text cells' Arrow bytes are made once for every visitor, and the table's message is
+    # assembled from them as st.table assembles it (tests/test_perf2_shared_charts.py compares the bytes).
+    data = shared_cache.derived(frame, "static-arrow", lambda: fast_elements.table_bytes(_cells(frame))) \
         if shared else None
-    st.table(_cells(frame) if shown is None else shown, hide_index=True, border="horizontal", alt=alt)
+    if data is None:
+        st.table(_cells(frame), hide_index=True, border="horizontal", alt=alt)
+    else:
+        fast_elements.table_from_bytes(data, alt=alt)
 
 
 # A long run without spaces (a web address, "confidence/knowledge", a file's column name) gets a

@@ -95,18 +95,23 @@ def mcid_section() -> None:
                 "MCID line or proportion for it.")
         return
     st.markdown(f"**Reached the MCID** (a fall of at least {fmt.number(measure.mcid, 0)} points, the dashed line)")
-    rows, any_hidden = [], False
-    for group in GROUPS:
-        r = mcid.groups[group]
-        shown = ui.rate_text(ctx, r.count, r.denominator, r.rate)
-        is_hidden = ui.rate_hidden(ctx, r)
-        any_hidden |= is_hidden
-        rows.append({"Group": GROUP_LABELS[group],
-                     "Reached": f"{ui.count_text(ctx, r.count)} of {ui.count_text(ctx, r.denominator)}",
-                     "Share": shown,
-                     "Wilson 95% CI": fmt.MISSING if is_hidden or r.ci95 is None
-                     else fmt.ci(r.ci95, "percent").removeprefix("95% CI ")})
-    ui.table(pd.DataFrame(rows), f"{measure.label} MCID proportions", key="mcid-table")
+
+    def mcid_rows() -> tuple[pd.DataFrame, bool]:
+        rows, any_hidden = [], False
+        for group in GROUPS:
+            r = mcid.groups[group]
+            shown = ui.rate_text(ctx, r.count, r.denominator, r.rate)
+            is_hidden = ui.rate_hidden(ctx, r)
+            any_hidden |= is_hidden
+            rows.append({"Group": GROUP_LABELS[group],
+                         "Reached": f"{ui.count_text(ctx, r.count)} of {ui.count_text(ctx, r.denominator)}",
+                         "Share": shown,
+                         "Wilson 95% CI": fmt.MISSING if is_hidden or r.ci95 is None
+                         else fmt.ci(r.ci95, "percent").removeprefix("95% CI ")})
+        return pd.DataFrame(rows), any_hidden
+
+    table, any_hidden = state.session_memo(ctx, ("mcid-table", ctx.measure, ctx.safe), mcid_rows)
+    ui.table(table, f"{measure.label} MCID proportions", key="mcid-table")
     if any_hidden:
         st.caption(f"Presentation-safe mode hides the difference because a share rests on {FEWER_THAN} people.")
     elif mcid.difference.estimate is not None:

@@ -18,7 +18,7 @@ ui.page_header("Who benefits", ctx, "Is the difference between the groups larger
                "And how did the self-selected groups differ before treatment started?")
 
 empty = [GROUP_LABELS[g] for g in GROUPS if analysis.n_finishers[g] == 0]
-columns = categorical_columns(ctx.episodes)
+columns = state.session_memo(ctx, ("who_benefits", "columns"), lambda: categorical_columns(ctx.episodes))
 measure_label = sg.outcome_label(ctx.measure).removeprefix("Change in ")
 
 # --- choices (bound to the URL so a view can be shared)
@@ -49,17 +49,16 @@ else:
         overall = analysis.rates.get(outcome) if sg.is_rate(outcome) else analysis.measures.get(outcome)
         counts = sg.subgroup_counts(ctx.episodes, analysis.flags, column, outcome) if sg.is_rate(outcome) else None
         rows = sg.forest_rows(result, overall, ctx.safe, counts)
-        return (result, rows, sg.forest_plot(rows, outcome, column, ctx.safe),
+        return (result, sg.small_levels(rows), sg.forest_plot(rows, outcome, column, ctx.safe),
                 sg.forest_takeaway(rows, outcome, column, result.interaction), sg.subgroup_table(rows, outcome, ctx.safe))
 
-    result, rows, figure, takeaway, table = state.session_memo(
+    result, small, figure, takeaway, table = state.session_memo(
         ctx, ("who_benefits", "subgroups", column, outcome, ctx.safe), build_subgroups)
     ui.chart(figure, f"subgroups-{column}-{outcome}", ui.md_escape(takeaway))
     # Labels from the data file are escaped wherever a sentence goes through Markdown.
     st.markdown("**Interaction test** (does the difference vary across levels?): "
                 + ui.md_escape(sg.interaction_text(result.interaction)))
     st.caption(result.interaction.method)
-    small = sg.small_levels(rows)
     if small:
         st.warning(f"Fewer than {sg.SMALL_SUBGROUP} people per group — do not act on these subgroups:",
                    icon=":material/search:")
