@@ -118,6 +118,11 @@ def _batch_loop_callbacks() -> bool:
         batch = self.__dict__.get("_workshop_batch")
         if batch is None or batch.loop is not self._event_loop:
             batch = self.__dict__["_workshop_batch"] = _Batch(self._event_loop)
+            # The runtime handed each session its "message waiting" callback when it started (a bound method
+            # made before this patch): look it up again, so the once-until-it-runs signal below is used.
+            signal_owner = getattr(getattr(self, "_message_enqueued_callback", None), "__self__", None)
+            if isinstance(signal_owner, Runtime):
+                self._message_enqueued_callback = signal_owner._enqueued_some_message
         try:
             batch.add(callback)
         except RuntimeError:  # the loop is closed (shutdown): dropped, as Streamlit's own method does

@@ -142,3 +142,20 @@ def test_the_send_signal_is_scheduled_once_until_it_runs():
     runtime._enqueued_some_message()  # after it ran: scheduled again
     _stop(loop, thread)
     assert loop.wakeups - before == 3  # that one, and the stop
+
+
+def test_a_session_made_with_the_runtime_s_old_signal_uses_the_once_until_it_runs_one():
+    """The runtime hands sessions its bound ``_enqueued_some_message`` at start-up, before the patch: the first
+    batched callback swaps it for the patched one."""
+    import types
+
+    server_fixes.apply()
+    loop = asyncio.new_event_loop()
+    runtime = Runtime.__new__(Runtime)
+    session = _session(loop)
+    session._message_enqueued_callback = types.MethodType(lambda self: None, runtime)  # as bound at start-up
+    session._call_soon_on_event_loop(lambda: None)
+    swapped = session._message_enqueued_callback
+    assert swapped.__self__ is runtime and swapped.__func__ is Runtime._enqueued_some_message
+    assert getattr(swapped.__func__, server_fixes._BATCH_MARK, False)
+    loop.close()
