@@ -26,14 +26,16 @@ ui.page_header("Overview", ctx, "Does adding physical activity to talking therap
 
 # --- who is in the comparison
 finishers, not_finished = analysis.n_finishers, analysis.n_not_finished
-columns = st.columns(4)  # four tiles a row: a suppressed count is "<5" ("fewer than 5" was cut at 1280 px)
-for column, group in zip(columns[:2], GROUPS, strict=True):
-    column.metric(f"{GROUP_LABELS[group]} finishers", ui.count_text(ctx, finishers[group], short=True),
-                  help="Finished a course of treatment = 2 or more treatment sessions.")
-columns[2].metric("Not finished", ui.count_text(ctx, sum(not_finished.values()), short=True),
-                  help="Fewer than 2 treatment sessions: excluded from every outcome figure.")
-columns[3].metric("At caseness", ui.count_text(ctx, analysis.n_at_caseness, short=True),
-                  help="Finishers at clinical caseness at the start: the recovery denominator.")
+# Four tiles a row (a suppressed count is "<5": "fewer than 5" was cut at 1280 px), in one horizontal block (four
+# columns were five blocks, sent to every visitor of a workshop's room).
+tiles = st.container(horizontal=True)
+for group in GROUPS:
+    tiles.metric(f"{GROUP_LABELS[group]} finishers", ui.count_text(ctx, finishers[group], short=True),
+                 help="Finished a course of treatment = 2 or more treatment sessions.")
+tiles.metric("Not finished", ui.count_text(ctx, sum(not_finished.values()), short=True),
+             help="Fewer than 2 treatment sessions: excluded from every outcome figure.")
+tiles.metric("At caseness", ui.count_text(ctx, analysis.n_at_caseness, short=True),
+             help="Finishers at clinical caseness at the start: the recovery denominator.")
 
 if analysis.sites is not None and analysis.sites.n_sites >= 2:  # a programme: point to the site-by-site view
     st.info(f"These data pool **{analysis.sites.n_sites} sites**. The figures below combine every participant; "
