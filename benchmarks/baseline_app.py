@@ -9,10 +9,17 @@ does any work of its own:
     python -m benchmarks.load --protocol --visitors 50     # measures this page too, in the same run
 
 The filter is bound to the URL (``?f_gender=Female``), as the dashboard's are.
+
+``BASELINE_EXTRA_LINES=N`` (environment) adds N one-line Markdown paragraphs under the headline: still no
+data and no analysis, only more elements (``python -m benchmarks.element_floor`` measures what they cost).
 """
+
+import os
 
 import streamlit as st
 
 with st.sidebar, st.expander("Filters", expanded=True):
     chosen = st.multiselect("gender", ["Female", "Male"], key="f_gender", bind="query-params")
 st.markdown("#### Recovery was " + ("the same for " + " and ".join(chosen) if chosen else "the same in both groups"))
+for line in range(int(os.environ.get("BASELINE_EXTRA_LINES", "0") or 0)):
+    st.markdown(f"Line **{line + 1}**: one more element, with no data behind it.")

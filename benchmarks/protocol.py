@@ -78,6 +78,7 @@ class Visit:
     upstream: str = ""  # the process that served the websocket, when a proxy says so (X-Upstream)
     sticky: bool | None = None  # after a reconnect: same session (and same upstream, when known)
     error: str | None = None
+    elements: int | None = None  # the deltas (elements and blocks) the first view's run sent
 
 
 @dataclass
@@ -216,6 +217,7 @@ class _Run:
         self.page_not_found = False
         self.exceptions: list[str] = []
         self.title = ""  # the page's first heading (st.title): which page ran
+        self.deltas = 0  # elements and blocks sent by the run (after the last new_session)
 
 
 async def _script_run(ws, back: bytes, timeout_s: float) -> _Run:
@@ -234,11 +236,13 @@ async def _script_run(ws, back: bytes, timeout_s: float) -> _Run:
                 run.entry_hash = msg.new_session.page_script_hash  # the entry script's (app.py), not the page's
                 run.page_hash = run.page_hash or run.entry_hash
                 run.texts.clear()  # a new run (after st.rerun) redraws the page
+                run.deltas = 0
             elif kind == "navigation":  # st.navigation: the hash of the page that ran (a rerun must send it back)
                 run.page_hash = msg.navigation.page_script_hash or run.page_hash
             elif kind == "page_not_found":
                 run.page_not_found = True
             elif kind == "delta":
+                run.deltas += 1
                 before = len(run.texts)
                 _texts(msg, run.texts)
                 if not run.title and msg.delta.new_element.WhichOneof("type") == "heading":
@@ -367,6 +371,7 @@ async def visit(base: str, number: int, page: str, query: str, filter_query: str
         run = await _script_run(ws, rerun_message(page, query), timeout_s)
         result.first_s = time.perf_counter() - start
         result.session_id = run.session_id
+        result.elements = run.deltas
         if (problem := _check(run, expect, step)) is not None:
             raise RuntimeError(problem)
         step = "filter change"
@@ -449,6 +454,9 @@ def report(result: ProtocolResult, label: str = "") -> str:
              f"filter {result.filter_query}"]
     lines.append(_line("first view", result.summary("first")))
     lines.append(_line("filter change", result.summary("filtered")))
+    sent = sorted({v.elements for v in result.visits if v.elements is not None})
+    if sent:
+        lines.append(f"  elements a first view sends: {'–'.join(map(str, (sent[0], sent[-1]))) if len(sent) > 1 else sent[0]}")
     if result.summary("reconnect")["n"]:
         lines.append(_line("reconnect", result.summary("reconnect")))
     lines.append(f"  all through in {result.wall_s:.1f} s; errors: {len(result.errors)}")

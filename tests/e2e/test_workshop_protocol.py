@@ -27,6 +27,7 @@ def test_every_protocol_visitor_gets_each_page_and_its_filtered_view(app_server)
     assert len(result.times("first")) == len(result.times("filtered")) == 2 * len(pages)
     assert {v.page for v in result.visits} == set(pages)
     assert all(v.session_id for v in result.visits)
+    assert all(v.elements and v.elements > 20 for v in result.visits)  # what each first view sent, counted
     assert len({v.session_id for v in result.visits}) == len(result.visits)  # one session per visitor
     assert result.server_cpu_s is not None and result.server_cpu_s > 0
     assert result.server_rss_mb is not None and result.server_rss_mb > 50
@@ -72,3 +73,19 @@ def test_a_filter_change_reruns_the_page_it_was_made_on(app_server):
     assert any("Filter active" in text for text in again.texts)
     assert fallback.title == "Overview"  # what the old harness timed as Recovery's filter change
     assert "not 'Recovery and reliable change'" in _same_page(first, fallback, "filter change")
+
+
+def test_the_element_floor_counts_and_compares_the_elements_it_adds(capsys):
+    """benchmarks/element_floor.py: the baseline with N more lines sends N more elements, and each round prints
+    the p95 ratio against the plain baseline for both steps."""
+    from benchmarks import element_floor
+
+    with Server(ROOT / "test-artifacts" / "workshop-floor-plain.log", script="benchmarks/baseline_app.py") as plain, \
+            Server(ROOT / "test-artifacts" / "workshop-floor-more.log", script="benchmarks/baseline_app.py",
+                   env={"BASELINE_EXTRA_LINES": "7"}) as more:
+        counts = [run_sync(run_protocol(s.url, 1, [BASELINE_PAGE], timeout_s=60)).visits[0].elements
+                  for s in (plain, more)]
+    assert counts[1] - counts[0] == 7
+    assert element_floor.main(["--lines", "4", "--visitors", "3", "--rounds", "1", "--timeout", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "7 elements (baseline + 4 lines), round 1: first p95" in out and "filtered p95" in out and "×" in out
