@@ -27,17 +27,14 @@ from typing import Any
 import streamlit as st
 
 try:  # Streamlit internals: the same ones st.plotly_chart uses
-    from streamlit.dataframe_util import convert_pandas_df_to_arrow_table
-    from streamlit.elements.lib import agent_spec
+    from streamlit.dataframe_util import convert_pandas_df_to_arrow_bytes, convert_pandas_df_to_arrow_table
+    from streamlit.elements.lib import agent_data, agent_spec
     from streamlit.elements.lib.form_utils import current_form_id
-    from streamlit.elements.lib.layout_utils import LayoutConfig
+    from streamlit.elements.lib.layout_utils import LayoutConfig, create_layout_config
     from streamlit.elements.lib.utils import compute_and_register_element_id, normalize_alt
     from streamlit.elements.plotly_chart import _plotly_data, _resolve_content_height, _resolve_content_width
     from streamlit.proto.PlotlyChart_pb2 import PlotlyChart as PlotlyChartProto
     from streamlit.proto.Table_pb2 import Table as TableProto
-    from streamlit.elements.lib import agent_data
-    from streamlit.elements.lib.layout_utils import create_layout_config
-    from streamlit.dataframe_util import convert_pandas_df_to_arrow_bytes
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx  # noqa: F401
     _AVAILABLE = True
 except ImportError:  # pragma: no cover - a Streamlit whose internals moved
