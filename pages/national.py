@@ -64,10 +64,13 @@ def _published(rate: national.PublishedRate, rounded: bool) -> str:
 # another organisation reruns only these sections, not the whole page (the sidebar's year stays outside).
 @st.fragment
 def against_organisation() -> None:
-    orgs = national.organisations(year)
-    options = orgs["org_code"].tolist()
-    labels = {row.org_code: national.Organisation(row.org_type, row.org_code, row.org_name).label
-              for row in orgs.itertuples()}
+    def organisation_choices() -> tuple[list[str], dict[str, str]]:  # published: the same for every visitor
+        orgs = national.organisations(year)
+        return orgs["org_code"].tolist(), {row.org_code: national.Organisation(row.org_type, row.org_code,
+                                                                               row.org_name).label
+                                           for row in orgs.itertuples()}
+
+    options, labels = state.constant(("national-organisations", year), organisation_choices)
     if controls.ORG_KEY not in st.session_state:  # first visit, or back on this page: the URL, else the last choice
         st.session_state[controls.ORG_KEY] = controls.org_from_url(year, options)
     left, right = st.columns([3, 1])
@@ -83,21 +86,26 @@ def against_organisation() -> None:
     # --- the pilot beside England and the organisation
     st.subheader("The pilot beside national figures")
     pilot = {key: analysis.rates[key].groups for key in national.RATE_LABELS}
-    ui.chart(comparison_chart(pilot, england, chosen, hidden), "pilot beside national figures",
-             comparison_takeaway(pilot, england, hidden))
-    rows = []
-    for key, label in national.RATE_LABELS.items():
-        row = {"Rate": label}
-        for g in GROUPS:
-            r = pilot[key][g]
-            row[GROUP_LABELS[g]] = (ui.rate_text(ctx, r.count, r.denominator, r.rate) + " of "
-                                    + ui.count_text(ctx, r.denominator))
-        row[f"England {year}"] = _published(england.rates[key], False)
-        if org.org_type != national.ENGLAND:
-            row[f"{org.label} {year}"] = _published(chosen.rates[key], True)
-        row["Denominator (national)"] = national.DENOMINATORS[key]
-        rows.append(row)
-    ui.table(_with_source(pd.DataFrame(rows)), "pilot beside national figures table")
+
+    def comparison_view():  # the pilot's rates (data, filters, safe mode) beside the year's and organisation's
+        rows = []
+        for key, label in national.RATE_LABELS.items():
+            row = {"Rate": label}
+            for g in GROUPS:
+                r = pilot[key][g]
+                row[GROUP_LABELS[g]] = (ui.rate_text(ctx, r.count, r.denominator, r.rate) + " of "
+                                        + ui.count_text(ctx, r.denominator))
+            row[f"England {year}"] = _published(england.rates[key], False)
+            if org.org_type != national.ENGLAND:
+                row[f"{org.label} {year}"] = _published(chosen.rates[key], True)
+            row["Denominator (national)"] = national.DENOMINATORS[key]
+            rows.append(row)
+        return (comparison_chart(pilot, england, chosen, hidden), comparison_takeaway(pilot, england, hidden),
+                _with_source(pd.DataFrame(rows)))
+
+    figure, takeaway, table = state.session_memo(ctx, ("national-comparison", year, code, ctx.safe), comparison_view)
+    ui.chart(figure, "pilot beside national figures", takeaway)
+    ui.table(table, "pilot beside national figures table")
     st.caption("The pilot's rates follow this dashboard's definitions (recovery over finishers at caseness); NHS England "
                "publishes recovery over finishers minus those not at caseness. " + national.ROUNDING_NOTE)
     if chosen.reason:
@@ -106,33 +114,46 @@ def against_organisation() -> None:
     # --- funnel plot
     st.subheader("Where the pilot sits among providers")
     funnel = national.funnel(year)
-    target = funnel.target
-    positions, pilot_points = {}, {}
-    for g in GROUPS:
-        r = analysis.rates["recovery"].groups[g]
-        pilot_points[g] = (r.rate, r.denominator)
-        positions[g] = (national.funnel_position(r.rate, r.denominator, target)
-                        if r.rate is not None and r.denominator else None)
-    ui.chart(funnel_chart(funnel, pilot_points, highlight=code if org.org_type == "Provider" else None,
-                          hidden=hidden["recovery"]), "recovery funnel plot",
-             funnel_takeaway(funnel, positions, hidden["recovery"]))
+    highlight = code if org.org_type == "Provider" else None
+
+    def funnel_view():  # the pilot's two recovery rates among the year's providers
+        positions, pilot_points = {}, {}
+        for g in GROUPS:
+            r = analysis.rates["recovery"].groups[g]
+            pilot_points[g] = (r.rate, r.denominator)
+            positions[g] = (national.funnel_position(r.rate, r.denominator, funnel.target)
+                            if r.rate is not None and r.denominator else None)
+        return (funnel_chart(funnel, pilot_points, highlight=highlight, hidden=hidden["recovery"]),
+                funnel_takeaway(funnel, positions, hidden["recovery"]))
+
+    figure, takeaway = state.session_memo(ctx, ("national-funnel", year, highlight, ctx.safe), funnel_view)
+    ui.chart(figure, "recovery funnel plot", takeaway)
     st.caption(funnel.method + f" {funnel.excluded} provider(s) with a suppressed rate or denominator are not drawn.")
-    with st.expander("Providers outside the 99.8% limits"):
+
+    def outside_limits() -> pd.DataFrame:  # published figures only: the same for every visitor
         outside = funnel.providers[funnel.providers["position"].str.contains("99.8% limit") &
                                    ~funnel.providers["position"].str.contains("within")]
-        table = pd.DataFrame({"ODS code": outside["org_code"], "Provider": outside["org_name"].map(national.display_name),
-                              "Finishers at caseness (rounded)": outside["n"].astype(int),
-                              "Recovery (published)": (outside["rate"] * 100).round(0).astype(int).astype(str) + "%",
-                              "Position": outside["position"]})
-        ui.table(_with_source(table), f"providers outside funnel limits {year}")
+        return _with_source(pd.DataFrame({
+            "ODS code": outside["org_code"], "Provider": outside["org_name"].map(national.display_name),
+            "Finishers at caseness (rounded)": outside["n"].astype(int),
+            "Recovery (published)": (outside["rate"] * 100).round(0).astype(int).astype(str) + "%",
+            "Position": outside["position"]}))
+
+    with st.expander("Providers outside the 99.8% limits"):
+        ui.table(state.constant(("national-outside", year), outside_limits), f"providers outside funnel limits {year}")
 
     # --- trend
     st.subheader("The trend since 2017-18")
-    england_trend = national.trend(national.ENGLAND_ORG)
-    org_trend = national.trend(org) if org.org_type != national.ENGLAND else None
-    ui.chart(trend_chart(england_trend, org_trend, org.label if org_trend is not None else None),
-             "national outcome rates by year", trend_takeaway(england_trend))
-    if org_trend is not None and org.org_type == "ICB":
+
+    def trend_view():  # published figures only: the same for every visitor
+        england_trend = national.trend(national.ENGLAND_ORG)
+        org_trend = national.trend(org) if org.org_type != national.ENGLAND else None
+        return (trend_chart(england_trend, org_trend, org.label if org_trend is not None else None),
+                trend_takeaway(england_trend), org_trend is not None)
+
+    figure, takeaway, has_org_trend = state.constant(("national-trend", code, year), trend_view)
+    ui.chart(figure, "national outcome rates by year", takeaway)
+    if has_org_trend and org.org_type == "ICB":
         st.caption("ICBs were created in July 2022: their figures start in 2022-23.")
 
 
@@ -160,26 +181,33 @@ def expected_rates() -> None:
         return frozenset(g for g in GROUPS if safe_rate(mix.results[rate_key][g].observed, mix.results[rate_key][g].n,
                                                         mix.results[rate_key][g].ratio) is None)
 
-    hidden_expected = frozenset().union(*(_hidden_expected(m) for m in mixes.values()))
-    ui.chart(expected_chart(mixes, rate_key, hidden_expected), f"expected {rate_key} by case mix",
-             expected_takeaway(mixes, rate_key, hidden=hidden_expected))
-    rows = []
-    for mix in mixes.values():
-        for g in GROUPS:
-            r = mix.results[rate_key][g]
-            shown = g not in hidden_expected and r.expected is not None
-            # The data column in brackets, not a column of its own: its one long word ("problem_descriptor")
-            # made a nine-column table wider than the page at 1280 px.
-            rows.append({"Breakdown": f"{mix.label} ({mix.column})", "Group": GROUP_LABELS[g],
-                         "Matched": ui.count_text(ctx, r.n), "Unmatched": ui.count_text(ctx, r.unmatched) if r.unmatched else "0",
-                         "Observed": fmt.percent(r.observed_rate) if shown else "hidden" if r.expected else fmt.MISSING,
-                         "Expected": f"{r.expected_rate * 100:.1f}%" if shown else fmt.MISSING,
-                         "O/E (95% CI)": (f"{fmt.number(r.ratio, 2)} ({fmt.ci(r.ci95, 'number', 2).removeprefix('95% CI ')})"
-                                          if shown else "hidden (small numbers)" if r.expected is not None
-                                          else r.reason)})
-    ui.table(_with_source(pd.DataFrame(rows)), f"expected {rate_key} by case mix table")
+    def expected_view():  # the pilot's observed and expected rates (data, filters, safe mode) for this rate
+        hidden_expected = frozenset().union(*(_hidden_expected(m) for m in mixes.values()))
+        rows = []
+        for mix in mixes.values():
+            for g in GROUPS:
+                r = mix.results[rate_key][g]
+                shown = g not in hidden_expected and r.expected is not None
+                # The data column in brackets, not a column of its own: its one long word ("problem_descriptor")
+                # made a nine-column table wider than the page at 1280 px.
+                rows.append({"Breakdown": f"{mix.label} ({mix.column})", "Group": GROUP_LABELS[g],
+                             "Matched": ui.count_text(ctx, r.n),
+                             "Unmatched": ui.count_text(ctx, r.unmatched) if r.unmatched else "0",
+                             "Observed": fmt.percent(r.observed_rate) if shown else "hidden" if r.expected else fmt.MISSING,
+                             "Expected": f"{r.expected_rate * 100:.1f}%" if shown else fmt.MISSING,
+                             "O/E (95% CI)": (f"{fmt.number(r.ratio, 2)} "
+                                              f"({fmt.ci(r.ci95, 'number', 2).removeprefix('95% CI ')})"
+                                              if shown else "hidden (small numbers)" if r.expected is not None
+                                              else r.reason)})
+        return (expected_chart(mixes, rate_key, hidden_expected),
+                expected_takeaway(mixes, rate_key, hidden=hidden_expected), _with_source(pd.DataFrame(rows)))
+
+    figure, takeaway, table = state.session_memo(ctx, ("national-expected-view", year, rate_key, ctx.safe),
+                                                 expected_view)
+    ui.chart(figure, f"expected {rate_key} by case mix", takeaway)
+    ui.table(table, f"expected {rate_key} by case mix table")
     st.caption(next(iter(mixes.values())).method)
-    with st.expander("How the pilot's values were matched to NHS England's categories"):
+    def matching_rows() -> pd.DataFrame:
         rows = []
         for mix in mixes.values():
             for c in mix.categories:
@@ -190,7 +218,11 @@ def expected_rates() -> None:
                                   else fmt.MISSING),
                              **{GROUP_LABELS[g]: ui.count_text(ctx, c.n[g]) for g in GROUPS},
                              "Why unmatched": c.reason or ""})
-        ui.table(_with_source(pd.DataFrame(rows)), "case mix category matching")
+        return _with_source(pd.DataFrame(rows))
+
+    with st.expander("How the pilot's values were matched to NHS England's categories"):
+        ui.table(state.session_memo(ctx, ("national-matching", year, rate_key, ctx.safe), matching_rows),
+                 "case mix category matching")
         st.caption("Participants whose value matches no published category are left out of both observed and "
                    "expected for that breakdown, and counted here; an age band that straddles two published bands "
                    "is not split. The finishers in each category are counted (the recovery denominator is those of "
@@ -211,17 +243,20 @@ st.warning(national.SPA_CAVEAT, icon=":material/warning:")
 if spa.empty:
     ui.not_available("NHS England published no Structured Physical Activity figures in this extract.")
 else:
-    table = pd.DataFrame({
-        "Year": spa["year"],
-        "Finishers with this therapy": spa["finishers"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
-        "Courses counted in outcomes": spa["courses"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
-        "Recovery": spa["recovery"].map(lambda v: f"{v * 100:.1f}%" if pd.notna(v) else fmt.MISSING),
-        "Reliable improvement": spa["reliable_improvement"].map(lambda v: f"{v * 100:.1f}%" if pd.notna(v) else fmt.MISSING),
-        "PHQ-9 mean, start → end": [f"{fmt.number(a)} → {fmt.number(b)}"
-                                    for a, b in zip(spa["phq9_start"], spa["phq9_end"], strict=True)],
-        "Small numbers": spa["small"].map({True: f"yes (under {national.SMALL_NUMBERS} courses)", False: "no"}),
-    })
-    ui.table(_with_source(table), "structured physical activity national figures")
+    def spa_table() -> pd.DataFrame:  # published figures only: the same for every visitor
+        return _with_source(pd.DataFrame({
+            "Year": spa["year"],
+            "Finishers with this therapy": spa["finishers"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
+            "Courses counted in outcomes": spa["courses"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
+            "Recovery": spa["recovery"].map(lambda v: f"{v * 100:.1f}%" if pd.notna(v) else fmt.MISSING),
+            "Reliable improvement": spa["reliable_improvement"].map(
+                lambda v: f"{v * 100:.1f}%" if pd.notna(v) else fmt.MISSING),
+            "PHQ-9 mean, start → end": [f"{fmt.number(a)} → {fmt.number(b)}"
+                                        for a, b in zip(spa["phq9_start"], spa["phq9_end"], strict=True)],
+            "Small numbers": spa["small"].map({True: f"yes (under {national.SMALL_NUMBERS} courses)", False: "no"}),
+        }))
+
+    ui.table(state.constant(("national-spa",), spa_table), "structured physical activity national figures")
     latest = spa.iloc[-1]
     st.markdown(f"**Takeaway:** in {latest['year']}, NHS England counted {fmt.count(int(latest['courses']))} courses of "
                 f"Structured Physical Activity in its outcomes, with recovery {latest['recovery'] * 100:.1f}% — too few "
