@@ -34,19 +34,29 @@ _lock = threading.Lock()
 _entries: OrderedDict[Hashable, object] = OrderedDict()
 _building: dict[Hashable, threading.Lock] = {}
 _stats = {"hits": 0, "builds": 0}
-# Each stored value and its members (one level: a builder may return a tuple of figures and texts), by id:
+# Each stored value and its members (down to _PART_DEPTH levels of tuples, lists and dicts: a builder may
+# return a tuple of figures and texts, or of dicts of them), by id:
 # (the entry's key, the object itself, so an id reused after eviction never matches), and what was derived
 # from each (``derived``: a figure's serialised spec, a table's Arrow bytes), dropped with its entry.
 _members: dict[int, tuple[Hashable, object]] = {}
 _derived: dict[Hashable, dict[tuple[int, str], object]] = {}
 
 
-def _parts(value: object) -> list[object]:
+_PART_DEPTH = 3  # a builder's tuple of (result, (rows, {name: figure}, ...)): figures three levels down
+
+
+def _parts(value: object, depth: int = _PART_DEPTH) -> list[object]:
+    """``value`` and what it holds in tuples, lists and dicts, down to :data:`_PART_DEPTH` levels."""
+    if isinstance(value, (str, bytes, int, float, bool)) or value is None:
+        return []  # nothing is derived from these
     parts = [value]
-    if isinstance(value, (tuple, list)):
-        parts.extend(value)
-    elif isinstance(value, dict):
-        parts.extend(value.values())
+    if depth > 0:
+        if isinstance(value, (tuple, list)):
+            for item in value:
+                parts.extend(_parts(item, depth - 1))
+        elif isinstance(value, dict):
+            for item in value.values():
+                parts.extend(_parts(item, depth - 1))
     return parts
 
 

@@ -84,6 +84,8 @@ def build():
         "love": fa.love_takeaway(balance, result), "overlap": fa.overlap_takeaway(result, ctx.safe),
     }
     tables = {"effects": fa.effects_table(rows), "balance": fa.balance_table(balance)}
+    texts["e_values"] = [fa.e_value_text(rows, outcome) for outcome in ("recovery", "phq9", "gad7")
+                         if outcome in set(rows["outcome"])]
     return result, (rows, figures, texts, tables)
 
 
@@ -140,9 +142,8 @@ st.caption("Unadjusted: the rates' difference with Newcombe's CI, and for the sc
 
 # --- E-values -----------------------------------------------------------------------------------------------
 st.subheader("How strong would hidden differences need to be?")
-for outcome in ("recovery", "phq9", "gad7"):
-    if outcome in set(rows["outcome"]):
-        st.markdown("- " + ui.md_escape(fa.e_value_text(rows, outcome)))
+if texts["e_values"]:
+    st.markdown("\n".join("- " + ui.md_escape(text) for text in texts["e_values"]))  # one list, one element
 st.caption("E-value (VanderWeele & Ding 2017): the minimum strength of association, as a risk ratio, that an "
            "unmeasured characteristic would need with both choosing physical activity and the outcome to explain "
            "the difference away. 1 means no confounding is needed; larger is more robust.")

@@ -108,3 +108,15 @@ def test_sample_pages_send_the_same_tables_through_the_shared_path(page, monkeyp
     monkeypatch.setattr(fast_elements, "_AVAILABLE", False)
     plain = open_page(page)
     assert fast_tables and fast_tables == _tables(plain)
+
+
+def test_a_figure_nested_in_a_builder_s_tuple_of_dicts_is_held():
+    """pages/adjusted.py memoises (result, (rows, {name: figure}, texts, tables)): its figures are served once."""
+    shared_cache.clear()
+    figure, table = object(), object()
+    shared_cache.get_or_build(("nested",), lambda: ("result", (["rows"], {"rate": figure}, {"rate": "text"},
+                                                               {"effects": table})))
+    assert shared_cache.derived(figure, "spec", lambda: "json") == "json"
+    assert shared_cache.derived(table, "arrow", lambda: "bytes") == "bytes"
+    assert shared_cache.derived(object(), "spec", lambda: "json") is None  # not held: not kept
+    shared_cache.clear()
