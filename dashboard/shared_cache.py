@@ -19,6 +19,7 @@ builds while the others wait for it (a room arriving at once is exactly that cas
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -42,11 +43,14 @@ _members: dict[int, tuple[Hashable, object]] = {}
 _derived: dict[Hashable, dict[tuple[int, str], object]] = {}
 
 
-_PART_DEPTH = 3  # a builder's tuple of (result, (rows, {name: figure}, ...)): figures three levels down
+# A builder's tuple of (result, (rows, {name: figure}, ...)), or a results dataclass whose fields hold figures:
+# held down to three levels.
+_PART_DEPTH = 3
 
 
 def _parts(value: object, depth: int = _PART_DEPTH) -> list[object]:
-    """``value`` and what it holds in tuples, lists and dicts, down to :data:`_PART_DEPTH` levels."""
+    """``value`` and what it holds in tuples, lists, dicts and dataclass fields, down to :data:`_PART_DEPTH`
+    levels."""
     if isinstance(value, (str, bytes, int, float, bool)) or value is None:
         return []  # nothing is derived from these
     parts = [value]
@@ -57,6 +61,9 @@ def _parts(value: object, depth: int = _PART_DEPTH) -> list[object]:
         elif isinstance(value, dict):
             for item in value.values():
                 parts.extend(_parts(item, depth - 1))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):  # a results object's fields
+            for item in dataclasses.fields(value):
+                parts.extend(_parts(getattr(value, item.name, None), depth - 1))
     return parts
 
 

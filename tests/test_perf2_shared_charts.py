@@ -120,3 +120,24 @@ def test_a_figure_nested_in_a_builder_s_tuple_of_dicts_is_held():
     assert shared_cache.derived(table, "arrow", lambda: "bytes") == "bytes"
     assert shared_cache.derived(object(), "spec", lambda: "json") is None  # not held: not kept
     shared_cache.clear()
+
+
+def test_a_figure_in_a_results_dataclass_is_held():
+    """pages/planning.py memoises a results object whose fields hold the table and the charts."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class Chart:
+        figure: object
+
+    @dataclass
+    class Results:
+        table: object
+        rates: Chart
+
+    shared_cache.clear()
+    figure, table = object(), object()
+    shared_cache.get_or_build(("planning",), lambda: Results(table, Chart(figure)))
+    assert shared_cache.derived(figure, "spec", lambda: "json") == "json"
+    assert shared_cache.derived(table, "arrow", lambda: "bytes") == "bytes"
+    shared_cache.clear()
