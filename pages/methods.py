@@ -21,7 +21,7 @@ ui.page_header("Methods and definitions", ctx, "What every number in this dashbo
 st.subheader("Who is counted, and the outcome definitions")
 st.markdown("\n".join(f"- **{name}**: {rule}" for name, rule in dd.flag_rules()))
 st.markdown("**The four outcome rates** (each with a Wilson 95% interval per group):")
-ui.table(dd.rate_definitions_table(), "outcome-rate-definitions")
+ui.table(state.constant(("methods", "rates"), dd.rate_definitions_table), "outcome-rate-definitions")
 st.caption("Source: NHS Talking Therapies for anxiety and depression Manual (section 6, paired data and "
            "\"last available score\"; appendix \"Clinical cut-offs and reliable change index\").")
 
@@ -31,17 +31,20 @@ st.markdown(f"A participant is a **case** on a measure when the score is at or a
             f"{PHQ9.caseness:g} or more), and a change is **reliable** when it is at least the measure's reliable "
             f"change index (PHQ-9: {PHQ9.reliable_change:g} points). The MCID is the minimal clinically important "
             "difference, a fall of at least that many points (reported as a supplementary analysis).")
-ui.table(dd.thresholds_table(), "measures-and-thresholds")
+ui.table(state.constant(("methods", "thresholds"), dd.thresholds_table), "measures-and-thresholds")
 
 # --- methods
 st.subheader("Statistical methods")
 st.markdown(dd.GROUP_DIRECTION + " For continuous outcomes ANCOVA (last score adjusted for the first) is the "
             "primary analysis; the others are sensitivity analyses. Rates are compared by their difference with "
             "Fisher's exact test.")
-methods = dd.methods_table()
-for area, rows in methods.groupby("Area", sort=False):
+methods = state.constant(("methods", "methods"), dd.methods_table)  # from the code's constants: made once
+method_lists = state.constant(("methods", "method-lists"), lambda: [
+    (area, "\n".join(f"- *{row['Method']}*: " + dd.method_sentence(row) for _, row in rows.iterrows()))
+    for area, rows in methods.groupby("Area", sort=False)])
+for area, listed in method_lists:
     st.markdown(f"**{area}**")
-    st.markdown("\n".join(f"- *{row['Method']}*: " + dd.method_sentence(row) for _, row in rows.iterrows()))
+    st.markdown(listed)
 with st.expander("All methods as a table (download)"):
     ui.table(methods, "statistical-methods")
 
@@ -64,7 +67,7 @@ st.markdown(f"A file can be **episode level** (one row per participant; required
             f"required: {dd.required_columns_text('session')}). Session-level files are reduced to one row per "
             f"participant: {SESSION_REDUCTION_RULE[0].lower()}{SESSION_REDUCTION_RULE[1:]} "
             "Any other column is kept and can be used as a filter or subgroup.")
-ui.table(dd.full_dictionary(), "data-dictionary")
+ui.table(state.constant(("methods", "dictionary"), dd.full_dictionary), "data-dictionary")
 st.caption("The same table is in data/sample/reference/data_dictionary.csv (made by python -m analysis.dictionary).")
 
 # --- limitations

@@ -88,7 +88,13 @@ def test_changing_a_constant_changes_the_page(monkeypatch):
     monkeypatch.setattr(dictionary, "PHQ9", changed)
     monkeypatch.setattr(dictionary, "FINISHED_MIN_SESSIONS", 3)
     monkeypatch.setitem(compare.METHODS, "new_method", "A brand-new method (Someone 2030)")
+    # The page's tables of constants are made once per server process (state.constant): a changed constant
+    # shows after a restart, as after any code change. A fresh process is simulated by a fresh cache.
+    from dashboard import shared_cache
+
+    shared_cache.clear()
     at = _open()
+    shared_cache.clear()  # the patched tables must not outlive this test
     text = _text(at)
     assert "PHQ-9 first ≥ 11" in text and "PHQ-9 first ≥ 10" not in text
     assert "(PHQ-9: 11 or more)" in text and "(PHQ-9: 7 points)" in text
