@@ -9,9 +9,10 @@ from them, are memoised in the session's own state.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -427,6 +428,19 @@ def constant(key: tuple, build: Callable[[], _Built]) -> _Built:
     per server process and handed to every session, whatever data it shows. Never for anything built from
     data: that goes through :func:`session_memo`."""
     return shared_cache.get_or_build(("constant", *key), build)
+
+
+def constant_by_arguments(name: str) -> Callable[[Callable[..., _Built]], Callable[..., _Built]]:
+    """A decorator: the function's result for each (hashable) set of arguments is a :func:`constant` named
+    ``name`` (made once per server process, for every session). For what depends on no uploaded data: the
+    bundled survey's published figures, the code's definitions. Unlike ``st.cache_data`` it hands back the
+    same objects (a figure held here is fitted and serialised once, ``dashboard/fast_elements.py``)."""
+    def decorate(function: Callable[..., _Built]) -> Callable[..., _Built]:
+        @functools.wraps(function)
+        def cached(*args: Hashable) -> _Built:
+            return constant((name, *args), lambda: function(*args))
+        return cached
+    return decorate
 
 
 _PAGE_MEMO_KEY = "_page_memo"

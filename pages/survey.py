@@ -3,8 +3,9 @@
 Everything here comes from the December 2022 findings and recommendations report, its
 one-page summary and the pilot's interview blog, transcribed in ``data/sample/`` and read
 through :mod:`analysis.survey`. It does not use the uploaded outcome data. The figures
-are published aggregates about survey respondents, not patient data, so the bundled
-CSVs are loaded through ``st.cache_data``.
+are published aggregates about survey respondents, not patient data, so what is built from the bundled
+CSVs is made once per server process for every visitor (``state.constant_by_arguments``): the same
+figures and tables, fitted and serialised once.
 
 Text from the CSVs is escaped before it reaches Markdown, so it always shows literally.
 """
@@ -35,12 +36,12 @@ def _md(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
-@st.cache_data(show_spinner=False)
+@state.constant_by_arguments("survey-findings")
 def _findings() -> pd.DataFrame:
     return survey.distinct_findings()
 
 
-@st.cache_data(show_spinner=False)
+@state.constant_by_arguments("survey-recommendations")
 def _recommendations() -> list[survey.RecommendationCard]:
     return survey.recommendation_cards()
 
@@ -51,7 +52,7 @@ def _bullets(rows: pd.DataFrame, with_organisation: bool = False, separator: str
                      + f"{separator}{_md(r['description'])}" for _, r in rows.iterrows())
 
 
-@st.cache_data(show_spinner=False)
+@state.constant_by_arguments("survey-examples")
 def _example_blocks() -> list[tuple[str, list[str]]]:
     """Appendix C and D as Markdown blocks, one expander each: [(expander title, blocks)]."""
     examples = survey.load_examples()
@@ -70,12 +71,12 @@ def _example_blocks() -> list[tuple[str, list[str]]]:
             ("National offers and training (report Appendix D)", offers)]
 
 
-@st.cache_data(show_spinner=False)
+@state.constant_by_arguments("survey-interviews")
 def _interviews() -> list[survey.InterviewSection]:
     return survey.interview_sections()
 
 
-@st.cache_data(show_spinner=False)
+@state.constant_by_arguments("survey-headline")
 def _headline() -> tuple[survey.SurveyHeadline, list[survey.HeadlineMetric]]:
     return survey.headline(), survey.headline_metrics()
 
@@ -114,14 +115,13 @@ def _show_items(items: list[tuple[str, str | None]]) -> None:
         st.markdown(text, help=source)
 
 
-@st.cache_resource(show_spinner=False, max_entries=128)
+@state.constant_by_arguments("survey-charts")
 def _charts(group: str, topics: tuple[str, ...]) -> list[tuple[str, go.Figure, str, list[str]]]:
     """One stakeholder group's charts for the chosen topics: [(name, figure, takeaway, notes)].
 
-    Built once per (group, topics): themed figures are the slow part of this page.
-    ``cache_resource`` hands back the same figures without copying them (unpickling a
-    themed figure costs ~20 ms); they are never modified after building, and they hold
-    only the bundled, published survey figures, never uploaded data.
+    Built once per (group, topics) and server process: themed figures are the slow part of this page. The
+    same figures are handed back (not copies), fitted and serialised once for every visitor; they hold only
+    the bundled, published survey figures, never uploaded data.
     """
     rows = survey.filter_findings(_findings(), group, topics or None)
     label = survey.stakeholder_label(group)
@@ -141,7 +141,7 @@ def _charts(group: str, topics: tuple[str, ...]) -> list[tuple[str, go.Figure, s
     return charts
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@state.constant_by_arguments("survey-items")
 def _items(group: str, topics: tuple[str, ...]) -> tuple[list, list, str]:
     """One stakeholder group's findings as lines of text: (views and experiences, who responded, the
     base most of them share, said once above them)."""
@@ -152,7 +152,7 @@ def _items(group: str, topics: tuple[str, ...]) -> tuple[list, list, str]:
     return (_finding_items(main, base), _finding_items(survey.findings_table(rows.loc[profile]), base), base)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@state.constant_by_arguments("survey-table")
 def _all_table(groups: tuple[str, ...], topics: tuple[str, ...]) -> pd.DataFrame:
     return survey.findings_table(survey.filter_findings(_findings(), groups or None, topics or None), with_group=True)
 
