@@ -49,9 +49,8 @@ def mid_inputs(where: str, measures: tuple[str, ...] = ("rates", *bayes.MEASURE_
     """Number inputs for the MIDs (stored in the session so every page uses the same values), in an expander
     whose inputs are drawn only while it is open (``.open``: a closed one costs the server nothing to send)."""
     rate, measure_mids = mids()
-    expander = st.expander("Change the minimal important difference (MID)", key=f"{MID_OPEN_KEY}_{where}",
-                           on_change="rerun")
-    if not expander.open:
+    expander = ui.lazy_expander("Change the minimal important difference (MID)", f"{MID_OPEN_KEY}_{where}")
+    if expander is None:
         return
     with expander:
         columns = st.columns(len(measures))
@@ -160,9 +159,9 @@ def chance_section(ctx: state.Context, keys: tuple[str, ...], *, where: str, cha
     chances_table(ctx, keys, f"chance of benefit {where}")
     shown = [k for k in keys if k in results(ctx)]
     if chart_choice and shown:  # drawn while the expander is open (a room's first view sends none of them)
-        expander = st.expander("Charts: the chance of benefit and how it depends on the prior",
-                               key=f"{CHARTS_OPEN_KEY}_{where}", on_change="rerun")
-        if expander.open:
+        expander = ui.lazy_expander("Charts: the chance of benefit and how it depends on the prior",
+                                    f"{CHARTS_OPEN_KEY}_{where}")
+        if expander is not None:
             with expander:
                 if len(shown) > 1:
                     choice = st.selectbox("Charts for", shown, format_func=lambda k: results(ctx)[k].label,

@@ -305,6 +305,18 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+def lazy_expander(label: str, key: str, expanded: bool = False):
+    """An expander whose contents are drawn only while it is open (Streamlit's ``.open``; opening or closing it
+    reruns the page): a closed one costs the server nothing to draw or send, which a workshop room of 50
+    opening the same page notices. Returns the expander when its contents should be drawn, else None.
+
+    ``expanded`` opens it at first; the state then lives under ``key``, so a ``key`` that changes with what
+    decides ``expanded`` (e.g. a filter) lets that decide again.
+    """
+    box = st.expander(label, expanded=expanded, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def not_available(message: str) -> None:
     """Say in words why something cannot be shown (never a blank chart or a traceback)."""
     st.warning(message, icon=":material/warning:")

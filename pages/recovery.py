@@ -83,8 +83,8 @@ figure, takeaway = state.session_memo(ctx, ("rates", ctx.safe, national_year), l
     add_attribution(rates_chart(rates, hidden, references)),
     rates_takeaway(rates, hidden, references, f"England's published rates for {national_year}")))
 ui.chart(figure, "outcome rates by group", takeaway)
-definitions = st.expander("What each rate counts", key="rates_defined_open", on_change="rerun")
-if definitions.open:  # drawn while open: a closed expander costs the server nothing to send
+definitions = ui.lazy_expander("What each rate counts", "rates_defined_open")
+if definitions is not None:
     with definitions:
         ui.static_table(state.constant(("rate-definitions",), lambda: pd.DataFrame([
             {"Rate": d.label, "Who counts": d.numerator.capitalize(), "Out of": d.denominator.capitalize()}

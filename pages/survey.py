@@ -163,7 +163,13 @@ def _group_section(group: str, topics: tuple[str, ...], expanded: bool) -> None:
     sample = survey.sample_for(group)
     main, profile, base = _items(group, topics)
     respondents = f" ({sample.respondents} respondents)" if sample is not None else ""
-    with st.expander(f"{label}{respondents}", expanded=expanded):
+    # Drawn while open (a room's first view sends none of the groups' findings); a filter opens the sections it
+    # chose, so the key changes with it.
+    section = ui.lazy_expander(f"{label}{respondents}", f"survey_open_{group}_{'chosen' if expanded else 'all'}",
+                               expanded=expanded)
+    if section is None:
+        return
+    with section:
         if sample is not None:
             st.caption(f"{sample.respondents} survey respondents. {_md(sample.description)}")
         if base:
@@ -242,41 +248,51 @@ for group in shown_groups:
     # A filtered choice opens its sections; unfiltered, each group waits behind its expander.
     _group_section(group, chosen_topics, expanded=bool(groups or topics))
 if not selected.empty:
-    with st.expander("These findings as one table, with sources (CSV and XLSX downloads)"):
-        # Eight text columns of prose: here a long word may break anywhere (no figures to split), so the
-        # table fits 1280 px (ui.static_table keeps words whole elsewhere, which suits tables of numbers).
-        st.html("<style>.st-key-survey-findings-table [data-testid='stTable'] td, "
-                ".st-key-survey-findings-table [data-testid='stTable'] td * "
-                "{ overflow-wrap: anywhere !important; }</style>")
-        with st.container(key="survey-findings-table"):
-            ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings", whole=True)
+    table_box = ui.lazy_expander("These findings as one table, with sources (CSV and XLSX downloads)",
+                                 "survey_open_table")
+    if table_box is not None:
+        with table_box:
+            # Eight text columns of prose: here a long word may break anywhere (no figures to split), so the
+            # table fits 1280 px (ui.static_table keeps words whole elsewhere, which suits tables of numbers).
+            st.html("<style>.st-key-survey-findings-table [data-testid='stTable'] td, "
+                    ".st-key-survey-findings-table [data-testid='stTable'] td * "
+                    "{ overflow-wrap: anywhere !important; }</style>")
+            with st.container(key="survey-findings-table"):
+                ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings", whole=True)
 
 # --- recommendations -----------------------------------------------------------------------
 st.header("The report's four recommendations")
-with st.expander("The four recommendations in full, with their short- and long-term solutions"):
-    for card in cards:
-        with st.container(border=True):
-            st.markdown(f"**Recommendation {card.number}**")
-            st.markdown(f"##### {_md(card.title)}")
-            st.markdown("**Short-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.short_term))
-            st.markdown("**Long-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.long_term))
-            st.caption(f"Source: {_md(card.source)}")
+recommendations_box = ui.lazy_expander("The four recommendations in full, with their short- and long-term solutions",
+                                       "survey_open_recommendations")
+if recommendations_box is not None:
+    with recommendations_box:
+        for card in cards:
+            with st.container(border=True):
+                st.markdown(f"**Recommendation {card.number}**")
+                st.markdown(f"##### {_md(card.title)}")
+                st.markdown("**Short-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.short_term))
+                st.markdown("**Long-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.long_term))
+                st.caption(f"Source: {_md(card.source)}")
 
-for title, blocks in _example_blocks():
-    with st.expander(title):
-        for block in blocks:
-            st.markdown(block)
+for number, (title, blocks) in enumerate(_example_blocks()):
+    examples_box = ui.lazy_expander(title, f"survey_open_examples_{number}")
+    if examples_box is not None:
+        with examples_box:
+            for block in blocks:
+                st.markdown(block)
 st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
 
 # --- pilot interviews --------------------------------------------------------------------
 st.header("In participants' words: the pilot interviews")
-with st.expander("Every interview theme and quote"):
-    st.markdown("Participants in the Community Living Well pilot were interviewed about the physical activity "
-                "support they received alongside talking therapy.")
-    for section in sections:
-        st.markdown(f"**{_md(section.title)}**")
-        if section.points:
-            st.markdown("\n".join(f"- {_md(p)}" for p in section.points))
-        for quote in section.quotes:
-            st.markdown(f"> “{_md(quote)}”")
+interviews_box = ui.lazy_expander("Every interview theme and quote", "survey_open_interviews")
+if interviews_box is not None:
+    with interviews_box:
+        st.markdown("Participants in the Community Living Well pilot were interviewed about the physical activity "
+                    "support they received alongside talking therapy.")
+        for section in sections:
+            st.markdown(f"**{_md(section.title)}**")
+            if section.points:
+                st.markdown("\n".join(f"- {_md(p)}" for p in section.points))
+            for quote in section.quotes:
+                st.markdown(f"> “{_md(quote)}”")
 st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.PILOT_DOCUMENT])}. Quotes are verbatim.")

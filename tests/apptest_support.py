@@ -47,6 +47,17 @@ def open_page(page: str, state: dict | None = None, *, from_home: bool = True) -
     return at
 
 
+def survey_all_open() -> dict[str, bool]:
+    """Session state that opens every expander on the Survey page: their contents (each stakeholder group's
+    charts and findings, the table, the recommendations, examples and interviews) are drawn only while open."""
+    from analysis import survey
+
+    keys = [f"survey_open_{group}_all" for group in survey.STAKEHOLDER_GROUPS]
+    keys += ["survey_open_table", "survey_open_recommendations", "survey_open_interviews"]
+    keys += [f"survey_open_examples_{number}" for number in range(12)]
+    return dict.fromkeys(keys, True)
+
+
 # --- downloads built on click -----------------------------------------------------------------------------
 
 

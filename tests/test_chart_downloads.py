@@ -19,7 +19,7 @@ import pytest
 from analysis.figures import svg, theme
 from analysis.figures.outcomes import rate_chart
 from dashboard import ui
-from tests.apptest_support import deferred_download, open_page, record_media_files
+from tests.apptest_support import deferred_download, open_page, record_media_files, survey_all_open
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 OVERVIEW_TITLE = "Recovery rate by group (95% CI)"
@@ -145,7 +145,7 @@ def svg_buttons(at) -> list:
 @pytest.mark.parametrize("page", sorted(CHART_PAGES))
 def test_every_chart_has_an_svg_download_named_like_its_png(monkeypatch, page, svg_chromium):
     record_media_files(monkeypatch)
-    at = open_page(page)
+    at = open_page(page, survey_all_open() if page == "pages/survey.py" else None)  # its charts: in expanders
     names = chart_names(at)
     assert len(names) >= CHART_PAGES[page], names
     assert all(names) and len(set(names)) == len(names), names  # each chart has its own, non-empty name

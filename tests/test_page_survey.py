@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from analysis import survey
 from analysis.figures import survey as survey_figures
 from analysis.figures.theme import TEMPLATE_NAME
-from tests.apptest_support import assert_clean, open_page
+from tests.apptest_support import assert_clean, open_page, survey_all_open
 
 PAGE = "pages/survey.py"
 
@@ -28,7 +28,7 @@ PAGE = "pages/survey.py"
 
 
 def _open() -> AppTest:
-    return open_page(PAGE)
+    return open_page(PAGE, survey_all_open())  # every expander opened: their contents are drawn only then
 
 
 _assert_clean = assert_clean
@@ -336,3 +336,19 @@ def test_survey_figures_use_the_project_theme(distinct: pd.DataFrame) -> None:
     assert figure.data[0].marker.color not in GROUP_COLOURS.values()  # never mistaken for a trial group
     # the hover names the merged sources, document and section
     assert any("Summary:" in row[2] for row in figure.data[0].customdata)
+
+
+def test_closed_sections_send_nothing_and_opening_one_draws_it() -> None:
+    """Each stakeholder group's charts and findings are drawn only while its expander is open (a workshop room's
+    first view of the page sends none of them); opening it draws them."""
+    at = open_page(PAGE)
+    assert len(_group_sections(at)) == len(survey.STAKEHOLDER_GROUPS)  # the expanders are there, closed
+    assert not at.get("plotly_chart") and not at.table
+    assert len([m for m in at.markdown if m.value.startswith("> “")]) == 2  # only the summary's two quotes
+    at.session_state["survey_open_staff_all"] = True
+    at.run()
+    _assert_clean(at)
+    staff = next(e for e in at.expander if e.label.startswith(survey.stakeholder_label("staff")))
+    others = [e for e in at.expander if e is not staff and e.label in _group_sections(at)]
+    assert staff.get("plotly_chart") and staff.get("markdown")
+    assert not [chart for e in at.expander if e is not staff for chart in e.get("plotly_chart")], others

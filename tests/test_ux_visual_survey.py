@@ -11,7 +11,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from analysis import survey
-from tests.apptest_support import open_page
+from tests.apptest_support import open_page, survey_all_open
 
 PAGE = "pages/survey.py"
 
@@ -72,7 +72,7 @@ def test_a_chosen_group_opens_its_section():
 
 
 def test_each_base_is_said_once_per_group():
-    at = open_page(PAGE)
+    at = open_page(PAGE, survey_all_open())
     lines = [m.value.replace("\\", "") for m in at.markdown]
     for group in survey.STAKEHOLDER_GROUPS:
         rows = survey.filter_findings(survey.distinct_findings(), group, None)
