@@ -55,6 +55,11 @@ PAGES: dict[str, str] = {
     "survey": "Survey findings",
     "planning": "Planning the next evaluation",
     "methods": "Methods and definitions",
+    "adjusted": "Accounting for who took part",
+    "sites": "Sites",
+    "national": "Against national figures",
+    "data": "Your data",
+    "export": "Export and present",
 }
 WORKSHOP_PAGES = ("overview", "symptom_change", "recovery", "who_benefits")  # the pages the filters change
 BASELINE_PAGE = "baseline"
@@ -513,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=50, help="visitors (default 50)")
     parser.add_argument("--page", default="symptom_change",
                         help=f"page to open: {', '.join(PAGES)}; 'all' = each of {', '.join(WORKSHOP_PAGES)} "
-                             "in turn; 'mixed' = visitors spread over them")
+                             "in turn; 'every' = every page in turn; 'mixed' = visitors spread over the first four")
     parser.add_argument("--ramp", type=float, default=0.0, help="spread arrivals over this many seconds (default 0)")
     parser.add_argument("--filter", action="append", default=[],
                         help="the filter change, as a URL query (default f_gender=Female); repeat it and visitor i "
@@ -539,11 +544,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = {"WORKSHOP_DATA": str(args.workshop_data.resolve())} if args.workshop_data else None
     args.filter = args.filter or ["f_gender=Female"]
-    pages = list(WORKSHOP_PAGES) if args.page in ("all", "mixed") else [args.page]
+    pages = (list(WORKSHOP_PAGES) if args.page in ("all", "mixed") else list(PAGES) if args.page == "every"
+             else [args.page])
     if any(p not in PAGES for p in pages):
         parser.error(f"unknown page {args.page!r}")
     extra = [f"--{o}" if "=" in o else o for o in args.server_option]
-    rounds = [[p] for p in pages] if args.page == "all" else [pages]
+    rounds = [[p] for p in pages] if args.page in ("all", "every") else [pages]
     results: dict[str, dict] = {}
 
     # the baseline app has one filter, gender: other filters are measured on it as its gender filter
