@@ -65,6 +65,8 @@ WORKSHOP_PAGES = ("overview", "symptom_change", "recovery", "who_benefits")  # t
 BASELINE_PAGE = "baseline"
 BASELINE_TEXT = "Recovery was"
 FILTER_TEXT = "Filter active"
+# A page that does not use the sidebar's filters says so instead of showing the banner.
+FILTER_TEXTS: dict[str, str] = {"survey": "The filters in the sidebar do not apply here"}
 BASELINE_FILTER_TEXT = "the same for"
 STEPS = ("first", "filtered", "reconnect")
 TARGET_RAMP_P95_S = 2.0
@@ -203,8 +205,10 @@ def _texts(msg, sink: list[str]) -> None:
         return
     element = msg.delta.new_element
     kind = element.WhichOneof("type")
-    if kind in ("markdown", "heading", "alert", "text", "code"):
+    if kind in ("markdown", "heading", "alert", "text"):
         sink.append(getattr(element, kind).body)
+    elif kind == "code":  # st.code: its text is code_text, not body
+        sink.append(element.code.code_text)
     elif kind == "metric":
         sink.append(f"{element.metric.label} {element.metric.body}")
     elif kind == "exception":
@@ -357,7 +361,7 @@ async def visit(base: str, number: int, page: str, query: str, filter_query: str
                 through: _Countdown | None = None) -> Visit:
     result = Visit(visitor=number, page=page)
     expect = BASELINE_TEXT if page == BASELINE_PAGE else PAGES[page]
-    expect_filtered = BASELINE_FILTER_TEXT if page == BASELINE_PAGE else FILTER_TEXT
+    expect_filtered = BASELINE_FILTER_TEXT if page == BASELINE_PAGE else FILTER_TEXTS.get(page, FILTER_TEXT)
     await gate.wait()
     if delay_s:
         await asyncio.sleep(delay_s)

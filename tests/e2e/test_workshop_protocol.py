@@ -89,3 +89,13 @@ def test_the_element_floor_counts_and_compares_the_elements_it_adds(capsys):
     assert element_floor.main(["--lines", "4", "--visitors", "3", "--rounds", "1", "--timeout", "60"]) == 0
     out = capsys.readouterr().out
     assert "7 elements (baseline + 4 lines), round 1: first p95" in out and "filtered p95" in out and "×" in out
+
+
+def test_every_page_can_be_visited_by_the_harness(app_server):
+    """--page every: each page in the navigation is opened and filtered by protocol visitors without an error
+    (the Export page's st.code once tripped the harness's text reader)."""
+    from benchmarks.protocol import PAGES
+
+    result = run_sync(run_protocol(app_server.url, len(PAGES), list(PAGES), timeout_s=180))
+    assert result.errors == []
+    assert {v.page for v in result.visits} == set(PAGES)
