@@ -87,15 +87,17 @@ def one_outcome() -> None:
 
     # --- tables
     st.subheader("Each site")
-    ui.table(fs.site_table(outcome, ctx.safe), f"sites-{choice}")
+    ui.table(state.session_memo(ctx, ("sites", "table", choice, ctx.safe), lambda: fs.site_table(outcome, ctx.safe)),
+             f"sites-{choice}")
 
 
 one_outcome()
 
 st.subheader("Every outcome, pooled across sites")
-ui.table(fs.pooled_table(sites), "sites-pooled")
+ui.table(state.session_memo(ctx, ("sites", "pooled"), lambda: fs.pooled_table(sites)), "sites-pooled")
 st.subheader("People per site")
-ui.table(fs.participants_table(sites, ctx.safe), "sites-participants")
+ui.table(state.session_memo(ctx, ("sites", "participants", ctx.safe), lambda: fs.participants_table(sites, ctx.safe)),
+         "sites-participants")
 
 # --- the adjusted analysis, accounting for site (analysis/adjusted.py)
 st.subheader("Adjusted for site and baseline characteristics")
@@ -106,7 +108,8 @@ if site_adjusted.get("adjusted_for_site"):
                f"people of the same site, and weighted for the default baseline characteristics; "
                f"{site_adjusted.get('estimand')} weights). Choices, balance and E-values: **Accounting for who took "
                "part**.")
-    ui.table(site_adjusted_table(site_adjusted), "sites-adjusted-for-site")
+    ui.table(state.session_memo(ctx, ("sites", "adjusted-table", ctx.safe), lambda: site_adjusted_table(site_adjusted)),
+             "sites-adjusted-for-site")
 else:
     ui.not_available(str(site_adjusted.get("reason")))
 st.page_link("pages/adjusted.py", label="Accounting for who took part", icon=":material/balance:")
