@@ -175,12 +175,12 @@ def cost_inputs(where: str) -> tuple[float | None, float | None]:
     """The cost of the PA offer per participant and (optionally) of a course of talking therapy, in £."""
     row = st.container(horizontal=True)  # side by side in one block (st.columns made three)
     row.number_input("Cost of the physical activity offer per participant (£)", min_value=0.0,
-                      value=st.session_state.get(COST_KEY), step=10.0, placeholder="e.g. 150",
-                      key=f"{COST_KEY}_{where}", on_change=_store, args=(f"{COST_KEY}_{where}", COST_KEY))
+                     value=st.session_state.get(COST_KEY), step=10.0, placeholder="e.g. 150",
+                     key=f"{COST_KEY}_{where}", on_change=_store, args=(f"{COST_KEY}_{where}", COST_KEY))
     row.number_input("Cost of a course of talking therapy (£, optional)", min_value=0.0,
-                       value=st.session_state.get(THERAPY_COST_KEY), step=50.0, placeholder="your service's figure",
-                       key=f"{THERAPY_COST_KEY}_{where}", on_change=_store,
-                       args=(f"{THERAPY_COST_KEY}_{where}", THERAPY_COST_KEY))
+                     value=st.session_state.get(THERAPY_COST_KEY), step=50.0, placeholder="your service's figure",
+                     key=f"{THERAPY_COST_KEY}_{where}", on_change=_store,
+                     args=(f"{THERAPY_COST_KEY}_{where}", THERAPY_COST_KEY))
     return st.session_state.get(COST_KEY), st.session_state.get(THERAPY_COST_KEY)
 
 

@@ -35,8 +35,8 @@ _lock = threading.Lock()
 _entries: OrderedDict[Hashable, object] = OrderedDict()
 _building: dict[Hashable, threading.Lock] = {}
 _stats = {"hits": 0, "builds": 0}
-# Each stored value and its members (down to _PART_DEPTH levels of tuples, lists and dicts: a builder may
-# return a tuple of figures and texts, or of dicts of them), by id:
+# Each stored value and its members (down to _PART_DEPTH levels of tuples, lists, dicts and dataclass fields: a
+# builder may return a tuple of figures and texts, dicts of them, or a results object), by id:
 # (the entry's key, the object itself, so an id reused after eviction never matches), and what was derived
 # from each (``derived``: a figure's serialised spec, a table's Arrow bytes), dropped with its entry.
 _members: dict[int, tuple[Hashable, object]] = {}

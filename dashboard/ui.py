@@ -199,10 +199,15 @@ def static_table(frame: pd.DataFrame, alt: str | None = None) -> None:
     """
     shared = held(frame)
     if len(frame) > MAX_STATIC_ROWS:
-        arrow = shared_cache.derived(frame, "arrow", lambda: fast_elements.arrow_table(frame)) if shared else None
-        st.dataframe(frame if arrow is None else arrow, hide_index=True)
+        _grid(frame, shared)
         return
     _static(frame, alt, shared=shared)
+
+
+def _grid(frame: pd.DataFrame, shared: bool, **dataframe_kwargs) -> None:
+    """An interactive grid; for shared data from its Arrow table made once (the same bytes as from the frame)."""
+    arrow = shared_cache.derived(frame, "arrow", lambda: fast_elements.arrow_table(frame)) if shared else None
+    st.dataframe(frame if arrow is None else arrow, hide_index=True, **dataframe_kwargs)
 
 
 def held(frame: pd.DataFrame) -> bool:
@@ -288,8 +293,7 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
     # for a grid (the same bytes), its text cells for a static table.
     shared = held(frame)
     if not whole and (len(frame) > MAX_STATIC_ROWS or dataframe_kwargs):
-        arrow = shared_cache.derived(frame, "arrow", lambda: fast_elements.arrow_table(frame)) if shared else None
-        st.dataframe(frame if arrow is None else arrow, hide_index=True, **dataframe_kwargs)
+        _grid(frame, shared, **dataframe_kwargs)
     else:
         _static(frame, alt=name.replace("-", " "), shared=shared)
     base = slug(name)
@@ -299,10 +303,10 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
     # every visitor).
     row = st.container(horizontal=True)
     row.download_button("Download CSV", lambda: table_to_csv_bytes(snapshot), file_name=f"{base}.csv",
-                         mime="text/csv", key=f"{key or base}-csv", on_click="ignore")
+                        mime="text/csv", key=f"{key or base}-csv", on_click="ignore")
     row.download_button("Download XLSX", lambda: table_to_xlsx_bytes(snapshot, sheet_name=name[:31]),
-                          file_name=f"{base}.xlsx", key=f"{key or base}-xlsx", on_click="ignore",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                        file_name=f"{base}.xlsx", key=f"{key or base}-xlsx", on_click="ignore",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def lazy_expander(label: str, key: str, expanded: bool = False):

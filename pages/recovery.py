@@ -175,8 +175,16 @@ for key, comparison in rates.items():  # where a test and an interval in the tab
 
 # --- outcome categories
 st.subheader("What happened to every finisher")
-counts, drawn = state.session_memo(ctx, ("category-counts", ctx.safe), lambda: (
-    (found := outcome_category_counts(analysis.flags)), pool_small_categories(found) if ctx.safe else found))
+
+
+def category_counts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every finisher's outcome category counted per group, and the same as drawn (small cells pooled in safe
+    mode)."""
+    found = outcome_category_counts(analysis.flags)
+    return found, pool_small_categories(found) if ctx.safe else found
+
+
+counts, drawn = state.session_memo(ctx, ("category-counts", ctx.safe), category_counts)
 if drawn.empty or drawn["denominator"].max() == 0:
     ui.not_available("No one in the current selection finished treatment (or, in presentation-safe mode, "
                      f"each group has {FEWER_THAN} finishers), so there are no outcome categories to draw.")

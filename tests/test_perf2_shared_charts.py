@@ -141,3 +141,43 @@ def test_a_figure_in_a_results_dataclass_is_held():
     assert shared_cache.derived(figure, "spec", lambda: "json") == "json"
     assert shared_cache.derived(table, "arrow", lambda: "bytes") == "bytes"
     shared_cache.clear()
+
+
+def _table_calls(fast: bool) -> list[tuple]:
+    """What reaches DeltaGenerator._enqueue for one static table: (type, the proto's bytes, its layout)."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    calls: list[tuple] = []
+    original = DeltaGenerator._enqueue
+
+    def record(self, delta_type, element_proto, layout_config=None, *args, **kwargs):
+        if delta_type == "table":
+            calls.append((delta_type, element_proto.SerializeToString(deterministic=True), layout_config))
+        return original(self, delta_type, element_proto, layout_config, *args, **kwargs)
+
+    def script(fast: bool) -> None:
+        import pandas as pd
+        import streamlit as st
+
+        from dashboard import fast_elements
+
+        cells = pd.DataFrame({"Outcome": ["Recovery", "PHQ-9"], "Estimate": ["27.0\u00a0points", "−1.2"]})
+        if fast:
+            fast_elements.table_from_bytes(fast_elements.table_bytes(cells), alt="rate comparisons")
+        else:
+            st.table(cells, hide_index=True, border="horizontal", alt="rate comparisons")
+
+    DeltaGenerator._enqueue = record
+    try:
+        at = AppTest.from_function(script, kwargs={"fast": fast}).run()
+    finally:
+        DeltaGenerator._enqueue = original
+    assert not at.exception
+    return calls
+
+
+def test_a_shared_static_table_s_message_and_layout_are_st_table_s():
+    """table_from_bytes enqueues what st.table enqueues: the same Table proto and the same layout (width and
+    height), so a table of shared data looks exactly like any other."""
+    plain, fast = _table_calls(False), _table_calls(True)
+    assert len(plain) == 1 and plain == fast
