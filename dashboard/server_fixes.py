@@ -1,4 +1,4 @@
-"""Work-arounds for two Streamlit 1.67 costs that a workshop pays: on every reconnect, and on every element.
+"""Work-arounds for three Streamlit 1.67 costs that a workshop pays: on every reconnect, on every element and on every read of a setting.
 
 **1. Reconnects.**
 
@@ -22,6 +22,18 @@ the loop runs them all, in the order they were made (as before), each on its own
 reported by the loop and the others still run, as before). Likewise the runtime's "a message is waiting"
 signal (``Runtime._enqueued_some_message``) is scheduled once until it has run, not once per message.
 Measured with ``python -m benchmarks.load --protocol``: README, "Running a workshop".
+
+**3. A lock taken for every read of a setting.** ``streamlit.config.get_option`` (and
+``get_options_for_section``) take the process-wide ``_config_lock`` for every read, and Streamlit reads a
+setting for every element it sends (``forward_msg_cache.populate_hash_if_needed`` reads
+``global.minCachedMessageSize``), every widget, every rerun's ``new_session`` message. With 50 script threads
+drawing at once the lock is handed between threads many thousands of times a second: py-spy (``--gil``)
+put 8–9% of the server's Python time in ``get_option`` for 50 visitors at once. The settings themselves
+are parsed once and then only read; ``get_config_options`` already returns them without the lock once
+parsed. :func:`apply` makes both reads do the same: without the lock when the settings are parsed and
+the key is known, otherwise Streamlit's own function (which parses, or raises for an unknown key).
+Writes (``set_option``, a re-parse) still take the lock; a re-parse replaces the whole mapping, so a read
+sees either the old one or the new one, never a half-made one.
 """
 
 from __future__ import annotations
@@ -31,13 +43,15 @@ from collections import deque
 
 _MARK = "_workshop_honours_file_watcher_type"
 _BATCH_MARK = "_workshop_batches_loop_callbacks"
+_CONFIG_MARK = "_workshop_reads_config_without_lock"
 
 
 def apply() -> bool:
     """Install the work-arounds once per server process; True when they are (now or already) in place."""
     watchers = _honour_file_watcher_type()
     batches = _batch_loop_callbacks()
-    return watchers and batches
+    config_reads = _read_config_without_lock()
+    return watchers and batches and config_reads
 
 
 def _honour_file_watcher_type() -> bool:
@@ -158,3 +172,43 @@ def _batch_loop_callbacks() -> bool:
 
 
 _SIGNAL_LOCK = threading.Lock()
+
+
+def _read_config_without_lock() -> bool:
+    try:
+        from streamlit import config
+    except ImportError:  # pragma: no cover - a Streamlit without it: nothing to do
+        return False
+    get_option, for_section = getattr(config, "get_option", None), getattr(config, "get_options_for_section", None)
+    if get_option is None or for_section is None or not hasattr(config, "_config_options"):
+        return False
+    if getattr(get_option, _CONFIG_MARK, False):
+        return True
+
+    def fast_get_option(key: str):
+        options = config._config_options  # one read of the module's mapping: the old one or the new one
+        if options:
+            option = options.get(key)
+            if option is not None:
+                return option.value
+        return get_option(key)  # not parsed yet, or an unknown key: Streamlit's own (parses, or raises)
+
+    sections: dict[str, tuple] = {}  # section -> (the mapping it was listed from, its options in order)
+
+    def fast_options_for_section(section: str) -> dict:
+        options = config._config_options
+        if not options:
+            return for_section(section)
+        found = sections.get(section)
+        if found is None or found[0] is not options:  # a re-parse made a new mapping: list its options again
+            found = (options, tuple(o for o in list(options.values()) if o.section == section))
+            sections[section] = found
+        return {option.name: option.value for option in found[1]}  # values read now: set_option is seen
+
+    for new, old in ((fast_get_option, get_option), (fast_options_for_section, for_section)):
+        setattr(new, _CONFIG_MARK, True)
+        new.__doc__, new.__name__, new.__qualname__ = old.__doc__, old.__name__, old.__qualname__
+        new.__wrapped__ = old
+    config.get_option = fast_get_option
+    config.get_options_for_section = fast_options_for_section
+    return True
