@@ -184,6 +184,10 @@ def _read_config_without_lock() -> bool:
         return False
     if getattr(get_option, _CONFIG_MARK, False):
         return True
+    if getattr(get_option, "__module__", None) != config.__name__ or getattr(get_option, "__qualname__", "") != "get_option":
+        # Not Streamlit's own function: someone has replaced it for now (AppTest does, to switch global.appTest
+        # on while a test's script runs). Reading the settings directly would bypass that: leave it be.
+        return False
 
     def fast_get_option(key: str):
         options = config._config_options  # one read of the module's mapping: the old one or the new one

@@ -74,3 +74,15 @@ def test_a_reparsed_mapping_is_read_not_the_old_one(monkeypatch):
     monkeypatch.setattr(config, "_config_options", fresh)
     assert config.get_option("server.maxUploadSize") == 7
     assert config.get_options_for_section("theme")["primaryColor"] == "#abcdef"
+
+
+def test_a_stand_in_for_get_option_is_left_in_place():
+    """AppTest swaps get_option for one that answers global.appTest = True while a test's script runs; the
+    app's apply() (in app.py) must not replace that stand-in with a direct read of the settings."""
+    from streamlit.testing.v1.util import patch_config_options
+
+    with patch_config_options({"global.appTest": True}):
+        stand_in = config.get_option
+        assert server_fixes.apply() is False  # this fix is not in place while the stand-in is
+        assert config.get_option is stand_in and config.get_option("global.appTest") is True
+    assert config.get_option("global.appTest") is False and getattr(config.get_option, "__wrapped__", None)
