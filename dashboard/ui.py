@@ -283,12 +283,25 @@ def _cells(frame: pd.DataFrame) -> pd.DataFrame:
     return shown.astype(object).map(lambda v: breakable(keep_together(cell_text(v)))) if len(shown) else shown
 
 
+SOURCE_COLUMN = "Source"
+
+
+def with_source(frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
+    """``frame`` as its CSV and XLSX downloads carry it: with a :data:`SOURCE_COLUMN` naming ``source`` on every
+    row (published data keep their licence attribution when a table leaves the page), or as it is."""
+    return frame.assign(**{SOURCE_COLUMN: source}) if source else frame
+
+
 def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool = False,
-          **dataframe_kwargs) -> None:
+          source: str | None = None, **dataframe_kwargs) -> None:
     """A table that fits the page (:func:`static_table`) with CSV and XLSX downloads (formulas
     neutralised), built only when clicked. A table longer than :data:`MAX_STATIC_ROWS` is an
     interactive grid (``dataframe_kwargs``, e.g. ``column_config``, apply to it) unless ``whole``
-    (e.g. inside an expander, where its length costs nothing until opened)."""
+    (e.g. inside an expander, where its length costs nothing until opened).
+
+    ``source``: the licence attribution of published figures in the table. It is shown once, under the
+    table, and each download carries it on every row (:func:`with_source`); the table on the page does not
+    repeat it in every row."""
     # A table of shared data (held in shared_cache) is prepared once for every visitor: its Arrow bytes
     # for a grid (the same bytes), its text cells for a static table.
     shared = held(frame)
@@ -296,15 +309,18 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
         _grid(frame, shared, **dataframe_kwargs)
     else:
         _static(frame, alt=name.replace("-", " "), shared=shared)
+    if source:
+        st.caption(source)
     base = slug(name)
     # The callables run on click, outside this script run: a copy, unless the frame is shared (never changed).
     snapshot = frame if shared else frame.copy()
     # The two buttons side by side in one block (st.columns made three, and a room's server sends every block to
     # every visitor).
     row = st.container(horizontal=True)
-    row.download_button("Download CSV", lambda: table_to_csv_bytes(snapshot), file_name=f"{base}.csv",
-                        mime="text/csv", key=f"{key or base}-csv", on_click="ignore")
-    row.download_button("Download XLSX", lambda: table_to_xlsx_bytes(snapshot, sheet_name=name[:31]),
+    row.download_button("Download CSV", lambda: table_to_csv_bytes(with_source(snapshot, source)),
+                        file_name=f"{base}.csv", mime="text/csv", key=f"{key or base}-csv", on_click="ignore")
+    row.download_button("Download XLSX",
+                        lambda: table_to_xlsx_bytes(with_source(snapshot, source), sheet_name=name[:31]),
                         file_name=f"{base}.xlsx", key=f"{key or base}-xlsx", on_click="ignore",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -46,11 +46,6 @@ def _hidden(rate: str) -> frozenset[str]:
 hidden = {rate: _hidden(rate) for rate in national.RATE_LABELS}
 
 
-def _with_source(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every exported table that shows a national figure carries the attribution."""
-    return frame.assign(Source=national.ATTRIBUTION)
-
-
 def _published(rate: national.PublishedRate, rounded: bool) -> str:
     if rate.rate is None:
         return f"not available ({rate.reason})"
@@ -101,11 +96,11 @@ def against_organisation() -> None:
             row["Denominator (national)"] = national.DENOMINATORS[key]
             rows.append(row)
         return (comparison_chart(pilot, england, chosen, hidden), comparison_takeaway(pilot, england, hidden),
-                _with_source(pd.DataFrame(rows)))
+                pd.DataFrame(rows))
 
     figure, takeaway, table = state.session_memo(ctx, ("national-comparison", year, code, ctx.safe), comparison_view)
     ui.chart(figure, "pilot beside national figures", takeaway)
-    ui.table(table, "pilot beside national figures table")
+    ui.table(table, "pilot beside national figures table", source=national.ATTRIBUTION)
     st.caption("The pilot's rates follow this dashboard's definitions (recovery over finishers at caseness); NHS England "
                "publishes recovery over finishers minus those not at caseness. " + national.ROUNDING_NOTE)
     if chosen.reason:
@@ -133,14 +128,15 @@ def against_organisation() -> None:
     def outside_limits() -> pd.DataFrame:  # published figures only: the same for every visitor
         outside = funnel.providers[funnel.providers["position"].str.contains("99.8% limit") &
                                    ~funnel.providers["position"].str.contains("within")]
-        return _with_source(pd.DataFrame({
+        return pd.DataFrame({
             "ODS code": outside["org_code"], "Provider": outside["org_name"].map(national.display_name),
             "Finishers at caseness (rounded)": outside["n"].astype(int),
             "Recovery (published)": (outside["rate"] * 100).round(0).astype(int).astype(str) + "%",
-            "Position": outside["position"]}))
+            "Position": outside["position"]})
 
     with st.expander("Providers outside the 99.8% limits"):
-        ui.table(state.constant(("national-outside", year), outside_limits), f"providers outside funnel limits {year}")
+        ui.table(state.constant(("national-outside", year), outside_limits), f"providers outside funnel limits {year}",
+                 source=national.ATTRIBUTION)
 
     # --- trend
     st.subheader("The trend since 2017-18")
@@ -200,12 +196,12 @@ def expected_rates() -> None:
                                               if shown else "hidden (small numbers)" if r.expected is not None
                                               else r.reason)})
         return (expected_chart(mixes, rate_key, hidden_expected),
-                expected_takeaway(mixes, rate_key, hidden=hidden_expected), _with_source(pd.DataFrame(rows)))
+                expected_takeaway(mixes, rate_key, hidden=hidden_expected), pd.DataFrame(rows))
 
     figure, takeaway, table = state.session_memo(ctx, ("national-expected-view", year, rate_key, ctx.safe),
                                                  expected_view)
     ui.chart(figure, f"expected {rate_key} by case mix", takeaway)
-    ui.table(table, f"expected {rate_key} by case mix table")
+    ui.table(table, f"expected {rate_key} by case mix table", source=national.ATTRIBUTION)
     st.caption(next(iter(mixes.values())).method)
     def matching_rows() -> pd.DataFrame:
         rows = []
@@ -218,11 +214,11 @@ def expected_rates() -> None:
                                   else fmt.MISSING),
                              **{GROUP_LABELS[g]: ui.count_text(ctx, c.n[g]) for g in GROUPS},
                              "Why unmatched": c.reason or ""})
-        return _with_source(pd.DataFrame(rows))
+        return pd.DataFrame(rows)
 
     with st.expander("How the pilot's values were matched to NHS England's categories"):
         ui.table(state.session_memo(ctx, ("national-matching", year, rate_key, ctx.safe), matching_rows),
-                 "case mix category matching")
+                 "case mix category matching", source=national.ATTRIBUTION)
         st.caption("Participants whose value matches no published category are left out of both observed and "
                    "expected for that breakdown, and counted here; an age band that straddles two published bands "
                    "is not split. The finishers in each category are counted (the recovery denominator is those of "
@@ -244,7 +240,7 @@ if spa.empty:
     ui.not_available("NHS England published no Structured Physical Activity figures in this extract.")
 else:
     def spa_table() -> pd.DataFrame:  # published figures only: the same for every visitor
-        return _with_source(pd.DataFrame({
+        return pd.DataFrame({
             "Year": spa["year"],
             "Finishers with this therapy": spa["finishers"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
             "Courses counted in outcomes": spa["courses"].map(lambda v: fmt.count(int(v)) if pd.notna(v) else fmt.MISSING),
@@ -254,9 +250,10 @@ else:
             "PHQ-9 mean, start → end": [f"{fmt.number(a)} → {fmt.number(b)}"
                                         for a, b in zip(spa["phq9_start"], spa["phq9_end"], strict=True)],
             "Small numbers": spa["small"].map({True: f"yes (under {national.SMALL_NUMBERS} courses)", False: "no"}),
-        }))
+        })
 
-    ui.table(state.constant(("national-spa",), spa_table), "structured physical activity national figures")
+    ui.table(state.constant(("national-spa",), spa_table), "structured physical activity national figures",
+             source=national.ATTRIBUTION)
     latest = spa.iloc[-1]
     st.markdown(f"**Takeaway:** in {latest['year']}, NHS England counted {fmt.count(int(latest['courses']))} courses of "
                 f"Structured Physical Activity in its outcomes, with recovery {latest['recovery'] * 100:.1f}% — too few "

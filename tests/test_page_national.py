@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from analysis import national
 from dashboard import national as national_controls
 from dashboard import state
-from tests.apptest_support import open_page, page_text
+from dashboard import ui
+from tests.apptest_support import deferred_download, open_page, page_text, record_media_files
 
 PAGE = "pages/national.py"
 
@@ -40,12 +41,38 @@ def test_page_shows_england_beside_the_pilot_with_attribution(page):
     assert rows.loc["Reliable improvement", "England 2024-25"] == "67.5% (published: 452,284 of 670,419)"
     assert rows.loc["Reliable deterioration", "England 2024-25"] == "5.8% (published: 39,157 of 670,419)"
     assert rows.loc["Recovery", "Physical activity"] == "63% of 19"
-    assert (table["Source"] == national.ATTRIBUTION).all()  # the CSV/XLSX export carries the attribution
+    # on the page the attribution is said once under the table, not in a column repeated on every row
+    assert ui.SOURCE_COLUMN not in table.columns
 
 
-def test_every_exported_table_and_chart_carries_the_attribution(page):
-    for table in _tables(page):
-        assert "Source" in table.columns and (table["Source"] == national.ATTRIBUTION).all()
+def test_every_table_shows_the_attribution_once_and_its_downloads_carry_it_on_every_row(monkeypatch):
+    import io
+
+    import pandas as pd
+
+    record_media_files(monkeypatch)
+    at = open_page(PAGE)
+    tables = _tables(at)
+    assert len(tables) >= 4  # the pilot beside England, providers outside the limits, expected rates, SPA (+ matching)
+    assert all(ui.SOURCE_COLUMN not in t.columns for t in tables)
+    # the page's own line, then one under each table
+    assert sum(c.value == national.ATTRIBUTION for c in at.caption) == len(tables) + 2  # + the closing line
+    csv_buttons = [b for b in at.get("download_button") if b.proto.label == "Download CSV"]
+    xlsx_buttons = [b for b in at.get("download_button") if b.proto.label == "Download XLSX"]
+    assert len(csv_buttons) == len(xlsx_buttons) == len(tables)
+    for button, shown in zip(csv_buttons, tables, strict=True):
+        name, mime, build = deferred_download(button)
+        exported = pd.read_csv(io.BytesIO(build()), dtype=str, keep_default_na=False)
+        assert mime == "text/csv" and name.endswith(".csv")
+        assert list(exported.columns) == [*shown.columns, ui.SOURCE_COLUMN], name
+        assert len(exported) == len(shown) and (exported[ui.SOURCE_COLUMN] == national.ATTRIBUTION).all(), name
+    for button in xlsx_buttons:
+        name, _, build = deferred_download(button)
+        exported = pd.read_excel(io.BytesIO(build()), dtype=str)
+        assert len(exported) and (exported[ui.SOURCE_COLUMN] == national.ATTRIBUTION).all(), name
+
+
+def test_every_chart_carries_the_attribution(page):
     for title, spec in _charts(page).items():
         # Read as drawn: the note is wrapped to the chart's width (``theme.fit_layout``), lines joined by spaces.
         notes = " ".join(a.get("text", "").replace("<br>", " ") for a in spec["layout"].get("annotations", []))

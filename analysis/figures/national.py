@@ -100,7 +100,8 @@ def comparison_chart(pilot: Mapping[str, Mapping[str, Rate]], england: Benchmark
     figure.update_layout(barmode="group", yaxis=dict(title="Percent", range=[0, 112], tickvals=ticks,
                                                      ticktext=[f"{t}%" for t in ticks]),
                          bargap=_BARGAP, bargroupgap=0.05)
-    apply_theme(figure, "The pilot beside national figures", height=520)
+    # Not the section's heading again: the title names what the bars are, for the chart on its own (SVG, PNG, slides).
+    apply_theme(figure, f"Outcome rates: the pilot's groups beside published figures, {england.year}", height=520)
     figure.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left"), margin=dict(r=260))
     _source(figure)
     return figure
