@@ -228,6 +228,9 @@ _TABLE_STYLE = ("<style>[data-testid='stTable'] :is(th, td), [data-testid='stTab
 _NUMERIC_CELL = re.compile(r"[−\-+£$]?\d[\d.,%]*(?:\s+(?:to|points?|percentage|pp|vs|–|-)\s*[−\-+£$]?[\d.,%]*)*")
 _NUMERIC_CELL_MAX = 24
 _P_VALUE = re.compile(r"\bp\s*([=<>≤≥])\s*(?=[\d.])")
+# "−2.0 (−3.9 to −0.2)": an estimate and its interval may wrap before the bracket, never inside it
+_NUMBER = r"[−\-+£$]?\d[\d.,%]*"
+_ESTIMATE_AND_INTERVAL = re.compile(rf"({_NUMBER})\s+\(({_NUMBER})\s+to\s+({_NUMBER})\)")
 
 
 def keep_together(text: str) -> str:
@@ -237,9 +240,14 @@ def keep_together(text: str) -> str:
     True
     >>> keep_together("Recovery (finishers at caseness)")
     'Recovery (finishers at caseness)'
+    >>> keep_together("−2.0 (−3.9 to −0.2)") == "−2.0 (−3.9\u00a0to\u00a0−0.2)"
+    True
     """
     if len(text) <= _NUMERIC_CELL_MAX and _NUMERIC_CELL.fullmatch(text.strip()):
         return re.sub(r"\s+", "\u00a0", text.strip())
+    pair = _ESTIMATE_AND_INTERVAL.fullmatch(text.strip())
+    if pair:
+        return f"{pair[1]} ({pair[2]}\u00a0to\u00a0{pair[3]})"
     return _P_VALUE.sub("p\u00a0\\1\u00a0", text)  # "p = 0.03" never breaks as "p = / 0.03"
 
 

@@ -104,3 +104,16 @@ def test_one_pooled_site_is_not_pooled_and_says_why(sites):
     pooled = fs.pooled_table(sites)
     assert pooled["Outcome"].tolist()[:4] == ["Recovery", "Reliable recovery", "Reliable improvement",
                                               "Reliable deterioration"]
+
+
+def test_pooled_table_fits_estimate_and_interval_in_one_cell_and_notes_only_when_there_are_some(sites):
+    pooled = fs.pooled_table(sites).set_index("Outcome")
+    recovery = sites.rates["recovery"].pooled
+    lo, hi = (round(v * 100) for v in recovery.ci95)
+    assert pooled.loc["Recovery", "Pooled difference, PA − control (95% CI)"] == (
+        f"{round(recovery.estimate * 100)} ({lo} to {hi})".replace("-", "−"))
+    assert "95% CI" not in pooled.columns
+    assert "Note" not in pooled.columns  # six sites, every outcome pooled with a prediction interval: nothing to note
+    episodes = load_path(PROGRAMME).episodes
+    two = fs.pooled_table(site_analysis(episodes[episodes["site"].isin(["Northfield", "Riverside"])]))
+    assert "Note" in two.columns and two["Note"].astype(bool).all()  # two sites: no prediction interval, and why

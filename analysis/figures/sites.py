@@ -243,9 +243,10 @@ def pooled_table(analysis: SiteAnalysis) -> pd.DataFrame:
         p = outcome.pooled
         rows.append({
             "Outcome": outcome.label, "Unit": _unit(outcome), "Sites pooled": p.k,
-            "Pooled difference (PA − control)": _value(outcome, p.estimate) if p.estimate is not None
-            else "not available",
-            "95% CI": _interval(outcome, p.ci95), "p": fmt.p_value(p.p) if p.p is not None else fmt.MISSING,
+            # the estimate and its CI in one cell: eleven columns did not fit the page at 1280 px
+            "Pooled difference, PA − control (95% CI)": (f"{_value(outcome, p.estimate)} ({_interval(outcome, p.ci95)})"
+                                                         if p.estimate is not None else "not available"),
+            "p": fmt.p_value(p.p) if p.p is not None else fmt.MISSING,
             "τ (between-site SD)": fmt.number(None if p.tau2 is None else math.sqrt(p.tau2) * _scale(outcome),
                                               _decimals(outcome) + 1),
             "I²": fmt.percent(p.i2), "Q (p)": (f"{fmt.number(p.q)} ({fmt.p_value(p.q_p)})" if p.q is not None
@@ -253,7 +254,9 @@ def pooled_table(analysis: SiteAnalysis) -> pd.DataFrame:
             "95% prediction interval": _interval(outcome, p.prediction95),
             "Note": p.reason or p.prediction_reason or "",
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    # A Note column with nothing in it only takes width from the figures (the table must fit the page at 1280 px).
+    return table.drop(columns="Note") if len(table) and not table["Note"].astype(bool).any() else table
 
 
 def _reason(reason: str | None, safe: bool) -> str:
