@@ -46,12 +46,14 @@ else:
 ui.page_header("Your data", ctx, INTRO)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@state.constant_by_arguments("data-template-files")
 def template_files(level: str) -> tuple[pd.DataFrame, bytes, bytes, bytes]:
-    """The data dictionary and the blank template's files for a layout (no user data: a shared cache is fine)."""
+    """The data dictionary as shown and the blank template's files for a layout: no user data, so made once per
+    server process and handed to every session as they are (``st.cache_data`` unpickled a copy every visit, and
+    the shown table's cells were prepared again each time)."""
     template = mp.blank_template(level)
     dictionary = data_dictionary(level)
-    return (dictionary, table_to_csv_bytes(template), table_to_xlsx_bytes(template, "data"),
+    return (dictionary.drop(columns=["level"]), table_to_csv_bytes(template), table_to_xlsx_bytes(template, "data"),
             table_to_csv_bytes(dictionary))
 
 
@@ -360,15 +362,16 @@ else:
 st.subheader("Template and data dictionary")
 level = st.radio("Layout", list(mp.LEVELS), format_func=LAYOUT_LABELS.get, key="template_level", horizontal=True)
 dictionary, template_csv, template_xlsx, dictionary_csv = template_files(level)
-left, middle, right = st.columns(3)
-left.download_button("Blank template (CSV)", template_csv, file_name=f"template-{level}.csv",
-                     mime="text/csv", on_click="ignore", key="template_csv")
-middle.download_button("Blank template (XLSX)", template_xlsx, file_name=f"template-{level}.xlsx", mime=_XLSX,
-                       on_click="ignore", key="template_xlsx")
-right.download_button("Data dictionary (CSV)", dictionary_csv, file_name=f"data-dictionary-{level}.csv",
+# Side by side in one block; each file handed over when clicked (not hashed into the media store every visit).
+files = st.container(horizontal=True)
+files.download_button("Blank template (CSV)", lambda: template_csv, file_name=f"template-{level}.csv",
+                      mime="text/csv", on_click="ignore", key="template_csv")
+files.download_button("Blank template (XLSX)", lambda: template_xlsx, file_name=f"template-{level}.xlsx",
+                      mime=_XLSX, on_click="ignore", key="template_xlsx")
+files.download_button("Data dictionary (CSV)", lambda: dictionary_csv, file_name=f"data-dictionary-{level}.csv",
                       mime="text/csv", on_click="ignore", key="dictionary_csv")
 with st.expander("What each column means"):
-    ui.static_table(dictionary.drop(columns=["level"]), alt="What each column means")
+    ui.static_table(dictionary, alt="What each column means")
 
 # --- 3. a saved mapping --------------------------------------------------------------------------
 with st.expander("Re-use a column mapping saved from this page"):

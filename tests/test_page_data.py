@@ -498,3 +498,29 @@ def test_remembered_group_labels_not_in_the_next_file_are_not_applied():
     content = (BAD / "unknown_group.csv").read_bytes().replace(b"exercise", b"TAU")  # a label it remembers
     attempt = up.process_upload("y.csv", content, remembered)
     assert attempt.mapping.groups == {"TAU": "control"} and attempt.status == up.READY
+
+
+def test_template_and_dictionary_files_are_handed_over_on_click_and_are_the_layouts(monkeypatch):
+    import io
+
+    from analysis import mapping as mp
+    from analysis.dictionary import data_dictionary
+    from tests.apptest_support import deferred_download, record_media_files
+
+    record_media_files(monkeypatch)
+    at = new_session()
+    for level in ("episode", "session"):
+        if level == "session":
+            at.radio(key="template_level").set_value("session").run()
+        files = {name: (mime, build) for name, mime, build in
+                 (deferred_download(b) for b in at.get("download_button")
+                  if b.label in ("Blank template (CSV)", "Blank template (XLSX)", "Data dictionary (CSV)"))}
+        assert set(files) == {f"template-{level}.csv", f"template-{level}.xlsx", f"data-dictionary-{level}.csv"}
+        template = pd.read_csv(io.BytesIO(files[f"template-{level}.csv"][1]()), dtype=str)
+        assert list(template.columns) == list(mp.blank_template(level).columns)
+        assert pd.read_excel(io.BytesIO(files[f"template-{level}.xlsx"][1]())).columns.tolist() == list(template.columns)
+        dictionary = pd.read_csv(io.BytesIO(files[f"data-dictionary-{level}.csv"][1]()), dtype=str,
+                                 keep_default_na=False)
+        assert dictionary["column"].tolist() == data_dictionary(level)["column"].tolist()
+        shown = next(d.value for d in at.table if "meaning" in d.value.columns)
+        assert "level" not in shown.columns and shown["column"].tolist() == dictionary["column"].tolist()
