@@ -175,3 +175,19 @@ def test_without_a_browser_the_svg_buttons_are_greyed_out_and_say_why(monkeypatc
     assert len(buttons) == len(chart_names(at)) >= 3
     assert all(b.proto.disabled for b in buttons)
     assert all("/nonexistent/chromium" in b.proto.help for b in buttons)
+
+
+def test_the_reason_is_kept_for_a_while_and_follows_the_environment(monkeypatch):
+    calls = []
+    real = svg._unavailable_reason
+    monkeypatch.setattr(svg, "_unavailable_reason", lambda: calls.append(1) or real())
+    monkeypatch.setattr(svg, "_REASON", {})
+    monkeypatch.setenv(svg.BROWSER_ENV, "/bin/false")
+    assert svg.svg_unavailable_reason() is None and svg.svg_unavailable_reason() is None
+    assert len(calls) == 1  # asked twice, looked once
+    monkeypatch.setenv(svg.BROWSER_ENV, "/nonexistent/chromium")  # a changed environment is seen at once
+    assert "/nonexistent/chromium" in svg.svg_unavailable_reason() and len(calls) == 2
+    later = svg._clock() + svg.REASON_TTL_S + 1  # and the answer is looked for again after a while
+    monkeypatch.setattr(svg, "_clock", lambda: later)
+    svg.svg_unavailable_reason()
+    assert len(calls) == 3

@@ -46,11 +46,32 @@ def svg_browser() -> str | None:
     return next((path for name in BROWSER_NAMES if (path := shutil.which(name))), None)
 
 
+# Every chart on every visit asks; the answer looks for kaleido and walks PATH (about 50 µs). It is kept for
+# REASON_TTL_S per value of $BROWSER_PATH and $PATH, so a change to either is seen at once and a Chromium
+# installed while the server runs within the half minute.
+REASON_TTL_S: Final = 30.0
+_REASON: dict[tuple[str, str], tuple[float, str | None]] = {}
+_clock = time.monotonic
+
+
 def svg_unavailable_reason() -> str | None:
     """Why charts cannot be saved as SVG on this server, in a sentence, or None when they can.
 
-    Cheap (no browser is started), so a page can grey out its SVG buttons and say why.
+    Cheap (no browser is started; the answer is kept for :data:`REASON_TTL_S`), so a page can grey out its
+    SVG buttons and say why.
     """
+    key = (os.environ.get(BROWSER_ENV, ""), os.environ.get("PATH", ""))
+    now = _clock()
+    kept = _REASON.get(key)
+    if kept is not None and now - kept[0] < REASON_TTL_S:
+        return kept[1]
+    reason = _unavailable_reason()
+    _REASON.clear()  # one entry: the environment as it is now
+    _REASON[key] = (now, reason)
+    return reason
+
+
+def _unavailable_reason() -> str | None:
     if importlib.util.find_spec("kaleido") is None:
         return "SVG export needs the kaleido package on the server (pip install -r requirements.txt)."
     if svg_browser() is None:
