@@ -102,12 +102,21 @@ rows, figures, texts, tables = drawn
 
 # --- headline ------------------------------------------------------------------------------------------------
 st.subheader("What remains after adjusting")
-recovery_hidden = bool(rows[(rows["outcome"] == "recovery")]["hidden"].any())
+
+
+def headline() -> tuple[bool, str | None, str, dict[str, int]]:  # the same for every visit of these choices
+    hidden = bool(rows[(rows["outcome"] == "recovery")]["hidden"].any())
+    verdict = None if hidden else adjusted_verdict(result, analysis.rates["recovery"].difference.estimate)
+    return (hidden, verdict, role_text(result.role, result.parameters, min(result.n.values()), safe=ctx.safe),
+            result.imbalanced)
+
+
+recovery_hidden, verdict, role_reason, imbalanced = state.session_memo(
+    ctx, ("adjusted-headline", tuple(chosen), estimand, trim, ctx.safe), headline)
 if recovery_hidden:
     ui.not_available("Presentation-safe mode hides the recovery comparison because a group's numbers are small.")
 else:
-    st.markdown("#### " + ui.md_escape(adjusted_verdict(result, analysis.rates["recovery"].difference.estimate)))
-role_reason = role_text(result.role, result.parameters, min(result.n.values()), safe=ctx.safe)
+    st.markdown("#### " + ui.md_escape(verdict))
 if result.role == "sensitivity":
     st.warning(role_reason, icon=":material/science:")
 else:
@@ -123,8 +132,8 @@ metrics[2].metric("Effective size of the weighted control group",
                   help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
                        "not a count.")
 metrics[3].metric("Characteristics imbalanced after weighting",
-                  f"{result.imbalanced['after']} of {len(result.balance)} characteristics",
-                  delta=f"{result.imbalanced['before']} before", delta_color="off",
+                  f"{imbalanced['after']} of {len(result.balance)} characteristics",
+                  delta=f"{imbalanced['before']} before", delta_color="off",
                   help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
 
 # --- side by side -------------------------------------------------------------------------------------------
