@@ -12,11 +12,21 @@ The filter is bound to the URL (``?f_gender=Female``), as the dashboard's are.
 
 ``BASELINE_EXTRA_LINES=N`` (environment) adds N one-line Markdown paragraphs under the headline: still no
 data and no analysis, only more elements (``python -m benchmarks.element_floor`` measures what they cost).
+``BASELINE_SERVER_FIXES=1`` applies the dashboard's server work-arounds (``dashboard/server_fixes.py``), so
+what they save on bare elements can be measured too (``--server-fixes``).
 """
 
 import os
+import sys
+from pathlib import Path
 
 import streamlit as st
+
+if os.environ.get("BASELINE_SERVER_FIXES") == "1":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from dashboard import server_fixes
+
+    server_fixes.apply()
 
 with st.sidebar, st.expander("Filters", expanded=True):
     chosen = st.multiselect("gender", ["Female", "Male"], key="f_gender", bind="query-params")

@@ -2,6 +2,8 @@
 
     python -m benchmarks.element_floor                       # N = 25, 50, 100; 50 visitors at once; 2 rounds
     python -m benchmarks.element_floor --lines 50 100 --visitors 50 --rounds 3
+    python -m benchmarks.element_floor --lines 100 --rounds 3 --server-fixes   # the copies with the dashboard's
+                                                                                # dashboard/server_fixes.py applied
 
 The workshop target compares the dashboard with the one-headline baseline app (``benchmarks/baseline_app.py``,
 3 elements) under 50 protocol visitors at the same instant (``benchmarks/protocol.py``). This runs that
@@ -28,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=50, help="visitors at the same instant (default 50)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per size (default 2)")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--server-fixes", action="store_true",
+                        help="apply the dashboard's server work-arounds (dashboard/server_fixes.py) in the copies with "
+                             "more lines (BASELINE_SERVER_FIXES=1); the plain baseline stays plain")
     args = parser.parse_args(argv)
     out = ROOT / "benchmarks" / "out"
     try:
@@ -36,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             _warm(base.url, [BASELINE_PAGE], "f_gender=Female", args.timeout)
             for lines in args.lines:
                 with Server(out / f"floor-{lines}.log", script="benchmarks/baseline_app.py",
-                            env={"BASELINE_EXTRA_LINES": str(lines)}) as server:
+                            env={"BASELINE_EXTRA_LINES": str(lines),
+                                 **({"BASELINE_SERVER_FIXES": "1"} if args.server_fixes else {})}) as server:
                     _warm(server.url, [BASELINE_PAGE], "f_gender=Female", args.timeout)
                     for round_ in range(1, args.rounds + 1):
                         ratios = []
