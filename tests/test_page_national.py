@@ -9,8 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from analysis import national
 from dashboard import national as national_controls
-from dashboard import state
-from dashboard import ui
+from dashboard import state, ui
 from tests.apptest_support import deferred_download, open_page, page_text, record_media_files
 
 PAGE = "pages/national.py"
