@@ -225,11 +225,11 @@ _TABLE_STYLE = ("<style>[data-testid='stTable'] :is(th, td), [data-testid='stTab
                 "</style>")  # headers break only between words
 # A number, interval or amount ("0.17", "−5.6 to 1.3", "27 points", "5 percentage points") is one token:
 # its spaces become no-break spaces so it never wraps mid-value.
-_NUMERIC_CELL = re.compile(r"[−\-+£$]?\d[\d.,%]*(?:\s+(?:to|points?|percentage|pp|vs|–|-)\s*[−\-+£$]?[\d.,%]*)*")
+_NUMBER = r"[−\-+£$]?\d[\d.,%]*"
+_NUMERIC_CELL = re.compile(rf"{_NUMBER}(?:\s+(?:to|points?|percentage|pp|vs|–|-)\s*[−\-+£$]?[\d.,%]*)*")
 _NUMERIC_CELL_MAX = 24
 _P_VALUE = re.compile(r"\bp\s*([=<>≤≥])\s*(?=[\d.])")
 # "−2.0 (−3.9 to −0.2)": an estimate and its interval may wrap before the bracket, never inside it
-_NUMBER = r"[−\-+£$]?\d[\d.,%]*"
 _ESTIMATE_AND_INTERVAL = re.compile(rf"({_NUMBER})\s+\(({_NUMBER})\s+to\s+({_NUMBER})\)")
 
 
