@@ -1870,8 +1870,11 @@ def site_adjusted_table(block: dict[str, Any]) -> pd.DataFrame:
             d, n = entry.get("difference") or {}, entry.get("n") or {}
             label = RATE_DEFINITIONS[key].label if key in RATE_DEFINITIONS else f"{measure_for(key).label} last score"
             value = (fmt.points(d.get("estimate")) if kind == "points" else fmt.number(d.get("estimate"), 1))
+            # a rate's difference in (percentage) points: "1 point", "−2 points"; a missing one carries no unit
+            unit = ("" if kind != "points" or value == fmt.MISSING else
+                    " point" if value.lstrip("−-+") == "1" else " points")
             rows.append({"Outcome": label,
-                         "Adjusted difference (PA − control)": value + (" points" if kind == "points" else ""),
+                         "Adjusted difference (PA − control)": value + unit,
                          "95% CI": fmt.ci(tuple(d["ci95"]) if d.get("ci95") else None, kind).removeprefix("95% CI "),
                          **{f"{GROUP_LABELS[g]} (n)": fmt.count(n.get(g)) if n.get(g) is not None else "fewer than 5"
                             for g in GROUPS},

@@ -119,7 +119,17 @@ def test_safe_rule_hides_an_adjusted_figure_resting_on_a_small_group():
     assert entry["difference"]["estimate"] is None and entry["difference"]["reason"]
     assert entry["n"][GROUP_PA] is None and entry["n"][GROUP_CONTROL] == 40 and entry["n"]["reason"]
     assert "notes" not in safe
-    assert "fewer than 5" in site_adjusted_table(safe).iloc[0].to_dict().values()
+    row = site_adjusted_table(safe).iloc[0].to_dict()
+    assert "fewer than 5" in row.values()
+    assert not row["Adjusted difference (PA − control)"].endswith("points")  # hidden: no unit after the dash
+
+
+def test_a_rate_difference_of_one_point_is_one_point():
+    block = {"adjusted_for_site": True, "covariates": ["site"], "rates": {rate: {
+        "n": {GROUP_PA: 40, GROUP_CONTROL: 40}, "difference": {"estimate": estimate, "ci95": [-0.05, 0.05]}}
+        for rate, estimate in (("recovery", -0.01), ("reliable_improvement", 0.18))}}
+    shown = site_adjusted_table(block).set_index("Outcome")["Adjusted difference (PA − control)"]
+    assert shown["Recovery"] == "−1 point" and shown["Reliable improvement"] == "18 points"
 
 
 # --- site confounds group and outcome ---------------------------------------------------------
