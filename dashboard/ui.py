@@ -26,7 +26,7 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
 
 
 def md_escape(text: object) -> str:
-    """User text made inert inside Markdown: specials backslash-escaped, ``<`` and ``&`` as entities.
+    r"""User text made inert inside Markdown: specials backslash-escaped, ``<`` and ``&`` as entities.
 
     >>> md_escape("**x** <script>")
     '\\*\\*x\\*\\* &lt;script&gt;'
