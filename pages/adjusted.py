@@ -86,7 +86,12 @@ def build():
     tables = {"effects": fa.effects_table(rows), "balance": fa.balance_table(balance)}
     texts["e_values"] = [fa.e_value_text(rows, outcome) for outcome in ("recovery", "phq9", "gad7")
                          if outcome in set(rows["outcome"])]
-    return result, (rows, figures, texts, tables)
+    recovery_hidden = bool(rows[(rows["outcome"] == "recovery")]["hidden"].any())
+    headline = {"recovery_hidden": recovery_hidden, "imbalanced": result.imbalanced,
+                "verdict": None if recovery_hidden else adjusted_verdict(
+                    result, analysis.rates["recovery"].difference.estimate),
+                "role": role_text(result.role, result.parameters, min(result.n.values()), safe=ctx.safe)}
+    return result, (rows, figures, texts, tables, headline)
 
 
 result, drawn = state.session_memo(
@@ -98,29 +103,18 @@ if not result.available:
         st.text(safe_note(note) if ctx.safe else note)  # notes name category levels from the data file: as text
     st.stop()
 
-rows, figures, texts, tables = drawn
+rows, figures, texts, tables, headline = drawn
 
 # --- headline ------------------------------------------------------------------------------------------------
 st.subheader("What remains after adjusting")
-
-
-def headline() -> tuple[bool, str | None, str, dict[str, int]]:  # the same for every visit of these choices
-    hidden = bool(rows[(rows["outcome"] == "recovery")]["hidden"].any())
-    verdict = None if hidden else adjusted_verdict(result, analysis.rates["recovery"].difference.estimate)
-    return (hidden, verdict, role_text(result.role, result.parameters, min(result.n.values()), safe=ctx.safe),
-            result.imbalanced)
-
-
-recovery_hidden, verdict, role_reason, imbalanced = state.session_memo(
-    ctx, ("adjusted-headline", tuple(chosen), estimand, trim, ctx.safe), headline)
-if recovery_hidden:
+if headline["recovery_hidden"]:
     ui.not_available("Presentation-safe mode hides the recovery comparison because a group's numbers are small.")
 else:
-    st.markdown("#### " + ui.md_escape(verdict))
+    st.markdown("#### " + ui.md_escape(headline["verdict"]))
 if result.role == "sensitivity":
-    st.warning(role_reason, icon=":material/science:")
+    st.warning(headline["role"], icon=":material/science:")
 else:
-    st.success("A primary analysis: " + role_reason, icon=":material/verified:")
+    st.success("A primary analysis: " + headline["role"], icon=":material/verified:")
 # Two tiles a row (four in one cut their labels and values at 1280 px); the second row gives the
 # longer value ("0 of 3 characteristics") the wider tile.
 metrics = [*st.columns(2), *st.columns([4, 5])]
@@ -132,8 +126,8 @@ metrics[2].metric("Effective size of the weighted control group",
                   help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
                        "not a count.")
 metrics[3].metric("Characteristics imbalanced after weighting",
-                  f"{imbalanced['after']} of {len(result.balance)} characteristics",
-                  delta=f"{imbalanced['before']} before", delta_color="off",
+                  f"{headline['imbalanced']['after']} of {len(result.balance)} characteristics",
+                  delta=f"{headline['imbalanced']['before']} before", delta_color="off",
                   help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
 
 # --- side by side -------------------------------------------------------------------------------------------
