@@ -222,7 +222,7 @@ def measure_shown(page: Page) -> Locator:
 # --- screenshots -------------------------------------------------------------------------------------
 
 
-def _wait_for_charts(page: Page) -> None:
+def wait_for_charts(page: Page) -> None:
     """Plotly charts draw after the script finishes: wait until each has its SVG."""
     try:
         page.wait_for_function(
@@ -236,7 +236,7 @@ def _wait_for_charts(page: Page) -> None:
 def save_viewport_screenshot(page: Page, name: str) -> Path:
     """Save ``<name>.png``: exactly what a 1280×720 screen shows."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    _wait_for_charts(page)
+    wait_for_charts(page)
     path = SCREENSHOT_DIR / f"{name}.png"
     page.screenshot(path=str(path))
     return path

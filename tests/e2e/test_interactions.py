@@ -19,6 +19,7 @@ from e2e_support import (
     page_path,
     visible_text,
     wait_for_app,
+    wait_for_charts,
 )
 from playwright.sync_api import expect
 
@@ -62,12 +63,14 @@ def test_measure_chosen_in_the_sidebar_survives_a_shared_link(app_page, app_url,
     expect(measure_shown(app_page)).to_have_value(re.compile("^" + re.escape(gad7)))
     expect(app_page).to_have_url(re.compile(re.escape(page_path(SYMPTOMS)) + r"\?(.*&)?measure="))
     assert_no_errors(app_page)
+    wait_for_charts(app_page)  # the page's text includes the charts' axes and legends, drawn after the run
     original = main_block(app_page).inner_text()
 
     visitor = fresh_context().new_page()
     visitor.goto(app_page.url)
     wait_for_app(visitor)
     assert_no_errors(visitor)
+    wait_for_charts(visitor)
     expect(measure_shown(visitor)).to_have_value(re.compile("^" + re.escape(gad7)))
     assert main_block(visitor).inner_text() == original, "the shared link shows a different page"
     # rests on pages/symptom_change.py: the page itself names the measure it shows
