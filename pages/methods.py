@@ -45,8 +45,10 @@ method_lists = state.constant(("methods", "method-lists"), lambda: [
 for area, listed in method_lists:
     st.markdown(f"**{area}**")
     st.markdown(listed)
-with st.expander("All methods as a table (download)"):
-    ui.table(methods, "statistical-methods")
+methods_box = ui.lazy_expander("All methods as a table (download)", "methods_open_table")
+if methods_box:  # drawn only while open
+    with methods_box:
+        ui.table(methods, "statistical-methods")
 
 # --- adjusting for who chose physical activity (analysis/adjusted.py)
 st.subheader("Adjusting for who chose physical activity")

@@ -24,6 +24,9 @@ from analysis.schema import GROUP_LABELS, GROUPS, RECOVERY_STANDARD
 from dashboard import national as controls
 from dashboard import state, ui
 
+# The two expanders draw their tables only while open (ui.lazy_expander): closed, they cost a room's server nothing.
+OUTSIDE_OPEN_KEY, MATCHING_OPEN_KEY = "national_open_outside", "national_open_matching"
+
 ctx = state.context()
 analysis = ctx.analysis
 ui.page_header("Against national figures", ctx,
@@ -134,9 +137,11 @@ def against_organisation() -> None:
             "Recovery (published)": (outside["rate"] * 100).round(0).astype(int).astype(str) + "%",
             "Position": outside["position"]})
 
-    with st.expander("Providers outside the 99.8% limits"):
-        ui.table(state.constant(("national-outside", year), outside_limits), f"providers outside funnel limits {year}",
-                 source=national.ATTRIBUTION)
+    outside_box = ui.lazy_expander("Providers outside the 99.8% limits", OUTSIDE_OPEN_KEY)
+    if outside_box:  # drawn only while open
+        with outside_box:
+            ui.table(state.constant(("national-outside", year), outside_limits),
+                     f"providers outside funnel limits {year}", source=national.ATTRIBUTION)
 
     # --- trend
     st.subheader("The trend since 2017-18")
@@ -216,13 +221,15 @@ def expected_rates() -> None:
                              "Why unmatched": c.reason or ""})
         return pd.DataFrame(rows)
 
-    with st.expander("How the pilot's values were matched to NHS England's categories"):
-        ui.table(state.session_memo(ctx, ("national-matching", year, rate_key, ctx.safe), matching_rows),
-                 "case mix category matching", source=national.ATTRIBUTION)
-        st.caption("Participants whose value matches no published category are left out of both observed and "
-                   "expected for that breakdown, and counted here; an age band that straddles two published bands "
-                   "is not split. The finishers in each category are counted (the recovery denominator is those of "
-                   "them at caseness).")
+    matching_box = ui.lazy_expander("How the pilot's values were matched to NHS England's categories", MATCHING_OPEN_KEY)
+    if matching_box:  # drawn only while open
+        with matching_box:
+            ui.table(state.session_memo(ctx, ("national-matching", year, rate_key, ctx.safe), matching_rows),
+                     "case mix category matching", source=national.ATTRIBUTION)
+            st.caption("Participants whose value matches no published category are left out of both observed and "
+                       "expected for that breakdown, and counted here; an age band that straddles two published bands "
+                       "is not split. The finishers in each category are counted (the recovery denominator is those of "
+                       "them at caseness).")
 
 
 if not mixes:

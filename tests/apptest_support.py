@@ -58,6 +58,21 @@ def survey_all_open() -> dict[str, bool]:
     return dict.fromkeys(keys, True)
 
 
+NATIONAL_OPEN_KEYS = ("national_open_outside", "national_open_matching")  # pages/national.py's lazy expanders
+METHODS_OPEN_KEYS = ("methods_open_table",)  # pages/methods.py's
+
+
+def national_all_open() -> dict[str, bool]:
+    """Session state that opens both expanders on Against national figures (providers outside the limits, the
+    case-mix matching): their tables are drawn only while open."""
+    return dict.fromkeys(NATIONAL_OPEN_KEYS, True)
+
+
+def every_expander_open() -> dict[str, bool]:
+    """Session state that opens every lazily drawn expander with a table or chart on any page."""
+    return {**survey_all_open(), **national_all_open(), **dict.fromkeys(METHODS_OPEN_KEYS, True)}
+
+
 # --- downloads built on click -----------------------------------------------------------------------------
 
 

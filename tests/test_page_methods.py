@@ -12,14 +12,15 @@ from streamlit.testing.v1 import AppTest
 from analysis import compare, dictionary, disclosure, power, schema, survey
 from analysis.schema import GAD7, PHQ9
 from dashboard.ui import cell_text
-from tests.apptest_support import open_page
+from tests.apptest_support import METHODS_OPEN_KEYS, open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/methods.py"
 
 
 def _open(**state) -> AppTest:
-    return open_page(PAGE, state, from_home=False)
+    """The page with its methods table's expander open (drawn only while open)."""
+    return open_page(PAGE, {**dict.fromkeys(METHODS_OPEN_KEYS, True), **state}, from_home=False)
 
 
 def _text(at: AppTest) -> str:

@@ -10,7 +10,14 @@ from streamlit.testing.v1 import AppTest
 from analysis import national
 from dashboard import national as national_controls
 from dashboard import state, ui
-from tests.apptest_support import deferred_download, open_page, page_text, record_media_files
+from tests.apptest_support import (
+    NATIONAL_OPEN_KEYS,
+    deferred_download,
+    national_all_open,
+    open_page,
+    page_text,
+    record_media_files,
+)
 
 PAGE = "pages/national.py"
 
@@ -27,7 +34,7 @@ def _tables(at: AppTest) -> list:
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    return open_page(PAGE)
+    return open_page(PAGE, national_all_open())
 
 
 def test_page_shows_england_beside_the_pilot_with_attribution(page):
@@ -50,7 +57,7 @@ def test_every_table_shows_the_attribution_once_and_its_downloads_carry_it_on_ev
     import pandas as pd
 
     record_media_files(monkeypatch)
-    at = open_page(PAGE)
+    at = open_page(PAGE, national_all_open())
     tables = _tables(at)
     assert len(tables) >= 4  # the pilot beside England, providers outside the limits, expected rates, SPA (+ matching)
     assert all(ui.SOURCE_COLUMN not in t.columns for t in tables)
@@ -106,6 +113,26 @@ def test_trend_expected_rates_and_spa_context(page):
     assert spa.set_index("Year").loc["2024-25", "Recovery"] == "56.3%"
 
 
+def test_the_two_expanders_draw_their_tables_only_while_open():
+    closed = open_page(PAGE)
+    assert [e.label for e in closed.expander if e.label.startswith(("Providers outside", "How the pilot"))] == [
+        "Providers outside the 99.8% limits", "How the pilot's values were matched to NHS England's categories"]
+    assert all(not e.children for e in closed.expander if e.label.startswith(("Providers outside", "How the pilot")))
+    closed_tables = _tables(closed)
+    assert not [t for t in closed_tables if "Pilot value" in t.columns or "Finishers at caseness (rounded)" in t.columns]
+    closed_downloads = len(closed.get("download_button"))
+    for key in NATIONAL_OPEN_KEYS:  # as a click on each expander does: it reruns with the expander open
+        closed.session_state[key] = True
+    opened = closed.run()
+    assert not opened.exception
+    shown = _tables(opened)
+    assert len(shown) == len(closed_tables) + 2
+    outside = next(t for t in shown if "Finishers at caseness (rounded)" in t.columns)
+    assert len(outside) > 0 and outside["Position"].str.contains("99.8% limit").all()
+    assert any("Pilot value" in t.columns for t in shown)
+    assert len(opened.get("download_button")) == closed_downloads + 4  # each table's CSV and XLSX
+
+
 def test_chosen_organisation_and_year():
     at = open_page(PAGE, {national_controls.ORG_KEY: "RW4", national_controls.YEAR_KEY: "2023-24"})
     table = next(t for t in _tables(at) if "Rate" in t.columns)
@@ -118,7 +145,7 @@ def test_chosen_organisation_and_year():
 
 
 def test_safe_mode_hides_small_groups_on_the_funnel():
-    at = open_page(PAGE, {state.SAFE_KEY: True, state.FILTER_PREFIX + "gender": ["Male"]})
+    at = open_page(PAGE, {state.SAFE_KEY: True, state.FILTER_PREFIX + "gender": ["Male"], **national_all_open()})
     funnel = next(spec for title, spec in _charts(at).items() if title.startswith("Recovery funnel plot"))
     names = [t.get("name") for t in funnel["data"]]
     # men: physical activity 5 of 8 recovered (shown), control 1 of 2 (hidden)

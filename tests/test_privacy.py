@@ -36,7 +36,7 @@ from analysis.disclosure import SAFE_MODE_NOTE
 from analysis.export import FORMULA_PREFIXES, neutralise_formulas, table_to_csv_bytes, table_to_xlsx_bytes
 from dashboard import access, state, ui
 from dashboard import upload as up
-from tests.apptest_support import deferred_download, record_media_files
+from tests.apptest_support import deferred_download, every_expander_open, record_media_files
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -67,6 +67,8 @@ def uses_data(page: str) -> bool:
 
 def new_session(safe: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in every_expander_open().items():  # what a page draws only while an expander is open: checked too
+        at.session_state[key] = value
     if safe:
         at.session_state[state.SAFE_KEY] = True
     at.run()

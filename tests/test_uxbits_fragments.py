@@ -23,7 +23,7 @@ from analysis.summary import analyse
 from dashboard import national as national_controls
 from dashboard import state, ui
 from dashboard.ui import md_escape
-from tests.apptest_support import APP, assert_clean
+from tests.apptest_support import APP, assert_clean, national_all_open
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_national_organisation_reruns_only_its_sections_and_stays_in_the_url(mes
 
 
 def test_national_expected_rate_reruns_only_its_section(messages, page_runs, monkeypatch):
-    at = open_page("pages/national.py")
+    at = open_page("pages/national.py", national_all_open())  # the matching table is drawn only while open
     fragment = widget_fragment(messages[-1], "nat_expected_rate")
     assert fragment, "the expected-rate chooser should be drawn inside an st.fragment"
     before = set(_charts(at))
