@@ -14,7 +14,9 @@ import streamlit as st
 # every page load, which fails offline and sends traffic out of an NHS network.
 PAGE_ICON = Path(__file__).parent / "assets" / "page_icon.png"
 
-st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon=str(PAGE_ICON),
+from dashboard import navigation  # noqa: E402  (no Streamlit command: may come before set_page_config)
+
+st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon=navigation.page_icon(PAGE_ICON),
                    layout="wide", initial_sidebar_state="expanded")
 
 import dashboard.server_fixes  # noqa: E402
@@ -27,7 +29,9 @@ if not access.sign_in_ok():  # optional: [auth] in secrets.toml (st.login, e.g. 
 if not access.passcode_ok():
     st.stop()
 
-PAGES = {
+# Made once per server process and copied for each run (dashboard/navigation.py): building twelve pages
+# resolved twelve files on every rerun of every visitor.
+PAGES = navigation.pages(Path(__file__).parent, lambda: {
     "Outcomes": [
         st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
         st.Page("pages/symptom_change.py", title="Symptom change", icon=":material/trending_down:", url_path="symptom_change"),
@@ -48,7 +52,7 @@ PAGES = {
     "About": [
         st.Page("pages/methods.py", title="Methods and definitions", icon=":material/menu_book:", url_path="methods"),
     ],
-}
+})
 
 presenting = presentation.is_presenting()  # ?present=true: the story full-screen, controls hidden
 # Pages in the top bar, so the sidebar's shared controls are on the first screen of a projector.
