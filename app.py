@@ -10,6 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import entry
+
+entry.mark_app_run()  # no Streamlit command: the pages rerun any run that did not come through here
+
 # The tab icon ships with the app: a ":material/...:" page icon is fetched from a Google fonts host on
 # every page load, which fails offline and sends traffic out of an NHS network.
 PAGE_ICON = Path(__file__).parent / "assets" / "page_icon.png"

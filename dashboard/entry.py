@@ -9,18 +9,62 @@ alone — without the shared controls, the URL-bound filters or the passcode.
 Every page therefore calls :func:`require_app` first. In that situation it switches
 the legacy mode off and reruns, and the rerun goes through ``app.py`` to the same page
 (each page's ``url_path`` equals its file name, as the legacy mode names it).
+
+Streamlit decides the mode when a run *starts* (``PagesManager.uses_pages_directory``, one flag for
+the process). When a room opens a deep link together on a fresh server, several runs start in the
+legacy mode; the first page to call :func:`require_app` switches the flag off, so the flag alone could
+not tell the others that they too were running without ``app.py``: they showed the page without the
+passcode. ``app.py`` therefore marks each of its runs (:func:`mark_app_run`), and a page run that the
+entry script did not mark reruns as well.
 """
 
 from __future__ import annotations
 
+import weakref
+from pathlib import Path
+
 import streamlit as st
+
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+# The runs app.py has started, as each run's own object (Streamlit makes a new parallel-fragment coordinator
+# for every run); weakly held, so a finished run leaves nothing behind. No data, only run identities.
+_runs_through_app: weakref.WeakSet = weakref.WeakSet()
+
+
+def _this_run() -> object | None:
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "parallel_coordinator", None) if ctx is not None else None
+
+
+def mark_app_run() -> None:
+    """Called by ``app.py`` at the start of every run: this run goes through the entry script."""
+    run = _this_run()
+    if run is not None:
+        _runs_through_app.add(run)
+
+
+def _run_without_app() -> bool:
+    """True when this page is running without ``app.py`` having run first in the same run (the legacy mode)."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy mode
+        return False
+    if getattr(PagesManager, "uses_pages_directory", False):
+        return True
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx, run = get_script_run_ctx(), _this_run()
+    if ctx is None or run is None:
+        return False
+    # Only where app.py is the entry script (a test may run a page file on its own, on purpose).
+    return Path(ctx.pages_manager.main_script_path).resolve() == APP_SCRIPT and run not in _runs_through_app
 
 
 def require_app() -> None:
-    try:
+    if _run_without_app():
         from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without the legacy mode: nothing to do
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
+
         PagesManager.uses_pages_directory = False
         st.rerun()
