@@ -17,7 +17,10 @@ visitor is what the Streamlit 1.67 frontend is on the wire:
    ``script_finished`` (``FINISHED_EARLY_FOR_RERUN`` between the runs of an ``st.rerun``);
 4. **filter change**: another ``rerun_script`` with the filter in the query string
    (``is_history_navigation``: the URL wins over the session's widgets, as on the browser's back button,
-   so the URL-bound sidebar filter changes) and the page's script hash;
+   so the URL-bound sidebar filter changes), the page's script hash and, as the frontend does on every rerun,
+   the hashes of the messages the first view sent that the browser keeps (those the server marked
+   ``cacheable``: 10 kB or more); the server sends any of them that the filter leaves unchanged as a
+   reference (``ref_hash``), which the visitor reads from its cache;
 5. with ``--sticky`` (a proxy in front): the websocket is dropped and reopened with the session id,
    as the frontend does after a network blip; the session must come back (the same session id and,
    when the proxy reports ``X-Upstream``, the same process). Otherwise the visitor's state is lost.
@@ -41,6 +44,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -86,6 +90,7 @@ class Visit:
     sticky: bool | None = None  # after a reconnect: same session (and same upstream, when known)
     error: str | None = None
     elements: int | None = None  # the deltas (elements and blocks) the first view's run sent
+    references: int | None = None  # the filter change's elements sent as references to the browser's cache
 
 
 @dataclass
@@ -227,19 +232,38 @@ class _Run:
         self.exceptions: list[str] = []
         self.title = ""  # the page's first heading (st.title): which page ran
         self.deltas = 0  # elements and blocks sent by the run (after the last new_session)
+        self.references = 0  # of them, sent as a reference to a message the browser holds (ref_hash)
 
 
-async def _script_run(ws, back: bytes, timeout_s: float) -> _Run:
-    """Send a rerun BackMsg; read ForwardMsgs until the run (and any ``st.rerun`` after it) finishes."""
+async def _script_run(ws, back: bytes, timeout_s: float, cache: dict[str, bytes] | None = None) -> _Run:
+    """Send a rerun BackMsg; read ForwardMsgs until the run (and any ``st.rerun`` after it) finishes.
+
+    ``cache``: the browser's message cache, as the frontend keeps it (its ``ForwardMessageCache``): a message the
+    server marks ``cacheable`` is kept under its hash, and a ``ref_hash`` message (sent instead of a message the
+    rerun said the browser holds: :func:`rerun_message`'s ``cached``) is read as the message it refers to.
+    """
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     run = _Run()
     await ws.send(back)
     async with asyncio.timeout(timeout_s):
         while True:
+            payload = await ws.recv()
             msg = ForwardMsg()
-            msg.ParseFromString(await ws.recv())
+            msg.ParseFromString(payload)
             kind = msg.WhichOneof("type")
+            if kind == "ref_hash":
+                held = (cache or {}).get(msg.ref_hash)
+                if held is None:
+                    raise RuntimeError(f"the server referred to a message the browser does not hold ({msg.ref_hash})")
+                reference = msg
+                msg = ForwardMsg()
+                msg.ParseFromString(held)
+                msg.metadata.CopyFrom(reference.metadata)
+                kind = msg.WhichOneof("type")
+                run.references += 1
+            elif cache is not None and msg.metadata.cacheable and msg.hash:
+                cache.setdefault(msg.hash, payload)
             if kind == "new_session":
                 run.session_id = msg.new_session.initialize.session_id or run.session_id
                 run.entry_hash = msg.new_session.page_script_hash  # the entry script's (app.py), not the page's
@@ -267,13 +291,16 @@ async def _script_run(ws, back: bytes, timeout_s: float) -> _Run:
                 # FINISHED_EARLY_FOR_RERUN: another run follows
 
 
-def rerun_message(page: str, query: str, page_hash: str = "", history: bool = False) -> bytes:
-    """The BackMsg the frontend sends to run a page: ``rerun_script`` with the URL's query and page."""
+def rerun_message(page: str, query: str, page_hash: str = "", history: bool = False,
+                  cached: Iterable[str] = ()) -> bytes:
+    """The BackMsg the frontend sends to run a page: ``rerun_script`` with the URL's query and page, and the
+    hashes of the messages the browser holds (``cached``), which the server then sends as references."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
     back = BackMsg()
     state = back.rerun_script
     state.query_string = query
+    state.cached_message_hashes.extend(cached)
     state.page_script_hash = page_hash
     state.page_name = "" if page in ("overview", BASELINE_PAGE) else page
     state.is_history_navigation = history
@@ -377,7 +404,8 @@ async def visit(base: str, number: int, page: str, query: str, filter_query: str
         ws = await _connect(base, cookie)
         result.upstream = ws.response.headers.get("X-Upstream", "")
         step = "first view"
-        run = await _script_run(ws, rerun_message(page, query), timeout_s)
+        cache: dict[str, bytes] = {}  # the browser's message cache: empty on a first visit
+        run = await _script_run(ws, rerun_message(page, query), timeout_s, cache)
         result.first_s = time.perf_counter() - start
         result.session_id = run.session_id
         result.elements = run.deltas
@@ -385,8 +413,10 @@ async def visit(base: str, number: int, page: str, query: str, filter_query: str
             raise RuntimeError(problem)
         step = "filter change"
         start = time.perf_counter()
-        filtered = await _script_run(ws, rerun_message(page, filter_query, run.page_hash, history=True), timeout_s)
+        filtered = await _script_run(ws, rerun_message(page, filter_query, run.page_hash, history=True, cached=cache),
+                                     timeout_s, cache)
         result.filtered_s = time.perf_counter() - start
+        result.references = filtered.references
         if (problem := _check(filtered, expect_filtered, step) or _same_page(run, filtered, step)) is not None:
             raise RuntimeError(problem)  # the filter's banner, on the same page (not the default page)
         if sticky:
@@ -395,7 +425,8 @@ async def visit(base: str, number: int, page: str, query: str, filter_query: str
             start = time.perf_counter()
             ws = await _connect(base, cookie, result.session_id)
             upstream = ws.response.headers.get("X-Upstream", "")
-            again = await _script_run(ws, rerun_message(page, filter_query, run.page_hash), timeout_s)
+            again = await _script_run(ws, rerun_message(page, filter_query, run.page_hash, cached=cache), timeout_s,
+                                      cache)  # the browser keeps its cache across a reconnect
             result.reconnect_s = time.perf_counter() - start
             result.sticky = again.session_id == result.session_id and upstream == result.upstream
             if not result.sticky:
@@ -466,6 +497,10 @@ def report(result: ProtocolResult, label: str = "") -> str:
     sent = sorted({v.elements for v in result.visits if v.elements is not None})
     if sent:
         lines.append(f"  elements a first view sends: {'–'.join(map(str, (sent[0], sent[-1]))) if len(sent) > 1 else sent[0]}")
+    referred = sorted({v.references for v in result.visits if v.references is not None})
+    if referred:
+        lines.append("  of a filter change's elements, sent as references to the browser's cache: "
+                     + ("–".join(map(str, (referred[0], referred[-1]))) if len(referred) > 1 else str(referred[0])))
     if result.summary("reconnect")["n"]:
         lines.append(_line("reconnect", result.summary("reconnect")))
     lines.append(f"  all through in {result.wall_s:.1f} s; errors: {len(result.errors)}")

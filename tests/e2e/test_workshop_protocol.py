@@ -103,3 +103,30 @@ def test_every_page_can_be_visited_by_the_harness(app_server):
     result = run_sync(run_protocol(app_server.url, len(PAGES), list(PAGES), timeout_s=180))
     assert result.errors == []
     assert {v.page for v in result.visits} == set(PAGES)
+
+
+def test_the_harness_keeps_the_browsers_message_cache(app_server):
+    """As the frontend does: messages the server marks cacheable (10 kB or more: National's charts) are kept,
+    their hashes go with the next rerun, and what the server then sends as references is read from the cache."""
+    import pytest as _pytest
+
+    from benchmarks.protocol import _connect, _script_run
+
+    async def scenario():
+        ws = await _connect(app_server.url, "")
+        cache: dict[str, bytes] = {}
+        try:
+            first = await _script_run(ws, rerun_message("national", ""), 120, cache)
+            held = dict(cache)
+            again = await _script_run(ws, rerun_message("national", "", first.page_hash, cached=cache), 120, cache)
+            with _pytest.raises(RuntimeError, match="does not hold"):  # a reference the visitor cannot resolve
+                await _script_run(ws, rerun_message("national", "", first.page_hash, cached=held), 120, {})
+            return first, again, held
+        finally:
+            await ws.close()
+
+    first, again, held = run_sync(scenario())
+    assert held and first.references == 0
+    assert 0 < again.references <= len(held)  # unchanged held messages came back as references, read from the cache
+    assert again.title == first.title == "Against national figures"
+    assert again.deltas == first.deltas and again.texts == first.texts and not again.exceptions
