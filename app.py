@@ -10,15 +10,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import entry
+from dashboard import entry, navigation  # neither issues a Streamlit command: they may come before set_page_config
 
 entry.mark_app_run()  # no Streamlit command: the pages rerun any run that did not come through here
 
 # The tab icon ships with the app: a ":material/...:" page icon is fetched from a Google fonts host on
 # every page load, which fails offline and sends traffic out of an NHS network.
 PAGE_ICON = Path(__file__).parent / "assets" / "page_icon.png"
-
-from dashboard import navigation  # noqa: E402  (no Streamlit command: may come before set_page_config)
 
 st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page_icon=navigation.page_icon(PAGE_ICON),
                    layout="wide", initial_sidebar_state="expanded")

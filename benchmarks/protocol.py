@@ -488,19 +488,24 @@ def _line(name: str, s: dict) -> str:
     return f"  {name}: p50 {s['p50']:.2f} s, p95 {s['p95']:.2f} s, max {s['max']:.2f} s ({s['n']} visitors)"
 
 
+def _span(counts: Iterable[int | None]) -> str:
+    """The counts' range ("47–75", or "47" when every visitor had the same; "" when none)."""
+    known = sorted({c for c in counts if c is not None})
+    return "" if not known else str(known[0]) if len(known) == 1 else f"{known[0]}–{known[-1]}"
+
+
 def report(result: ProtocolResult, label: str = "") -> str:
     how = f"arriving over {result.ramp_s:g} s" if result.ramp_s else "at the same instant"
     lines = [f"{label or result.page}: {result.visitors} protocol visitors {how} ({result.url}), "
              f"filter {result.filter_query}"]
     lines.append(_line("first view", result.summary("first")))
     lines.append(_line("filter change", result.summary("filtered")))
-    sent = sorted({v.elements for v in result.visits if v.elements is not None})
+    sent = _span(v.elements for v in result.visits)
     if sent:
-        lines.append(f"  elements a first view sends: {'–'.join(map(str, (sent[0], sent[-1]))) if len(sent) > 1 else sent[0]}")
-    referred = sorted({v.references for v in result.visits if v.references is not None})
+        lines.append(f"  elements a first view sends: {sent}")
+    referred = _span(v.references for v in result.visits)
     if referred:
-        lines.append("  of a filter change's elements, sent as references to the browser's cache: "
-                     + ("–".join(map(str, (referred[0], referred[-1]))) if len(referred) > 1 else str(referred[0])))
+        lines.append(f"  of a filter change's elements, sent as references to the browser's cache: {referred}")
     if result.summary("reconnect")["n"]:
         lines.append(_line("reconnect", result.summary("reconnect")))
     lines.append(f"  all through in {result.wall_s:.1f} s; errors: {len(result.errors)}")

@@ -21,6 +21,7 @@ entry script did not mark reruns as well.
 from __future__ import annotations
 
 import weakref
+from functools import cache
 from pathlib import Path
 
 import streamlit as st
@@ -31,18 +32,25 @@ APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 _runs_through_app: weakref.WeakSet = weakref.WeakSet()
 
 
-def _this_run() -> object | None:
+def _this_run() -> tuple[object, object] | None:
+    """This run's context and its own object (None outside a script run)."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
     ctx = get_script_run_ctx()
-    return getattr(ctx, "parallel_coordinator", None) if ctx is not None else None
+    run = getattr(ctx, "parallel_coordinator", None) if ctx is not None else None
+    return (ctx, run) if run is not None else None
+
+
+@cache
+def _is_app(main_script_path: str) -> bool:
+    return Path(main_script_path).resolve() == APP_SCRIPT
 
 
 def mark_app_run() -> None:
     """Called by ``app.py`` at the start of every run: this run goes through the entry script."""
-    run = _this_run()
-    if run is not None:
-        _runs_through_app.add(run)
+    this = _this_run()
+    if this is not None:
+        _runs_through_app.add(this[1])
 
 
 def _run_without_app() -> bool:
@@ -53,13 +61,11 @@ def _run_without_app() -> bool:
         return False
     if getattr(PagesManager, "uses_pages_directory", False):
         return True
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-    ctx, run = get_script_run_ctx(), _this_run()
-    if ctx is None or run is None:
+    this = _this_run()
+    if this is None or this[1] in _runs_through_app:
         return False
     # Only where app.py is the entry script (a test may run a page file on its own, on purpose).
-    return Path(ctx.pages_manager.main_script_path).resolve() == APP_SCRIPT and run not in _runs_through_app
+    return _is_app(str(this[0].pages_manager.main_script_path))
 
 
 def require_app() -> None:

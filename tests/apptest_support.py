@@ -60,6 +60,7 @@ def survey_all_open() -> dict[str, bool]:
 
 NATIONAL_OPEN_KEYS = ("national_open_outside", "national_open_matching")  # pages/national.py's lazy expanders
 METHODS_OPEN_KEYS = ("methods_open_table",)  # pages/methods.py's
+RECOVERY_OPEN_KEYS = ("rates_defined_open",)  # pages/recovery.py's: what each rate counts
 
 
 def national_all_open() -> dict[str, bool]:
@@ -69,8 +70,13 @@ def national_all_open() -> dict[str, bool]:
 
 
 def every_expander_open() -> dict[str, bool]:
-    """Session state that opens every lazily drawn expander with a table or chart on any page."""
-    return {**survey_all_open(), **national_all_open(), **dict.fromkeys(METHODS_OPEN_KEYS, True)}
+    """Session state that opens every lazily drawn expander with a table or chart on any page (the chance-of-benefit
+    charts wherever ``dashboard.benefit.chance_section`` draws them; its MID inputs draw neither)."""
+    from dashboard.benefit import CHARTS_OPEN_KEY
+
+    charts = [f"{CHARTS_OPEN_KEY}_{where}" for where in ("overview", "recovery", "symptom_change")]
+    return {**survey_all_open(), **national_all_open(),
+            **dict.fromkeys((*METHODS_OPEN_KEYS, *RECOVERY_OPEN_KEYS, *charts), True)}
 
 
 # --- downloads built on click -----------------------------------------------------------------------------
