@@ -11,14 +11,13 @@ import hmac
 
 import streamlit as st
 
+from dashboard import operator_settings
+
 _OK_KEY = "_passcode_ok"
 
 
 def configured_passcode() -> str | None:
-    try:
-        value = st.secrets.get("passcode")
-    except Exception:  # no secrets file at all
-        return None
+    value = operator_settings.secret("passcode")  # read once per run
     return str(value) if value else None
 
 
@@ -60,18 +59,12 @@ SIGN_IN_SECTION = "sign_in"
 
 
 def sign_in_configured() -> bool:
-    try:
-        auth = st.secrets.get("auth")
-    except Exception:  # no secrets file at all
-        return False
+    auth = operator_settings.secret("auth")
     return bool(auth) and bool(auth.get("redirect_uri")) and bool(auth.get("server_metadata_url"))
 
 
 def _sign_in_rules() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    try:
-        section = st.secrets.get(SIGN_IN_SECTION) or {}
-    except Exception:
-        section = {}
+    section = operator_settings.secret(SIGN_IN_SECTION) or {}
     domains = tuple(str(d).strip().lower().lstrip("@") for d in section.get("allowed_email_domains", ()) if str(d).strip())
     tenants = tuple(str(t).strip().lower() for t in section.get("allowed_tenant_ids", ()) if str(t).strip())
     return domains, tenants

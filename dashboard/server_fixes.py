@@ -1,4 +1,4 @@
-"""Work-arounds for three Streamlit 1.67 costs that a workshop pays: on every reconnect, on every element and on every read of a setting.
+"""Work-arounds for four Streamlit 1.67 costs that a workshop pays: on every reconnect, on every element, on every read of a setting and on every run's theme.
 
 **1. Reconnects.**
 
@@ -34,6 +34,15 @@ parsed. :func:`apply` makes both reads do the same: without the lock when the se
 the key is known, otherwise Streamlit's own function (which parses, or raises for an unknown key).
 Writes (``set_option``, a re-parse) still take the lock; a re-parse replaces the whole mapping, so a read
 sees either the old one or the new one, never a half-made one.
+
+**4. The theme rebuilt for every run.** Every script run starts with a ``new_session`` message that carries
+the theme: ``_populate_theme_msg`` lists the ``theme`` settings (and five more sections: the sidebar's, light
+and dark) and copies each into the message, six times a run, for every visitor: 8% of the server's Python
+time for a room of 50 opening the Sites page (py-spy). The settings only change when written, so
+:func:`apply` counts writes (Streamlit's one writer, ``config._set_option``, and ``_delete_option``): a
+section's values are listed once per mapping and count (and handed out as a copy), and each section's theme
+message is made once and merged into the run's message, byte for byte what Streamlit makes
+(``tests/test_workshop_server_fixes_theme.py``). A write, a re-parse, or a new mapping makes them again.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from collections import deque
 _MARK = "_workshop_honours_file_watcher_type"
 _BATCH_MARK = "_workshop_batches_loop_callbacks"
 _CONFIG_MARK = "_workshop_reads_config_without_lock"
+_THEME_MARK = "_workshop_makes_theme_once"
 
 
 def apply() -> bool:
@@ -51,7 +61,8 @@ def apply() -> bool:
     watchers = _honour_file_watcher_type()
     batches = _batch_loop_callbacks()
     config_reads = _read_config_without_lock()
-    return watchers and batches and config_reads
+    theme = _make_theme_once()
+    return watchers and batches and config_reads and theme
 
 
 def _honour_file_watcher_type() -> bool:
@@ -197,17 +208,21 @@ def _read_config_without_lock() -> bool:
                 return option.value
         return get_option(key)  # not parsed yet, or an unknown key: Streamlit's own (parses, or raises)
 
-    sections: dict[str, tuple] = {}  # section -> (the mapping it was listed from, its options in order)
+    _count_config_writes(config)
+    sections: dict[str, tuple] = {}  # section -> (the mapping, the write count, its values by name)
 
     def fast_options_for_section(section: str) -> dict:
         options = config._config_options
         if not options:
             return for_section(section)
         found = sections.get(section)
-        if found is None or found[0] is not options:  # a re-parse made a new mapping: list its options again
-            found = (options, tuple(o for o in list(options.values()) if o.section == section))
-            sections[section] = found
-        return {option.name: option.value for option in found[1]}  # values read now: set_option is seen
+        writes = _CONFIG_WRITES[0]
+        if found is not None and found[0] is options and found[1] == writes:
+            return dict(found[2])  # a copy: a caller may change what it is given
+        values = {o.name: o.value for o in list(options.values()) if o.section == section}
+        if _CONFIG_WRITES[0] == writes:  # no write began or ended while listing them
+            sections[section] = (options, writes, values)
+        return dict(values)
 
     for new, old in ((fast_get_option, get_option), (fast_options_for_section, for_section)):
         setattr(new, _CONFIG_MARK, True)
@@ -215,4 +230,63 @@ def _read_config_without_lock() -> bool:
         new.__wrapped__ = old
     config.get_option = fast_get_option
     config.get_options_for_section = fast_options_for_section
+    return True
+
+
+# Writes to Streamlit's settings, counted: a write adds one as it starts and one as it ends, so a reader that saw the
+# same count before and after reading knows no write touched what it read.
+_CONFIG_WRITES = [0]
+_WRITES_MARK = "_workshop_counts_config_writes"
+
+
+def _count_config_writes(config) -> None:
+    for name in ("_set_option", "_delete_option"):
+        original = getattr(config, name, None)
+        if original is None or getattr(original, _WRITES_MARK, False):
+            continue
+
+        def counted(*args, _original=original, **kwargs):
+            _CONFIG_WRITES[0] += 1
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                _CONFIG_WRITES[0] += 1
+
+        setattr(counted, _WRITES_MARK, True)
+        counted.__wrapped__ = original
+        counted.__doc__, counted.__name__ = original.__doc__, original.__name__
+        setattr(config, name, counted)
+
+
+def _make_theme_once() -> bool:
+    try:
+        from streamlit import config
+        from streamlit.proto.NewSession_pb2 import CustomThemeConfig
+        from streamlit.runtime import app_session
+    except ImportError:  # pragma: no cover - a Streamlit without these: nothing to do
+        return False
+    original = getattr(app_session, "_populate_theme_msg", None)
+    if original is None or not hasattr(config, "_set_option"):
+        return False
+    if getattr(original, _THEME_MARK, False):
+        return True
+    _count_config_writes(config)
+    made: dict[str, tuple] = {}  # section -> (the mapping, the write count, its message or None: nothing set)
+
+    def _populate_theme_msg(msg, section: str = "theme") -> None:
+        options, writes = config._config_options, _CONFIG_WRITES[0]
+        found = made.get(section)
+        if found is None or found[0] is not options or found[1] != writes or not options:
+            theme = CustomThemeConfig()
+            original(theme, section)
+            found = (options, writes, theme.SerializeToString() if theme.ListFields() else None)
+            if options and _CONFIG_WRITES[0] == writes:
+                made[section] = found
+        if found[2] is not None:  # as the original: a section with nothing set leaves the message untouched
+            msg.MergeFromString(found[2])
+
+    setattr(_populate_theme_msg, _THEME_MARK, True)
+    _populate_theme_msg.__wrapped__ = original
+    _populate_theme_msg.__doc__ = original.__doc__
+    app_session._populate_theme_msg = _populate_theme_msg
     return True
