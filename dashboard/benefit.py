@@ -142,10 +142,16 @@ def charts(ctx: state.Context, key: str) -> None:
         st.caption(note)
 
 
+CHANCE_HEADING = "Chance of benefit"
+VALUE_HEADING = "Value for money: what each extra recovery costs"
+
+
 def chance_section(ctx: state.Context, keys: tuple[str, ...], *, where: str, chart_choice: bool = True,
-                   heading: str = "Chance of benefit") -> None:
-    """The section: sentences, the table of chances, the MID inputs and (optionally) the charts."""
-    st.subheader(heading)
+                   heading: str | None = CHANCE_HEADING) -> None:
+    """The section: sentences, the table of chances, the MID inputs and (optionally) the charts. ``heading``
+    None: the caller has titled it (a tab, :class:`dashboard.ui.Sections`)."""
+    if heading:
+        st.subheader(heading)
     st.markdown("What the data say in stakeholders' terms: how likely it is that adding physical activity "
                 "helps, and how likely that it helps by an amount that matters (the minimal important "
                 "difference, MID). These are Bayesian probabilities, beside (not instead of) the confidence "
@@ -184,9 +190,11 @@ def cost_inputs(where: str) -> tuple[float | None, float | None]:
     return st.session_state.get(COST_KEY), st.session_state.get(THERAPY_COST_KEY)
 
 
-def value_section(ctx: state.Context, *, where: str) -> None:
-    """Cost per additional recovery and reliable improvement, from the costs the visitor enters."""
-    st.subheader("Value for money: what each extra recovery costs")
+def value_section(ctx: state.Context, *, where: str, heading: str | None = VALUE_HEADING) -> None:
+    """Cost per additional recovery and reliable improvement, from the costs the visitor enters. ``heading``
+    None: the caller has titled it."""
+    if heading:
+        st.subheader(heading)
     cost, therapy = cost_inputs(where)
     if cost is None:
         st.caption("Enter the cost of the physical activity offer per participant to see the cost per additional "

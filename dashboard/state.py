@@ -23,7 +23,7 @@ import streamlit as st
 from analysis.compare import categorical_columns, comparable_measures
 from analysis.outcomes import with_derived_columns
 from analysis.summary import Analysis, analyse
-from dashboard import shared_cache
+from dashboard import operator_settings, shared_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -119,11 +119,44 @@ ANALYST_KEY = "_analyst_unlocked"
 
 
 def _secret(name: str) -> str | None:
-    try:
-        value = st.secrets.get(name)
-    except Exception:  # no secrets file at all
-        return None
+    value = operator_settings.secret(name)  # read once per run (dashboard/operator_settings.py)
     return str(value) if value else None
+
+
+# --- page layout: every section one after another ("page"), or one section at a time ("sections")
+# "sections" draws a page's sections as tabs and only the open one (Streamlit's tabs with ``.open``): a page
+# then sends about half the elements, which a room of 50 opening it at the same moment notices (README,
+# "Running a workshop"). The operator sets the room's default; a visitor's ``?layout=`` link wins for their
+# session.
+LAYOUT_PARAM = "layout"
+LAYOUT_SECRET = "page_layout"
+LAYOUT_ENV = "PAGE_LAYOUT"
+LAYOUT_PAGE, LAYOUT_SECTIONS = "page", "sections"
+LAYOUTS = (LAYOUT_PAGE, LAYOUT_SECTIONS)
+_LAYOUT_KEY = "_layout"  # session_state: the layout a ?layout= link chose for this session
+
+
+def default_layout() -> str:
+    """The operator's layout for everyone (environment variable, then secrets.toml); "page" when unset or unknown."""
+    value = (os.environ.get(LAYOUT_ENV, "").strip() or (_secret(LAYOUT_SECRET) or "").strip()).lower()
+    return value if value in LAYOUTS else LAYOUT_PAGE
+
+
+def layout() -> str:
+    """This session's page layout: a ``?layout=page|sections`` link (remembered for the session), else the
+    operator's default. The URL keeps saying it while it differs from the default, so a link can be shared."""
+    given = str(st.query_params.get(LAYOUT_PARAM, ""))
+    wanted = given.strip().lower()
+    if wanted in LAYOUTS:
+        st.session_state[_LAYOUT_KEY] = wanted
+    default = default_layout()
+    chosen = st.session_state.get(_LAYOUT_KEY) or default
+    if chosen != default:
+        if given != chosen:  # written only when it differs (each write is a message to the browser)
+            st.query_params[LAYOUT_PARAM] = chosen
+    elif LAYOUT_PARAM in st.query_params:
+        del st.query_params[LAYOUT_PARAM]
+    return chosen
 
 
 def workshop_path() -> Path | None:

@@ -20,7 +20,7 @@ from analysis.figures.theme import chart_config, fit_layout, text_lines
 from analysis.results import Rate
 from analysis.schema import column_label
 from dashboard import fast_elements, shared_cache
-from dashboard.state import Context, shared_data_words, upload_lost
+from dashboard.state import LAYOUT_SECTIONS, Context, layout, shared_data_words, upload_lost
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
 
@@ -331,6 +331,59 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
                         lambda: table_to_xlsx_bytes(with_source(snapshot, source), sheet_name=name[:31]),
                         file_name=f"{base}.xlsx", key=f"{key or base}-xlsx", on_click="ignore",
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+class _Here:
+    """``with`` it to draw where the page already draws (the whole-page layout's section: no container)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return False
+
+
+_HERE = _Here()
+
+
+class Sections:
+    """A page's sections, laid out as the session's layout says (:func:`dashboard.state.layout`).
+
+    ``sections`` maps each section's short name (its tab) to its heading (None: none). Whole page (``"page"``): calling
+    ``section(name)`` draws the heading and returns a context that draws in place, one section after another
+    as before. One section at a time (``"sections"``): the sections are tabs (Streamlit's ``st.tabs`` with
+    ``on_change="rerun"``); ``section(name)`` returns the open tab's container, and None for every other tab,
+    whose contents are then not drawn at all (a page sends about half its elements). Use::
+
+        section = ui.Sections("recovery", {"Rates": "The four outcome rates", ...})
+        if (box := section("Rates")) is not None:
+            with box:
+                ...
+    """
+
+    def __init__(self, key: str, sections: dict[str, str | None], *, level: str = "subheader") -> None:
+        self.headings = dict(sections)
+        self.level = level  # "header" or "subheader": how the whole-page layout draws each heading
+        self.tabs: dict[str, object] | None = None
+        if layout() == LAYOUT_SECTIONS:
+            names = list(self.headings)
+            self.tabs = dict(zip(names, st.tabs(names, key=f"{SECTIONS_KEY_PREFIX}{key}", on_change="rerun"),
+                                 strict=True))
+
+    @property
+    def one_at_a_time(self) -> bool:
+        return self.tabs is not None
+
+    def __call__(self, name: str, *, heading: bool = True):
+        if self.tabs is None:
+            if heading and self.headings[name]:
+                (st.header if self.level == "header" else st.subheader)(self.headings[name])
+            return _HERE
+        tab = self.tabs[name]
+        return tab if tab.open else None
+
+
+SECTIONS_KEY_PREFIX = "sections_"  # + the page's key: session_state holds the open tab's name
 
 
 def lazy_expander(label: str, key: str, expanded: bool = False):

@@ -105,71 +105,85 @@ if not result.available:
 
 rows, figures, texts, tables, headline = drawn
 
+# --- the sections: one after another, or one at a time (the session's layout, dashboard/state.py)
+section = ui.Sections("adjusted", {
+    "What remains": "What remains after adjusting",
+    "Side by side": "Unadjusted and adjusted, side by side",
+    "Hidden differences": "How strong would hidden differences need to be?",
+    "Balance": "Are the weighted groups comparable?",
+    "Limits": "What adjustment cannot fix",
+})
+
 # --- headline ------------------------------------------------------------------------------------------------
-st.subheader("What remains after adjusting")
-if headline["recovery_hidden"]:
-    ui.not_available("Presentation-safe mode hides the recovery comparison because a group's numbers are small.")
-else:
-    st.markdown("#### " + ui.md_escape(headline["verdict"]))
-if result.role == "sensitivity":
-    st.warning(headline["role"], icon=":material/science:")
-else:
-    st.success("A primary analysis: " + headline["role"], icon=":material/verified:")
-# Two tiles a row (four in one cut their labels and values at 1280 px); the second row gives the
-# longer value ("0 of 3 characteristics") the wider tile.
-metrics = [*st.columns(2), *st.columns([4, 5])]
-for column, group in zip(metrics[:2], GROUPS, strict=True):
-    column.metric(f"{GROUP_LABELS[group]} in the analysis", ui.count_text(ctx, result.n[group]),
-                  help="Finishers with every chosen characteristic present.")
-metrics[2].metric("Effective size of the weighted control group",
-                  "—" if result.ess[GROUP_CONTROL] is None else f"{result.ess[GROUP_CONTROL]:,.1f}",
-                  help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
-                       "not a count.")
-metrics[3].metric("Characteristics imbalanced after weighting",
-                  f"{headline['imbalanced']['after']} of {len(result.balance)} characteristics",
-                  delta=f"{headline['imbalanced']['before']} before", delta_color="off",
-                  help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
+if (box := section("What remains")) is not None:
+    with box:
+        if headline["recovery_hidden"]:
+            ui.not_available("Presentation-safe mode hides the recovery comparison because a group's numbers are small.")
+        else:
+            st.markdown("#### " + ui.md_escape(headline["verdict"]))
+        if result.role == "sensitivity":
+            st.warning(headline["role"], icon=":material/science:")
+        else:
+            st.success("A primary analysis: " + headline["role"], icon=":material/verified:")
+        # Two tiles a row (four in one cut their labels and values at 1280 px); the second row gives the
+        # longer value ("0 of 3 characteristics") the wider tile.
+        metrics = [*st.columns(2), *st.columns([4, 5])]
+        for column, group in zip(metrics[:2], GROUPS, strict=True):
+            column.metric(f"{GROUP_LABELS[group]} in the analysis", ui.count_text(ctx, result.n[group]),
+                          help="Finishers with every chosen characteristic present.")
+        metrics[2].metric("Effective size of the weighted control group",
+                          "—" if result.ess[GROUP_CONTROL] is None else f"{result.ess[GROUP_CONTROL]:,.1f}",
+                          help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
+                               "not a count.")
+        metrics[3].metric("Characteristics imbalanced after weighting",
+                          f"{headline['imbalanced']['after']} of {len(result.balance)} characteristics",
+                          delta=f"{headline['imbalanced']['before']} before", delta_color="off",
+                          help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
 
 # --- side by side -------------------------------------------------------------------------------------------
-st.subheader("Unadjusted and adjusted, side by side")
-left, right = st.columns(2)
-with left:
-    ui.chart(figures["rate"], "adjusted-rates", ui.md_escape(texts["rate"]), width_px=HALF_CHART_PX)
-with right:
-    ui.chart(figures["measure"], "adjusted-last-scores", ui.md_escape(texts["measure"]), width_px=HALF_CHART_PX)
-ui.table(tables["effects"], "unadjusted-and-adjusted")
-st.caption("Unadjusted: the rates' difference with Newcombe's CI, and for the scores ANCOVA adjusted for the first "
-           "score only. Adjusted: " + result.method + "; 95% CI by " + CI_METHODS[result.ci_method]
-           + (f" ({result.n_resamples:,} resamples, seed {result.seed})" if result.n_resamples else
-              f" (above {BOOTSTRAP_MAX_N:,} people)") + ". Estimand: " + result.estimand_text + ".")
+if (box := section("Side by side")) is not None:
+    with box:
+        left, right = st.columns(2)
+        with left:
+            ui.chart(figures["rate"], "adjusted-rates", ui.md_escape(texts["rate"]), width_px=HALF_CHART_PX)
+        with right:
+            ui.chart(figures["measure"], "adjusted-last-scores", ui.md_escape(texts["measure"]), width_px=HALF_CHART_PX)
+        ui.table(tables["effects"], "unadjusted-and-adjusted")
+        st.caption("Unadjusted: the rates' difference with Newcombe's CI, and for the scores ANCOVA adjusted for the first "
+                   "score only. Adjusted: " + result.method + "; 95% CI by " + CI_METHODS[result.ci_method]
+                   + (f" ({result.n_resamples:,} resamples, seed {result.seed})" if result.n_resamples else
+                      f" (above {BOOTSTRAP_MAX_N:,} people)") + ". Estimand: " + result.estimand_text + ".")
 
 # --- E-values -----------------------------------------------------------------------------------------------
-st.subheader("How strong would hidden differences need to be?")
-if texts["e_values"]:
-    st.markdown("\n".join("- " + ui.md_escape(text) for text in texts["e_values"]))  # one list, one element
-st.caption("E-value (VanderWeele & Ding 2017): the minimum strength of association, as a risk ratio, that an "
-           "unmeasured characteristic would need with both choosing physical activity and the outcome to explain "
-           "the difference away. 1 means no confounding is needed; larger is more robust.")
+if (box := section("Hidden differences")) is not None:
+    with box:
+        if texts["e_values"]:
+            st.markdown("\n".join("- " + ui.md_escape(text) for text in texts["e_values"]))  # one list, one element
+        st.caption("E-value (VanderWeele & Ding 2017): the minimum strength of association, as a risk ratio, that an "
+                   "unmeasured characteristic would need with both choosing physical activity and the outcome to explain "
+                   "the difference away. 1 means no confounding is needed; larger is more robust.")
 
 # --- balance and overlap ------------------------------------------------------------------------------------
-st.subheader("Are the weighted groups comparable?")
-left, right = st.columns(2)
-with left:
-    ui.chart(figures["love"], "balance-before-after-weighting", ui.md_escape(texts["love"]), width_px=HALF_CHART_PX)
-with right:
-    ui.chart(figures["overlap"], "propensity-overlap", ui.md_escape(texts["overlap"]), width_px=HALF_CHART_PX)
-ui.table(tables["balance"], "balance-after-weighting")
-if ctx.safe:
-    st.caption("Presentation-safe mode: characteristics with fewer than 5 people in a group, and histogram bins with "
-               "fewer than 5 people, are hidden; other bins are rounded to the nearest 5.")
+if (box := section("Balance")) is not None:
+    with box:
+        left, right = st.columns(2)
+        with left:
+            ui.chart(figures["love"], "balance-before-after-weighting", ui.md_escape(texts["love"]), width_px=HALF_CHART_PX)
+        with right:
+            ui.chart(figures["overlap"], "propensity-overlap", ui.md_escape(texts["overlap"]), width_px=HALF_CHART_PX)
+        ui.table(tables["balance"], "balance-after-weighting")
+        if ctx.safe:
+            st.caption("Presentation-safe mode: characteristics with fewer than 5 people in a group, and histogram bins with "
+                       "fewer than 5 people, are hidden; other bins are rounded to the nearest 5.")
 
 # --- limits -------------------------------------------------------------------------------------------------
-st.subheader("What adjustment cannot fix")
-st.markdown("\n".join(f"- {line}" for line in CANNOT_FIX))
-if result.notes:
-    st.markdown("**Notes on this analysis**")
-    for note in result.notes:
-        st.text(safe_note(note) if ctx.safe else note)  # may name category levels from the data file: as text
-weights = ("weight 1; {control}: ps/(1 − ps)" if result.estimand == ESTIMAND_ATT else "weight 1 − ps; {control}: ps")
-st.caption(f"Weights: {GROUP_LABELS[GROUP_PA].lower()} " + weights.format(control=GROUP_LABELS[GROUP_CONTROL].lower())
-           + ", normalised within group; ps is the propensity score. See **Methods and definitions**.")
+if (box := section("Limits")) is not None:
+    with box:
+        st.markdown("\n".join(f"- {line}" for line in CANNOT_FIX))
+        if result.notes:
+            st.markdown("**Notes on this analysis**")
+            for note in result.notes:
+                st.text(safe_note(note) if ctx.safe else note)  # may name category levels from the data file: as text
+        weights = ("weight 1; {control}: ps/(1 − ps)" if result.estimand == ESTIMAND_ATT else "weight 1 − ps; {control}: ps")
+        st.caption(f"Weights: {GROUP_LABELS[GROUP_PA].lower()} " + weights.format(control=GROUP_LABELS[GROUP_CONTROL].lower())
+                   + ", normalised within group; ps is the propensity score. See **Methods and definitions**.")

@@ -201,98 +201,111 @@ if st.session_state.get(state.SAFE_KEY):
     st.caption("Presentation-safe mode does not change this page: these are published figures about survey "
                "respondents, not patient data.")
 
-# --- the summary a stakeholder reads first: key figures, the four recommendations, two quotes -----
-st.header("At a glance")
-headline, metrics = _headline()
-st.markdown(f"#### {headline.sentence}")
-st.markdown(headline.detail)
-# Two tiles a row: four in one row cut their labels ("Staff: satisfied with sup…") at 1280 px.
-for start in range(0, len(metrics), 2):
-    for column, metric in zip(st.columns(2), metrics[start:start + 2], strict=False):
-        column.metric(metric.label, metric.value, help=f"{_md(metric.statement)} Base: {_md(metric.base)}. "
-                                                           f"Source: {_md(metric.source)}.")
-st.caption(f":material/warning: {headline.caveat} Sources: {_md(survey.SOURCE_TITLES[survey.SUMMARY_DOCUMENT])}; "
-           f"{_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
-cards = _recommendations()
+# --- the sections: one after another, or one at a time (the session's layout, dashboard/state.py)
+page_sections = ui.Sections("survey", {
+    "At a glance": "At a glance",
+    "Findings": "Findings by stakeholder group",
+    "Recommendations": "The report's four recommendations",
+    "Interviews": "In participants' words: the pilot interviews",
+}, level="header")
+cards = _recommendations()  # published documents, the same for every visitor (made once)
 sections = _interviews()
-summary_left, summary_right = st.columns(2, gap="large")
-with summary_left:
-    st.markdown("**The report's four recommendations**")
-    st.markdown("\n".join(f"{card.number}. {_md(card.title)}" for card in cards))
-with summary_right:
-    st.markdown("**In participants' words**")
-    for title, quote in _two_quotes(sections):
-        st.markdown(f"> “{_md(quote)}”  \n> — *{_md(title)}*")
-st.caption("Everything below gives the detail behind this summary: open a section to read it.")
+
+# --- the summary a stakeholder reads first: key figures, the four recommendations, two quotes -----
+if (box := page_sections("At a glance")) is not None:
+    with box:
+        headline, metrics = _headline()
+        st.markdown(f"#### {headline.sentence}")
+        st.markdown(headline.detail)
+        # Two tiles a row: four in one row cut their labels ("Staff: satisfied with sup…") at 1280 px.
+        for start in range(0, len(metrics), 2):
+            for column, metric in zip(st.columns(2), metrics[start:start + 2], strict=False):
+                column.metric(metric.label, metric.value, help=f"{_md(metric.statement)} Base: {_md(metric.base)}. "
+                                                                   f"Source: {_md(metric.source)}.")
+        st.caption(f":material/warning: {headline.caveat} Sources: {_md(survey.SOURCE_TITLES[survey.SUMMARY_DOCUMENT])}; "
+                   f"{_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
+        summary_left, summary_right = st.columns(2, gap="large")
+        with summary_left:
+            st.markdown("**The report's four recommendations**")
+            st.markdown("\n".join(f"{card.number}. {_md(card.title)}" for card in cards))
+        with summary_right:
+            st.markdown("**In participants' words**")
+            for title, quote in _two_quotes(sections):
+                st.markdown(f"> “{_md(quote)}”  \n> — *{_md(title)}*")
+        st.caption("The other tabs give the detail behind this summary." if page_sections.one_at_a_time else
+                   "Everything below gives the detail behind this summary: open a section to read it.")
 
 # --- findings, filtered ------------------------------------------------------------------
-st.header("Findings by stakeholder group")
-findings = _findings()
-left, right = st.columns(2)
-groups = left.multiselect("Stakeholder group", list(survey.STAKEHOLDER_GROUPS), key=GROUPS_KEY,
-                          format_func=lambda g: survey.stakeholder_label(g, short=True), bind="query-params",
-                          placeholder="All groups")
-topics = right.multiselect("Topic", survey.ordered_topics(findings), key=TOPICS_KEY,
-                           format_func=survey.topic_label, bind="query-params", placeholder="All topics")
-st.caption("Leave a filter empty to include everything. A finding with no figure is one the report shows only "
-           "as a chart, without numbers in its text; it is given in words, never with a made-up number. "
-           "Hover over ❔ beside a finding for its source.")
-selected = survey.filter_findings(findings, groups or None, topics or None)
-if selected.empty:
-    chosen = ", ".join(survey.stakeholder_label(g) for g in groups) or "any group"
-    about = ", ".join(survey.topic_label(t) for t in topics) or "any topic"
-    ui.not_available(f"The report gives no findings for {chosen} on {about}. Choose another group or topic.")
-chosen_topics = tuple(sorted(topics))
-shown_groups = [g for g in survey.STAKEHOLDER_GROUPS if g in set(selected["stakeholder_group"])]
-for group in shown_groups:
-    # A filtered choice opens its sections; unfiltered, each group waits behind its expander.
-    _group_section(group, chosen_topics, expanded=bool(groups or topics))
-if not selected.empty:
-    table_box = ui.lazy_expander("These findings as one table, with sources (CSV and XLSX downloads)",
-                                 "survey_open_table")
-    if table_box is not None:
-        with table_box:
-            # Eight text columns of prose: here a long word may break anywhere (no figures to split), so the
-            # table fits 1280 px (ui.static_table keeps words whole elsewhere, which suits tables of numbers).
-            st.html("<style>.st-key-survey-findings-table [data-testid='stTable'] td, "
-                    ".st-key-survey-findings-table [data-testid='stTable'] td * "
-                    "{ overflow-wrap: anywhere !important; }</style>")
-            with st.container(key="survey-findings-table"):
-                ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings", whole=True)
+if (box := page_sections("Findings")) is not None:
+    with box:
+        findings = _findings()
+        left, right = st.columns(2)
+        groups = left.multiselect("Stakeholder group", list(survey.STAKEHOLDER_GROUPS), key=GROUPS_KEY,
+                                  format_func=lambda g: survey.stakeholder_label(g, short=True), bind="query-params",
+                                  placeholder="All groups")
+        topics = right.multiselect("Topic", survey.ordered_topics(findings), key=TOPICS_KEY,
+                                   format_func=survey.topic_label, bind="query-params", placeholder="All topics")
+        st.caption("Leave a filter empty to include everything. A finding with no figure is one the report shows only "
+                   "as a chart, without numbers in its text; it is given in words, never with a made-up number. "
+                   "Hover over ❔ beside a finding for its source.")
+        selected = survey.filter_findings(findings, groups or None, topics or None)
+        if selected.empty:
+            chosen = ", ".join(survey.stakeholder_label(g) for g in groups) or "any group"
+            about = ", ".join(survey.topic_label(t) for t in topics) or "any topic"
+            ui.not_available(f"The report gives no findings for {chosen} on {about}. Choose another group or topic.")
+        chosen_topics = tuple(sorted(topics))
+        shown_groups = [g for g in survey.STAKEHOLDER_GROUPS if g in set(selected["stakeholder_group"])]
+        for group in shown_groups:
+            # A filtered choice opens its sections; unfiltered, each group waits behind its expander.
+            _group_section(group, chosen_topics, expanded=bool(groups or topics))
+        if not selected.empty:
+            table_box = ui.lazy_expander("These findings as one table, with sources (CSV and XLSX downloads)",
+                                         "survey_open_table")
+            if table_box is not None:
+                with table_box:
+                    # Eight text columns of prose: here a long word may break anywhere (no figures to split), so the
+                    # table fits 1280 px (ui.static_table keeps words whole elsewhere, which suits tables of numbers).
+                    st.html("<style>.st-key-survey-findings-table [data-testid='stTable'] td, "
+                            ".st-key-survey-findings-table [data-testid='stTable'] td * "
+                            "{ overflow-wrap: anywhere !important; }</style>")
+                    with st.container(key="survey-findings-table"):
+                        ui.table(_all_table(tuple(sorted(groups)), chosen_topics), "survey-findings", whole=True)
 
 # --- recommendations -----------------------------------------------------------------------
-st.header("The report's four recommendations")
-recommendations_box = ui.lazy_expander("The four recommendations in full, with their short- and long-term solutions",
-                                       "survey_open_recommendations")
-if recommendations_box is not None:
-    with recommendations_box:
-        for card in cards:
-            with st.container(border=True):
-                st.markdown(f"**Recommendation {card.number}**")
-                st.markdown(f"##### {_md(card.title)}")
-                st.markdown("**Short-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.short_term))
-                st.markdown("**Long-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.long_term))
-                st.caption(f"Source: {_md(card.source)}")
+if (box := page_sections("Recommendations")) is not None:
+    with box:
+        recommendations_box = ui.lazy_expander("The four recommendations in full, with their short- and long-term solutions",
+                                               "survey_open_recommendations")
+        if recommendations_box is not None:
+            with recommendations_box:
+                for card in cards:
+                    with st.container(border=True):
+                        st.markdown(f"**Recommendation {card.number}**")
+                        st.markdown(f"##### {_md(card.title)}")
+                        st.markdown("**Short-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.short_term))
+                        st.markdown("**Long-term solutions**\n\n" + "\n".join(f"- {_md(s)}" for s in card.long_term))
+                        st.caption(f"Source: {_md(card.source)}")
 
-for number, (title, blocks) in enumerate(_example_blocks()):
-    examples_box = ui.lazy_expander(title, f"survey_open_examples_{number}")
-    if examples_box is not None:
-        with examples_box:
-            for block in blocks:
-                st.markdown(block)
-st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
+        for number, (title, blocks) in enumerate(_example_blocks()):
+            examples_box = ui.lazy_expander(title, f"survey_open_examples_{number}")
+            if examples_box is not None:
+                with examples_box:
+                    for block in blocks:
+                        st.markdown(block)
+        st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.REPORT_DOCUMENT])}.")
 
 # --- pilot interviews --------------------------------------------------------------------
-st.header("In participants' words: the pilot interviews")
-interviews_box = ui.lazy_expander("Every interview theme and quote", "survey_open_interviews")
-if interviews_box is not None:
-    with interviews_box:
-        st.markdown("Participants in the Community Living Well pilot were interviewed about the physical activity "
-                    "support they received alongside talking therapy.")
-        for section in sections:
-            st.markdown(f"**{_md(section.title)}**")
-            if section.points:
-                st.markdown("\n".join(f"- {_md(p)}" for p in section.points))
-            for quote in section.quotes:
-                st.markdown(f"> “{_md(quote)}”")
-st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.PILOT_DOCUMENT])}. Quotes are verbatim.")
+if (box := page_sections("Interviews")) is not None:
+    with box:
+        interviews_box = ui.lazy_expander("Every interview theme and quote", "survey_open_interviews")
+        if interviews_box is not None:
+            with interviews_box:
+                st.markdown("Participants in the Community Living Well pilot were interviewed about the physical activity "
+                            "support they received alongside talking therapy.")
+                for section in sections:
+                    st.markdown(f"**{_md(section.title)}**")
+                    if section.points:
+                        st.markdown("\n".join(f"- {_md(p)}" for p in section.points))
+                    for quote in section.quotes:
+                        st.markdown(f"> “{_md(quote)}”")
+        st.caption(f"Source: {_md(survey.SOURCE_TITLES[survey.PILOT_DOCUMENT])}. Quotes are verbatim.")

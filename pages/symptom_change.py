@@ -27,7 +27,7 @@ from analysis.figures.outcomes import (
 from analysis.schema import GROUP_LABELS, GROUPS
 from analysis.summary import rate_evidence_note
 from analysis.trajectories import direction_counts, session_scores, trajectory_summary
-from dashboard import state, ui
+from dashboard import benefit, state, ui
 
 SESSION_MIN_N = 3  # a session mean resting on fewer people is not drawn (too noisy to read)
 HEDGES_G = "Hedges' g (standardised difference in change)"
@@ -148,83 +148,104 @@ def comparison_rows() -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+# --- the sections: one after another, or one at a time (the session's layout, dashboard/state.py)
+section = ui.Sections("symptom_change", {
+    "First and last": "First and last scores",
+    "Change": "Change from first to last score",
+    "Each participant": "Each participant's first and last score",
+    "Session by session": "Session by session",
+    "Comparison": "Comparison between the groups",
+    "Chance of benefit": benefit.CHANCE_HEADING,
+})
 if max(n.values()) == 0:
-    ui.not_available(f"No finisher in the current selection has both {measure.label} scores, so there are no "
-                     "first and last scores to show.")
+    no_scores = (f"No finisher in the current selection has both {measure.label} scores, so there are no "
+                 "first and last scores to show.")
+    if section.one_at_a_time:  # said in each of the three sections it empties
+        for name in ("First and last", "Change", "Each participant"):
+            if (box := section(name)) is not None:
+                with box:
+                    ui.not_available(no_scores)
+    else:
+        ui.not_available(no_scores)
 else:
     # --- first and last means
-    st.subheader("First and last scores")
-    figure, takeaway = state.session_memo(ctx, ("first-last", ctx.measure, ctx.safe), lambda: (
-        first_last_chart(comparison, measure, hidden, safe=ctx.safe),
-        first_last_takeaway(comparison, hidden, safe=ctx.safe)))
-    ui.chart(figure, f"{measure.label} first and last means", takeaway)
-    ui.table(state.session_memo(ctx, ("first-last-table", ctx.measure, ctx.safe), descriptive_rows),
-             f"{measure.label} first and last means", key="first-last-table")
-    st.caption("Means with t-based 95% CIs. The ANCOVA adjusted mean is each group's expected last score at the "
-               "average first score of everyone compared.")
+    if (box := section("First and last")) is not None:
+        with box:
+            figure, takeaway = state.session_memo(ctx, ("first-last", ctx.measure, ctx.safe), lambda: (
+                first_last_chart(comparison, measure, hidden, safe=ctx.safe),
+                first_last_takeaway(comparison, hidden, safe=ctx.safe)))
+            ui.chart(figure, f"{measure.label} first and last means", takeaway)
+            ui.table(state.session_memo(ctx, ("first-last-table", ctx.measure, ctx.safe), descriptive_rows),
+                     f"{measure.label} first and last means", key="first-last-table")
+            st.caption("Means with t-based 95% CIs. The ANCOVA adjusted mean is each group's expected last score at the "
+                       "average first score of everyone compared.")
 
     # --- distribution of change and the MCID
-    st.subheader("Change from first to last score")
-    show_points = not ctx.safe
-    figure, takeaway = state.session_memo(ctx, ("change", ctx.measure, ctx.safe), lambda: (
-        change_distribution_chart(comparison, measure, show_points, hidden),
-        change_distribution_takeaway(comparison, measure, show_points, hidden, safe=ctx.safe)))
-    ui.chart(figure, f"{measure.label} change by group", takeaway)
-    mcid_section()
+    if (box := section("Change")) is not None:
+        with box:
+            show_points = not ctx.safe
+            figure, takeaway = state.session_memo(ctx, ("change", ctx.measure, ctx.safe), lambda: (
+                change_distribution_chart(comparison, measure, show_points, hidden),
+                change_distribution_takeaway(comparison, measure, show_points, hidden, safe=ctx.safe)))
+            ui.chart(figure, f"{measure.label} change by group", takeaway)
+            mcid_section()
 
     # --- each participant
-    st.subheader("Each participant's first and last score")
-    if ctx.safe:
-        st.info("Presentation-safe mode: individual participants are not drawn.")
-    else:
-        figure, takeaway = state.session_memo(ctx, ("slopes", ctx.measure), lambda: (
-            slope_chart(comparison, measure), slope_takeaway(comparison, direction_counts(comparison.scores))))
-        ui.chart(figure, f"{measure.label} participant slopes", takeaway)
+    if (box := section("Each participant")) is not None:
+        with box:
+            if ctx.safe:
+                st.info("Presentation-safe mode: individual participants are not drawn.")
+            else:
+                figure, takeaway = state.session_memo(ctx, ("slopes", ctx.measure), lambda: (
+                    slope_chart(comparison, measure), slope_takeaway(comparison, direction_counts(comparison.scores))))
+                ui.chart(figure, f"{measure.label} participant slopes", takeaway)
 
 # --- session by session
-st.subheader("Session by session")
-sessions = ctx.dataset.sessions
-if sessions is None:
-    st.info("Session-by-session scores need a session-level file (one row per participant per session); "
-            "the data shown are episode-level (first and last scores only).")
-else:
-    flags = ctx.analysis.flags
-    min_n = SUPPRESS_BELOW if ctx.safe else SESSION_MIN_N
+if (box := section("Session by session")) is not None:
+    with box:
+        sessions = ctx.dataset.sessions
+        if sessions is None:
+            st.info("Session-by-session scores need a session-level file (one row per participant per session); "
+                    "the data shown are episode-level (first and last scores only).")
+        else:
+            flags = ctx.analysis.flags
+            min_n = SUPPRESS_BELOW if ctx.safe else SESSION_MIN_N
 
-    def _trajectories():
-        scores = session_scores(sessions, ctx.measure, flags.loc[flags["finished"], "participant_id"])
-        if scores.empty:
-            return None
-        summary = trajectory_summary(scores)
-        return (trajectory_chart(summary, measure, None if ctx.safe else scores, min_n, safe=ctx.safe),
-                trajectory_takeaway(summary, measure, min_n, not ctx.safe, safe=ctx.safe))
+            def _trajectories():
+                scores = session_scores(sessions, ctx.measure, flags.loc[flags["finished"], "participant_id"])
+                if scores.empty:
+                    return None
+                summary = trajectory_summary(scores)
+                return (trajectory_chart(summary, measure, None if ctx.safe else scores, min_n, safe=ctx.safe),
+                        trajectory_takeaway(summary, measure, min_n, not ctx.safe, safe=ctx.safe))
 
-    built = state.session_memo(ctx, ("trajectory", ctx.measure, ctx.safe), _trajectories)
-    if built is None:
-        ui.not_available(f"No session of a finisher in the current selection has a {measure.label} score.")
-    else:
-        ui.chart(built[0], f"{measure.label} by session", built[1])
-        st.caption("Finishers only. Later sessions hold only the people who stayed that long, so the mean can "
-                   "fall partly because of who remained, not only because people improved.")
+            built = state.session_memo(ctx, ("trajectory", ctx.measure, ctx.safe), _trajectories)
+            if built is None:
+                ui.not_available(f"No session of a finisher in the current selection has a {measure.label} score.")
+            else:
+                ui.chart(built[0], f"{measure.label} by session", built[1])
+                st.caption("Finishers only. Later sessions hold only the people who stayed that long, so the mean can "
+                           "fall partly because of who remained, not only because people improved.")
 
 # --- the comparison table
-st.subheader("Comparison between the groups")
-if hidden:
-    ui.not_available(f"Presentation-safe mode hides the comparisons because a group has {FEWER_THAN} people.")
-else:
-    ui.table(state.session_memo(ctx, ("comparison-table", ctx.measure), comparison_rows),
-             f"{measure.label} comparison table", key="comparison-table")
-    st.caption("Primary: ANCOVA of the last score adjusted for the first (negative = the physical activity group "
-               "ended lower). Sensitivity: Welch's test and the permutation test compare mean change; Mann–Whitney "
-               "compares the distributions of change (U is the physical activity group's); Hedges' g is the "
-               "difference in mean change in SD units. See **Methods and definitions**.")
+if (box := section("Comparison")) is not None:
+    with box:
+        if hidden:
+            ui.not_available(f"Presentation-safe mode hides the comparisons because a group has {FEWER_THAN} people.")
+        else:
+            ui.table(state.session_memo(ctx, ("comparison-table", ctx.measure), comparison_rows),
+                     f"{measure.label} comparison table", key="comparison-table")
+            st.caption("Primary: ANCOVA of the last score adjusted for the first (negative = the physical activity group "
+                       "ended lower). Sensitivity: Welch's test and the permutation test compare mean change; Mann–Whitney "
+                       "compares the distributions of change (U is the physical activity group's); Hedges' g is the "
+                       "difference in mean change in SD units. See **Methods and definitions**.")
 
 # --- chance of benefit (analysis/bayes.py)
-from dashboard import benefit  # noqa: E402
-
-if ctx.measure in benefit.bayes.MEASURE_MID_DEFAULTS:
-    benefit.chance_section(ctx, (ctx.measure,), where="symptom_change")
-else:
-    st.subheader("Chance of benefit")
-    st.caption(f"The chance of benefit is worked out for PHQ-9 and GAD-7, which have a published minimal important "
-               f"difference; {measure.label} has none in the project's sources. Choose PHQ-9 or GAD-7 in the sidebar.")
+if (box := section("Chance of benefit")) is not None:
+    with box:
+        if ctx.measure in benefit.bayes.MEASURE_MID_DEFAULTS:
+            benefit.chance_section(ctx, (ctx.measure,), where="symptom_change", heading=None)
+        else:
+            st.caption(f"The chance of benefit is worked out for PHQ-9 and GAD-7, which have a published minimal "
+                       f"important difference; {measure.label} has none in the project's sources. Choose PHQ-9 or "
+                       "GAD-7 in the sidebar.")

@@ -1,0 +1,49 @@
+"""One section at a time in a real browser: a ``?layout=sections`` link shows a page's sections as tabs, the
+first one drawn; clicking another tab draws it (and only it), and the link keeps saying so."""
+
+from __future__ import annotations
+
+from e2e_support import (
+    assert_no_errors,
+    main_block,
+    open_app,
+    page_path,
+    save_screenshots,
+    visible_text,
+    wait_for_rerun,
+)
+from playwright.sync_api import expect
+
+
+def test_a_sections_link_shows_tabs_and_a_click_draws_the_chosen_section(app_page, app_url):
+    open_app(app_page, app_url, page_path("pages/recovery.py") + "?layout=sections")
+    assert_no_errors(app_page)
+    main = main_block(app_page)
+    tabs = main.get_by_role("tab")
+    expect(tabs.first).to_have_text("Rates")
+    assert tabs.count() == 8
+    expect(main.get_by_role("tab", name="Rates")).to_have_attribute("aria-selected", "true")
+    # the verdict above the tabs, the open tab's chart, and nothing of the other tabs
+    expect(visible_text(main, "Recovery was")).to_be_visible()
+    expect(main.locator('[data-testid="stPlotlyChart"]')).to_have_count(1)
+    expect(main.locator('[data-testid="stTable"]')).to_have_count(0)
+    save_screenshots(app_page, "sections-recovery-rates")
+
+    main.get_by_role("tab", name="Comparison").click()
+    wait_for_rerun(app_page)
+    assert_no_errors(app_page)
+    expect(main.get_by_role("tab", name="Comparison")).to_have_attribute("aria-selected", "true")
+    expect(visible_text(main, "Differences are physical activity minus control")).to_be_visible()
+    expect(main.locator('[data-testid="stTable"]:visible')).to_have_count(1)
+    expect(main.locator('[data-testid="stPlotlyChart"]')).to_have_count(0)  # the Rates tab is no longer drawn
+    save_screenshots(app_page, "sections-recovery-comparison")
+    assert "layout=sections" in app_page.url, app_page.url
+
+
+def test_the_whole_page_layout_is_unchanged_without_the_link(app_page, app_url):
+    open_app(app_page, app_url, page_path("pages/recovery.py"))
+    assert_no_errors(app_page)
+    main = main_block(app_page)
+    expect(main.get_by_role("tab")).to_have_count(0)
+    expect(main.get_by_role("heading", name="Comparison of each rate")).to_be_attached()
+    expect(main.get_by_role("heading", name="Paired-data completeness")).to_be_attached()
