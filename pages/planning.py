@@ -106,19 +106,24 @@ def planner() -> None:
     results = state.session_memo(ctx, ("planning", ctx.measure, source, p_pa, p_control, difference, sd, alpha,
                                        target, ctx.safe), build)
 
-    st.subheader("Participants needed per group")
-    for sentence in results.sentences:
-        st.markdown(f"#### {sentence}")
-    ui.table(results.table, "participants-needed")
-    left, right = st.columns(2)
-    for column, chart in ((left, results.rates), (right, results.means)):
-        with column:
-            if chart.figure is None:
-                ui.not_available(chart.takeaway)
-            else:
-                ui.chart(chart.figure, chart.name, chart.takeaway, width_px=HALF_CHART_PX)
-    st.caption(f"Recovery: {power.RATES_METHOD}. Symptom change: {power.MEANS_METHOD}. The vertical line marks "
-               "this pilot's size; with unequal groups, the equal group size of the same precision (harmonic mean).")
+    # The results: one after another, or one at a time (the session's layout, dashboard/state.py)
+    section = ui.Sections("planning", {"Participants needed": "Participants needed per group", "Power curves": None})
+    if (box := section("Participants needed")) is not None:
+        with box:
+            st.markdown("\n\n".join(f"#### {sentence}" for sentence in results.sentences))  # one element
+            ui.table(results.table, "participants-needed")
+    if (box := section("Power curves")) is not None:
+        with box:
+            left, right = st.columns(2)
+            for column, chart in ((left, results.rates), (right, results.means)):
+                with column:
+                    if chart.figure is None:
+                        ui.not_available(chart.takeaway)
+                    else:
+                        ui.chart(chart.figure, chart.name, chart.takeaway, width_px=HALF_CHART_PX)
+            st.caption(f"Recovery: {power.RATES_METHOD}. Symptom change: {power.MEANS_METHOD}. The vertical line "
+                       "marks this pilot's size; with unequal groups, the equal group size of the same precision "
+                       "(harmonic mean).")
 
 
 planner()

@@ -29,7 +29,9 @@ _ok = assert_clean
 
 
 def _sentences(at: AppTest) -> list[str]:
-    return [m.value.removeprefix("#### ") for m in at.markdown if m.value.startswith("#### ")]
+    """The headline sentences (one Markdown element, a heading each)."""
+    return [part.removeprefix("#### ") for m in at.markdown for part in m.value.split("\n\n")
+            if part.startswith("#### ")]
 
 
 def _takeaways(at: AppTest) -> list[str]:

@@ -31,6 +31,7 @@ SECTIONED_PAGES = {
     "national": (["Beside national", "Funnel", "Trend", "Expected rates", "Structured Physical Activity"],
                  "The pilot beside national figures"),
     "export": (["Download", "Present", "Share a link"], "Download the story"),
+    "planning": (["Participants needed", "Power curves"], "Participants needed per group"),
 }
 
 
