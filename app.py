@@ -22,7 +22,7 @@ st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page
                    layout="wide", initial_sidebar_state="expanded")
 
 import dashboard.server_fixes  # noqa: E402
-from dashboard import access, controls, presentation, state, ui  # noqa: E402  (after set_page_config)
+from dashboard import access, controls, presentation, ui  # noqa: E402  (after set_page_config)
 
 dashboard.server_fixes.apply()  # reconnects without a file-watcher walk of sys.modules (dashboard/server_fixes.py)
 
@@ -61,7 +61,6 @@ presenting = presentation.is_presenting()  # ?present=true: the story full-scree
 page = st.navigation(PAGES, position="hidden" if presenting else "top")
 controls.render_sidebar(page.url_path)  # also when presenting (hidden by CSS): the URL-bound filters must stay drawn
 ui.table_style()  # how every static table wraps, once for the page (not once per table)
-state.layout()  # ?layout=sections|page, on any page: remembered for the session and kept in its links
 if presenting:
     presentation.render_presentation()
 else:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from analysis.compare import measure_for
 from analysis.schema import column_label
-from dashboard import state
+from dashboard import state, ui
 
 
 def _measure_label(key: str) -> str:
@@ -51,6 +51,7 @@ def _everyone_is_no_filter(key: str, levels: tuple[str, ...]) -> None:
 # The pages that show one outcome measure at a time (their url_path): the sidebar's measure control is
 # drawn there only. Elsewhere (Overview shows PHQ-9 and GAD-7 side by side) it would change nothing.
 MEASURE_PAGES = ("symptom_change", "recovery", "who_benefits", "planning")
+FILTERS_OPEN_KEY = "filters_open"  # the sections layout's Filters expander, drawn while open (no filter set)
 
 
 def render_sidebar(page_path: str | None = None) -> None:
@@ -60,6 +61,7 @@ def render_sidebar(page_path: str | None = None) -> None:
     :data:`MEASURE_PAGES` (None: everywhere). The choice is kept, and stays in the URL, on every page.
     """
     state.track_upload_in_url()  # before the filters: they drop values the sample does not have
+    state.layout()  # ?layout=sections|page on any page: remembered for the session and kept in its links
     dataset = state.current_dataset()
     with st.sidebar:
         st.markdown("### Data")
@@ -97,14 +99,23 @@ def render_sidebar(page_path: str | None = None) -> None:
                                                       for k in available) + ".")
         _measure_to_url()  # keep the URL showing the measure on every page
         # Open when filters are active, also on a shared link's first run (before the widgets read the URL).
-        with st.expander("Filters", expanded=bool(state.active_filters(dataset)) or state.filters_in_url(dataset)):
-            st.caption("Leave a filter empty to include everyone.")
-            for column in measures:
-                levels = state.filter_levels(dataset, column)
-                # No "Select all": every level is the same as none (everyone), and would fill the URL.
-                st.multiselect(column_label(column), levels, key=state.FILTER_PREFIX + column,
-                               bind="query-params", select_all=False, on_change=_everyone_is_no_filter,
-                               args=(state.FILTER_PREFIX + column, tuple(levels)))
+        active = bool(state.active_filters(dataset)) or state.filters_in_url(dataset)
+        if state.layout() == state.LAYOUT_SECTIONS and not active:
+            # One section at a time (a room's layout): no filter is set, so the filters are drawn only once
+            # someone opens them (a first view sends seven elements fewer). With one set they are always drawn
+            # (below): a filter not drawn would be dropped.
+            box = ui.lazy_expander("Filters", FILTERS_OPEN_KEY)
+        else:
+            box = st.expander("Filters", expanded=active)
+        if box is not None:
+            with box:
+                st.caption("Leave a filter empty to include everyone.")
+                for column in measures:
+                    levels = state.filter_levels(dataset, column)
+                    # No "Select all": every level is the same as none (everyone), and would fill the URL.
+                    st.multiselect(column_label(column), levels, key=state.FILTER_PREFIX + column,
+                                   bind="query-params", select_all=False, on_change=_everyone_is_no_filter,
+                                   args=(state.FILTER_PREFIX + column, tuple(levels)))
         from dashboard import national as national_controls
 
         national_controls.render_year_control()

@@ -133,3 +133,29 @@ def test_a_link_to_a_page_without_sections_still_chooses_the_layout():
     assert_clean(at)
     assert [t.label for t in at.tabs] == SECTIONED_PAGES["recovery"][0]
     assert at.query_params[state.LAYOUT_PARAM] == state.LAYOUT_SECTIONS
+
+
+def test_in_the_sections_layout_the_filters_are_drawn_once_opened_and_always_while_one_is_set():
+    from dashboard.controls import FILTERS_OPEN_KEY
+
+    at = _open("recovery", query={state.LAYOUT_PARAM: state.LAYOUT_SECTIONS})
+    assert len(at.sidebar.multiselect) == 0  # none set: the closed expander draws nothing
+    assert any(e.label == "Filters" for e in at.sidebar.expander)
+    at.session_state[FILTERS_OPEN_KEY] = True  # opened
+    at.run()
+    assert_clean(at)
+    gender = at.sidebar.multiselect(key=state.FILTER_PREFIX + "gender")
+    gender.select("Female").run()
+    assert_clean(at)
+    at.session_state[FILTERS_OPEN_KEY] = False  # closed again while a filter is set: still drawn, still applied
+    at.run()
+    assert at.sidebar.multiselect(key=state.FILTER_PREFIX + "gender").value == ["Female"]
+    assert "Filter active" in page_text(at)
+    whole = _open("recovery")  # the whole-page layout draws them every time, as before
+    assert len(whole.sidebar.multiselect) > 0
+
+
+def test_a_filtered_link_in_the_sections_layout_draws_its_filters():
+    at = _open("recovery", query={state.LAYOUT_PARAM: state.LAYOUT_SECTIONS, state.FILTER_PREFIX + "gender": "Female"})
+    assert at.sidebar.multiselect(key=state.FILTER_PREFIX + "gender").value == ["Female"]
+    assert "Filter active" in page_text(at)
