@@ -300,6 +300,9 @@ def with_source(frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
     return frame.assign(**{SOURCE_COLUMN: source}) if source else frame
 
 
+DOWNLOADS_KEY_SUFFIX = "-downloads"  # the sections layout's "Download table" menu: its key is the table's + this
+
+
 def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool = False,
           source: str | None = None, **dataframe_kwargs) -> None:
     """A table that fits the page (:func:`static_table`) with CSV and XLSX downloads (formulas
@@ -322,9 +325,17 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
     base = slug(name)
     # The callables run on click, outside this script run: a copy, unless the frame is shared (never changed).
     snapshot = frame if shared else frame.copy()
-    # The two buttons side by side in one block (st.columns made three, and a room's server sends every block to
-    # every visitor).
-    row = st.container(horizontal=True)
+    if layout() == LAYOUT_SECTIONS:
+        # One section at a time (a room's layout): the two downloads behind one button, drawn once it is opened
+        # (one element instead of three for a room opening the page).
+        row = st.popover("Download table", icon=":material/download:", key=f"{key or base}{DOWNLOADS_KEY_SUFFIX}",
+                         on_change="rerun")
+        if not row.open:
+            return
+    else:
+        # The two buttons side by side in one block (st.columns made three, and a room's server sends every block
+        # to every visitor).
+        row = st.container(horizontal=True)
     row.download_button("Download CSV", lambda: table_to_csv_bytes(with_source(snapshot, source)),
                         file_name=f"{base}.csv", mime="text/csv", key=f"{key or base}-csv", on_click="ignore")
     row.download_button("Download XLSX",

@@ -159,3 +159,18 @@ def test_a_filtered_link_in_the_sections_layout_draws_its_filters():
     at = _open("recovery", query={state.LAYOUT_PARAM: state.LAYOUT_SECTIONS, state.FILTER_PREFIX + "gender": "Female"})
     assert at.sidebar.multiselect(key=state.FILTER_PREFIX + "gender").value == ["Female"]
     assert "Filter active" in page_text(at)
+
+
+def test_in_the_sections_layout_a_tables_downloads_wait_behind_one_menu():
+    from dashboard.ui import DOWNLOADS_KEY_SUFFIX
+
+    at = _open("recovery", query={state.LAYOUT_PARAM: state.LAYOUT_SECTIONS}, tab="Comparison")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == []  # the table's two downloads are not drawn until the menu is opened
+    assert [p.proto.popover.label for p in at.get("popover")] == ["Download table"]
+    at.session_state["rate-comparisons" + DOWNLOADS_KEY_SUFFIX] = True  # opened
+    at.run()
+    assert_clean(at)
+    assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download XLSX"]
+    whole = _open("recovery")  # the whole page shows every table's two buttons, as before
+    assert [b.proto.label for b in whole.get("download_button")].count("Download CSV") >= 3

@@ -9,6 +9,7 @@ from e2e_support import (
     open_app,
     page_path,
     save_screenshots,
+    save_viewport_screenshot,
     visible_text,
     wait_for_rerun,
 )
@@ -36,8 +37,16 @@ def test_a_sections_link_shows_tabs_and_a_click_draws_the_chosen_section(app_pag
     expect(visible_text(main, "Differences are physical activity minus control")).to_be_visible()
     expect(main.locator('[data-testid="stTable"]:visible')).to_have_count(1)
     expect(main.locator('[data-testid="stPlotlyChart"]')).to_have_count(0)  # the Rates tab is no longer drawn
-    save_screenshots(app_page, "sections-recovery-comparison")
     assert "layout=sections" in app_page.url, app_page.url
+    # the table's two downloads wait behind one menu, drawn once it is opened
+    expect(main.get_by_role("button", name="Download CSV")).to_have_count(0)
+    main.get_by_role("button", name="Download table").click()
+    wait_for_rerun(app_page)
+    expect(app_page.get_by_role("button", name="Download CSV")).to_be_visible()
+    expect(app_page.get_by_role("button", name="Download XLSX")).to_be_visible()
+    save_viewport_screenshot(app_page, "sections-recovery-download-menu")
+    app_page.keyboard.press("Escape")
+    save_screenshots(app_page, "sections-recovery-comparison")
 
 
 def test_the_whole_page_layout_is_unchanged_without_the_link(app_page, app_url):
