@@ -105,6 +105,15 @@ if not result.available:
 
 rows, figures, texts, tables, headline = drawn
 
+
+
+def _side_by_side(*charts: tuple[str, str]) -> None:
+    """Two of the analysis's charts in two columns: each given as (its key in ``figures`` and ``texts``, its name)."""
+    for column, (kind, name) in zip(st.columns(len(charts)), charts, strict=True):
+        with column:
+            ui.chart(figures[kind], name, ui.md_escape(texts[kind]), width_px=HALF_CHART_PX)
+
+
 # --- the sections: one after another, or one at a time (the session's layout, dashboard/state.py)
 section = ui.Sections("adjusted", {
     "What remains": "What remains after adjusting",
@@ -143,11 +152,7 @@ if (box := section("What remains")) is not None:
 # --- side by side -------------------------------------------------------------------------------------------
 if (box := section("Side by side")) is not None:
     with box:
-        left, right = st.columns(2)
-        with left:
-            ui.chart(figures["rate"], "adjusted-rates", ui.md_escape(texts["rate"]), width_px=HALF_CHART_PX)
-        with right:
-            ui.chart(figures["measure"], "adjusted-last-scores", ui.md_escape(texts["measure"]), width_px=HALF_CHART_PX)
+        _side_by_side(("rate", "adjusted-rates"), ("measure", "adjusted-last-scores"))
         ui.table(tables["effects"], "unadjusted-and-adjusted")
         st.caption("Unadjusted: the rates' difference with Newcombe's CI, and for the scores ANCOVA adjusted for the first "
                    "score only. Adjusted: " + result.method + "; 95% CI by " + CI_METHODS[result.ci_method]
@@ -166,11 +171,7 @@ if (box := section("Hidden differences")) is not None:
 # --- balance and overlap ------------------------------------------------------------------------------------
 if (box := section("Balance")) is not None:
     with box:
-        left, right = st.columns(2)
-        with left:
-            ui.chart(figures["love"], "balance-before-after-weighting", ui.md_escape(texts["love"]), width_px=HALF_CHART_PX)
-        with right:
-            ui.chart(figures["overlap"], "propensity-overlap", ui.md_escape(texts["overlap"]), width_px=HALF_CHART_PX)
+        _side_by_side(("love", "balance-before-after-weighting"), ("overlap", "propensity-overlap"))
         ui.table(tables["balance"], "balance-after-weighting")
         if ctx.safe:
             st.caption("Presentation-safe mode: characteristics with fewer than 5 people in a group, and histogram bins with "
