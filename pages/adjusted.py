@@ -67,8 +67,9 @@ if site_text:
 
 
 def build():
-    """The adjusted analysis and everything the page draws from it, memoised in this session per data set,
-    filters, covariates, weights, trimming and safe mode (never in a cache shared between sessions)."""
+    """The adjusted analysis and everything the page draws from it, memoised per data set, filters, covariates,
+    weights, trimming and safe mode (state.session_memo: once per server process for shared data, in this
+    session for an upload)."""
     result = adjust(ctx.episodes, analysis.flags, covariates=list(chosen), estimand=estimand, trim=trim)
     if not result.available:
         return result, None
