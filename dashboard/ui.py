@@ -6,6 +6,7 @@ Markdown or HTML, so a participant id of ``<script>`` or ``**x**`` shows literal
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pandas as pd
@@ -344,17 +345,7 @@ def table(frame: pd.DataFrame, name: str, key: str | None = None, *, whole: bool
                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-class _Here:
-    """``with`` it to draw where the page already draws (the whole-page layout's section: no container)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return False
-
-
-_HERE = _Here()
+_HERE = contextlib.nullcontext()  # the whole-page layout's section: drawn where the page already draws
 
 
 class Sections:
@@ -385,9 +376,9 @@ class Sections:
     def one_at_a_time(self) -> bool:
         return self.tabs is not None
 
-    def __call__(self, name: str, *, heading: bool = True):
+    def __call__(self, name: str):
         if self.tabs is None:
-            if heading and self.headings[name]:
+            if self.headings[name]:
                 (st.header if self.level == "header" else st.subheader)(self.headings[name])
             return _HERE
         tab = self.tabs[name]
