@@ -16,13 +16,19 @@ legacy mode; the first page to call :func:`require_app` switches the flag off, s
 not tell the others that they too were running without ``app.py``: they showed the page without the
 passcode. ``app.py`` therefore marks each of its runs (:func:`mark_app_run`), and a page run that the
 entry script did not mark reruns as well.
+
+The same run identity keeps what a run works out once for all its callers (:func:`once_per_run`: the
+operator's settings, the page layout).
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 
@@ -39,6 +45,28 @@ def _this_run() -> tuple[object, object] | None:
     ctx = get_script_run_ctx()
     run = getattr(ctx, "parallel_coordinator", None) if ctx is not None else None
     return (ctx, run) if run is not None else None
+
+
+_Made = TypeVar("_Made")
+# What a run worked out once (its settings, its layout), by the run's own object: weakly held, so it goes with
+# the run. Settings only, never data.
+_per_run: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_per_run_lock = threading.Lock()
+
+
+def once_per_run(name: str, build: Callable[[], _Made]) -> _Made:
+    """``build()`` once per script run: every later call in the same run gets what the first made. Outside a
+    script run (a test calling a function directly) every call builds."""
+    this = _this_run()
+    if this is None:
+        return build()
+    with _per_run_lock:
+        made = _per_run.setdefault(this[1], {})
+        if name in made:
+            return made[name]
+    value = build()  # outside the lock: a build may itself ask for another once-per-run value
+    with _per_run_lock:
+        return made.setdefault(name, value)
 
 
 @cache

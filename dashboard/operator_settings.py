@@ -6,13 +6,12 @@ sign-in, the workshop data set, the analyst passcode and the page layout, a doze
 server's time for a room of 50 opening a page (py-spy). Here each run reads it once; the next run reads it
 again, so a secrets file an operator adds or edits is seen as Streamlit itself would see it.
 
-Kept per run (weakly, by the run's own object, as :mod:`dashboard.entry` marks runs): never in a session,
+Kept per run (:func:`dashboard.entry.once_per_run`: weakly, by the run's own object): never in a session,
 never written anywhere. Settings only; no data.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,24 +19,17 @@ import streamlit as st
 
 from dashboard import entry
 
-_per_run: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+def _read() -> Mapping[str, Any]:
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # no secrets file at all (or one that does not parse: Streamlit says so where it is read)
+        return {}
 
 
 def secrets() -> Mapping[str, Any]:
     """The secrets as this run sees them (nested sections as dicts); empty when there is no secrets file."""
-    this = entry._this_run()
-    run = this[1] if this is not None else None
-    if run is not None:
-        found = _per_run.get(run)
-        if found is not None:
-            return found
-    try:
-        found = st.secrets.to_dict()
-    except Exception:  # no secrets file at all (or one that does not parse: Streamlit says so where it is read)
-        found = {}
-    if run is not None:
-        _per_run[run] = found
-    return found
+    return entry.once_per_run("secrets", _read)
 
 
 def secret(name: str) -> Any:

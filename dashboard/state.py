@@ -23,7 +23,7 @@ import streamlit as st
 from analysis.compare import categorical_columns, comparable_measures
 from analysis.outcomes import with_derived_columns
 from analysis.summary import Analysis, analyse
-from dashboard import operator_settings, shared_cache
+from dashboard import entry, operator_settings, shared_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -144,7 +144,12 @@ def default_layout() -> str:
 
 def layout() -> str:
     """This session's page layout: a ``?layout=page|sections`` link (remembered for the session), else the
-    operator's default. The URL keeps saying it while it differs from the default, so a link can be shared."""
+    operator's default. The URL keeps saying it while it differs from the default, so a link can be shared.
+    Worked out once per run (the sidebar, each page's sections and each table ask)."""
+    return entry.once_per_run("layout", _resolve_layout)
+
+
+def _resolve_layout() -> str:
     given = str(st.query_params.get(LAYOUT_PARAM, ""))
     wanted = given.strip().lower()
     if wanted in LAYOUTS:

@@ -130,3 +130,25 @@ def test_the_harness_keeps_the_browsers_message_cache(app_server):
     assert 0 < again.references <= len(held)  # unchanged held messages came back as references, read from the cache
     assert again.title == first.title == "Against national figures"
     assert again.deltas == first.deltas and again.texts == first.texts and not again.exceptions
+
+
+def test_the_harness_measures_rounds_in_a_chosen_layout(app_server, capsys, tmp_path):
+    """--layout sections starts the dashboard one section at a time (a first view then sends fewer elements than
+    the whole page on app_server); --rounds 2 measures the page twice, each followed by the baseline, and prints
+    and records the median of the ratios."""
+    import json
+
+    from benchmarks.protocol import main
+
+    whole = run_sync(run_protocol(app_server.url, 1, ["recovery"], timeout_s=120)).visits[0].elements
+    out_json = tmp_path / "rounds.json"
+    assert main(["--visitors", "2", "--page", "recovery", "--rounds", "2", "--layout", "sections",
+                 "--timeout", "120", "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert "the dashboard's page layout: sections" in out
+    assert "recovery (round 1) first" in out and "recovery (round 2) filtered" in out
+    assert "recovery: median over 2 rounds of the p95 over the baseline's: first view" in out
+    results = json.loads(out_json.read_text())["results"]
+    assert set(results["median_ratio_to_baseline"]["recovery"]) == {"first", "filtered"}
+    sections = [v["elements"] for key in ("recovery (round 1)", "recovery (round 2)") for v in results[key]["visits"]]
+    assert whole and all(0 < n < whole for n in sections)
