@@ -388,16 +388,17 @@ class Sections:
 SECTIONS_KEY_PREFIX = "sections_"  # + the page's key: session_state holds the open tab's name
 
 
-def lazy_expander(label: str, key: str, expanded: bool = False):
+def lazy_expander(label: str, key: str, expanded: bool = False, *, icon: str | None = None, keep: bool = False):
     """An expander whose contents are drawn only while it is open (Streamlit's ``.open``; opening or closing it
     reruns the page): a closed one costs the server nothing to draw or send, which a workshop room of 50
     opening the same page notices. Returns the expander when its contents should be drawn, else None.
 
     ``expanded`` opens it at first; the state then lives under ``key``, so a ``key`` that changes with what
-    decides ``expanded`` (e.g. a filter) lets that decide again.
+    decides ``expanded`` (e.g. a filter) lets that decide again. ``keep`` draws the contents closed as well:
+    for widgets holding a changed value, which Streamlit forgets once a run does not draw them.
     """
-    box = st.expander(label, expanded=expanded, key=key, on_change="rerun")
-    return box if box.open else None
+    box = st.expander(label, expanded=expanded, key=key, on_change="rerun", icon=icon)
+    return box if box.open or keep else None
 
 
 def not_available(message: str) -> None:

@@ -46,21 +46,36 @@ if empty:
 candidates = state.session_memo(ctx, ("adjusted", "candidates"), lambda: candidate_covariates(ctx.episodes))
 defaults = state.session_memo(ctx, ("adjusted", "defaults"),
                               lambda: default_covariates(ctx.episodes, analysis.flags))
-with st.expander("Characteristics adjusted for, and the weights", expanded=False, icon=":material/tune:"):
-    chosen = st.multiselect(
-        "Adjust for", candidates, default=[c for c in defaults if c in candidates], key="adj_covariates",
-        format_func=lambda c: covariate_label(c, ""),
-        help="Baseline characteristics only (things that happened after people chose, such as sessions attended, "
-             "are never adjusted for). The default keeps at least 5 people of the smaller group per model "
-             "parameter; adding more can make the model separate the groups exactly.")
-    left, right = st.columns(2)
-    estimand = left.radio("Weights", (ESTIMAND_ATT, ESTIMAND_ATO), key="adj_estimand",
-                          format_func=lambda e: {ESTIMAND_ATT: "ATT: effect in the PA group (default)",
-                                                 ESTIMAND_ATO: "Overlap weights (ATO)"}[e])
-    trim = right.selectbox("Leave out extreme propensity scores", TRIM_CHOICES, key="adj_trim",
-                           format_func=lambda t: "No (default)" if t is None else f"Below {t:g} or above {1 - t:g}",
-                           help="Only if you ask: it changes who the answer is about (the estimand), and says so.")
-    st.caption(ESTIMANDS[estimand].capitalize() + ".")
+CHOICES_LABEL = "Characteristics adjusted for, and the weights"
+CHOICES_OPEN_KEY = "adj_choices_open"  # the sections layout's choices expander, drawn while open (choices unchanged)
+default_choices = {"adj_covariates": [c for c in defaults if c in candidates], "adj_estimand": ESTIMAND_ATT,
+                   "adj_trim": None}
+changed = any(key in st.session_state and st.session_state[key] != value for key, value in default_choices.items())
+if state.layout() == state.LAYOUT_SECTIONS:
+    # One section at a time (a room's layout): with the default choices, the four widgets are drawn only once
+    # someone opens them (a run sends seven elements fewer). A changed choice keeps them drawn, closed or open:
+    # a widget not drawn would forget its value.
+    choices = ui.lazy_expander(CHOICES_LABEL, CHOICES_OPEN_KEY, icon=":material/tune:", keep=changed)
+else:
+    choices = st.expander(CHOICES_LABEL, expanded=False, icon=":material/tune:")
+if choices is None:
+    chosen, estimand, trim = default_choices.values()
+else:
+    with choices:
+        chosen = st.multiselect(
+            "Adjust for", candidates, default=default_choices["adj_covariates"], key="adj_covariates",
+            format_func=lambda c: covariate_label(c, ""),
+            help="Baseline characteristics only (things that happened after people chose, such as sessions attended, "
+                 "are never adjusted for). The default keeps at least 5 people of the smaller group per model "
+                 "parameter; adding more can make the model separate the groups exactly.")
+        left, right = st.columns(2)
+        estimand = left.radio("Weights", (ESTIMAND_ATT, ESTIMAND_ATO), key="adj_estimand",
+                              format_func=lambda e: {ESTIMAND_ATT: "ATT: effect in the PA group (default)",
+                                                     ESTIMAND_ATO: "Overlap weights (ATO)"}[e])
+        trim = right.selectbox("Leave out extreme propensity scores", TRIM_CHOICES, key="adj_trim",
+                               format_func=lambda t: "No (default)" if t is None else f"Below {t:g} or above {1 - t:g}",
+                               help="Only if you ask: it changes who the answer is about (the estimand), and says so.")
+        st.caption(ESTIMANDS[estimand].capitalize() + ".")
 site_text = site_choice_text(len(site_labels(ctx.episodes)), chosen)  # several sites: say whether site is adjusted for
 if site_text:
     (st.info if SITE_COLUMN in chosen else st.warning)(site_text, icon=":material/location_city:")
@@ -135,20 +150,21 @@ if (box := section("What remains")) is not None:
             st.warning(headline["role"], icon=":material/science:")
         else:
             st.success("A primary analysis: " + headline["role"], icon=":material/verified:")
-        # Two tiles a row (four in one cut their labels and values at 1280 px); the second row gives the
-        # longer value ("0 of 3 characteristics") the wider tile.
-        metrics = [*st.columns(2), *st.columns([4, 5])]
-        for column, group in zip(metrics[:2], GROUPS, strict=True):
-            column.metric(f"{GROUP_LABELS[group]} in the analysis", ui.count_text(ctx, result.n[group]),
-                          help="Finishers with every chosen characteristic present.")
-        metrics[2].metric("Effective size of the weighted control group",
-                          "—" if result.ess[GROUP_CONTROL] is None else f"{result.ess[GROUP_CONTROL]:,.1f}",
-                          help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
-                               "not a count.")
-        metrics[3].metric("Characteristics imbalanced after weighting",
-                          f"{headline['imbalanced']['after']} of {len(result.balance)} characteristics",
-                          delta=f"{headline['imbalanced']['before']} before", delta_color="off",
-                          help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
+        # One wrapping row of tiles as wide as their words (four equal columns cut labels and values at 1280 px;
+        # two rows of columns sent six blocks to every visitor, this sends one).
+        tiles = st.container(horizontal=True, gap="medium")
+        for group in GROUPS:
+            tiles.metric(f"{GROUP_LABELS[group]} in the analysis", ui.count_text(ctx, result.n[group]), width="content",
+                         help="Finishers with every chosen characteristic present.")
+        tiles.metric("Effective size of the weighted control group",
+                     "—" if result.ess[GROUP_CONTROL] is None else f"{result.ess[GROUP_CONTROL]:,.1f}", width="content",
+                     help="(Σw)²/Σw²: how many equally weighted people the weighted group is worth (Kish). An estimate, "
+                          "not a count.")
+        tiles.metric("Characteristics imbalanced after weighting",
+                     f"{headline['imbalanced']['after']} of {len(result.balance)} characteristics",
+                     delta=f"{headline['imbalanced']['before']} before", delta_color="off", delta_arrow="off",
+                     width="content",
+                     help="|SMD| above 0.1 (Austin 2009), over the unweighted pooled SD.")
 
 # --- side by side -------------------------------------------------------------------------------------------
 if (box := section("Side by side")) is not None:

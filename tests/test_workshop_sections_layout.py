@@ -174,3 +174,31 @@ def test_in_the_sections_layout_a_tables_downloads_wait_behind_one_menu():
     assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download XLSX"]
     whole = _open("recovery")  # the whole page shows every table's two buttons, as before
     assert [b.proto.label for b in whole.get("download_button")].count("Download CSV") >= 3
+
+
+def test_in_the_sections_layout_the_adjustment_choices_are_drawn_once_opened_and_always_once_changed():
+    """Accounting for who took part: its four choices wait behind their expander while they are the defaults;
+    a changed one stays drawn (and applied) with the expander closed, so closing it never forgets a choice."""
+    at = _open("adjusted", query={state.LAYOUT_PARAM: state.LAYOUT_SECTIONS})
+    assert [e.label for e in at.expander][:1] == ["Characteristics adjusted for, and the weights"]
+    assert len(at.main.multiselect) == 0 and len(at.main.radio) == 0  # defaults: nothing drawn while closed
+    defaults_verdict = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert len(defaults_verdict) == 1
+    at.session_state["adj_choices_open"] = True  # opened
+    at.run()
+    assert_clean(at)
+    covariates = at.multiselect(key="adj_covariates")
+    assert covariates.value  # the defaults, drawn
+    assert [m.value for m in at.markdown if m.value.startswith("#### ")] == defaults_verdict  # the same analysis
+    covariates.unselect(covariates.value[0]).run()
+    assert_clean(at)
+    changed = at.multiselect(key="adj_covariates").value
+    changed_verdict = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert changed_verdict != defaults_verdict
+    at.session_state["adj_choices_open"] = False  # closed again with a choice changed: still drawn, still applied
+    at.run()
+    assert_clean(at)
+    assert at.multiselect(key="adj_covariates").value == changed
+    assert [m.value for m in at.markdown if m.value.startswith("#### ")] == changed_verdict
+    whole = _open("adjusted")  # the whole-page layout draws them every time, as before
+    assert whole.multiselect(key="adj_covariates").value
