@@ -287,11 +287,13 @@ def _free_port() -> int:
 
 
 class Server:
-    """``streamlit run <script>`` (default ``app.py``) on a free port (its own process group, stopped as one)."""
+    """``streamlit run <script>`` (default ``app.py``) on a free port (its own process group, stopped as one), from
+    ``cwd`` (default: this repository; a test may serve another tree, such as the container image's files)."""
 
     def __init__(self, log: Path, timeout_s: float = 60, script: str = "app.py", port: int | None = None,
-                 extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+                 extra_args: list[str] | None = None, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
         self.script = script
+        self.cwd = cwd
         self.port = port or _free_port()
         self.extra_args = list(extra_args or [])
         self.env = dict(env or {})
@@ -306,7 +308,7 @@ class Server:
                    "--server.address", "127.0.0.1", "--server.headless", "true",
                    "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *self.extra_args]
         with self.log.open("w") as sink:
-            self.process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(command, cwd=self.cwd, stdout=sink, stderr=subprocess.STDOUT,
                                             env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, start_new_session=True)
         deadline = time.monotonic() + self.timeout_s
         while True:
