@@ -11,12 +11,14 @@ but the Dockerfile leaves out (the national figures, the page icon) fails them.
 from __future__ import annotations
 
 import ast
+import fnmatch
 import importlib.metadata
 import json
 import re
 import shlex
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,9 +56,33 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     return parsed
 
 
+def ignored_by(context: Path) -> Callable[[str], bool]:
+    """Whether a path (relative to ``context``, with ``/``) is left out of the build by ``context/.dockerignore``:
+    a pattern matches the path or a folder it is in; ``**/`` matches at any depth (Docker's rules, less ``!``)."""
+    ignore = context / ".dockerignore"
+    patterns = [line.strip().strip("/") for line in (ignore.read_text().splitlines() if ignore.exists() else [])
+                if line.strip() and not line.strip().startswith("#")]
+    assert not any(p.startswith("!") for p in patterns), "an exception (!) in .dockerignore: teach this test"
+
+    def ignored(relative: str) -> bool:
+        parts = relative.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        for pattern in patterns:
+            if pattern.startswith("**/"):
+                if any(fnmatch.fnmatchcase(part, pattern[3:]) for part in parts):
+                    return True
+            elif any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes):
+                return True
+        return False
+
+    return ignored
+
+
 def lay_out_image(dockerfile: Path, context: Path, into: Path) -> Path:
     """Copy what the Dockerfile's COPY lines take from ``context`` to where they put it, under ``into``
-    standing for the image's root; returns the last WORKDIR (where its CMD runs)."""
+    standing for the image's root, leaving out what ``.dockerignore`` keeps from the build; returns the last
+    WORKDIR (where its CMD runs)."""
+    ignored = ignored_by(context)
     workdir = Path("/")
     for keyword, rest in instructions(dockerfile):
         args = shlex.split(rest)
@@ -69,10 +95,11 @@ def lay_out_image(dockerfile: Path, context: Path, into: Path) -> Path:
             destination = into / (workdir / target).relative_to("/")
             for source in sources:
                 origin = context / source
-                assert origin.exists(), f"the Dockerfile copies {source}, which is not in the repository"
+                assert origin.exists() and not ignored(source.strip("/")), (
+                    f"the Dockerfile copies {source}, which is not in the build context")
                 if origin.is_dir():
-                    shutil.copytree(origin, destination, dirs_exist_ok=True,
-                                    ignore=shutil.ignore_patterns("__pycache__"))
+                    shutil.copytree(origin, destination, dirs_exist_ok=True, ignore=lambda folder, names: [
+                        n for n in names if ignored((Path(folder) / n).relative_to(context).as_posix())])
                 else:
                     goes_in = target.endswith("/") or target in (".", "./") or len(sources) > 1
                     final = destination / origin.name if goes_in else destination
@@ -91,10 +118,23 @@ def test_the_layout_follows_copy_lines(tmp_path):
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text("FROM scratch\nWORKDIR /app\nCOPY top.txt .\nCOPY pkg ./pkg\n"
                           "COPY cfg.toml \\\n     ./conf/cfg.toml\n")
+    (context / "pkg" / "__pycache__").mkdir()
+    (context / "pkg" / "__pycache__" / "a.pyc").write_text("")
+    (context / "pkg" / "secret.toml").write_text("")
+    (context / ".dockerignore").write_text("# comment\npkg/secret.toml\n**/__pycache__\n")
     app = lay_out_image(dockerfile, context, tmp_path / "image")
     assert app == tmp_path / "image" / "app"
     assert sorted(p.relative_to(app).as_posix() for p in app.rglob("*") if p.is_file()) == [
         "conf/cfg.toml", "pkg/a.py", "top.txt"]
+    (context / ".dockerignore").write_text("top.txt\n")  # a COPY of what the build never sees fails the build
+    with pytest.raises(AssertionError, match="not in the build context"):
+        lay_out_image(dockerfile, context, tmp_path / "again")
+
+
+def test_the_build_never_sees_secrets_or_a_workshop_data_set():
+    ignored = ignored_by(ROOT)
+    assert ignored(".streamlit/secrets.toml") and ignored("deploy/workshop-data/room.csv") and ignored(".git/HEAD")
+    assert not ignored(".streamlit/config.toml") and not ignored("data/reference/nhs_tt_measures.parquet")
 
 
 @pytest.fixture(scope="module")
