@@ -56,3 +56,32 @@ def test_the_whole_page_layout_is_unchanged_without_the_link(app_page, app_url):
     expect(main.get_by_role("tab")).to_have_count(0)
     expect(main.get_by_role("heading", name="Comparison of each rate")).to_be_attached()
     expect(main.get_by_role("heading", name="Paired-data completeness")).to_be_attached()
+
+
+def test_the_adjustment_choices_open_on_a_click_and_a_changed_one_outlives_closing_them(app_page, app_url):
+    """Accounting for who took part, one section at a time: the choices' widgets are drawn once their expander is
+    opened; a characteristic taken out stays out (and the verdict says so) after the expander is closed."""
+    open_app(app_page, app_url, page_path("pages/adjusted.py") + "?layout=sections")
+    assert_no_errors(app_page)
+    main = main_block(app_page)
+    verdict = main.locator("h4").first
+    expect(verdict).to_contain_text("PHQ-9, GAD-7 and WSAS first scores")
+    expect(main.locator('[data-testid="stMultiSelect"]')).to_have_count(0)  # closed: not drawn
+    expect(main.locator('[data-testid="stMetric"]')).to_have_count(4)  # the four tiles, in one row that wraps
+    main.get_by_text("Characteristics adjusted for, and the weights").click()
+    wait_for_rerun(app_page)
+    remove = main.get_by_role("button", name="Remove WSAS first score")
+    expect(remove).to_be_visible()
+    save_viewport_screenshot(app_page, "sections-adjusted-choices-open")
+    remove.click()
+    wait_for_rerun(app_page)
+    expect(verdict).to_contain_text("PHQ-9 and GAD-7 first scores")
+    main.get_by_text("Characteristics adjusted for, and the weights").click()  # closed again
+    wait_for_rerun(app_page)
+    assert_no_errors(app_page)
+    expect(verdict).to_contain_text("PHQ-9 and GAD-7 first scores")  # the choice is kept
+    main.get_by_text("Characteristics adjusted for, and the weights").click()
+    wait_for_rerun(app_page)
+    expect(main.get_by_role("button", name="Remove PHQ-9 first score")).to_be_visible()
+    expect(main.get_by_role("button", name="Remove WSAS first score")).to_have_count(0)
+    save_viewport_screenshot(app_page, "sections-adjusted-choices-kept")
