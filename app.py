@@ -22,10 +22,14 @@ st.set_page_config(page_title="Physical activity in NHS Talking Therapies", page
                    layout="wide", initial_sidebar_state="expanded")
 
 import dashboard.server_fixes  # noqa: E402
-from dashboard import access, controls, presentation, ui  # noqa: E402  (after set_page_config)
+from dashboard import access, controls, operator_settings, presentation, ui  # noqa: E402  (after set_page_config)
 
 dashboard.server_fixes.apply()  # reconnects without a file-watcher walk of sys.modules (dashboard/server_fixes.py)
 
+if operator_settings.problem() is not None:  # a secrets file that cannot be read: closed (the server's log says why)
+    st.error("The operator's settings file (`.streamlit/secrets.toml`) could not be read, so the dashboard stays "
+             "closed until it is fixed. The server's log says why.", icon=":material/lock:")
+    st.stop()
 if not access.sign_in_ok():  # optional: [auth] in secrets.toml (st.login, e.g. Microsoft Entra ID)
     st.stop()
 if not access.passcode_ok():
