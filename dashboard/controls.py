@@ -100,13 +100,9 @@ def render_sidebar(page_path: str | None = None) -> None:
         _measure_to_url()  # keep the URL showing the measure on every page
         # Open when filters are active, also on a shared link's first run (before the widgets read the URL).
         active = bool(state.active_filters(dataset)) or state.filters_in_url(dataset)
-        if state.layout() == state.LAYOUT_SECTIONS and not active:
-            # One section at a time (a room's layout): no filter is set, so the filters are drawn only once
-            # someone opens them (a first view sends seven elements fewer). With one set they are always drawn
-            # (below): a filter not drawn would be dropped.
-            box = ui.lazy_expander("Filters", FILTERS_OPEN_KEY)
-        else:
-            box = st.expander("Filters", expanded=active)
+        # In a room's layout, drawn once opened while no filter is set (a first view sends seven elements fewer);
+        # with one set, always drawn: a filter not drawn would be dropped.
+        box = ui.widgets_expander("Filters", FILTERS_OPEN_KEY, changed=active, expanded=active)
         if box is not None:
             with box:
                 st.caption("Leave a filter empty to include everyone.")

@@ -401,6 +401,17 @@ def lazy_expander(label: str, key: str, expanded: bool = False, *, icon: str | N
     return box if box.open or keep else None
 
 
+def widgets_expander(label: str, key: str, *, changed: bool, expanded: bool = False, icon: str | None = None):
+    """An expander of widgets (filters, an analysis's choices), laid out as the session's layout says. Whole page:
+    always drawn, as a plain expander. One section at a time (a room's layout): a :func:`lazy_expander`, whose
+    widgets are drawn only once it is opened while ``changed`` is False (nothing set: they would only show their
+    defaults); once something is changed they are drawn, open or closed, so closing it never forgets a value.
+    Returns the expander when its widgets should be drawn, else None (the caller then uses the defaults)."""
+    if layout() == LAYOUT_SECTIONS:
+        return lazy_expander(label, key, expanded, icon=icon, keep=changed)
+    return st.expander(label, expanded=expanded, icon=icon)
+
+
 def not_available(message: str) -> None:
     """Say in words why something cannot be shown (never a blank chart or a traceback)."""
     st.warning(message, icon=":material/warning:")

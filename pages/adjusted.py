@@ -51,13 +51,8 @@ CHOICES_OPEN_KEY = "adj_choices_open"  # the sections layout's choices expander,
 default_choices = {"adj_covariates": [c for c in defaults if c in candidates], "adj_estimand": ESTIMAND_ATT,
                    "adj_trim": None}
 changed = any(key in st.session_state and st.session_state[key] != value for key, value in default_choices.items())
-if state.layout() == state.LAYOUT_SECTIONS:
-    # One section at a time (a room's layout): with the default choices, the four widgets are drawn only once
-    # someone opens them (a run sends seven elements fewer). A changed choice keeps them drawn, closed or open:
-    # a widget not drawn would forget its value.
-    choices = ui.lazy_expander(CHOICES_LABEL, CHOICES_OPEN_KEY, icon=":material/tune:", keep=changed)
-else:
-    choices = st.expander(CHOICES_LABEL, expanded=False, icon=":material/tune:")
+# In a room's layout, drawn once opened while the choices are the defaults (a run sends seven elements fewer).
+choices = ui.widgets_expander(CHOICES_LABEL, CHOICES_OPEN_KEY, changed=changed, icon=":material/tune:")
 if choices is None:
     chosen, estimand, trim = default_choices.values()
 else:
